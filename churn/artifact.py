@@ -1,0 +1,182 @@
+"""The model artifact: a directory of text files that loads without unpickling anything.
+
+Layout::
+
+    DIR/
+      manifest.json      fingerprint + sha256 of every other file
+      info.json          target, positive label, id column, trained_at, data summary
+      model.json         feature spec, calibration, member list, parameters
+      member_00.txt ...  LightGBM text models (the bagged members)
+      baselines.json     logistic coefficients and the readable rule
+      metrics.json       holdout metrics with bootstrap intervals (model, logistic, rule)
+      holdout.csv        holdout scores: row, outcome, model / logistic / rule probabilities
+      holdout_data.csv   the holdout customers' original columns (never used to fit)
+
+The fingerprint is the sha256 of the sorted ``name  sha256`` lines of every
+file but the manifest, so it changes when any file changes. Loading checks
+every file against the manifest. Writing goes to a temporary sibling
+directory that is renamed into place, so a reader never sees half an artifact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from churn.baselines import LogisticBaseline, RuleBaseline
+from churn.errors import ChurnInputError
+from churn.model import ChurnModel, model_from_files, model_to_files
+
+__all__ = ["Artifact", "fingerprint_of", "load_artifact", "save_artifact"]
+
+ARTIFACT_VERSION = 1
+
+
+@dataclass
+class Artifact:
+    """Everything a trained model needs to score, explain and be evaluated."""
+
+    model: ChurnModel
+    logistic: LogisticBaseline
+    rule: RuleBaseline
+    info: dict[str, Any]
+    metrics: dict[str, Any]
+    holdout: pd.DataFrame
+    holdout_data: pd.DataFrame
+    fingerprint: str = ""
+    extra_files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def target(self) -> str:
+        return self.info["target"]
+
+    @property
+    def id_column(self) -> str | None:
+        return self.info.get("id_column")
+
+    def files(self) -> dict[str, str]:
+        """All files except the manifest, as ``{name: text}``."""
+        files = model_to_files(self.model)
+        files["baselines.json"] = json.dumps(
+            {"logistic": self.logistic.to_dict(), "rule": self.rule.to_dict()}, indent=1
+        )
+        files["info.json"] = json.dumps(
+            {"artifact_version": ARTIFACT_VERSION, **self.info}, indent=1
+        )
+        files["metrics.json"] = json.dumps(self.metrics, indent=1)
+        files["holdout.csv"] = _csv_text(self.holdout)
+        files["holdout_data.csv"] = _csv_text(self.holdout_data)
+        files.update(self.extra_files)
+        return files
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
+
+
+def _sha(text: str | bytes) -> str:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+def fingerprint_of(hashes: dict[str, str]) -> str:
+    """sha256 over the sorted ``name  sha256`` lines of the artifact's files."""
+    lines = "".join(f"{name}  {digest}\n" for name, digest in sorted(hashes.items()))
+    return _sha(lines)
+
+
+def save_artifact(artifact: Artifact, directory: str | Path) -> str:
+    """Write the artifact atomically to ``directory``; returns its fingerprint."""
+    directory = Path(directory)
+    parent = directory.parent if str(directory.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    files = artifact.files()
+    hashes = {name: _sha(text) for name, text in files.items()}
+    fingerprint = fingerprint_of(hashes)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=parent))
+    try:
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        manifest = {"fingerprint": fingerprint, "files": hashes}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        for path in tmp.iterdir():  # make the files durable before the rename
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        old = None
+        if directory.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=parent))
+            os.rename(directory, old / "previous")
+        os.rename(tmp, directory)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    artifact.fingerprint = fingerprint
+    return fingerprint
+
+
+def load_artifact(directory: str | Path) -> Artifact:
+    """Load an artifact, checking every file against the manifest."""
+    directory = Path(directory)
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.exists():
+        raise ChurnInputError(
+            f"{directory} is not a model directory (no manifest.json); train one with "
+            "'python -m churn train'."
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        raise ChurnInputError(f"{manifest_path} is damaged; train the model again.") from None
+    cache: dict[str, str] = {}
+
+    def read(name: str) -> str:
+        if name not in cache:
+            path = directory / name
+            if name not in manifest["files"] or not path.exists():
+                raise ChurnInputError(f"The model in {directory} is missing {name}; train again.")
+            text = path.read_text(encoding="utf-8")
+            if _sha(text) != manifest["files"][name]:
+                raise ChurnInputError(
+                    f"{name} in {directory} was changed after training; train the model again."
+                )
+            cache[name] = text
+        return cache[name]
+
+    if fingerprint_of(manifest["files"]) != manifest["fingerprint"]:
+        raise ChurnInputError(f"The manifest of {directory} is inconsistent; train again.")
+    model = model_from_files(read)
+    baselines = json.loads(read("baselines.json"))
+    info = json.loads(read("info.json"))
+    info.pop("artifact_version", None)
+    known = {"model.json", *json.loads(read("model.json"))["members"]} | {
+        "baselines.json",
+        "info.json",
+        "metrics.json",
+        "holdout.csv",
+        "holdout_data.csv",
+    }
+    extra = {name: read(name) for name in manifest["files"] if name not in known}
+    return Artifact(
+        model=model,
+        logistic=LogisticBaseline.from_dict(model.spec_, baselines["logistic"]),
+        rule=RuleBaseline.from_dict(model.spec_, baselines["rule"]),
+        info=info,
+        metrics=json.loads(read("metrics.json")),
+        holdout=pd.read_csv(io.StringIO(read("holdout.csv"))),
+        holdout_data=pd.read_csv(io.StringIO(read("holdout_data.csv")), low_memory=False),
+        fingerprint=manifest["fingerprint"],
+        extra_files=extra,
+    )

@@ -1,0 +1,170 @@
+"""``python -m churn``: train, score and export policies from the command line.
+
+Exit codes: 0 success, 2 bad input (one line starting with ``error:`` on
+stderr), 1 an unexpected failure (set ``CHURN_DEBUG=1`` for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from churn.artifact import load_artifact, save_artifact
+from churn.data import read_table, write_table
+from churn.decisions import Choice, Economics, default_economics
+from churn.errors import ChurnInputError
+from churn.policy import apply_policy, build_policy, decide_on_holdout, load_policy, save_policy
+from churn.training import score_frame, train
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage block
+        raise ChurnInputError(f"{message} (see 'python -m {self.prog} --help')")
+
+
+class _Progress:
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.started = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            elapsed = time.perf_counter() - self.started
+            print(f"[{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="churn", description=__doc__.splitlines()[0])
+    parser.add_argument("--quiet", action="store_true", help="no progress messages")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("train", help="train a model and write the artifact and metrics.json")
+    p.add_argument("--data", required=True, help="CSV or Parquet file, one row per customer")
+    p.add_argument("--target", required=True, help="the churn column")
+    p.add_argument("--positive", help="the target value meaning churned (inferred for 1/0, yes/no)")
+    p.add_argument("--id", dest="id_column", help="customer id column (kept out of the features)")
+    p.add_argument("--out", required=True, help="model directory to write")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split and model (default 0)")
+
+    s = sub.add_parser("score", help="score customers: probability, interval, optional action")
+    s.add_argument("--model", required=True, help="model directory from 'train'")
+    s.add_argument("--data", required=True, help="CSV or Parquet file to score")
+    s.add_argument("--out", required=True, help="CSV or Parquet file to write")
+    s.add_argument("--policy", help="policy JSON: adds an 'action' column")
+
+    q = sub.add_parser("policy", help="export a policy (threshold file) for a model")
+    q.add_argument("--model", required=True, help="model directory from 'train'")
+    q.add_argument("--out", required=True, help="policy JSON file to write")
+    q.add_argument("--economics", help="economics JSON (default: the built-in actions)")
+    how = q.add_mutually_exclusive_group(required=True)
+    how.add_argument("--threshold", type=float, help="contact customers with probability >= P")
+    how.add_argument("--top-share", type=float, help="contact the top share S of customers")
+    how.add_argument("--top-n", type=float, help="contact at most N customers (per holdout size)")
+    how.add_argument("--precision", type=float, help="reach at least this precision")
+    how.add_argument("--recall", type=float, help="reach at least this recall")
+    how.add_argument("--max-profit", action="store_true", help="maximise expected profit")
+    return parser
+
+
+def _train(args: argparse.Namespace, progress: _Progress) -> int:
+    progress(f"reading {args.data}")
+    frame = read_table(args.data)
+    artifact = train(
+        frame,
+        args.target,
+        positive=args.positive,
+        id_column=args.id_column,
+        seed=args.seed,
+        source=Path(args.data).name,
+        progress=progress,
+    )
+    progress(f"writing {args.out}")
+    fingerprint = save_artifact(artifact, args.out)
+    m = artifact.metrics
+    auc = {name: m[name]["roc_auc"] for name in ("model", "logistic", "rule")}
+    print(
+        f"trained on {artifact.info['fit_rows']:,} customers, checked on "
+        f"{artifact.info['holdout_rows']:,}: holdout ROC-AUC model {auc['model']:.3f}, "
+        f"logistic {auc['logistic']:.3f}, rule {auc['rule']:.3f}; "
+        f"model {fingerprint[:12]} written to {args.out}"
+    )
+    return 0
+
+
+def _score(args: argparse.Namespace, progress: _Progress) -> int:
+    artifact = load_artifact(args.model)
+    policy = load_policy(args.policy, artifact.fingerprint) if args.policy else None
+    progress(f"reading {args.data}")
+    frame = read_table(args.data)
+    progress(f"scoring {len(frame):,} customers")
+    scored = score_frame(artifact, frame)
+    if policy is not None:
+        scored["action"] = apply_policy(policy, scored["churn_probability"].to_numpy())
+    write_table(scored, args.out)
+    print(f"scored {len(scored):,} customers into {args.out}")
+    return 0
+
+
+def _policy(args: argparse.Namespace, progress: _Progress) -> int:
+    artifact = load_artifact(args.model)
+    if args.economics:
+        path = Path(args.economics)
+        try:
+            economics = Economics.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise ChurnInputError(f"Economics file not found: {path}.") from None
+        except json.JSONDecodeError:
+            raise ChurnInputError(f"{path.name} is not valid JSON.") from None
+    else:
+        economics = default_economics(artifact.holdout_data.columns)
+    if args.max_profit:
+        choice = Choice("max_profit")
+    else:
+        for method in ("threshold", "top_share", "top_n", "precision", "recall"):
+            if getattr(args, method) is not None:
+                choice = Choice(method, getattr(args, method))
+    progress("choosing the cut-offs on the holdout")
+    decision = decide_on_holdout(artifact, economics, choice)
+    policy = build_policy(decision, economics, artifact.fingerprint)
+    save_policy(policy, args.out)
+    rules = ", ".join(
+        f"{r['action']} from p >= {r['min_probability']:.3f}" for r in policy["rules"]
+    )
+    print(
+        f"policy written to {args.out}: {rules or 'contact nobody'}; "
+        f"{decision.share_targeted:.1%} targeted, precision {decision.precision:.1%}, "
+        f"recall {decision.recall:.1%} on the holdout"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    try:
+        args = _parser().parse_args(argv)
+        progress = _Progress(args.quiet)
+        handler = {"train": _train, "score": _score, "policy": _policy}[args.command]
+        return handler(args, progress)
+    except ChurnInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an unexpected failure: say so in one line
+        if os.environ.get("CHURN_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"error: unexpected failure ({type(exc).__name__}: {exc}); set CHURN_DEBUG=1 for "
+            "details and report it",
+            file=sys.stderr,
+        )
+        return 1

@@ -1,0 +1,173 @@
+"""Reading customer tables and checking the target, with errors a PM can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from churn.errors import ChurnInputError
+
+__all__ = [
+    "MIN_MINORITY",
+    "encode_target",
+    "read_table",
+    "resolve_positive",
+    "split_features",
+    "write_table",
+]
+
+MIN_MINORITY = 50
+_POSITIVE_WORDS = ("1", "yes", "true", "y", "t", "churned", "churn", "left", "exited")
+_NEGATIVE_WORDS = ("0", "no", "false", "n", "f", "stayed", "retained", "active")
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file into a frame.
+
+    Raises
+    ------
+    ChurnInputError
+        When the file is missing, has an unsupported type, cannot be read or has no rows.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ChurnInputError(f"File not found: {path}; check the path and try again.")
+    if path.is_dir():
+        raise ChurnInputError(f"{path} is a folder; give the path of a CSV or Parquet file.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        elif suffix == ".tsv":
+            frame = pd.read_csv(path, sep="\t", low_memory=False)
+        elif suffix in (".csv", ".txt", ""):
+            frame = pd.read_csv(path, low_memory=False)
+        else:
+            raise ChurnInputError(f"Cannot read {path.name}: use a .csv or .parquet file.")
+    except ChurnInputError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise ChurnInputError(
+            f"{path.name} is empty; export the table again with its rows."
+        ) from None
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ChurnInputError(
+            f"Cannot read {path.name} ({first}); check that it is a valid CSV or Parquet file."
+        ) from None
+    if len(frame) == 0:
+        raise ChurnInputError(f"{path.name} has a header but no rows; export it again with data.")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write a frame as CSV or Parquet, chosen by the file extension."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise ChurnInputError(f"The folder {path.parent} does not exist; create it first.")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False, lineterminator="\n")
+
+
+def _label(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def resolve_positive(target: pd.Series, positive: str | None = None) -> str:
+    """The target value that means "churned", as text.
+
+    With ``positive=None`` it is inferred when the two values are 1/0, yes/no,
+    true/false (any case) or similar words; otherwise the user must say.
+    """
+    name = target.name
+    values = sorted({_label(v) for v in target.dropna().unique()})
+    if len(values) > 2:
+        shown = ", ".join(values[:10]) + (" ..." if len(values) > 10 else "")
+        raise ChurnInputError(
+            f"The target column '{name}' must have two values (churned or not) but has "
+            f"{len(values)}: {shown}; pick a yes/no column."
+        )
+    if len(values) < 2:
+        only = values[0] if values else "nothing but missing values"
+        raise ChurnInputError(
+            f"The target column '{name}' has a single class ({only}); the model needs both "
+            "churned and retained customers."
+        )
+    if positive is not None:
+        wanted = _label(positive)
+        for v in values:
+            if v == wanted or v.lower() == wanted.lower():
+                return v
+        raise ChurnInputError(
+            f"--positive '{positive}' is not a value of '{name}' (found: {', '.join(values)}); "
+            "use one of those."
+        )
+    lowered = [v.lower() for v in values]
+    for word in _POSITIVE_WORDS:
+        if word in lowered:
+            other = lowered[1 - lowered.index(word)]
+            if other in _NEGATIVE_WORDS or word in ("1", "yes", "true"):
+                return values[lowered.index(word)]
+    raise ChurnInputError(
+        f"Cannot tell which value of '{name}' means churned ({' or '.join(values)}); "
+        "say which with --positive."
+    )
+
+
+def encode_target(frame: pd.DataFrame, target: str, positive: str | None = None) -> np.ndarray:
+    """The target as 0/1 (1 = churned), after checking it can train a model.
+
+    Raises
+    ------
+    ChurnInputError
+        Target missing, not binary, one class, missing labels, or fewer than
+        ``MIN_MINORITY`` customers in the smaller class.
+    """
+    if target not in frame.columns:
+        close = [c for c in frame.columns if c.lower() == target.lower()]
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ChurnInputError(
+            f"The target column '{target}' is not in the data{hint}; columns are: "
+            f"{', '.join(map(str, frame.columns[:20]))}."
+        )
+    series = frame[target]
+    missing = int(series.isna().sum())
+    if missing:
+        raise ChurnInputError(
+            f"The target column '{target}' is empty in {missing:,} row(s); fill or remove "
+            "those rows before training."
+        )
+    label = resolve_positive(series, positive)
+    if pd.api.types.is_bool_dtype(series):
+        y = (series == (label == "True")).to_numpy(dtype=int)
+    elif pd.api.types.is_numeric_dtype(series):
+        y = (series.astype(float) == float(label)).to_numpy(dtype=int)
+    else:
+        y = (series.astype("string").str.strip() == label).to_numpy(dtype=int)
+    minority = int(min(y.sum(), len(y) - y.sum()))
+    if minority < MIN_MINORITY:
+        raise ChurnInputError(
+            f"Only {minority} customers are in the smaller class of '{target}'; at least "
+            f"{MIN_MINORITY} of each class are needed to train and check a model."
+        )
+    return y
+
+
+def split_features(
+    frame: pd.DataFrame, target: str | None, id_column: str | None
+) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Feature columns (everything but the target and the id) and the id column."""
+    if id_column is not None and id_column not in frame.columns:
+        raise ChurnInputError(
+            f"The id column '{id_column}' is not in the data; check the name or leave out --id."
+        )
+    drop = [c for c in (target, id_column) if c is not None and c in frame.columns]
+    ids = frame[id_column] if id_column is not None else None
+    return frame.drop(columns=drop), ids

@@ -1,0 +1,262 @@
+"""The exported policy: build it from a choice, validate it, apply it.
+
+A policy is a versioned JSON document (schema in ``churn/policy.schema.json``
+and the README). A customer gets the action of the rule with the highest
+``min_probability`` that is <= its churn probability, else ``default_action``.
+Capacity and profit choices are turned into these probability cut-offs at
+export; the original choice is recorded next to them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churn import decisions
+from churn.artifact import Artifact
+from churn.decisions import Choice, Economics
+from churn.errors import ChurnInputError
+
+__all__ = [
+    "SCHEMA_PATH",
+    "SCHEMA_VERSION",
+    "Decision",
+    "apply_policy",
+    "build_policy",
+    "decide",
+    "decide_on_holdout",
+    "load_policy",
+    "save_policy",
+    "validate_policy",
+]
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).with_name("policy.schema.json")
+DEFAULT_ACTION = "none"
+REVIEW_AFTER_DAYS = 90
+
+
+@dataclass
+class Decision:
+    """A chosen policy and what it does on an evaluation set.
+
+    Shares are in [0, 1]; money is in the units of the customer value.
+    ``profit_*`` are realised on the evaluation outcomes (with a bootstrap
+    interval); ``expected_profit_*`` come from the calibrated probabilities
+    (with the range over the per-customer intervals).
+    """
+
+    choice: Choice
+    threshold: float
+    tiers: list[float]
+    rules: list[dict[str, Any]]
+    curve: pd.DataFrame
+    row: int
+    n_customers: int
+    n_targeted: int
+    share_targeted: float
+    precision: float
+    recall: float
+    profit: float
+    profit_low: float
+    profit_high: float
+    expected_profit: float
+    expected_profit_low: float
+    expected_profit_high: float
+    best_row: int
+    actions_count: dict[str, int]
+
+    def metrics(self) -> dict[str, float]:
+        """The policy's expected figures, per customer where it says so (JSON-ready)."""
+        n = self.n_customers
+        return {
+            "share_targeted": self.share_targeted,
+            "precision": self.precision,
+            "recall": self.recall,
+            "profit_per_customer": self.profit / n,
+            "profit_per_customer_low": self.profit_low / n,
+            "profit_per_customer_high": self.profit_high / n,
+            "expected_profit_per_customer": self.expected_profit / n,
+            "expected_profit_per_customer_low": self.expected_profit_low / n,
+            "expected_profit_per_customer_high": self.expected_profit_high / n,
+        }
+
+
+def _finite(x: float) -> float:
+    return float(x) if np.isfinite(x) else float("nan")
+
+
+def decide(
+    p: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    y: np.ndarray | None,
+    value: np.ndarray,
+    economics: Economics,
+    choice: Choice,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> Decision:
+    """Turn a choice into a policy and measure it on customers with known outcomes.
+
+    Parameters
+    ----------
+    p, low, high : churn probabilities and their interval, each in [0, 1].
+    y : 0/1 outcomes (realised figures) or ``None`` (expected figures from ``p``).
+    value : customer value in money, one per customer.
+    economics, choice : the actions and how the PM chooses.
+    """
+    p = np.asarray(p, dtype=float)
+    outcome = p if y is None else np.asarray(y, dtype=float)
+    groups = decisions.sorted_groups(p)
+    cuts = decisions.tier_cutoffs(p, outcome, value, economics, groups)
+    tiers = [float(groups.thresholds[g]) for g in cuts[1:]]
+    curve = decisions.threshold_curve(p, economics, value, y, tiers)
+    band = decisions.curve_band(p, outcome, value, economics, tiers, n_boot=n_boot, seed=seed)
+    row = decisions.select(curve, choice)
+    threshold = float(curve["threshold"].iloc[row])
+    rules = decisions.policy_rules(threshold, tiers, economics)
+    expected = decisions.profit_band(p, low, high, value, rules, economics)
+    assigned = decisions.assign_actions(p, rules, DEFAULT_ACTION)
+    names, counts = np.unique(assigned.astype(str), return_counts=True)
+    at = curve.iloc[row]
+    n = p.size
+    return Decision(
+        choice=choice,
+        threshold=threshold,
+        tiers=tiers,
+        rules=rules,
+        curve=curve.assign(
+            profit_per_customer_low=band["profit_per_customer_low"].to_numpy(),
+            profit_per_customer_high=band["profit_per_customer_high"].to_numpy(),
+        ),
+        row=row,
+        n_customers=n,
+        n_targeted=int(at["n_targeted"]),
+        share_targeted=float(at["share_targeted"]),
+        precision=_finite(at["precision"]),
+        recall=float(at["recall"]),
+        profit=float(at["profit"]),
+        profit_low=float(band["profit_per_customer_low"].iloc[row] * n),
+        profit_high=float(band["profit_per_customer_high"].iloc[row] * n),
+        expected_profit=expected["expected"],
+        expected_profit_low=expected["low"],
+        expected_profit_high=expected["high"],
+        best_row=int(np.argmax(curve["profit"].to_numpy())),
+        actions_count={str(k): int(v) for k, v in zip(names, counts, strict=True)},
+    )
+
+
+def decide_on_holdout(artifact: Artifact, economics: Economics, choice: Choice) -> Decision:
+    """:func:`decide` on the artifact's holdout (customers never used to fit)."""
+    h = artifact.holdout
+    value = economics.customer_value(artifact.holdout_data, len(h))
+    return decide(
+        h["churn_probability"].to_numpy(),
+        h["probability_low"].to_numpy(),
+        h["probability_high"].to_numpy(),
+        h["outcome"].to_numpy(),
+        value,
+        economics,
+        choice,
+    )
+
+
+def build_policy(
+    decision: Decision,
+    economics: Economics,
+    model_fingerprint: str,
+    created_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The policy document for ``decision`` (see the README for every field)."""
+    created = (created_at or datetime.now(UTC)).replace(microsecond=0)
+    policy = {
+        "schema_version": SCHEMA_VERSION,
+        "model_fingerprint": model_fingerprint,
+        "created_at": created.isoformat(),
+        "review_by": (created + timedelta(days=REVIEW_AFTER_DAYS)).date().isoformat(),
+        "choice": decision.choice.to_dict(),
+        "rules": decision.rules,
+        "default_action": DEFAULT_ACTION,
+        "economics": economics.to_dict(),
+        "expected": {
+            **{
+                k: (None if isinstance(v, float) and math.isnan(v) else v)
+                for k, v in decision.metrics().items()
+            },
+            "evaluated_on": f"holdout of {decision.n_customers:,} customers",
+        },
+    }
+    validate_policy(policy)
+    return policy
+
+
+def validate_policy(policy: Any) -> dict[str, Any]:
+    """Check a policy document; raise :class:`ChurnInputError` saying what is wrong."""
+    if not isinstance(policy, dict):
+        raise ChurnInputError("The policy must be a JSON object; export it again from the app.")
+    required = ("schema_version", "model_fingerprint", "created_at", "rules", "default_action")
+    missing = [k for k in required if k not in policy]
+    if missing:
+        raise ChurnInputError(f"The policy lacks {', '.join(missing)}; export it again.")
+    if policy["schema_version"] != SCHEMA_VERSION:
+        raise ChurnInputError(
+            f"The policy has schema version {policy['schema_version']}, this tool reads "
+            f"version {SCHEMA_VERSION}; export it again with this version."
+        )
+    rules = policy["rules"]
+    if not isinstance(rules, list):
+        raise ChurnInputError("The policy's rules must be a list of {action, min_probability}.")
+    seen = set()
+    for rule in rules:
+        if not isinstance(rule, dict) or set(rule) < {"action", "min_probability"}:
+            raise ChurnInputError("Each policy rule needs an action and a min_probability.")
+        prob = rule["min_probability"]
+        if not isinstance(prob, int | float) or not 0.0 <= prob <= 1.0:
+            raise ChurnInputError(
+                f"The rule for '{rule['action']}' has min_probability {prob!r}; use a number "
+                "between 0 and 1."
+            )
+        if prob in seen:
+            raise ChurnInputError("Two policy rules share a min_probability; keep one of them.")
+        seen.add(prob)
+    if not isinstance(policy["default_action"], str):
+        raise ChurnInputError("The policy's default_action must be a name.")
+    return policy
+
+
+def apply_policy(policy: dict[str, Any], probability: np.ndarray) -> np.ndarray:
+    """Action per customer: highest ``min_probability`` <= probability, else the default."""
+    validate_policy(policy)
+    return decisions.assign_actions(probability, policy["rules"], policy["default_action"])
+
+
+def save_policy(policy: dict[str, Any], path: str | Path) -> None:
+    """Write the policy as indented JSON (validated first)."""
+    validate_policy(policy)
+    Path(path).write_text(json.dumps(policy, indent=2) + "\n", encoding="utf-8")
+
+
+def load_policy(path: str | Path, fingerprint: str | None = None) -> dict[str, Any]:
+    """Read and validate a policy; with ``fingerprint``, check it was made for that model."""
+    path = Path(path)
+    if not path.exists():
+        raise ChurnInputError(f"Policy file not found: {path}; check the path.")
+    try:
+        policy = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ChurnInputError(f"{path.name} is not valid JSON; export the policy again.") from None
+    validate_policy(policy)
+    if fingerprint is not None and policy["model_fingerprint"] != fingerprint:
+        raise ChurnInputError(
+            f"The policy was made for model {policy['model_fingerprint'][:12]}..., not for this "
+            f"model ({fingerprint[:12]}...); export a policy for this model."
+        )
+    return policy
