@@ -74,7 +74,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_model_out(path: Path) -> None:
+    """Refuse to replace anything but a model directory (saving swaps the whole folder)."""
+    if not path.exists():
+        return
+    if path.is_dir() and ((path / "manifest.json").exists() or not any(path.iterdir())):
+        return
+    raise ChurnInputError(
+        f"{path} already exists and is not a model directory; give a new folder for --out."
+    )
+
+
 def _train(args: argparse.Namespace, progress: _Progress) -> int:
+    _check_model_out(Path(args.out))
     progress(f"reading {args.data}")
     frame = read_table(args.data)
     artifact = train(
@@ -119,10 +131,16 @@ def _policy(args: argparse.Namespace, progress: _Progress) -> int:
         path = Path(args.economics)
         try:
             economics = Economics.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except ChurnInputError:
+            raise
         except FileNotFoundError:
             raise ChurnInputError(f"Economics file not found: {path}.") from None
-        except json.JSONDecodeError:
+        except IsADirectoryError:
+            raise ChurnInputError(f"{path} is a folder; give the economics JSON file.") from None
+        except (json.JSONDecodeError, UnicodeDecodeError):
             raise ChurnInputError(f"{path.name} is not valid JSON.") from None
+        except ValueError as exc:  # e.g. a cost that is not a number
+            raise ChurnInputError(f"The economics in {path.name} are invalid ({exc}).") from None
     else:
         economics = default_economics(artifact.holdout_data.columns)
     if args.max_profit:
@@ -134,7 +152,10 @@ def _policy(args: argparse.Namespace, progress: _Progress) -> int:
     progress("choosing the cut-offs on the holdout")
     decision = decide_on_holdout(artifact, economics, choice)
     policy = build_policy(decision, economics, artifact.fingerprint)
-    save_policy(policy, args.out)
+    try:
+        save_policy(policy, args.out)
+    except OSError as exc:
+        raise ChurnInputError(f"Cannot write {args.out} ({exc.strerror or exc}).") from None
     rules = ", ".join(
         f"{r['action']} from p >= {r['min_probability']:.3f}" for r in policy["rules"]
     )

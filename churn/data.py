@@ -68,10 +68,20 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise ChurnInputError(f"The folder {path.parent} does not exist; create it first.")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False, lineterminator="\n")
+    if path.is_dir():
+        raise ChurnInputError(f"{path} is a folder; give the path of the file to write.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            frame.to_parquet(path, index=False)
+        elif suffix == ".tsv":  # read_table reads .tsv tab-separated
+            frame.to_csv(path, sep="\t", index=False, lineterminator="\n")
+        elif suffix in (".csv", ".txt", ""):
+            frame.to_csv(path, index=False, lineterminator="\n")
+        else:
+            raise ChurnInputError(f"Cannot write {path.name}: use a .csv or .parquet file.")
+    except OSError as exc:
+        raise ChurnInputError(f"Cannot write {path} ({exc.strerror or exc}).") from None
 
 
 def _label(value: object) -> str:
@@ -113,7 +123,7 @@ def resolve_positive(target: pd.Series, positive: str | None = None) -> str:
     for word in _POSITIVE_WORDS:
         if word in lowered:
             other = lowered[1 - lowered.index(word)]
-            if other in _NEGATIVE_WORDS or word in ("1", "yes", "true"):
+            if other in _NEGATIVE_WORDS:  # 1/2, yes/maybe ... are ambiguous: ask
                 return values[lowered.index(word)]
     raise ChurnInputError(
         f"Cannot tell which value of '{name}' means churned ({' or '.join(values)}); "

@@ -61,7 +61,8 @@ class Action:
     def __post_init__(self) -> None:
         if not str(self.name).strip():
             raise ChurnInputError("Every action needs a name.")
-        if self.contact_cost < 0 or self.incentive_cost < 0:
+        costs = (self.contact_cost, self.incentive_cost)
+        if not all(np.isfinite(c) and c >= 0 for c in costs):  # NaN fails every comparison
             raise ChurnInputError(f"Costs of action '{self.name}' must be zero or more.")
         if not 0.0 <= self.success_rate <= 1.0:
             raise ChurnInputError(
@@ -123,7 +124,9 @@ class Economics:
             dtype=float, na_value=np.nan
         )
         finite = values[np.isfinite(values)]
-        fill = float(np.median(finite)) if finite.size else float(self.value_constant)
+        if not finite.size:  # nothing to take a median of: the constant is already money
+            return np.full(n, float(self.value_constant))
+        fill = float(np.median(finite))
         return self.value_multiplier * np.where(np.isfinite(values), values, fill)
 
     def to_dict(self) -> dict[str, Any]:

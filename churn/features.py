@@ -169,7 +169,7 @@ class FeatureSpec:
             return _to_numeric(series)
         if kind == "boolean":
             return _to_boolean(series)
-        codes = pd.Categorical(_as_text(series), categories=self.categories[column]).codes
+        codes = pd.Index(self.categories[column], dtype="string").get_indexer(_as_text(series))
         return np.where(codes < 0, np.nan, codes).astype(float)
 
     def tree_matrix(self, frame: pd.DataFrame) -> np.ndarray:

@@ -7,17 +7,20 @@ How it works
 bootstrap resample of the rest (bagging).
 
 * **Churn probability.** The members' log-odds are averaged and mapped through
-  a Platt (logistic) calibration fitted on the calibration part, so that among
-  customers shown "0.30", about 30% churn.
+  a beta calibration (Kull et al. 2017) fitted on the calibration part, so that
+  among customers shown "0.30", about 30% churn.
 * **Interval.** Each member is calibrated on its own bootstrap resample of the
   calibration part, so member disagreement carries both the uncertainty of the
   fit and of the calibration. With ``s`` the standard deviation of the
   calibrated members' log-odds, the interval is ``sigmoid(logit(p) -/+ z * s)``
-  with ``z`` the normal quantile of ``confidence`` (1.96 for 95%). It is the
-  range the probability would plausibly take had the model been trained on
-  another sample of the same kind of customers: narrow where the training data
-  had many similar customers, wide for rare kinds of customers and rare score
-  ranges. It is not a statement about whether this customer will churn.
+  with ``z`` the normal quantile of ``confidence`` (1.96 for 95%). It is
+  widened, where needed, to the inductive Venn-Abers bounds ``[p0, p1]`` of the
+  calibration part, which spread apart in score ranges with few calibration
+  customers. It is the range the probability would plausibly take had the
+  model been trained and calibrated on another sample of the same kind of
+  customers: narrow where the data had many similar customers, wide for rare
+  kinds of customers and rare score ranges. It is not a statement about
+  whether this customer will churn.
 
 The estimator follows scikit-learn's conventions: ``__init__`` only stores
 parameters, ``fit`` returns ``self``, learned attributes end in ``_``, and no
@@ -32,9 +35,10 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from scipy.special import expit, logit
+from scipy.special import expit
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.isotonic import isotonic_regression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
@@ -42,18 +46,82 @@ from sklearn.utils.validation import check_is_fitted
 from churn.errors import ChurnInputError
 from churn.features import FeatureSpec
 
-__all__ = ["ChurnModel", "fit_platt", "model_from_files", "model_to_files"]
+__all__ = [
+    "ChurnModel",
+    "beta_logit",
+    "fit_beta_calibration",
+    "model_from_files",
+    "model_to_files",
+    "venn_abers_table",
+]
 
-_EPS = 1e-6
+
+def _beta_features(margin: np.ndarray) -> np.ndarray:
+    """``[ln s, -ln(1 - s)]`` for ``s = sigmoid(margin)``, computed stably from the margin."""
+    margin = np.asarray(margin, dtype=float)
+    return np.stack([-np.logaddexp(0.0, -margin), np.logaddexp(0.0, margin)], axis=-1)
 
 
-def fit_platt(margin: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Fit ``p = sigmoid(a * margin + b)``; returns ``(a, b)``."""
+def fit_beta_calibration(margin: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Beta calibration (Kull et al. 2017): ``logit p = a ln s - b ln(1 - s) + c``.
+
+    ``s`` is the uncalibrated probability ``sigmoid(margin)``. Three parameters
+    let the map bend differently at low and high scores (Platt scaling is the
+    special case ``a = b``). Returns ``(a, b, c)``.
+    """
     if np.unique(y).size < 2:
-        return 1.0, 0.0
+        return 1.0, 1.0, 0.0
     lr = LogisticRegression(C=1e4, max_iter=1000)
-    lr.fit(margin.reshape(-1, 1), y)
-    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+    lr.fit(_beta_features(margin), y)
+    return float(lr.coef_[0, 0]), float(lr.coef_[0, 1]), float(lr.intercept_[0])
+
+
+def beta_logit(params: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """Calibrated log-odds; ``params`` is (3,) or (K, 3) for margins of shape (n,) or (K, n)."""
+    params = np.asarray(params, dtype=float)
+    features = _beta_features(margin)
+    if params.ndim == 2:  # one row of parameters per member
+        params = params[:, None, :]
+    return features[..., 0] * params[..., 0] + features[..., 1] * params[..., 1] + params[..., 2]
+
+
+def venn_abers_table(
+    margin: np.ndarray, y: np.ndarray, max_slots: int = 512
+) -> dict[str, list[float]]:
+    """Inductive Venn-Abers bounds (Vovk et al. 2015) for each place a new score can fall.
+
+    For a new score inserted among the sorted calibration scores, ``p0`` and
+    ``p1`` are the isotonic fits at that point with its label set to 0 and to
+    1. Where calibration data is dense they nearly agree; in sparse score
+    ranges they spread apart. Computed at up to ``max_slots`` insertion places.
+    """
+    order = np.argsort(margin, kind="stable")
+    scores = np.asarray(margin, dtype=float)[order]
+    labels = np.asarray(y, dtype=float)[order]
+    n = scores.size
+    slots = np.unique(np.linspace(0, n, min(n + 1, max_slots)).round().astype(int))
+    p0 = np.empty(slots.size)
+    p1 = np.empty(slots.size)
+    for i, k in enumerate(slots):
+        p0[i] = isotonic_regression(np.insert(labels, k, 0.0))[k]
+        p1[i] = isotonic_regression(np.insert(labels, k, 1.0))[k]
+    return {
+        "scores": scores.tolist(),
+        "slots": slots.tolist(),
+        "p0": p0.tolist(),
+        "p1": p1.tolist(),
+    }
+
+
+def venn_abers_bounds(table: dict[str, Any], margin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(p0, p1)`` for new scores, from :func:`venn_abers_table` (nearest computed slot)."""
+    position = np.searchsorted(np.asarray(table["scores"]), margin, side="left")
+    slots = np.asarray(table["slots"])
+    nearest = np.clip(np.searchsorted(slots, position), 0, slots.size - 1)
+    below = np.clip(nearest - 1, 0, slots.size - 1)
+    closer = np.abs(slots[below] - position) < np.abs(slots[nearest] - position)
+    index = np.where(closer, below, nearest)
+    return np.asarray(table["p0"])[index], np.asarray(table["p1"])[index]
 
 
 def _as_frame(X: Any) -> pd.DataFrame:
@@ -156,12 +224,14 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.boosters_ = boosters
         margins = self._member_margins_matrix(matrix[cal_idx])
         y_cal = y[cal_idx]
-        self.calibration_ = fit_platt(margins.mean(axis=0), y_cal)
+        ensemble = margins.mean(axis=0)
+        self.calibration_ = np.asarray(fit_beta_calibration(ensemble, y_cal))
         member_cal = []
         for k in range(self.n_members):
             boot = rng.integers(0, cal_idx.size, cal_idx.size)
-            member_cal.append(fit_platt(margins[k, boot], y_cal[boot]))
+            member_cal.append(fit_beta_calibration(margins[k, boot], y_cal[boot]))
         self.member_calibration_ = np.asarray(member_cal)
+        self.venn_abers_ = venn_abers_table(ensemble, y_cal)
         self.classes_ = np.array([0, 1])
         self.feature_names_in_ = np.asarray(spec.columns, dtype=object)
         self.n_features_in_ = len(spec.columns)
@@ -177,16 +247,15 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "boosters_")
         X = _as_frame(X)
         margins = self._member_margins_matrix(self.spec_.tree_matrix(X))
-        a, b = self.calibration_
-        point_logit = a * margins.mean(axis=0) + b
-        member_logit = self.member_calibration_[:, :1] * margins + self.member_calibration_[:, 1:]
+        ensemble = margins.mean(axis=0)
+        point_logit = beta_logit(self.calibration_, ensemble)
+        member_logit = beta_logit(self.member_calibration_, margins)
         spread = member_logit.std(axis=0, ddof=1) if len(self.boosters_) > 1 else 0.0
         z = norm.ppf(0.5 + self.confidence / 2.0)
-        return (
-            expit(point_logit),
-            expit(point_logit - z * spread),
-            expit(point_logit + z * spread),
-        )
+        p0, p1 = venn_abers_bounds(self.venn_abers_, ensemble)
+        low = np.minimum(expit(point_logit - z * spread), p0)
+        high = np.maximum(expit(point_logit + z * spread), p1)
+        return expit(point_logit), low, high
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities, shape (n, 2): column 1 is the churn probability."""
@@ -230,8 +299,9 @@ def model_to_files(model: ChurnModel) -> dict[str, str]:
         {
             "params": model.get_params(),
             "spec": model.spec_.to_dict(),
-            "calibration": list(model.calibration_),
+            "calibration": model.calibration_.tolist(),
             "member_calibration": model.member_calibration_.tolist(),
+            "venn_abers": model.venn_abers_,
             "members": sorted(name for name in files if name.startswith("member_")),
         },
         indent=1,
@@ -247,18 +317,10 @@ def model_from_files(read_text: Any) -> ChurnModel:
     model = ChurnModel(**meta["params"])
     model.spec_ = FeatureSpec.from_dict(meta["spec"])
     model.boosters_ = [lgb.Booster(model_str=read_text(name)) for name in meta["members"]]
-    model.calibration_ = tuple(meta["calibration"])
+    model.calibration_ = np.asarray(meta["calibration"], dtype=float)
     model.member_calibration_ = np.asarray(meta["member_calibration"], dtype=float)
+    model.venn_abers_ = meta["venn_abers"]
     model.classes_ = np.array([0, 1])
     model.feature_names_in_ = np.asarray(model.spec_.columns, dtype=object)
     model.n_features_in_ = len(model.spec_.columns)
     return model
-
-
-def clip_probability(p: np.ndarray) -> np.ndarray:
-    """Keep probabilities away from exactly 0 and 1 (for log-odds)."""
-    return np.clip(p, _EPS, 1 - _EPS)
-
-
-def probability_logit(p: np.ndarray) -> np.ndarray:
-    return logit(clip_probability(p))

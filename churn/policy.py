@@ -206,20 +206,24 @@ def validate_policy(policy: Any) -> dict[str, Any]:
     missing = [k for k in required if k not in policy]
     if missing:
         raise ChurnInputError(f"The policy lacks {', '.join(missing)}; export it again.")
-    if policy["schema_version"] != SCHEMA_VERSION:
+    if isinstance(policy["schema_version"], bool) or policy["schema_version"] != SCHEMA_VERSION:
         raise ChurnInputError(
             f"The policy has schema version {policy['schema_version']}, this tool reads "
             f"version {SCHEMA_VERSION}; export it again with this version."
         )
+    if not isinstance(policy["model_fingerprint"], str):
+        raise ChurnInputError("The policy's model_fingerprint must be text; export it again.")
     rules = policy["rules"]
     if not isinstance(rules, list):
         raise ChurnInputError("The policy's rules must be a list of {action, min_probability}.")
     seen = set()
     for rule in rules:
-        if not isinstance(rule, dict) or set(rule) < {"action", "min_probability"}:
+        if not isinstance(rule, dict) or not {"action", "min_probability"} <= set(rule):
             raise ChurnInputError("Each policy rule needs an action and a min_probability.")
+        if not isinstance(rule["action"], str) or not rule["action"]:
+            raise ChurnInputError("Each policy rule's action must be a non-empty name.")
         prob = rule["min_probability"]
-        if not isinstance(prob, int | float) or not 0.0 <= prob <= 1.0:
+        if isinstance(prob, bool) or not isinstance(prob, int | float) or not 0.0 <= prob <= 1.0:
             raise ChurnInputError(
                 f"The rule for '{rule['action']}' has min_probability {prob!r}; use a number "
                 "between 0 and 1."

@@ -1,0 +1,590 @@
+"""Tests for churn.decisions: curves against a naive per-threshold reference, the tier DP
+against brute force, choosing a row, policy rules, profit bands, EMP and the economics."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from churn import decisions as d
+from churn.decisions import Action, Choice, Economics
+from churn.errors import ChurnInputError
+
+WEAK = Action("Email", contact_cost=1.0, incentive_cost=5.0, success_rate=0.10)
+MID = Action("Voucher", contact_cost=5.0, incentive_cost=20.0, success_rate=0.30)
+STRONG = Action("Call", contact_cost=20.0, incentive_cost=60.0, success_rate=0.60)
+
+ONE = Economics((MID,), value_constant=400.0)
+TWO = Economics((STRONG, WEAK), value_constant=400.0)  # given out of order on purpose
+THREE = Economics((MID, STRONG, WEAK), value_constant=400.0)
+
+SEEDS = (0, 1, 2)
+
+
+def _data(seed: int, n: int = 300, decimals: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities rounded (many ties, 0 and 1 included) and labels drawn from them."""
+    rng = np.random.default_rng(seed)
+    p = np.round(rng.beta(1.5, 3.0, n), decimals)
+    p[:3] = [0.0, 1.0, p[3]]  # extremes and a guaranteed tie
+    y = (rng.random(n) < p).astype(int)
+    return p, y
+
+
+def _values(seed: int, n: int, per_customer: bool) -> np.ndarray:
+    if not per_customer:
+        return np.full(n, 400.0)
+    return np.random.default_rng(seed + 100).uniform(50.0, 2000.0, n)
+
+
+# ------------------------------------------------------------------ naive references
+def _profit_by_hand(action: Action, churn: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Verbraken et al.: a churner is worth s*(v - incentive) - contact, a stayer costs
+    incentive + contact; ``churn`` may be a probability (expected profit)."""
+    s, c, i = action.success_rate, action.contact_cost, action.incentive_cost
+    worth = s * (value - i) - c
+    cost = i + c
+    return churn * worth + (1.0 - churn) * (-cost)
+
+
+def _action_index(p: np.ndarray, tiers: list[float]) -> np.ndarray:
+    """Index of the (weakest-first) action each customer's probability falls in."""
+    which = np.zeros(p.size, dtype=int)
+    for k, t in enumerate(tiers, start=1):
+        which[p >= t] = k
+    return which
+
+
+def _naive_curve(
+    p: np.ndarray,
+    economics: Economics,
+    value: np.ndarray,
+    y: np.ndarray | None,
+    tiers: list[float],
+) -> pd.DataFrame:
+    outcome = p if y is None else y.astype(float)
+    actions = economics.ordered_actions
+    which = _action_index(p, tiers)
+    each = np.array(
+        [_profit_by_hand(actions[which[j]], outcome[j], value[j]) for j in range(p.size)]
+    )
+    rows = []
+    for t in [np.inf, *sorted(set(p.tolist()), reverse=True)]:
+        targeted = p >= t
+        n_t = int(targeted.sum())
+        tp = float(outcome[targeted].sum())
+        fp = n_t - tp
+        rows.append(
+            {
+                "threshold": t,
+                "n_targeted": n_t,
+                "share_targeted": n_t / p.size,
+                "true_positives": tp,
+                "false_positives": fp,
+                "precision": tp / n_t if n_t else np.nan,
+                "recall": tp / outcome.sum(),
+                "profit": float(each[targeted].sum()),
+                "profit_per_customer": float(each[targeted].sum()) / p.size,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _tier_total(p, outcome, value, economics, groups, cuts) -> float:
+    """Total profit of cut group indices ``[g_1 >= ... >= g_K]`` computed customer by customer."""
+    actions = economics.ordered_actions
+    total = 0.0
+    for j in range(p.size):
+        if p[j] < groups.thresholds[cuts[0]]:
+            continue  # not contacted
+        k = max(i for i, g in enumerate(cuts) if p[j] >= groups.thresholds[g])
+        total += float(_profit_by_hand(actions[k], outcome[j], value[j]))
+    return total
+
+
+def _brute_force_best(p, outcome, value, economics, groups) -> float:
+    m = groups.thresholds.size
+    k = len(economics.actions)
+    best = -np.inf
+    # g_1 >= g_2 >= ... >= g_K: every non-increasing tuple of group indices
+    for combo in itertools.combinations_with_replacement(range(m), k):
+        cuts = list(combo[::-1])
+        best = max(best, _tier_total(p, outcome, value, economics, groups, cuts))
+    return best
+
+
+# ---------------------------------------------------------------------------- curves
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("labelled", [True, False])
+@pytest.mark.parametrize("economics", [ONE, TWO], ids=["one_action", "two_actions"])
+@pytest.mark.parametrize("per_customer", [False, True], ids=["constant", "column"])
+def test_threshold_curve_matches_naive_reference(seed, labelled, economics, per_customer):
+    p, y = _data(seed)
+    value = _values(seed, p.size, per_customer)
+    tiers = [0.45] if len(economics.actions) == 2 else []
+    curve = d.threshold_curve(p, economics, value, y if labelled else None, tiers)
+    expected = _naive_curve(p, economics, value, y if labelled else None, tiers)
+
+    assert list(curve.columns) == list(expected.columns)
+    assert len(curve) == len(np.unique(p)) + 1
+    # nobody first, everybody last
+    assert curve["threshold"].iloc[0] == np.inf and curve["n_targeted"].iloc[0] == 0
+    assert curve["profit"].iloc[0] == 0.0 and np.isnan(curve["precision"].iloc[0])
+    assert curve["n_targeted"].iloc[-1] == p.size and curve["threshold"].iloc[-1] == p.min()
+    assert curve["recall"].iloc[-1] == pytest.approx(1.0)
+    pd.testing.assert_frame_equal(
+        curve, expected, check_dtype=False, check_exact=False, rtol=1e-9, atol=1e-7
+    )
+
+
+def test_threshold_curve_default_tiers_reach_the_dp_optimum():
+    p, y = _data(5, n=40, decimals=1)
+    value = _values(5, p.size, per_customer=True)
+    groups = d.sorted_groups(p)
+    curve = d.threshold_curve(p, TWO, value, y)
+    best = _brute_force_best(p, y.astype(float), value, TWO, groups)
+    assert curve["profit"].max() == pytest.approx(best, rel=1e-9, abs=1e-7)
+
+
+def test_sorted_groups_and_input_errors():
+    groups = d.sorted_groups(np.array([0.2, 0.5, 0.2, 0.9, 0.5]))
+    assert groups.thresholds.tolist() == [np.inf, 0.9, 0.5, 0.2]
+    assert groups.counts.tolist() == [0, 1, 3, 5]
+    assert np.all(np.diff(np.array([0.2, 0.5, 0.2, 0.9, 0.5])[groups.order]) <= 0)
+    with pytest.raises(ChurnInputError):
+        d.sorted_groups(np.array([]))
+    with pytest.raises(ChurnInputError):
+        d.sorted_groups(np.array([0.1, np.nan]))
+
+
+# ------------------------------------------------------------------------- tier DP
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("economics", [TWO, THREE], ids=["two", "three"])
+@pytest.mark.parametrize("labelled", [True, False])
+def test_tier_cutoffs_match_brute_force(seed, economics, labelled):
+    rng = np.random.default_rng(seed)
+    n = 40
+    p = np.round(rng.random(n), 1)  # about 11 groups, many ties
+    y = (rng.random(n) < p).astype(float)
+    outcome = y if labelled else p
+    value = rng.uniform(100.0, 1500.0, n)
+    groups = d.sorted_groups(p)
+
+    cuts = d.tier_cutoffs(p, outcome, value, economics, groups)
+    assert len(cuts) == len(economics.actions)
+    assert all(a >= b for a, b in itertools.pairwise(cuts))
+    assert all(0 <= g < groups.thresholds.size for g in cuts)
+
+    got = _tier_total(p, outcome, value, economics, groups, cuts)
+    best = _brute_force_best(p, outcome, value, economics, groups)
+    assert got == pytest.approx(best, rel=1e-9, abs=1e-7)
+
+
+def test_tier_cutoffs_nobody_when_every_action_loses_money():
+    p = np.array([0.1, 0.2, 0.3])
+    costly = Economics((Action("Gift", 100.0, 100.0, 0.1),), value_constant=10.0)
+    assert d.tier_cutoffs(p, p, np.full(3, 10.0), costly) == [0]
+
+
+# ------------------------------------------------------------------------- choosing
+@pytest.fixture(scope="module")
+def tied_curve() -> tuple[np.ndarray, pd.DataFrame]:
+    p, y = _data(7, n=500)
+    value = _values(7, p.size, per_customer=True)
+    return p, d.threshold_curve(p, TWO, value, y, [0.5])
+
+
+@pytest.mark.parametrize("value", [0.0, 0.13, 0.3, 0.305, 0.5, 0.99, 1.0])
+def test_select_threshold_targets_exactly_p_at_least_value(tied_curve, value):
+    p, curve = tied_curve
+    row = d.select(curve, Choice("threshold", value))
+    assert curve["n_targeted"].iloc[row] == int((p >= value).sum())
+    assert curve["threshold"].iloc[row] >= value
+
+
+@pytest.mark.parametrize("n_cap", [0, 1, 7, 50, 123, 499, 500, 10_000])
+def test_select_top_n_is_the_largest_within_capacity(tied_curve, n_cap):
+    _, curve = tied_curve
+    n_targeted = curve["n_targeted"].to_numpy()
+    row = d.select(curve, Choice("top_n", n_cap))
+    assert n_targeted[row] <= n_cap
+    assert n_targeted[row] == n_targeted[n_targeted <= n_cap].max()
+
+
+@pytest.mark.parametrize("share", [0.0, 0.01, 0.2, 0.29, 0.5, 0.999, 1.0])
+def test_select_top_share_is_the_largest_within_capacity(tied_curve, share):
+    _, curve = tied_curve
+    shares = curve["share_targeted"].to_numpy()
+    row = d.select(curve, Choice("top_share", share))
+    assert shares[row] <= share + 1e-12
+    assert shares[row] == shares[shares <= share + 1e-12].max()
+
+
+@pytest.mark.parametrize("target", [0.3, 0.5, 0.6, 0.75])
+def test_select_precision_gives_the_most_customers_meeting_it(tied_curve, target):
+    _, curve = tied_curve
+    row = d.select(curve, Choice("precision", target))
+    precision = curve["precision"].to_numpy()
+    assert precision[row] >= target
+    meets = np.flatnonzero(np.nan_to_num(precision, nan=-1) >= target)
+    assert curve["n_targeted"].iloc[row] == curve["n_targeted"].iloc[meets].max()
+
+
+@pytest.mark.parametrize("target", [0.0, 0.1, 0.5, 0.8, 1.0])
+def test_select_recall_gives_the_fewest_customers_reaching_it(tied_curve, target):
+    _, curve = tied_curve
+    row = d.select(curve, Choice("recall", target))
+    recall = curve["recall"].to_numpy()
+    assert recall[row] >= target - 1e-12
+    assert curve["n_targeted"].iloc[row] == curve["n_targeted"][recall >= target - 1e-12].min()
+
+
+def test_select_max_profit_is_the_argmax(tied_curve):
+    _, curve = tied_curve
+    row = d.select(curve, Choice("max_profit"))
+    assert curve["profit"].iloc[row] == curve["profit"].max()
+    assert row == int(np.argmax(curve["profit"].to_numpy()))
+
+
+def test_select_impossible_precision_raises():
+    p = np.array([0.9, 0.8, 0.4, 0.2])
+    y = np.array([0, 1, 0, 1])
+    curve = d.threshold_curve(p, ONE, np.full(4, 400.0), y, [])
+    with pytest.raises(ChurnInputError, match="precision"):
+        d.select(curve, Choice("precision", 0.9))
+    # with no positives at all no recall target above 0 can be met either
+    curve0 = d.threshold_curve(p, ONE, np.full(4, 400.0), np.zeros(4), [])
+    with pytest.raises(ChurnInputError, match="recall"):
+        d.select(curve0, Choice("recall", 0.5))
+
+
+@pytest.mark.parametrize(
+    ("method", "value"),
+    [
+        ("cheapest", 0.5),
+        ("threshold", None),
+        ("threshold", float("nan")),
+        ("threshold", 1.5),
+        ("threshold", -0.1),
+        ("top_n", -1),
+        ("top_n", float("inf")),
+        ("top_share", 1.2),
+        ("precision", 2.0),
+        ("recall", -0.5),
+    ],
+)
+def test_choice_validation(method, value):
+    with pytest.raises(ChurnInputError):
+        Choice(method, value)
+
+
+def test_choice_valid_values_and_dict():
+    assert Choice("max_profit").to_dict() == {"method": "max_profit", "value": None}
+    assert Choice("top_n", 10_000).to_dict() == {"method": "top_n", "value": 10_000}
+    assert Choice("top_share", 0.2).to_dict() == {"method": "top_share", "value": 0.2}
+    Choice("threshold", 0.0)
+    Choice("recall", 1.0)
+
+
+# ------------------------------------------------------------------ rules, actions
+def test_policy_rules_for_a_single_threshold():
+    assert d.policy_rules(0.3, [], ONE) == [{"action": "Voucher", "min_probability": 0.3}]
+    assert d.policy_rules(np.inf, [], ONE) == []
+
+
+def test_policy_rules_for_tiers_and_empty_tiers_dropped():
+    rules = d.policy_rules(0.2, [0.5, 0.8], THREE)
+    assert rules == [
+        {"action": "Email", "min_probability": 0.2},
+        {"action": "Voucher", "min_probability": 0.5},
+        {"action": "Call", "min_probability": 0.8},
+    ]
+    # threshold above the first tier: the weakest action's tier is empty
+    assert d.policy_rules(0.6, [0.5, 0.8], THREE) == [
+        {"action": "Voucher", "min_probability": 0.6},
+        {"action": "Call", "min_probability": 0.8},
+    ]
+    # threshold above every tier: only the strongest action is left
+    assert d.policy_rules(0.9, [0.5, 0.8], THREE) == [{"action": "Call", "min_probability": 0.9}]
+    # a tier that never starts (inf) is left out
+    assert d.policy_rules(0.2, [np.inf], TWO) == [{"action": "Email", "min_probability": 0.2}]
+    # two tiers starting at the same probability: only the stronger one
+    assert d.policy_rules(0.2, [0.7, 0.7], THREE) == [
+        {"action": "Email", "min_probability": 0.2},
+        {"action": "Call", "min_probability": 0.7},
+    ]
+
+
+def test_assign_actions_at_the_boundaries():
+    rules = [
+        {"action": "Call", "min_probability": 0.8},  # order of the rules does not matter
+        {"action": "Email", "min_probability": 0.2},
+        {"action": "Voucher", "min_probability": 0.5},
+    ]
+    p = np.array([0.0, 0.19999, 0.2, 0.49, 0.5, 0.79, 0.8, 1.0])
+    got = d.assign_actions(p, rules, default_action="none")
+    assert got.tolist() == ["none", "none", "Email", "Email", "Voucher", "Voucher", "Call", "Call"]
+    assert d.assign_actions(p, [], "nobody").tolist() == ["nobody"] * p.size
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_rules_reproduce_the_curve_at_every_threshold(seed):
+    """Expected profit of the exported rules equals the (expected) curve row they came from."""
+    p, _ = _data(seed, n=200)
+    value = _values(seed, p.size, per_customer=True)
+    tiers = [0.4, 0.7]
+    curve = d.threshold_curve(p, THREE, value, None, tiers)
+    for row in range(len(curve)):
+        rules = d.policy_rules(float(curve["threshold"].iloc[row]), tiers, THREE)
+        assigned = d.assign_actions(p, rules)
+        assert int((assigned != "none").sum()) == curve["n_targeted"].iloc[row]
+        total = d.expected_profit(p, value, rules, THREE).sum()
+        assert total == pytest.approx(curve["profit"].iloc[row], rel=1e-9, abs=1e-7)
+
+
+# ---------------------------------------------------------------- money and bands
+def test_verbraken_formula_by_hand():
+    action = Action("Offer", contact_cost=10.0, incentive_cost=50.0, success_rate=0.3)
+    econ = Economics((action,), value_constant=1000.0)
+    value = np.full(3, 1000.0)
+    # churner: 0.3 * (1000 - 50) - 10 = 275; non-churner: -(50 + 10) = -60
+    assert action.profit(np.array([1.0, 0.0, 0.5]), value).tolist() == [275.0, -60.0, 107.5]
+    rules = [{"action": "Offer", "min_probability": 0.5}]
+    p = np.array([1.0, 0.5, 0.0])
+    # 1.0 -> 275, 0.5 -> 0.5*275 - 0.5*60 = 107.5, 0.0 -> not contacted
+    assert d.expected_profit(p, value, rules, econ).tolist() == [275.0, 107.5, 0.0]
+    curve = d.threshold_curve(np.array([0.9, 0.1]), econ, value[:2], np.array([1, 0]), [])
+    assert curve["profit"].tolist() == [0.0, 275.0, 215.0]
+
+
+def test_profit_band_orders_and_collapses():
+    rng = np.random.default_rng(3)
+    n = 300
+    p = rng.random(n)
+    width = rng.uniform(0.0, 0.2, n)
+    low, high = np.clip(p - width, 0, 1), np.clip(p + width, 0, 1)
+    value = rng.uniform(100, 1000, n)
+    rules = d.policy_rules(0.3, [0.6, 0.85], THREE)
+    band = d.profit_band(p, low, high, value, rules, THREE)
+    assert band["low"] <= band["expected"] <= band["high"]
+    assert band["low"] < band["high"]
+    assert band["expected"] == pytest.approx(d.expected_profit(p, value, rules, THREE).sum())
+
+    same = d.profit_band(p, p, p, value, rules, THREE)
+    assert same["low"] == pytest.approx(same["expected"]) == pytest.approx(same["high"])
+    assert same["expected"] == pytest.approx(band["expected"])
+
+    nobody = d.profit_band(p, low, high, value, [], THREE)
+    assert nobody == {"expected": 0.0, "low": 0.0, "high": 0.0}
+
+
+def test_profit_band_by_hand():
+    action = Action("Offer", contact_cost=10.0, incentive_cost=50.0, success_rate=0.3)
+    econ = Economics((action,), value_constant=1000.0)
+    rules = [{"action": "Offer", "min_probability": 0.5}]
+    p, low, high = np.array([0.6, 0.2]), np.array([0.4, 0.1]), np.array([0.9, 0.3])
+    band = d.profit_band(p, low, high, np.full(2, 1000.0), rules, econ)
+    # only the first customer is contacted: q*275 - (1-q)*60 = 335q - 60
+    assert band["expected"] == pytest.approx(335 * 0.6 - 60)
+    assert band["low"] == pytest.approx(335 * 0.4 - 60)
+    assert band["high"] == pytest.approx(335 * 0.9 - 60)
+
+
+def _band_and_curve(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    p = np.round(rng.beta(1.5, 3.0, n), 2)
+    y = (rng.random(n) < p).astype(int)
+    value = rng.uniform(100, 1000, n)
+    tiers = [0.6]
+    band = d.curve_band(p, y, value, TWO, tiers, n_boot=200, seed=seed)
+    curve = d.threshold_curve(p, TWO, value, y, tiers)
+    return band, curve
+
+
+def test_curve_band_contains_the_realised_curve():
+    band, curve = _band_and_curve(2000, seed=1)
+    assert list(band.columns) == [
+        "threshold",
+        "profit_per_customer_low",
+        "profit_per_customer_high",
+    ]
+    np.testing.assert_array_equal(band["threshold"], curve["threshold"])
+    low, high = band["profit_per_customer_low"], band["profit_per_customer_high"]
+    assert (low <= high).all()
+    inside = (low <= curve["profit_per_customer"] + 1e-12) & (
+        curve["profit_per_customer"] <= high + 1e-12
+    )
+    assert inside.mean() >= 0.9
+    assert low.iloc[0] == high.iloc[0] == 0.0  # nobody contacted: no uncertainty
+
+
+def test_curve_band_narrows_with_more_customers():
+    def width_at(n: int) -> float:
+        band, curve = _band_and_curve(n, seed=2)
+        w = band["profit_per_customer_high"] - band["profit_per_customer_low"]
+        return float(np.interp(0.3, curve["share_targeted"], w))
+
+    small, large = width_at(300), width_at(6000)
+    assert large < small / 2  # about sqrt(20) ~ 4.5 times narrower
+
+
+def test_curve_band_is_reproducible():
+    a, _ = _band_and_curve(500, seed=4)
+    b, _ = _band_and_curve(500, seed=4)
+    pd.testing.assert_frame_equal(a, b)
+
+
+# ----------------------------------------------------------------------------- EMP
+def _emp_by_hand(y, p, clv, action, concentration=20.0, n_grid=100_000) -> float:
+    """Average over gamma ~ Beta of the best profit per customer over every threshold."""
+    from scipy import stats
+
+    y = np.asarray(y, float)
+    c, i = action.contact_cost, action.incentive_cost
+    thresholds = [np.inf, *sorted(set(p.tolist()), reverse=True)]
+    churner_n = np.array([y[p >= t].sum() for t in thresholds])
+    stayer_n = np.array([(1 - y[p >= t]).sum() for t in thresholds])
+    gamma = (np.arange(n_grid) + 0.5) / n_grid
+    a, b = action.success_rate * concentration, (1 - action.success_rate) * concentration
+    density = stats.beta.pdf(gamma, a, b)
+    per_threshold = (
+        (gamma[:, None] * (clv - i) - c) * churner_n[None, :] - (i + c) * stayer_n[None, :]
+    ) / y.size
+    best = per_threshold.max(axis=1)
+    return float(np.sum(best * density) / np.sum(density))
+
+
+def test_emp_equals_a_hand_computation():
+    y = np.array([1, 0, 1, 0, 0, 1, 0, 0])
+    p = np.array([0.9, 0.8, 0.7, 0.7, 0.4, 0.3, 0.2, 0.1])
+    action = Action("Offer", contact_cost=10.0, incentive_cost=50.0, success_rate=0.3)
+    got = d.emp(y, p, 1000.0, action, n_grid=4001)
+    assert got["emp"] == pytest.approx(_emp_by_hand(y, p, 1000.0, action), rel=1e-4)
+    default = d.emp(y, p, 1000.0, action)
+    assert default["emp"] == pytest.approx(got["emp"], rel=5e-3)
+    assert 0.0 <= got["share_targeted"] <= 1.0
+
+
+def test_emp_is_non_negative_and_rewards_good_scores():
+    rng = np.random.default_rng(11)
+    n = 2000
+    y = (rng.random(n) < 0.25).astype(int)
+    action = Action("Offer", contact_cost=10.0, incentive_cost=50.0, success_rate=0.3)
+    perfect = d.emp(y, y.astype(float), 1000.0, action)
+    random = d.emp(y, rng.random(n), 1000.0, action)
+    assert perfect["emp"] > random["emp"] >= 0.0
+    # perfect scores: contact exactly the churners, worth 275 each on average
+    assert perfect["emp"] == pytest.approx(0.25 * 275, rel=0.1)
+    assert perfect["share_targeted"] == pytest.approx(y.mean())
+    # an action that always loses: EMP is 0 (contact nobody)
+    losing = Action("Gift", contact_cost=500.0, incentive_cost=500.0, success_rate=0.3)
+    assert d.emp(y, y.astype(float), 1000.0, losing) == {"emp": 0.0, "share_targeted": 0.0}
+
+
+def test_emp_needs_both_classes():
+    with pytest.raises(ChurnInputError):
+        d.emp(np.ones(5), np.linspace(0, 1, 5), 1000.0, MID)
+
+
+# ----------------------------------------------------------------------- economics
+def test_customer_value_from_column_and_constant():
+    econ = Economics((MID,), value_column="monthly", value_multiplier=12.0)
+    frame = pd.DataFrame({"monthly": [10.0, None, 30.0, "n/a", 50.0]})
+    # median of the finite values 10, 30, 50 is 30
+    assert econ.customer_value(frame, 5).tolist() == [120.0, 360.0, 360.0, 360.0, 600.0]
+    assert Economics((MID,), value_constant=250.0).customer_value(None, 3).tolist() == [250.0] * 3
+    with pytest.raises(ChurnInputError, match="monthly"):
+        econ.customer_value(pd.DataFrame({"other": [1.0]}), 1)
+    with pytest.raises(ChurnInputError):
+        econ.customer_value(None, 1)
+    # a column with no usable value at all falls back to the constant (already money)
+    empty = Economics((MID,), value_constant=500.0, value_column="v", value_multiplier=12.0)
+    assert empty.customer_value(pd.DataFrame({"v": [None, None]}), 2).tolist() == [500.0] * 2
+
+
+def test_default_economics():
+    with_column = d.default_economics(["tenure", "monthly_charges"])
+    assert with_column.value_column == "monthly_charges" and with_column.value_multiplier == 12
+    assert d.default_economics(None).value_column is None
+    assert len(d.default_economics().actions) == 2
+
+
+def test_economics_round_trip():
+    econ = Economics((STRONG, WEAK), value_constant=321.0, value_column="v", value_multiplier=2.5)
+    data = econ.to_dict()
+    assert data["actions"][0] == {
+        "name": "Call",
+        "contact_cost": 20.0,
+        "incentive_cost": 60.0,
+        "success_rate": 0.6,
+    }
+    assert Economics.from_dict(data) == econ
+    import json
+
+    assert Economics.from_dict(json.loads(json.dumps(data))) == econ
+
+
+def test_ordered_actions_weakest_first():
+    assert [a.name for a in THREE.ordered_actions] == ["Email", "Voucher", "Call"]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"contact_cost": -1.0},
+        {"incentive_cost": -0.01},
+        {"contact_cost": float("nan")},
+        {"incentive_cost": float("inf")},
+        {"success_rate": 1.01},
+        {"success_rate": -0.1},
+        {"success_rate": float("nan")},
+        {"name": "  "},
+    ],
+)
+def test_invalid_actions_raise(kwargs):
+    base = {"name": "A", "contact_cost": 1.0, "incentive_cost": 2.0, "success_rate": 0.5}
+    with pytest.raises(ChurnInputError):
+        Action(**{**base, **kwargs})
+
+
+def test_invalid_economics_raise():
+    with pytest.raises(ChurnInputError, match="at least one"):
+        Economics(())
+    with pytest.raises(ChurnInputError, match="different"):
+        Economics((MID, Action("Voucher", 0.0, 0.0, 0.1)))
+    with pytest.raises(ChurnInputError):
+        Economics.from_dict({"value_constant": 5})
+    with pytest.raises(ChurnInputError):
+        Economics.from_dict({"actions": [{"name": "A", "contact_cost": 1.0}]})
+    with pytest.raises(ChurnInputError):
+        Economics.from_dict({"actions": []})
+
+
+# ------------------------------------------------------------------------ property
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 20), st.booleans()),
+        min_size=1,
+        max_size=60,
+    ),
+    st.sampled_from([ONE, TWO, THREE]),
+)
+def test_curve_is_monotone_and_max_profit_is_best(pairs, economics):
+    p = np.array([k / 20 for k, _ in pairs])  # 21 levels: plenty of ties
+    y = np.array([int(b) for _, b in pairs])
+    value = np.full(p.size, 400.0)
+    curve = d.threshold_curve(p, economics, value, y)
+    n_targeted = curve["n_targeted"].to_numpy()
+    assert n_targeted[0] == 0 and n_targeted[-1] == p.size
+    assert np.all(np.diff(n_targeted) > 0)
+    assert np.all(np.diff(curve["recall"].to_numpy()) >= -1e-12)
+    assert np.all(np.diff(curve["true_positives"].to_numpy()) >= -1e-12)
+    profit = curve["profit"].to_numpy()
+    row = d.select(curve, Choice("max_profit"))
+    assert np.all(profit[row] >= profit - 1e-9)
+    assert profit[row] >= 0.0  # contacting nobody is always an option

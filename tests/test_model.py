@@ -1,0 +1,202 @@
+"""The churn model: calibration against the generator's truth, intervals, conventions, persistence."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import logit
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import roc_auc_score
+
+from churn.artifact import load_artifact, save_artifact
+from churn.errors import ChurnInputError
+from churn.model import ChurnModel
+from churn.sample import generate_customers
+
+FEATURES = lambda frame: frame.drop(columns=["customer_id", "churned"])  # noqa: E731
+
+
+@pytest.fixture(scope="module")
+def fresh():
+    """Customers the model never saw, with their true churn probability."""
+    frame, p = generate_customers(40_000, seed=77)
+    return FEATURES(frame), frame["churned"].to_numpy(), p
+
+
+@pytest.fixture(scope="module")
+def scored(trained, fresh):
+    X, _, _ = fresh
+    return trained.model.predict_frame(X)
+
+
+def test_probabilities_are_calibrated_against_the_true_probability(scored, fresh):
+    _, _, truth = fresh
+    p = scored["churn_probability"].to_numpy()
+    bins = np.minimum((p * 10).astype(int), 9)
+    # every bin holding at least 5% of customers is within 3 points of the truth
+    gaps = [
+        abs(p[bins == b].mean() - truth[bins == b].mean())
+        for b in range(10)
+        if (bins == b).mean() >= 0.05
+    ]
+    assert len(gaps) >= 5 and max(gaps) < 0.03, gaps
+    weights = np.bincount(bins, minlength=10) / p.size
+    ece_vs_truth = sum(
+        w * abs(p[bins == b].mean() - truth[bins == b].mean())
+        for b, w in enumerate(weights)
+        if w > 0
+    )
+    assert ece_vs_truth < 0.02
+    assert abs(p.mean() - truth.mean()) < 0.015
+
+
+def test_model_beats_logistic_and_rule_on_fresh_customers(trained, fresh, scored):
+    X, y, truth = fresh
+    auc_model = roc_auc_score(y, scored["churn_probability"])
+    auc_logistic = roc_auc_score(y, trained.logistic.predict_proba(X))
+    auc_rule = roc_auc_score(y, trained.rule.predict_proba(X))
+    auc_truth = roc_auc_score(y, truth)
+    assert auc_model > auc_logistic + 0.01
+    assert auc_logistic > auc_rule
+    assert auc_truth - auc_model < 0.02
+
+
+def test_interval_brackets_the_probability(scored):
+    p, low, high = (
+        scored[c].to_numpy() for c in ("churn_probability", "probability_low", "probability_high")
+    )
+    assert np.all((low >= 0) & (high <= 1))
+    assert np.all(low <= p) and np.all(p <= high)
+    assert np.all(high - low > 0)
+
+
+def test_interval_covers_most_true_probabilities(scored, fresh):
+    _, _, truth = fresh
+    inside = (scored["probability_low"] <= truth) & (truth <= scored["probability_high"])
+    # the interval reflects model variance, not its bias: most but not all truths are inside
+    assert inside.mean() > 0.75
+
+
+def _logit_width(frame: pd.DataFrame) -> np.ndarray:
+    """Interval width on the log-odds scale (0.01-0.03 is as wide as 0.25-0.50 there)."""
+    high = np.clip(frame["probability_high"].to_numpy(), 1e-4, 1 - 1e-4)
+    low = np.clip(frame["probability_low"].to_numpy(), 1e-4, 1 - 1e-4)
+    return logit(high) - logit(low)
+
+
+def test_interval_is_wider_for_rare_kinds_of_customers(scored, fresh):
+    X, _, _ = fresh
+    width = _logit_width(scored)
+    rare = (
+        (X["plan"] == "Enterprise")
+        | (X["age"] >= 80)
+        | (X["support_tickets_90d"] >= 5)
+        | (X["monthly_charges"] > X["monthly_charges"].quantile(0.99))
+    ).to_numpy()
+    assert 0.02 < rare.mean() < 0.15
+    assert width[rare].mean() > 1.08 * width[~rare].mean()
+
+
+def test_interval_is_wider_in_rare_score_ranges(scored):
+    width = _logit_width(scored)
+    p = scored["churn_probability"].to_numpy()
+    top = p >= np.quantile(p, 0.99)
+    bottom = p <= np.quantile(p, 0.01)
+    middle = (p >= np.quantile(p, 0.3)) & (p <= np.quantile(p, 0.7))
+    assert width[top].mean() > 1.2 * width[middle].mean()
+    assert width[bottom].mean() > 1.2 * width[middle].mean()
+
+
+def test_interval_narrows_with_more_evidence():
+    frame, _ = generate_customers(12_000, seed=5)
+    X, y = FEATURES(frame), frame["churned"].to_numpy()
+    small = ChurnModel(random_state=1).fit(X.iloc[:1_500], y[:1_500])
+    large = ChurnModel(random_state=1).fit(X.iloc[:10_000], y[:10_000])
+    test = X.iloc[10_000:]
+    assert _logit_width(small.predict_frame(test)).mean() > 1.3 * _logit_width(
+        large.predict_frame(test)
+    ).mean()
+
+
+def test_scikit_learn_conventions(sample_frame):
+    model = ChurnModel(n_members=3, n_estimators=10)
+    assert model.get_params()["n_members"] == 3
+    assert clone(model).get_params() == model.get_params()
+    with pytest.raises(NotFittedError):
+        model.predict_proba(FEATURES(sample_frame))
+    X, y = FEATURES(sample_frame).iloc[:2000], sample_frame["churned"].iloc[:2000]
+    assert model.fit(X, y) is model
+    proba = model.predict_proba(X)
+    assert proba.shape == (2000, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert list(model.classes_) == [0, 1]
+    assert model.n_features_in_ == X.shape[1]
+    assert set(model.predict(X)) <= {0, 1}
+    interval = model.predict_interval(X)
+    assert interval.shape == (2000, 2)
+    # no reference to the training data is kept
+    for name, value in vars(model).items():
+        assert not isinstance(value, pd.DataFrame | pd.Series), name
+        if isinstance(value, np.ndarray):
+            assert value.shape[0] != len(X), name
+
+
+def test_unseen_categories_missing_values_and_extra_columns_are_scored(trained, sample_frame):
+    X = FEATURES(sample_frame).iloc[:50].copy()
+    X["payment_method"] = "Carrier pigeon"
+    X.loc[X.index[:10], ["tenure_months", "contract_type", "age"]] = np.nan
+    X["extra_column"] = "ignored"
+    X = X[X.columns[::-1]]
+    out = trained.model.predict_frame(X)
+    assert len(out) == 50 and not out.isna().any().any()
+
+
+def test_scoring_without_a_model_column_names_it(trained, sample_frame):
+    X = FEATURES(sample_frame).drop(columns=["tenure_months", "plan"])
+    with pytest.raises(ChurnInputError, match="tenure_months, plan"):
+        trained.model.predict_frame(X)
+
+
+def test_artifact_round_trip_gives_identical_scores(trained, model_dir, sample_frame):
+    loaded = load_artifact(model_dir)
+    X = FEATURES(sample_frame)
+    pd.testing.assert_frame_equal(trained.model.predict_frame(X), loaded.model.predict_frame(X))
+    assert loaded.fingerprint == trained.fingerprint and len(loaded.fingerprint) == 64
+    assert loaded.info["target"] == "churned"
+    assert loaded.rule.to_text() == trained.rule.to_text()
+    np.testing.assert_allclose(
+        loaded.logistic.predict_proba(X), trained.logistic.predict_proba(X)
+    )
+    # no pickles anywhere: every file is text
+    for path in model_dir.iterdir():
+        path.read_text(encoding="utf-8")
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    assert set(manifest["files"]) == {p.name for p in model_dir.iterdir()} - {"manifest.json"}
+
+
+def test_tampered_artifact_is_refused(trained, tmp_path):
+    directory = tmp_path / "m"
+    save_artifact(trained, directory)
+    path = directory / "model.json"
+    path.write_text(path.read_text().replace('"calibration"', '"calibration" '))
+    with pytest.raises(ChurnInputError, match="changed after training"):
+        load_artifact(directory)
+
+
+def test_saving_replaces_atomically_and_leaves_no_temporary_files(trained, tmp_path):
+    directory = tmp_path / "m"
+    first = save_artifact(trained, directory)
+    (directory / "stray.txt").write_text("from an older model")
+    second = save_artifact(trained, directory)
+    assert first == second  # same content, same fingerprint
+    assert not (directory / "stray.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_not_a_model_directory(tmp_path):
+    with pytest.raises(ChurnInputError, match="not a model directory"):
+        load_artifact(tmp_path)

@@ -1,0 +1,391 @@
+"""Tests for churn.policy: deciding on calibrated synthetic data, the exported document
+against its JSON schema, validation, applying, saving and loading."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+
+import jsonschema
+import numpy as np
+import pytest
+
+from churn import decisions as d
+from churn import policy as pol
+from churn.decisions import Action, Choice, Economics
+from churn.errors import ChurnInputError
+
+ECON = Economics(
+    (
+        Action("Email offer", contact_cost=1.0, incentive_cost=10.0, success_rate=0.10),
+        Action("Call + discount", contact_cost=15.0, incentive_cost=60.0, success_rate=0.35),
+    ),
+    value_column="monthly_charges",
+    value_multiplier=12.0,
+)
+FINGERPRINT = "0123456789abcdef" * 4
+OTHER_FINGERPRINT = "f" * 64
+SCHEMA = json.loads(pol.SCHEMA_PATH.read_text(encoding="utf-8"))
+WHEN = datetime(2024, 5, 17, 9, 30, 12, 345, tzinfo=UTC)
+
+CHOICES = [
+    Choice("threshold", 0.4),
+    Choice("top_n", 250),
+    Choice("top_share", 0.2),
+    Choice("precision", 0.5),
+    Choice("recall", 0.6),
+    Choice("max_profit"),
+]
+
+
+@pytest.fixture(scope="module")
+def data() -> dict[str, np.ndarray]:
+    """Calibrated synthetic customers: y is drawn from p; p has ties (2 decimals)."""
+    rng = np.random.default_rng(42)
+    n = 1500
+    p = np.round(rng.beta(1.2, 3.0, n), 2)
+    y = (rng.random(n) < p).astype(int)
+    half = rng.uniform(0.0, 0.1, n)
+    value = 12.0 * rng.uniform(20.0, 120.0, n)
+    return {
+        "p": p,
+        "low": np.clip(p - half, 0, 1),
+        "high": np.clip(p + half, 0, 1),
+        "y": y,
+        "value": value,
+    }
+
+
+def _decide(data, choice, labelled=True, n_boot=100):
+    return pol.decide(
+        data["p"],
+        data["low"],
+        data["high"],
+        data["y"] if labelled else None,
+        data["value"],
+        ECON,
+        choice,
+        n_boot=n_boot,
+    )
+
+
+@pytest.fixture(scope="module")
+def decided(data) -> dict[str, pol.Decision]:
+    return {c.method: _decide(data, c) for c in CHOICES}
+
+
+# -------------------------------------------------------------------------- decide
+@pytest.mark.parametrize("choice", CHOICES, ids=lambda c: c.method)
+def test_decide_is_consistent_for_each_choice(data, decided, choice):
+    dec = decided[choice.method]
+    p, n = data["p"], data["p"].size
+    curve = dec.curve
+    row = curve.iloc[dec.row]
+    assert dec.choice == choice
+    assert dec.row == d.select(curve, choice)
+    assert dec.threshold == row["threshold"]
+    assert dec.n_customers == n
+    assert dec.n_targeted == int((p >= dec.threshold).sum()) == row["n_targeted"]
+    assert dec.share_targeted == pytest.approx(dec.n_targeted / n)
+    assert dec.recall == row["recall"]
+    assert dec.profit == row["profit"]
+
+    # the rules do exactly what the curve row describes
+    assigned = pol.apply_policy(pol.build_policy(dec, ECON, FINGERPRINT, WHEN), p)
+    assert int((assigned != "none").sum()) == dec.n_targeted
+    names, counts = np.unique(assigned.astype(str), return_counts=True)
+    assert dec.actions_count == dict(zip(names.tolist(), counts.tolist(), strict=True))
+    assert sum(dec.actions_count.values()) == n
+    assert dec.rules == d.policy_rules(dec.threshold, dec.tiers, ECON)
+    assert all(rule["min_probability"] >= dec.threshold for rule in dec.rules)
+    hit = data["y"][p >= dec.threshold]
+    if hit.size:
+        assert dec.precision == pytest.approx(hit.mean())
+
+    # intervals are ordered and contain their point
+    assert dec.expected_profit_low <= dec.expected_profit <= dec.expected_profit_high
+    assert dec.profit_low <= dec.profit_high
+    assert np.all(curve["profit_per_customer_low"] <= curve["profit_per_customer_high"])
+    assert dec.best_row == int(np.argmax(curve["profit"].to_numpy()))
+
+
+def test_decide_choice_specifics(data, decided):
+    p, n = data["p"], data["p"].size
+    assert decided["threshold"].n_targeted == int((p >= 0.4).sum())
+    assert decided["top_n"].n_targeted <= 250
+    assert decided["top_share"].share_targeted <= 0.2
+    assert decided["precision"].precision >= 0.5
+    assert decided["recall"].recall >= 0.6
+    best = decided["max_profit"]
+    assert best.row == best.best_row
+    assert best.profit == decided["max_profit"].curve["profit"].max()
+    for dec in decided.values():
+        assert dec.profit <= best.profit
+    # top_n is the largest group boundary within capacity: one more group would exceed it
+    counts = decided["top_n"].curve["n_targeted"].to_numpy()
+    assert counts[decided["top_n"].row + 1] > 250
+    shares = decided["top_share"].curve["share_targeted"].to_numpy()
+    assert shares[decided["top_share"].row + 1] > 0.2
+    assert n == counts[-1]
+
+
+def test_decide_on_calibrated_data_expected_matches_realised(data, decided):
+    """y is drawn from p, so the realised profit should sit near the expected one."""
+    dec = decided["max_profit"]
+    assert dec.profit > 0
+    assert dec.profit_low <= dec.profit <= dec.profit_high
+    # realised and expected (from p) agree within the bootstrap band's width
+    assert abs(dec.expected_profit - dec.profit) <= dec.profit_high - dec.profit_low
+
+
+def test_decide_without_labels_uses_expected_values(data):
+    dec = _decide(data, Choice("max_profit"), labelled=False)
+    p = data["p"]
+    targeted = p >= dec.threshold
+    assert dec.recall == pytest.approx(p[targeted].sum() / p.sum())
+    # without labels the realised profit is the expected profit
+    assert dec.profit == pytest.approx(dec.expected_profit, rel=1e-9)
+
+
+def test_decide_impossible_target_raises(data):
+    y = data["y"].copy()
+    y[data["p"] >= np.sort(data["p"])[-3]] = 0  # the top scores all stayed
+    p, n = data["p"], data["p"].size
+    best = max(y[p >= t].mean() for t in np.unique(p))
+    with pytest.raises(ChurnInputError, match="precision"):
+        pol.decide(p, p, p, y, data["value"], ECON, Choice("precision", (best + 1) / 2), n_boot=5)
+    assert best < 1 and n == y.size
+
+
+def test_decision_metrics_are_per_customer(decided):
+    dec = decided["top_share"]
+    got = dec.metrics()
+    n = dec.n_customers
+    assert got["profit_per_customer"] == pytest.approx(dec.profit / n)
+    assert got["expected_profit_per_customer_low"] == pytest.approx(dec.expected_profit_low / n)
+    assert set(got) == {
+        "share_targeted",
+        "precision",
+        "recall",
+        "profit_per_customer",
+        "profit_per_customer_low",
+        "profit_per_customer_high",
+        "expected_profit_per_customer",
+        "expected_profit_per_customer_low",
+        "expected_profit_per_customer_high",
+    }
+
+
+# ---------------------------------------------------------------------- build_policy
+@pytest.mark.parametrize("choice", CHOICES, ids=lambda c: c.method)
+def test_build_policy_validates_against_the_schema(decided, choice):
+    policy = pol.build_policy(decided[choice.method], ECON, FINGERPRINT, WHEN)
+    validator = jsonschema.Draft202012Validator(
+        SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    errors = list(validator.iter_errors(policy))
+    assert errors == []
+    for key in SCHEMA["required"]:
+        assert key in policy
+    for key in SCHEMA["properties"]:
+        assert key in policy  # every documented field is written
+    for key in SCHEMA["properties"]["expected"]["properties"]:
+        assert key in policy["expected"]
+    # and it survives a trip through JSON unchanged
+    assert json.loads(json.dumps(policy)) == policy
+
+
+def test_build_policy_fields(decided):
+    dec = decided["max_profit"]
+    policy = pol.build_policy(dec, ECON, FINGERPRINT, WHEN)
+    assert policy["schema_version"] == pol.SCHEMA_VERSION == 1
+    assert policy["model_fingerprint"] == FINGERPRINT
+    assert policy["created_at"] == "2024-05-17T09:30:12+00:00"
+    assert policy["review_by"] == "2024-08-15"  # 90 days later
+    assert policy["default_action"] == "none"
+    assert policy["rules"] == dec.rules
+    assert Economics.from_dict(policy["economics"]) == ECON
+    assert policy["choice"] == {"method": "max_profit", "value": None}
+    assert policy["expected"]["evaluated_on"] == "holdout of 1,500 customers"
+
+
+def test_capacity_choice_is_recorded_with_its_cutoffs(decided):
+    dec = decided["top_share"]
+    policy = pol.build_policy(dec, ECON, FINGERPRINT, WHEN)
+    assert policy["choice"] == {"method": "top_share", "value": 0.2}
+    assert policy["expected"]["share_targeted"] <= 0.2
+    assert policy["rules"] and all(0 <= r["min_probability"] <= 1 for r in policy["rules"])
+    assert min(r["min_probability"] for r in policy["rules"]) == dec.threshold
+
+
+@pytest.mark.parametrize("method", ["top_share", "max_profit", "recall"])
+def test_policy_expected_metrics_equal_the_curve_row(decided, method):
+    dec = decided[method]
+    expected = pol.build_policy(dec, ECON, FINGERPRINT, WHEN)["expected"]
+    row = dec.curve.iloc[dec.row]
+    for key in ("share_targeted", "precision", "recall", "profit_per_customer"):
+        assert expected[key] == pytest.approx(row[key], rel=1e-12)
+    assert expected["profit_per_customer_low"] == pytest.approx(row["profit_per_customer_low"])
+    assert expected["profit_per_customer_high"] == pytest.approx(row["profit_per_customer_high"])
+
+
+def test_nobody_targeted_policy_has_null_precision(data):
+    dec = _decide(data, Choice("top_n", 0))
+    assert dec.n_targeted == 0 and dec.rules == []
+    policy = pol.build_policy(dec, ECON, FINGERPRINT, WHEN)
+    assert policy["expected"]["precision"] is None
+    jsonschema.Draft202012Validator(SCHEMA).validate(policy)
+    assert set(pol.apply_policy(policy, data["p"]).tolist()) == {"none"}
+
+
+# -------------------------------------------------------------------- validate_policy
+def _minimal() -> dict:
+    return {
+        "schema_version": 1,
+        "model_fingerprint": FINGERPRINT,
+        "created_at": "2024-05-17T09:30:12+00:00",
+        "rules": [
+            {"action": "Email offer", "min_probability": 0.3},
+            {"action": "Call + discount", "min_probability": 0.7},
+        ],
+        "default_action": "none",
+    }
+
+
+def test_minimal_policy_is_valid():
+    assert pol.validate_policy(_minimal()) == _minimal()
+    jsonschema.Draft202012Validator(SCHEMA).validate(_minimal())
+
+
+@pytest.mark.parametrize(
+    "key", ["schema_version", "model_fingerprint", "created_at", "rules", "default_action"]
+)
+def test_validate_rejects_missing_fields(key):
+    policy = _minimal()
+    del policy[key]
+    with pytest.raises(ChurnInputError, match=key):
+        pol.validate_policy(policy)
+
+
+def _with_rules(rules) -> dict:
+    return {**_minimal(), "rules": rules}
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        pytest.param({**_minimal(), "schema_version": 2}, id="schema_version_2"),
+        pytest.param({**_minimal(), "schema_version": "1"}, id="schema_version_text"),
+        pytest.param({**_minimal(), "schema_version": True}, id="schema_version_bool"),
+        pytest.param(_with_rules({"action": "x", "min_probability": 0.5}), id="rules_dict"),
+        pytest.param(_with_rules("Email offer >= 0.3"), id="rules_text"),
+        pytest.param(_with_rules(None), id="rules_null"),
+        pytest.param(_with_rules([{"action": "x", "min_probability": 1.5}]), id="above_1"),
+        pytest.param(_with_rules([{"action": "x", "min_probability": -0.1}]), id="below_0"),
+        pytest.param(_with_rules([{"action": "x", "min_probability": "0.5"}]), id="text_prob"),
+        pytest.param(_with_rules([{"action": "x", "min_probability": None}]), id="null_prob"),
+        pytest.param(_with_rules([{"action": "x", "min_probability": True}]), id="bool_prob"),
+        pytest.param(
+            _with_rules([{"action": "x", "min_probability": float("nan")}]), id="nan_prob"
+        ),
+        pytest.param(
+            _with_rules(
+                [{"action": "a", "min_probability": 0.5}, {"action": "b", "min_probability": 0.5}]
+            ),
+            id="duplicate",
+        ),
+        pytest.param(
+            _with_rules(
+                [{"action": "a", "min_probability": 1}, {"action": "b", "min_probability": 1.0}]
+            ),
+            id="duplicate_int_float",
+        ),
+        pytest.param(_with_rules([{"action": "x"}]), id="rule_without_probability"),
+        pytest.param(_with_rules([{"min_probability": 0.5}]), id="rule_without_action"),
+        pytest.param(_with_rules([{"action": "x", "extra": 1}]), id="rule_with_other_key"),
+        pytest.param(_with_rules([["x", 0.5]]), id="rule_as_list"),
+        pytest.param(_with_rules([{"action": 3, "min_probability": 0.5}]), id="action_number"),
+        pytest.param(_with_rules([{"action": "", "min_probability": 0.5}]), id="action_empty"),
+        pytest.param({**_minimal(), "default_action": None}, id="default_action_null"),
+        pytest.param({**_minimal(), "model_fingerprint": 12345}, id="fingerprint_number"),
+        pytest.param([_minimal()], id="not_an_object"),
+        pytest.param("policy", id="text"),
+    ],
+)
+def test_validate_rejects_bad_policies(policy, request):
+    with pytest.raises(ChurnInputError):
+        pol.validate_policy(copy.deepcopy(policy))
+    # and the schema agrees, where it can say it (NaN is not JSON; duplicates are not a
+    # JSON-schema notion)
+    if request.node.callspec.id not in {"nan_prob", "duplicate", "duplicate_int_float"}:
+        assert not jsonschema.Draft202012Validator(SCHEMA).is_valid(policy)
+
+
+def test_validate_accepts_the_bounds_and_integers():
+    policy = _with_rules(
+        [{"action": "a", "min_probability": 0}, {"action": "b", "min_probability": 1}]
+    )
+    pol.validate_policy(policy)
+    assert pol.validate_policy(_with_rules([])) is not None
+
+
+# ------------------------------------------------------------------------ apply_policy
+def test_apply_policy_equals_the_rule_by_hand():
+    policy = _minimal()
+    rng = np.random.default_rng(0)
+    p = np.r_[rng.random(500), 0.0, 0.3, 0.7, 1.0, np.nextafter(0.3, 0), np.nextafter(0.7, 0)]
+    got = pol.apply_policy(policy, p)
+    for prob, action in zip(p, got, strict=True):
+        eligible = [r for r in policy["rules"] if r["min_probability"] <= prob]
+        want = max(eligible, key=lambda r: r["min_probability"])["action"] if eligible else "none"
+        assert action == want
+    edges = ["none", "Email offer", "Call + discount", "Call + discount", "none", "Email offer"]
+    assert got[-6:].tolist() == edges
+
+
+def test_apply_policy_validates_first():
+    with pytest.raises(ChurnInputError):
+        pol.apply_policy({"rules": []}, np.array([0.5]))
+
+
+# ------------------------------------------------------------------- save and load
+def test_save_and_load_round_trip(tmp_path, decided):
+    policy = pol.build_policy(decided["top_share"], ECON, FINGERPRINT, WHEN)
+    path = tmp_path / "policy.json"
+    pol.save_policy(policy, path)
+    assert path.read_text(encoding="utf-8").endswith("\n")
+    assert pol.load_policy(path) == policy
+    assert pol.load_policy(path, fingerprint=FINGERPRINT) == policy
+    p = np.linspace(0, 1, 101)
+    np.testing.assert_array_equal(
+        pol.apply_policy(pol.load_policy(path), p), pol.apply_policy(policy, p)
+    )
+
+
+def test_load_policy_for_another_model_raises(tmp_path):
+    path = tmp_path / "policy.json"
+    pol.save_policy(_minimal(), path)
+    with pytest.raises(ChurnInputError, match="model") as info:
+        pol.load_policy(path, fingerprint=OTHER_FINGERPRINT)
+    assert FINGERPRINT[:12] in str(info.value) and OTHER_FINGERPRINT[:12] in str(info.value)
+
+
+def test_load_policy_errors(tmp_path):
+    with pytest.raises(ChurnInputError, match="not found"):
+        pol.load_policy(tmp_path / "missing.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ChurnInputError, match="not valid JSON"):
+        pol.load_policy(broken)
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({**_minimal(), "schema_version": 0}), encoding="utf-8")
+    with pytest.raises(ChurnInputError, match="schema version"):
+        pol.load_policy(old)
+
+
+def test_save_policy_refuses_an_invalid_policy(tmp_path):
+    path = tmp_path / "policy.json"
+    with pytest.raises(ChurnInputError):
+        pol.save_policy(_with_rules([{"action": "x", "min_probability": 2}]), path)
+    assert not path.exists()
