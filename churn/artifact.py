@@ -36,7 +36,13 @@ from churn.baselines import LogisticBaseline, RuleBaseline
 from churn.errors import ChurnInputError
 from churn.model import ChurnModel, model_from_files, model_to_files
 
-__all__ = ["Artifact", "fingerprint_of", "load_artifact", "save_artifact"]
+__all__ = [
+    "Artifact",
+    "compute_fingerprint",
+    "fingerprint_of",
+    "load_artifact",
+    "save_artifact",
+]
 
 ARTIFACT_VERSION = 1
 
@@ -94,6 +100,11 @@ def fingerprint_of(hashes: dict[str, str]) -> str:
     """sha256 over the sorted ``name  sha256`` lines of the artifact's files."""
     lines = "".join(f"{name}  {digest}\n" for name, digest in sorted(hashes.items()))
     return _sha(lines)
+
+
+def compute_fingerprint(artifact: Artifact) -> str:
+    """The fingerprint the artifact will have on disk (same as :func:`save_artifact` returns)."""
+    return fingerprint_of({name: _sha(text) for name, text in artifact.files().items()})
 
 
 def save_artifact(artifact: Artifact, directory: str | Path) -> str:

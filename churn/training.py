@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from churn import metrics
-from churn.artifact import Artifact
+from churn.artifact import Artifact, compute_fingerprint
 from churn.baselines import LogisticBaseline, RuleBaseline
 from churn.data import encode_target, resolve_positive, split_features
 from churn.errors import ChurnInputError
@@ -137,7 +137,7 @@ def train(
         "training_seconds": round(time.perf_counter() - started, 2),
     }
     holdout_data = frame.iloc[hold].reset_index(drop=True)
-    return Artifact(
+    artifact = Artifact(
         model=model,
         logistic=logistic,
         rule=rule,
@@ -146,6 +146,8 @@ def train(
         holdout=holdout,
         holdout_data=holdout_data,
     )
+    artifact.fingerprint = compute_fingerprint(artifact)
+    return artifact
 
 
 def score_frame(artifact: Artifact, frame: pd.DataFrame) -> pd.DataFrame:

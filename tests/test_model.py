@@ -1,4 +1,4 @@
-"""The churn model: calibration against the generator's truth, intervals, conventions, persistence."""
+"""The churn model: calibration against the truth, intervals, conventions, persistence."""
 
 from __future__ import annotations
 
@@ -117,9 +117,10 @@ def test_interval_narrows_with_more_evidence():
     small = ChurnModel(random_state=1).fit(X.iloc[:1_500], y[:1_500])
     large = ChurnModel(random_state=1).fit(X.iloc[:10_000], y[:10_000])
     test = X.iloc[10_000:]
-    assert _logit_width(small.predict_frame(test)).mean() > 1.3 * _logit_width(
-        large.predict_frame(test)
-    ).mean()
+    assert (
+        _logit_width(small.predict_frame(test)).mean()
+        > 1.3 * _logit_width(large.predict_frame(test)).mean()
+    )
 
 
 def test_scikit_learn_conventions(sample_frame):
@@ -168,9 +169,7 @@ def test_artifact_round_trip_gives_identical_scores(trained, model_dir, sample_f
     assert loaded.fingerprint == trained.fingerprint and len(loaded.fingerprint) == 64
     assert loaded.info["target"] == "churned"
     assert loaded.rule.to_text() == trained.rule.to_text()
-    np.testing.assert_allclose(
-        loaded.logistic.predict_proba(X), trained.logistic.predict_proba(X)
-    )
+    np.testing.assert_allclose(loaded.logistic.predict_proba(X), trained.logistic.predict_proba(X))
     # no pickles anywhere: every file is text
     for path in model_dir.iterdir():
         path.read_text(encoding="utf-8")

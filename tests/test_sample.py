@@ -48,7 +48,7 @@ def test_true_probability_matches_outcomes_and_file():
 
 def test_tree_model_has_something_to_find_beyond_linear():
     """Interactions and thresholds: the truth is not additive in the raw features."""
-    frame, p = generate_customers(5_000, seed=3)
+    frame, _ = generate_customers(5_000, seed=3)
     base = frame.copy()
     m2m = base.assign(contract_type="Month-to-month")
     lift_with_increase = (

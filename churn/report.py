@@ -1,0 +1,159 @@
+"""Tables and sentences for the "Can we rely on it?" overview, computed from an artifact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from churn import metrics
+from churn.artifact import Artifact
+
+__all__ = [
+    "METRIC_LABELS",
+    "MODELS",
+    "data_summary",
+    "gains_table",
+    "metrics_table",
+    "reliability_table",
+    "verdict",
+]
+
+#: Model key -> label shown to people, in display order.
+MODELS = {
+    "model": "Churn model",
+    "logistic": "Logistic regression",
+    "rule": "Readable rule",
+}
+_PROBABILITY_COLUMN = {
+    "model": "churn_probability",
+    "logistic": "logistic_probability",
+    "rule": "rule_probability",
+}
+#: Metric key -> (label, higher is better, what it means).
+METRIC_LABELS = {
+    "roc_auc": ("ROC-AUC", True, "how well it ranks churners above stayers (0.5 = chance)"),
+    "pr_auc": ("PR-AUC", True, "precision averaged over recall levels (base rate = chance)"),
+    "brier": ("Brier score", False, "mean squared error of the probability"),
+    "log_loss": ("Log loss", False, "penalises confident mistakes"),
+    "ece": ("Calibration error (ECE)", False, "average gap between said and observed churn"),
+    "lift_top10": ("Lift in top 10%", True, "churn rate in the top 10% / overall rate"),
+    "capture_top10": ("Capture in top 10%", True, "share of all churners in the top 10%"),
+}
+
+
+def data_summary(artifact: Artifact) -> dict[str, Any]:
+    """Rows, base rate, features by kind and split sizes, for the model card."""
+    info = artifact.info
+    kinds = pd.Series(info["features"]).value_counts()
+    return {
+        "source": info.get("source") or "uploaded table",
+        "rows": int(info["rows"]),
+        "churn_rate": float(info["churn_rate"]),
+        "churners": round(info["churn_rate"] * info["rows"]),
+        "n_features": len(info["features"]),
+        "features_by_kind": {str(k): int(v) for k, v in kinds.items()},
+        "fit_rows": int(info["fit_rows"]),
+        "holdout_rows": int(info["holdout_rows"]),
+        "trained_at": info["trained_at"],
+        "target": info["target"],
+        "positive_label": info["positive_label"],
+        "interval": dict(artifact.metrics["interval"]),
+    }
+
+
+def metrics_table(artifact: Artifact) -> pd.DataFrame:
+    """Long table: ``model, model_label, metric, metric_label, value, low, high, better``."""
+    rows = []
+    for key, label in MODELS.items():
+        figures = artifact.metrics[key]
+        for metric, (metric_label, higher, _) in METRIC_LABELS.items():
+            rows.append(
+                {
+                    "model": key,
+                    "model_label": label,
+                    "metric": metric,
+                    "metric_label": metric_label,
+                    "value": figures[metric],
+                    "low": figures[f"{metric}_low"],
+                    "high": figures[f"{metric}_high"],
+                    "better": "higher" if higher else "lower",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def reliability_table(artifact: Artifact, n_bins: int = 10) -> pd.DataFrame:
+    """Reliability bins on the holdout for every model, with a ``model_label`` column."""
+    y = artifact.holdout["outcome"].to_numpy()
+    frames = []
+    for key, label in MODELS.items():
+        bins = metrics.reliability_bins(
+            y, artifact.holdout[_PROBABILITY_COLUMN[key]].to_numpy(), n_bins
+        )
+        frames.append(bins.assign(model=key, model_label=label))
+    return pd.concat(frames, ignore_index=True)
+
+
+def gains_table(artifact: Artifact) -> pd.DataFrame:
+    """Cumulative gains on the holdout for every model (share targeted vs capture)."""
+    y = artifact.holdout["outcome"].to_numpy()
+    frames = []
+    for key, label in MODELS.items():
+        gains = metrics.gains_curve(y, artifact.holdout[_PROBABILITY_COLUMN[key]].to_numpy())
+        frames.append(gains.assign(model=key, model_label=label))
+    return pd.concat(frames, ignore_index=True)
+
+
+def verdict(artifact: Artifact) -> dict[str, Any]:
+    """Does the model earn its place over the rule (and the logistic regression)?
+
+    Uses the paired bootstrap of the ROC-AUC difference on the holdout: a
+    baseline is beaten when the whole 95% interval of the difference is above
+    zero. Returns ``{"earns_its_place": bool, "headline": str, "details": [str]}``.
+    """
+    comparison = artifact.metrics["comparison"]
+    rule = comparison["model_vs_rule"]["roc_auc"]
+    logistic = comparison["model_vs_logistic"]["roc_auc"]
+    m = artifact.metrics["model"]
+    beats_rule = rule["low"] > 0
+    beats_logistic = logistic["low"] > 0
+
+    def diff(c: dict[str, float]) -> str:
+        return f"{c['difference']:+.3f} (95% interval {c['low']:+.3f} to {c['high']:+.3f})"
+
+    if beats_rule and beats_logistic:
+        headline = (
+            "The model earns its place: it ranks customers better than both the readable rule "
+            "and a logistic regression, beyond what chance in the holdout explains."
+        )
+    elif beats_rule:
+        headline = (
+            "The model beats the readable rule, but not clearly a logistic regression: a simpler "
+            "model would do nearly as well."
+        )
+    else:
+        headline = (
+            "The model does not clearly beat the readable rule on this data: consider using the "
+            "rule, or gather more data."
+        )
+    calibrated = m["ece"] < 0.05
+    details = [
+        f"ROC-AUC gain over the rule: {diff(rule)}.",
+        f"ROC-AUC gain over logistic regression: {diff(logistic)}.",
+        (
+            f"Its probabilities are {'well' if calibrated else 'poorly'} calibrated on the holdout:"
+            f" on average they are {m['ece']:.1%} away from the observed churn rate."
+        ),
+        (
+            f"Contacting its top 10% finds {m['capture_top10']:.0%} of all churners "
+            f"({m['lift_top10']:.1f} times the base rate)."
+        ),
+    ]
+    return {
+        "earns_its_place": bool(beats_rule),
+        "beats_rule": bool(beats_rule),
+        "beats_logistic": bool(beats_logistic),
+        "headline": headline,
+        "details": details,
+    }

@@ -1,0 +1,835 @@
+"""Tests for ``python -m churn``: train -> policy -> score round trips and every bad input.
+
+Most cases call :func:`churn.cli.main` in-process; a few run the real command in a
+subprocess to prove the exit code and that stderr is one ``error:`` line, never a traceback.
+The sample model is trained once per module through the CLI itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn.cli import main
+from churn.policy import apply_policy
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "sample_customers.csv"
+NEW_BATCH = ROOT / "data" / "sample_new_batch.csv"
+SCORE_COLUMNS = ["churn_probability", "probability_low", "probability_high"]
+REPORTED = ("roc_auc", "pr_auc", "brier", "ece")
+POLICY_ARGS = {
+    "threshold": ["--threshold", "0.3"],
+    "top_share": ["--top-share", "0.2"],
+    "max_profit": ["--max-profit"],
+}
+
+
+# --------------------------------------------------------------------- helpers
+def _run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
+    """``main(["--quiet", *args])`` -> (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    code = main(["--quiet", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _ok(capsys: pytest.CaptureFixture[str], *args: object) -> str:
+    code, out, err = _run(capsys, *args)
+    assert code == 0, err
+    assert err == ""
+    return out
+
+
+def _one_error_line(code: int, err: str, expected_code: int = 2) -> str:
+    assert code == expected_code, err
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, f"stderr should be one line, got {err!r}"
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def _error(capsys: pytest.CaptureFixture[str], *args: object) -> str:
+    """Run, expect exit 2 and exactly one ``error:`` line on stderr (nothing on stdout)."""
+    code, out, err = _run(capsys, *args)
+    assert out == ""
+    return _one_error_line(code, err)
+
+
+def _fingerprint(model: Path) -> str:
+    return json.loads((model / "manifest.json").read_text(encoding="utf-8"))["fingerprint"]
+
+
+def _read_scores(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, float_precision="round_trip")
+
+
+def _actions_by_hand(policy: dict[str, Any], p: np.ndarray) -> list[str]:
+    """The action of the highest ``min_probability`` <= p, else the default action."""
+    out = []
+    for value in p:
+        eligible = [r for r in policy["rules"] if r["min_probability"] <= value]
+        best = max(eligible, key=lambda r: r["min_probability"]) if eligible else None
+        out.append(best["action"] if best else policy["default_action"])
+    return out
+
+
+def _check_scores(scored: pd.DataFrame, data: pd.DataFrame) -> None:
+    """One row per input row, in order, with valid probabilities and intervals."""
+    assert len(scored) == len(data)
+    assert scored["customer_id"].tolist() == data["customer_id"].tolist()
+    values = scored[SCORE_COLUMNS].to_numpy(dtype=float)
+    assert not np.isnan(values).any()
+    p, low, high = values.T
+    assert ((p >= 0) & (p <= 1)).all()
+    assert ((low >= 0) & (high <= 1)).all()
+    assert (low <= p).all() and (p <= high).all()
+    assert (high - low > 0).mean() > 0.5  # the intervals are not all degenerate
+
+
+def _subset(tmp: Path, name: str, frame: pd.DataFrame) -> Path:
+    path = tmp / name
+    if path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    return path
+
+
+# -------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture(scope="module")
+def sample() -> pd.DataFrame:
+    return pd.read_csv(SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def batch() -> pd.DataFrame:
+    return pd.read_csv(NEW_BATCH)
+
+
+@pytest.fixture(scope="module")
+def cli_model(work: Path) -> Path:
+    """The sample model, trained once through the CLI."""
+    out = work / "model"
+    args = ["--quiet", "train", "--data", str(SAMPLE), "--target", "churned"]
+    assert main([*args, "--id", "customer_id", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def cli_policies(cli_model: Path, work: Path) -> dict[str, Path]:
+    paths = {}
+    for method, how in POLICY_ARGS.items():
+        path = work / f"policy-{method}.json"
+        assert main(["--quiet", "policy", "--model", str(cli_model), "--out", str(path), *how]) == 0
+        paths[method] = path
+    return paths
+
+
+@pytest.fixture(scope="module")
+def plain_scores(cli_model: Path, work: Path) -> pd.DataFrame:
+    """The new batch scored without a policy (CSV in, CSV out)."""
+    out = work / "plain-scores.csv"
+    args = ["--quiet", "score", "--model", str(cli_model), "--data", str(NEW_BATCH)]
+    assert main([*args, "--out", str(out)]) == 0
+    return _read_scores(out)
+
+
+@pytest.fixture(scope="module")
+def small_model(work: Path, sample: pd.DataFrame) -> Path:
+    """A second, different model (600 customers, target as yes/no)."""
+    frame = sample.head(600).assign(churned=sample["churned"].head(600).map({1: "yes", 0: "no"}))
+    data = _subset(work, "small-yes-no.csv", frame)
+    out = work / "small-model"
+    args = ["--quiet", "train", "--data", str(data), "--target", "churned"]
+    assert main([*args, "--id", "customer_id", "--out", str(out)]) == 0
+    return out
+
+
+# ------------------------------------------------------------------------ train
+def test_train_writes_metrics_for_model_and_baselines(cli_model: Path) -> None:
+    metrics = json.loads((cli_model / "metrics.json").read_text(encoding="utf-8"))
+    for name in ("model", "logistic", "rule"):
+        block = metrics[name]
+        for metric in REPORTED:
+            value, low, high = (block[metric + s] for s in ("", "_low", "_high"))
+            for number in (value, low, high):
+                assert isinstance(number, float) and np.isfinite(number), (name, metric)
+            assert low <= high, (name, metric)
+        assert 0.5 < block["roc_auc"] <= 1.0
+        assert 0.0 <= block["brier"] < 0.25  # better than a constant 0.5
+        assert 0.0 <= block["ece"] < 0.2
+        assert 0.0 < block["pr_auc"] <= 1.0
+    # the model is the point of the exercise: it must beat the readable rule on the sample
+    assert metrics["model"]["roc_auc"] > metrics["rule"]["roc_auc"]
+    assert metrics["model"]["roc_auc"] > 0.75
+
+
+def test_train_records_target_id_and_label(cli_model: Path, sample: pd.DataFrame) -> None:
+    info = json.loads((cli_model / "info.json").read_text(encoding="utf-8"))
+    assert info["target"] == "churned"
+    assert info["id_column"] == "customer_id"
+    assert info["positive_label"] == "1"
+    assert info["rows"] == len(sample)
+    assert info["fit_rows"] + info["holdout_rows"] == len(sample)
+    assert info["churn_rate"] == pytest.approx(sample["churned"].mean())
+    assert "customer_id" not in info["features"]
+    assert "churned" not in info["features"]
+
+
+def test_train_prints_a_summary_and_progress(
+    capsys: pytest.CaptureFixture[str], work: Path, sample: pd.DataFrame
+) -> None:
+    data = _subset(work, "summary.csv", sample.head(600))
+    out = work / "summary-model"
+    capsys.readouterr()
+    args = ["train", "--data", str(data), "--target", "churned", "--out", str(out)]
+    assert main([*args, "--id", "customer_id"]) == 0
+    stdout, stderr = capsys.readouterr()
+    assert stdout.startswith("trained on 480 customers, checked on 120")
+    assert _fingerprint(out)[:12] in stdout
+    assert "reading" in stderr and "writing" in stderr  # progress goes to stderr
+    assert "error" not in stderr
+
+
+# ------------------------------------------------------------- policy and score
+@pytest.mark.parametrize("method", list(POLICY_ARGS))
+def test_round_trip_policy_then_score(
+    capsys: pytest.CaptureFixture[str],
+    cli_model: Path,
+    cli_policies: dict[str, Path],
+    batch: pd.DataFrame,
+    plain_scores: pd.DataFrame,
+    work: Path,
+    method: str,
+) -> None:
+    policy = json.loads(cli_policies[method].read_text(encoding="utf-8"))
+    assert policy["model_fingerprint"] == _fingerprint(cli_model)
+    assert policy["choice"]["method"] == method
+    assert [a["name"] for a in policy["economics"]["actions"]] == [
+        "Email offer",
+        "Call + discount",
+    ]
+    assert policy["economics"]["value_column"] == "monthly_charges"
+    assert policy["rules"], "the sample's policies should contact someone"
+
+    out = work / f"scores-{method}.csv"
+    stdout = _ok(
+        capsys, "score", "--model", cli_model, "--data", NEW_BATCH, "--out", out,
+        "--policy", cli_policies[method],
+    )  # fmt: skip
+    assert stdout.strip() == f"scored {len(batch):,} customers into {out}"
+    scored = _read_scores(out)
+    assert list(scored.columns) == ["customer_id", *SCORE_COLUMNS, "action"]
+    _check_scores(scored, batch)
+    # the policy does not change the probabilities
+    np.testing.assert_array_equal(
+        scored[SCORE_COLUMNS].to_numpy(), plain_scores[SCORE_COLUMNS].to_numpy()
+    )
+
+    p = scored["churn_probability"].to_numpy()
+    actions = scored["action"].tolist()
+    assert actions == list(apply_policy(policy, p))
+    assert actions == _actions_by_hand(policy, p)
+    allowed = {r["action"] for r in policy["rules"]} | {policy["default_action"]}
+    assert set(actions) <= allowed
+    assert policy["default_action"] in actions  # somebody is left alone ...
+    assert set(actions) - {policy["default_action"]}  # ... and somebody is contacted
+
+    cut = min(r["min_probability"] for r in policy["rules"])
+    if method == "threshold":
+        assert cut >= 0.3
+        assert all(a == policy["default_action"] for a in scored.loc[p < 0.3, "action"])
+    if method == "top_share":
+        assert 0.1 < policy["expected"]["share_targeted"] <= 0.2
+        assert 0.05 < (p >= cut).mean() < 0.35  # the new batch looks like the holdout
+
+
+def test_policy_choices_differ(cli_policies: dict[str, Path]) -> None:
+    cuts = {
+        method: min(
+            r["min_probability"]
+            for r in json.loads(path.read_text(encoding="utf-8"))["rules"]
+        )
+        for method, path in cli_policies.items()
+    }
+    assert len(set(cuts.values())) == 3, cuts
+
+
+@pytest.mark.parametrize(
+    ("how", "check"),
+    [
+        (["--top-n", "100"], lambda e: e["share_targeted"] <= 100 / 2000),
+        (["--precision", "0.6"], lambda e: e["precision"] >= 0.6),
+        (["--recall", "0.8"], lambda e: e["recall"] >= 0.8),
+    ],
+    ids=["top-n", "precision", "recall"],
+)
+def test_other_policy_choices(
+    capsys: pytest.CaptureFixture[str], cli_model: Path, work: Path, how: list[str], check: Any
+) -> None:
+    out = work / f"policy{how[0]}.json"
+    stdout = _ok(capsys, "policy", "--model", cli_model, "--out", out, *how)
+    assert stdout.startswith(f"policy written to {out}")
+    policy = json.loads(out.read_text(encoding="utf-8"))
+    assert policy["choice"] == {"method": how[0][2:].replace("-", "_"), "value": float(how[1])}
+    assert check(policy["expected"])
+
+
+def test_policy_with_economics_file(
+    capsys: pytest.CaptureFixture[str], cli_model: Path, work: Path
+) -> None:
+    economics = {
+        "value_constant": 1000.0,
+        "actions": [
+            {"name": "Letter", "contact_cost": 2.0, "incentive_cost": 0.0, "success_rate": 0.05}
+        ],
+    }
+    path = work / "economics.json"
+    path.write_text(json.dumps(economics), encoding="utf-8")
+    out = work / "policy-economics.json"
+    _ok(capsys, "policy", "--model", cli_model, "--out", out, "--max-profit", "--economics", path)
+    policy = json.loads(out.read_text(encoding="utf-8"))
+    assert [r["action"] for r in policy["rules"]] == ["Letter"]
+    assert policy["economics"]["value_constant"] == 1000.0
+    assert policy["economics"]["value_column"] is None
+
+
+def test_score_parquet_matches_csv(
+    capsys: pytest.CaptureFixture[str],
+    cli_model: Path,
+    batch: pd.DataFrame,
+    plain_scores: pd.DataFrame,
+    work: Path,
+) -> None:
+    data = _subset(work, "batch.parquet", batch)
+    out = work / "scores.parquet"
+    _ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
+    scored = _read_scores(out)
+    assert list(scored.columns) == ["customer_id", *SCORE_COLUMNS]
+    assert scored["customer_id"].tolist() == plain_scores["customer_id"].tolist()
+    np.testing.assert_allclose(
+        scored[SCORE_COLUMNS].to_numpy(), plain_scores[SCORE_COLUMNS].to_numpy(), rtol=1e-12
+    )
+
+
+def test_score_extra_and_shuffled_columns(
+    capsys: pytest.CaptureFixture[str],
+    cli_model: Path,
+    batch: pd.DataFrame,
+    plain_scores: pd.DataFrame,
+    work: Path,
+) -> None:
+    frame = batch.assign(notes="called twice", extra_number=np.arange(len(batch)))
+    columns = list(frame.columns)
+    np.random.default_rng(7).shuffle(columns)
+    assert columns[0] != "customer_id"
+    data = _subset(work, "shuffled.csv", frame[columns])
+    out = work / "shuffled-scores.csv"
+    _ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
+    scored = _read_scores(out)
+    assert list(scored.columns) == ["customer_id", *SCORE_COLUMNS]
+    _check_scores(scored, batch)
+    np.testing.assert_array_equal(
+        scored[SCORE_COLUMNS].to_numpy(), plain_scores[SCORE_COLUMNS].to_numpy()
+    )
+
+
+def test_score_reordered_rows_keeps_input_order(
+    capsys: pytest.CaptureFixture[str],
+    cli_model: Path,
+    batch: pd.DataFrame,
+    plain_scores: pd.DataFrame,
+    work: Path,
+) -> None:
+    order = np.random.default_rng(3).permutation(len(batch))[:500]
+    data = _subset(work, "reordered.csv", batch.iloc[order])
+    out = work / "reordered-scores.csv"
+    _ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
+    scored = _read_scores(out)
+    assert scored["customer_id"].tolist() == batch["customer_id"].iloc[order].tolist()
+    np.testing.assert_array_equal(
+        scored[SCORE_COLUMNS].to_numpy(), plain_scores[SCORE_COLUMNS].to_numpy()[order]
+    )
+
+
+def test_score_unseen_categories_and_missing_values(
+    capsys: pytest.CaptureFixture[str], cli_model: Path, batch: pd.DataFrame, work: Path
+) -> None:
+    frame = batch.head(300).copy()
+    frame["contract_type"] = frame["contract_type"].astype(object)
+    frame.loc[:99, "contract_type"] = "Weekly"  # never seen in training
+    frame.loc[50:149, "region"] = "Mars"
+    features = [c for c in frame.columns if c not in ("customer_id", "churned")]
+    frame[features] = frame[features].astype(object)
+    frame.loc[200:249, features] = None  # rows with every feature missing
+    frame.loc[250:, ["tenure_months", "paperless_billing", "plan"]] = None
+    data = _subset(work, "odd.csv", frame)
+    out = work / "odd-scores.csv"
+    _ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
+    scored = _read_scores(out)
+    _check_scores(scored, frame)
+    blank = scored.loc[200:249, SCORE_COLUMNS].to_numpy()
+    assert (blank == blank[0]).all()  # identical (empty) customers get identical scores
+
+
+def test_score_without_policy_has_no_action(plain_scores: pd.DataFrame, batch: pd.DataFrame):
+    assert list(plain_scores.columns) == ["customer_id", *SCORE_COLUMNS]
+    _check_scores(plain_scores, batch)
+
+
+def test_scores_rank_churners_higher(plain_scores: pd.DataFrame, batch: pd.DataFrame) -> None:
+    """The new batch carries outcomes: churners should get higher probabilities on average."""
+    p = plain_scores["churn_probability"].to_numpy()
+    y = batch["churned"].to_numpy()
+    assert p[y == 1].mean() > p[y == 0].mean() + 0.1
+    assert abs(p.mean() - y.mean()) < 0.05  # calibrated on the whole
+
+
+# ------------------------------------------------------------ positive labels
+@pytest.mark.parametrize(
+    ("name", "mapping", "positive", "expected"),
+    [
+        ("yes-no.csv", {1: "yes", 0: "no"}, None, "yes"),
+        ("Yes-No.csv", {1: "Yes", 0: "No"}, None, "Yes"),
+        ("true-false.csv", {1: True, 0: False}, None, "True"),
+        ("true-false.parquet", {1: True, 0: False}, None, "True"),
+        ("one-zero.parquet", {1: 1, 0: 0}, None, "1"),
+        ("words.csv", {1: "Attrited Customer", 0: "Existing Customer"}, "attrited customer",
+         "Attrited Customer"),
+        ("inverted.csv", {1: "No", 0: "Yes"}, "no", "No"),
+    ],
+)  # fmt: skip
+def test_positive_label(
+    capsys: pytest.CaptureFixture[str],
+    sample: pd.DataFrame,
+    work: Path,
+    name: str,
+    mapping: dict[int, object],
+    positive: str | None,
+    expected: str,
+) -> None:
+    head = sample.head(600)
+    data = _subset(work, f"label-{name}", head.assign(churned=head["churned"].map(mapping)))
+    out = work / f"label-model-{name}"
+    extra = ["--positive", positive] if positive is not None else []
+    _ok(capsys, "train", "--data", data, "--target", "churned", "--out", out, *extra)
+    info = json.loads((out / "info.json").read_text(encoding="utf-8"))
+    assert info["positive_label"] == expected
+    # the churners are the rows that were 1 before relabelling: the rate proves the direction
+    assert info["churn_rate"] == pytest.approx(head["churned"].mean())
+
+
+def test_two_words_need_positive(
+    capsys: pytest.CaptureFixture[str], sample: pd.DataFrame, work: Path
+) -> None:
+    head = sample.head(600)
+    words = head["churned"].map({1: "Attrited Customer", 0: "Existing Customer"})
+    data = _subset(work, "words-only.csv", head.assign(churned=words))
+    out = work / "words-model"
+    line = _error(capsys, "train", "--data", data, "--target", "churned", "--out", out)
+    assert "--positive" in line
+    assert "Attrited Customer" in line and "Existing Customer" in line
+    assert not out.exists()
+
+
+def test_unknown_positive_value(
+    capsys: pytest.CaptureFixture[str], sample: pd.DataFrame, work: Path
+) -> None:
+    data = _subset(work, "unknown-positive.csv", sample.head(600))
+    line = _error(
+        capsys, "train", "--data", data, "--target", "churned", "--positive", "Gone",
+        "--out", work / "unused",
+    )  # fmt: skip
+    assert "'Gone'" in line
+    assert "0, 1" in line
+
+
+# ---------------------------------------------------------- training errors
+def _small(sample: pd.DataFrame, churners: int, stayers: int) -> pd.DataFrame:
+    frame = pd.concat(
+        [sample[sample["churned"] == 1].head(churners), sample[sample["churned"] == 0].head(stayers)]
+    )
+    return frame.sample(frac=1.0, random_state=0)
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("few-churners", ["Only 10 customers", "50"]),
+        ("single-class", ["single class (0)"]),
+        ("three-values", ["has 3: 0, 1, 2"]),
+        ("missing-labels", ["empty in 5 row(s)"]),
+        ("no-target", ["'churned' is not in the data"]),
+        ("target-case", ["did you mean 'churned'?"]),
+        ("duplicate-ids", ["'customer_id' has 3 repeated value(s)"]),
+        ("missing-id", ["'account_id' is not in the data"]),
+        ("only-id-and-target", ["no feature columns"]),
+        ("header-only", ["header but no rows"]),
+        ("empty-file", ["is empty"]),
+        ("missing-file", ["File not found", "nothing-here.csv"]),
+        ("corrupt-parquet", ["Cannot read corrupt-parquet.parquet"]),
+    ],
+)
+def test_train_bad_input(
+    capsys: pytest.CaptureFixture[str],
+    sample: pd.DataFrame,
+    work: Path,
+    case: str,
+    expected: list[str],
+) -> None:
+    frame = _small(sample, 60, 140)
+    target, id_column = "churned", "customer_id"
+    suffix = ".csv"
+    if case == "few-churners":
+        frame = _small(sample, 10, 190)
+    elif case == "single-class":
+        frame = _small(sample, 0, 200)
+    elif case == "three-values":
+        frame = frame.assign(churned=np.arange(len(frame)) % 3)
+    elif case == "missing-labels":
+        frame = frame.assign(churned=frame["churned"].astype(float))
+        frame.iloc[:5, frame.columns.get_loc("churned")] = np.nan
+    elif case == "no-target":
+        frame = frame.drop(columns="churned")
+    elif case == "target-case":
+        target = "Churned"
+    elif case == "duplicate-ids":
+        frame.iloc[:3, frame.columns.get_loc("customer_id")] = frame["customer_id"].iloc[10]
+    elif case == "missing-id":
+        id_column = "account_id"
+    elif case == "only-id-and-target":
+        frame = frame[["customer_id", "churned"]]
+    elif case == "header-only":
+        frame = frame.head(0)
+    elif case == "corrupt-parquet":
+        suffix = ".parquet"
+    path = work / f"{case}{suffix}"
+    if case == "empty-file":
+        path.write_bytes(b"")
+    elif case == "corrupt-parquet":
+        path.write_bytes(b"PAR1 this is not a parquet file")
+    elif case == "missing-file":
+        path = work / "nothing-here.csv"
+    else:
+        frame.to_csv(path, index=False)
+    out = work / f"bad-model-{case}"
+    line = _error(
+        capsys, "train", "--data", path, "--target", target, "--id", id_column, "--out", out
+    )
+    for fragment in expected:
+        assert fragment in line
+    assert not out.exists()
+
+
+def test_train_refuses_to_replace_a_folder_that_is_not_a_model(
+    capsys: pytest.CaptureFixture[str], sample: pd.DataFrame, work: Path
+) -> None:
+    data = _subset(work, "overwrite.csv", sample.head(600))
+    folder = work / "precious"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me", encoding="utf-8")
+    line = _error(capsys, "train", "--data", data, "--target", "churned", "--out", folder)
+    assert "not a model directory" in line
+    assert (folder / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    # ... but retraining into an existing model directory replaces it
+    model = work / "retrained"
+    _ok(capsys, "train", "--data", data, "--target", "churned", "--out", model)
+    first = _fingerprint(model)
+    _ok(capsys, "train", "--data", data, "--target", "churned", "--out", model, "--seed", "1")
+    assert _fingerprint(model) != first
+
+
+# ------------------------------------------------------ scoring and policy errors
+def test_score_missing_model_columns(
+    capsys: pytest.CaptureFixture[str], cli_model: Path, batch: pd.DataFrame, work: Path
+) -> None:
+    data = _subset(work, "lacking.csv", batch.drop(columns=["tenure_months", "plan"]))
+    out = work / "lacking-scores.csv"
+    line = _error(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
+    assert "2 column(s)" in line
+    assert "tenure_months" in line and "plan" in line
+    assert not out.exists()
+
+
+def test_score_policy_of_another_model(
+    capsys: pytest.CaptureFixture[str],
+    cli_policies: dict[str, Path],
+    cli_model: Path,
+    small_model: Path,
+    work: Path,
+) -> None:
+    out = work / "mismatch.csv"
+    line = _error(
+        capsys, "score", "--model", small_model, "--data", NEW_BATCH, "--out", out,
+        "--policy", cli_policies["max_profit"],
+    )  # fmt: skip
+    assert _fingerprint(cli_model)[:12] in line
+    assert _fingerprint(small_model)[:12] in line
+    assert "export a policy for this model" in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("tamper", ["metrics", "member", "deleted", "manifest"])
+def test_score_tampered_artifact(
+    capsys: pytest.CaptureFixture[str], cli_model: Path, work: Path, tamper: str
+) -> None:
+    model = work / f"tampered-{tamper}"
+    shutil.copytree(cli_model, model)
+    if tamper == "metrics":
+        path = model / "metrics.json"
+        path.write_text(path.read_text(encoding="utf-8").replace("0.", "0.9", 1), "utf-8")
+        expected = "metrics.json"
+    elif tamper == "member":
+        path = sorted(model.glob("member_*.txt"))[0]
+        path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        expected = path.name
+    elif tamper == "deleted":
+        path = sorted(model.glob("member_*.txt"))[-1]
+        path.unlink()
+        expected = f"missing {path.name}"
+    else:
+        manifest = json.loads((model / "manifest.json").read_text(encoding="utf-8"))
+        manifest["fingerprint"] = "0" * 64
+        (model / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        expected = "inconsistent"
+    out = work / f"tampered-{tamper}.csv"
+    line = _error(capsys, "score", "--model", model, "--data", NEW_BATCH, "--out", out)
+    assert expected in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("where", ["empty-folder", "data-folder", "a-file"])
+def test_not_a_model(capsys: pytest.CaptureFixture[str], work: Path, where: str) -> None:
+    model = {"empty-folder": work / "empty-model", "data-folder": ROOT / "data"}.get(
+        where, SAMPLE
+    )
+    if where == "empty-folder":
+        model.mkdir(exist_ok=True)
+    for args in (
+        ["score", "--model", model, "--data", NEW_BATCH, "--out", work / "x.csv"],
+        ["policy", "--model", model, "--out", work / "x.json", "--max-profit"],
+    ):
+        line = _error(capsys, *args)
+        assert "not a model directory" in line
+    assert not (work / "x.csv").exists() and not (work / "x.json").exists()
+
+
+def test_score_and_policy_file_errors(
+    capsys: pytest.CaptureFixture[str],
+    cli_model: Path,
+    cli_policies: dict[str, Path],
+    work: Path,
+) -> None:
+    score = ["score", "--model", cli_model, "--data", NEW_BATCH]
+    line = _error(capsys, *score, "--out", work / "x.csv", "--policy", work / "none.json")
+    assert "Policy file not found" in line
+    bad = work / "not-json.json"
+    bad.write_text("{rules: ", encoding="utf-8")
+    assert "not valid JSON" in _error(capsys, *score, "--out", work / "x.csv", "--policy", bad)
+    line = _error(capsys, *score, "--out", work / "no-folder" / "x.csv")
+    assert "does not exist" in line
+    assert "is a folder" in _error(capsys, *score, "--out", work)
+    assert "scores.xlsx" in _error(capsys, *score, "--out", work / "scores.xlsx")
+    assert not (work / "scores.xlsx").exists()
+    line = _error(capsys, "score", "--model", cli_model, "--data", work / "gone.csv", "--out", bad)
+    assert "gone.csv" in line
+
+    policy = ["policy", "--model", cli_model, "--max-profit"]
+    line = _error(capsys, *policy, "--out", work / "no-folder" / "p.json")
+    assert "Cannot write" in line and "p.json" in line
+    assert "must be between 0 and 1" in _error(
+        capsys, "policy", "--model", cli_model, "--out", work / "p.json", "--threshold", "1.5"
+    )
+    assert "needs a number" in _error(
+        capsys, "policy", "--model", cli_model, "--out", work / "p.json", "--top-share", "nan"
+    )
+    assert not (work / "p.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("not json", "not valid JSON"),
+        ('{"actions": [{"name": "a"}]}', "incomplete"),
+        (
+            '{"value_constant": "lots", "actions": [{"name": "a", "contact_cost": 1, '
+            '"incentive_cost": 1, "success_rate": 0.1}]}',
+            "invalid",
+        ),
+        ('{"actions": []}', "at least one action"),
+        (None, "is a folder"),
+        ("missing", "not found"),
+    ],
+    ids=["not-json", "incomplete", "not-a-number", "no-actions", "folder", "missing"],
+)
+def test_policy_bad_economics(
+    capsys: pytest.CaptureFixture[str],
+    cli_model: Path,
+    work: Path,
+    content: str | None,
+    expected: str,
+) -> None:
+    if content is None:
+        path = work
+    elif content == "missing":
+        path = work / "no-economics.json"
+    else:
+        path = work / "economics-bad.json"
+        path.write_text(content, encoding="utf-8")
+    out = work / "p-economics.json"
+    line = _error(
+        capsys, "policy", "--model", cli_model, "--out", out, "--max-profit", "--economics", path
+    )
+    assert expected in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["frobnicate"],
+        ["train", "--data", "x.csv"],
+        ["score", "--model", "m", "--data", "x.csv", "--out", "o.csv", "--bogus"],
+        ["policy", "--model", "m", "--out", "p.json"],
+        ["policy", "--model", "m", "--out", "p.json", "--threshold", "0.3", "--top-share", "0.2"],
+        ["policy", "--model", "m", "--out", "p.json", "--threshold", "abc"],
+        ["train", "--data", "x.csv", "--target", "t", "--out", "m", "--seed", "one"],
+    ],
+    ids=[
+        "no-command",
+        "unknown-command",
+        "missing-required",
+        "unknown-option",
+        "no-policy-choice",
+        "two-policy-choices",
+        "not-a-number",
+        "bad-seed",
+    ],
+)
+def test_bad_arguments(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+    line = _error(capsys, *args)
+    assert "--help" in line
+
+
+def test_unexpected_failure_is_one_line_with_exit_1(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    cli_model: Path,
+    work: Path,
+) -> None:
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.delenv("CHURN_DEBUG", raising=False)
+    monkeypatch.setattr("churn.cli.score_frame", boom)
+    code, out, err = _run(
+        capsys, "score", "--model", cli_model, "--data", NEW_BATCH, "--out", work / "boom.csv"
+    )
+    line = _one_error_line(code, err, expected_code=1)
+    assert "unexpected failure (RuntimeError: disk on fire)" in line
+    assert "CHURN_DEBUG" in line
+
+
+# ----------------------------------------------------------- real subprocesses
+@pytest.fixture(scope="module")
+def subprocess_runs(
+    cli_model: Path, cli_policies: dict[str, Path], work: Path
+) -> dict[str, subprocess.CompletedProcess[str]]:
+    """A few real ``python -m churn`` runs, started together to save time."""
+    wrong = json.loads(cli_policies["max_profit"].read_text(encoding="utf-8"))
+    wrong["model_fingerprint"] = "f" * 64
+    wrong_path = work / "policy-wrong-model.json"
+    wrong_path.write_text(json.dumps(wrong), encoding="utf-8")
+    cases: dict[str, Sequence[object]] = {
+        "missing-file": [
+            "--quiet", "train", "--data", work / "absent.csv", "--target", "churned",
+            "--out", work / "sub-model",
+        ],
+        "bad-argument": [
+            "policy", "--model", cli_model, "--out", work / "sub.json", "--threshold", "abc",
+        ],
+        "policy-mismatch": [
+            "score", "--model", cli_model, "--data", NEW_BATCH, "--out", work / "sub-x.csv",
+            "--policy", wrong_path,
+        ],
+        "not-a-model": [
+            "score", "--model", work, "--data", NEW_BATCH, "--out", work / "sub-y.csv",
+        ],
+        "ok": [
+            "--quiet", "score", "--model", cli_model, "--data", NEW_BATCH,
+            "--out", work / "sub-scores.csv", "--policy", cli_policies["max_profit"],
+        ],
+    }  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "CHURN_DEBUG"}
+    started = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "churn", *map(str, args)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, args in cases.items()
+    }
+    runs = {}
+    for name, process in started.items():
+        out, err = process.communicate(timeout=120)
+        runs[name] = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    return runs
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("missing-file", "absent.csv"),
+        ("bad-argument", "invalid float value: 'abc'"),
+        ("policy-mismatch", "export a policy for this model"),
+        ("not-a-model", "not a model directory"),
+    ],
+)
+def test_subprocess_error(
+    subprocess_runs: dict[str, subprocess.CompletedProcess[str]], name: str, expected: str
+) -> None:
+    run = subprocess_runs[name]
+    assert run.stdout == ""
+    line = _one_error_line(run.returncode, run.stderr)
+    assert run.stderr == line + "\n"
+    assert expected in line
+
+
+def test_subprocess_score(
+    subprocess_runs: dict[str, subprocess.CompletedProcess[str]],
+    cli_policies: dict[str, Path],
+    plain_scores: pd.DataFrame,
+    work: Path,
+) -> None:
+    run = subprocess_runs["ok"]
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    assert run.stdout == f"scored 5,000 customers into {work / 'sub-scores.csv'}\n"
+    scored = _read_scores(work / "sub-scores.csv")
+    pd.testing.assert_frame_equal(scored.drop(columns="action"), plain_scores)
+    policy = json.loads(cli_policies["max_profit"].read_text(encoding="utf-8"))
+    p = scored["churn_probability"].to_numpy()
+    assert scored["action"].tolist() == _actions_by_hand(policy, p)
