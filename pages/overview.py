@@ -72,7 +72,7 @@ st.caption(
     "Points on the dashed line mean the stated probability matches what happened; vertical "
     "bars are 95% intervals of the observed rate. Each customer's probability also carries a "
     f"{interval['confidence']:.0%} interval: its median width is "
-    f"{percent(interval['median_width'])} points, and one customer in ten has an interval "
-    f"wider than {percent(interval['p90_width'])} points (rare kinds of customers and rare "
-    "score ranges)."
+    f"{interval['median_width'] * 100:.0f} percentage points, and one customer in ten has an "
+    f"interval wider than {interval['p90_width'] * 100:.0f} points (rare kinds of customers "
+    "and rare score ranges)."
 )
