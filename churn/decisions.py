@@ -21,6 +21,7 @@ is no loop over thresholds or customers.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -100,6 +101,10 @@ class Economics:
         names = [a.name for a in self.actions]
         if len(set(names)) != len(names):
             raise ChurnInputError("Action names must be different from each other.")
+        if not (np.isfinite(self.value_constant) and self.value_constant > 0):
+            raise ChurnInputError("The customer value must be a positive amount of money.")
+        if not (np.isfinite(self.value_multiplier) and self.value_multiplier > 0):
+            raise ChurnInputError("The value multiplier must be a positive number.")
 
     @property
     def ordered_actions(self) -> tuple[Action, ...]:
@@ -147,7 +152,7 @@ class Economics:
                 value_column=data.get("value_column"),
                 value_multiplier=float(data.get("value_multiplier", 1.0)),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise ChurnInputError(
                 f"The economics are incomplete ({exc}); see the README."
             ) from None
@@ -361,7 +366,7 @@ class Choice:
                 f"Unknown way to choose '{self.method}'; use one of {', '.join(CHOICE_METHODS)}."
             )
         if self.method != "max_profit":
-            if self.value is None or not np.isfinite(self.value):
+            if not isinstance(self.value, numbers.Real) or not np.isfinite(self.value):
                 raise ChurnInputError(f"Choosing by {self.method} needs a number.")
             upper = np.inf if self.method == "top_n" else 1.0
             if not 0.0 <= self.value <= upper:

@@ -107,14 +107,16 @@ def _tier_total(p, outcome, value, economics, groups, cuts) -> float:
 
 
 def _brute_force_best(p, outcome, value, economics, groups) -> float:
-    m = groups.thresholds.size
-    k = len(economics.actions)
-    best = -np.inf
-    # g_1 >= g_2 >= ... >= g_K: every non-increasing tuple of group indices
-    for combo in itertools.combinations_with_replacement(range(m), k):
-        cuts = list(combo[::-1])
-        best = max(best, _tier_total(p, outcome, value, economics, groups, cuts))
-    return best
+    """Best total profit over every non-increasing tuple of group cuts g_1 >= ... >= g_K."""
+    actions = economics.ordered_actions
+    each = np.vstack([_profit_by_hand(a, outcome, value) for a in actions])  # (K, n)
+    cuts = itertools.combinations_with_replacement(range(groups.counts.size), len(actions))
+    combos = np.array([c[::-1] for c in cuts])
+    starts = groups.thresholds[combos]  # (M, K) min probability of each action's tier
+    contacted = p[None, :] >= starts[:, :1]  # (M, n)
+    which = (p[None, None, :] >= starts[:, 1:, None]).sum(axis=1)  # (M, n) action index
+    totals = np.where(contacted, each[which, np.arange(p.size)[None, :]], 0.0).sum(axis=1)
+    return float(totals.max())
 
 
 # ---------------------------------------------------------------------------- curves
@@ -168,7 +170,8 @@ def test_sorted_groups_and_input_errors():
 def test_tier_cutoffs_match_brute_force(seed, economics, labelled):
     rng = np.random.default_rng(seed)
     n = 40
-    p = np.round(rng.random(n), 1)  # about 11 groups, many ties
+    p = np.round(rng.random(n), 2)  # about 33 groups, some ties
+    p[1::7] = p[::7][: p[1::7].size]  # and more ties
     y = (rng.random(n) < p).astype(float)
     outcome = y if labelled else p
     value = rng.uniform(100.0, 1500.0, n)

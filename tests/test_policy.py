@@ -130,6 +130,18 @@ def test_decide_choice_specifics(data, decided):
     assert n == counts[-1]
 
 
+def test_decide_tiers_maximise_profit(data, decided):
+    """No fixed tier cut-off on a grid beats the decision's (DP) tiers at their best threshold."""
+    best = decided["max_profit"]
+    assert len(best.tiers) == len(ECON.actions) - 1
+    assert len(best.rules) == 2  # both actions are worth using on this data
+    for tier in np.linspace(0.0, 1.0, 41):
+        curve = d.threshold_curve(data["p"], ECON, data["value"], data["y"], [float(tier)])
+        assert curve["profit"].max() <= best.profit + 1e-7
+    # the same tiers are used whatever the choice
+    assert all(dec.tiers == best.tiers for dec in decided.values())
+
+
 def test_decide_on_calibrated_data_expected_matches_realised(data, decided):
     """y is drawn from p, so the realised profit should sit near the expected one."""
     dec = decided["max_profit"]
