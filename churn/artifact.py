@@ -110,6 +110,14 @@ def compute_fingerprint(artifact: Artifact) -> str:
 def save_artifact(artifact: Artifact, directory: str | Path) -> str:
     """Write the artifact atomically to ``directory``; returns its fingerprint."""
     directory = Path(directory)
+    if directory.exists() and not (
+        directory.is_dir()
+        and ((directory / "manifest.json").exists() or not any(directory.iterdir()))
+    ):
+        raise ChurnInputError(
+            f"{directory} already exists and is not a model directory; choose a new folder "
+            "for the model."
+        )
     parent = directory.parent if str(directory.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
     files = artifact.files()
@@ -149,7 +157,11 @@ def load_artifact(directory: str | Path) -> Artifact:
         )
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
+        if not isinstance(manifest.get("files"), dict) or not isinstance(
+            manifest.get("fingerprint"), str
+        ):
+            raise ValueError("wrong shape")
+    except (ValueError, UnicodeDecodeError, AttributeError):
         raise ChurnInputError(f"{manifest_path} is damaged; train the model again.") from None
     cache: dict[str, str] = {}
 

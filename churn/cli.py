@@ -31,8 +31,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 class _Progress:
+    """Timed step messages on stderr, shown when stderr is a terminal (never in pipes/CI)."""
+
     def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
+        self.quiet = quiet or not sys.stderr.isatty()
         self.started = time.perf_counter()
 
     def __call__(self, message: str) -> None:
@@ -45,8 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="churn", description=__doc__.splitlines()[0])
     parser.add_argument("--quiet", action="store_true", help="no progress messages")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress messages"
+    )
 
-    p = sub.add_parser("train", help="train a model and write the artifact and metrics.json")
+    p = sub.add_parser(
+        "train", parents=[common], help="train a model and write the artifact and metrics.json"
+    )
     p.add_argument("--data", required=True, help="CSV or Parquet file, one row per customer")
     p.add_argument("--target", required=True, help="the churn column")
     p.add_argument("--positive", help="the target value meaning churned (inferred for 1/0, yes/no)")
@@ -54,13 +62,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="model directory to write")
     p.add_argument("--seed", type=int, default=0, help="seed of the split and model (default 0)")
 
-    s = sub.add_parser("score", help="score customers: probability, interval, optional action")
+    s = sub.add_parser(
+        "score", parents=[common], help="score customers: probability, interval, optional action"
+    )
     s.add_argument("--model", required=True, help="model directory from 'train'")
     s.add_argument("--data", required=True, help="CSV or Parquet file to score")
     s.add_argument("--out", required=True, help="CSV or Parquet file to write")
     s.add_argument("--policy", help="policy JSON: adds an 'action' column")
 
-    q = sub.add_parser("policy", help="export a policy (threshold file) for a model")
+    q = sub.add_parser(
+        "policy", parents=[common], help="export a policy (threshold file) for a model"
+    )
     q.add_argument("--model", required=True, help="model directory from 'train'")
     q.add_argument("--out", required=True, help="policy JSON file to write")
     q.add_argument("--economics", help="economics JSON (default: the built-in actions)")
@@ -74,21 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_model_out(path: Path) -> None:
-    """Refuse to replace anything but a model directory (saving swaps the whole folder)."""
-    if not path.exists():
-        return
-    if path.is_dir() and ((path / "manifest.json").exists() or not any(path.iterdir())):
-        return
-    raise ChurnInputError(
-        f"{path} already exists and is not a model directory; give a new folder for --out."
-    )
-
-
 def _train(args: argparse.Namespace, progress: _Progress) -> int:
-    _check_model_out(Path(args.out))
     progress(f"reading {args.data}")
-    frame = read_table(args.data)
+    frame = read_table(args.data, text_columns=(args.id_column,) if args.id_column else ())
     artifact = train(
         frame,
         args.target,
@@ -115,7 +115,8 @@ def _score(args: argparse.Namespace, progress: _Progress) -> int:
     artifact = load_artifact(args.model)
     policy = load_policy(args.policy, artifact.fingerprint) if args.policy else None
     progress(f"reading {args.data}")
-    frame = read_table(args.data)
+    id_columns = (artifact.id_column,) if artifact.id_column else ()
+    frame = read_table(args.data, text_columns=id_columns)
     progress(f"scoring {len(frame):,} customers")
     scored = score_frame(artifact, frame)
     if policy is not None:
@@ -131,16 +132,12 @@ def _policy(args: argparse.Namespace, progress: _Progress) -> int:
         path = Path(args.economics)
         try:
             economics = Economics.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except ChurnInputError:
-            raise
         except FileNotFoundError:
             raise ChurnInputError(f"Economics file not found: {path}.") from None
         except IsADirectoryError:
             raise ChurnInputError(f"{path} is a folder; give the economics JSON file.") from None
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise ChurnInputError(f"{path.name} is not valid JSON.") from None
-        except ValueError as exc:  # e.g. a cost that is not a number
-            raise ChurnInputError(f"The economics in {path.name} are invalid ({exc}).") from None
     else:
         economics = default_economics(artifact.holdout_data.columns)
     if args.max_profit:
@@ -161,7 +158,8 @@ def _policy(args: argparse.Namespace, progress: _Progress) -> int:
     )
     print(
         f"policy written to {args.out}: {rules or 'contact nobody'}; "
-        f"{decision.share_targeted:.1%} targeted, precision {decision.precision:.1%}, "
+        f"{decision.share_targeted:.1%} targeted, precision "
+        f"{'n/a' if decision.n_targeted == 0 else format(decision.precision, '.1%')}, "
         f"recall {decision.recall:.1%} on the holdout"
     )
     return 0

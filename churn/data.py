@@ -23,8 +23,11 @@ _POSITIVE_WORDS = ("1", "yes", "true", "y", "t", "churned", "churn", "left", "ex
 _NEGATIVE_WORDS = ("0", "no", "false", "n", "f", "stayed", "retained", "active")
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a CSV or Parquet file into a frame.
+
+    ``text_columns`` (such as the customer id) are read as text, so ids like
+    ``00123`` keep their leading zeros.
 
     Raises
     ------
@@ -37,13 +40,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if path.is_dir():
         raise ChurnInputError(f"{path} is a folder; give the path of a CSV or Parquet file.")
     suffix = path.suffix.lower()
+    dtype = dict.fromkeys(text_columns, "str")
     try:
         if suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         elif suffix == ".tsv":
-            frame = pd.read_csv(path, sep="\t", low_memory=False)
+            frame = pd.read_csv(path, sep="\t", low_memory=False, dtype=dtype)
         elif suffix in (".csv", ".txt", ""):
-            frame = pd.read_csv(path, low_memory=False)
+            frame = pd.read_csv(path, low_memory=False, dtype=dtype)
         else:
             raise ChurnInputError(f"Cannot read {path.name}: use a .csv or .parquet file.")
     except ChurnInputError:

@@ -152,9 +152,13 @@ def train(
 
 def score_frame(artifact: Artifact, frame: pd.DataFrame) -> pd.DataFrame:
     """One row per input row, in input order: the id (if any) and the three score columns."""
-    X, _ = split_features(frame, None, None)
-    scored = artifact.model.predict_frame(X).reset_index(drop=True)
     id_column = artifact.id_column
-    if id_column is not None and id_column in frame.columns:
+    if id_column is not None and id_column not in frame.columns:
+        raise ChurnInputError(
+            f"The data has no '{id_column}' column, which the model was trained with; add it "
+            "so that every score can be matched to its customer."
+        )
+    scored = artifact.model.predict_frame(frame).reset_index(drop=True)
+    if id_column is not None:
         scored.insert(0, id_column, frame[id_column].reset_index(drop=True))
     return scored

@@ -547,9 +547,14 @@ def test_train_refuses_to_replace_a_folder_that_is_not_a_model(
 
 
 def test_train_replaces_a_model_and_reports(
-    capsys: pytest.CaptureFixture[str], small_model: Path, sample: pd.DataFrame, work: Path
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    small_model: Path,
+    sample: pd.DataFrame,
+    work: Path,
 ) -> None:
-    """Retraining into an existing model directory replaces it; progress goes to stderr."""
+    """Retraining into an existing model directory replaces it; progress goes to a terminal."""
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
     model = work / "retrained"
     shutil.copytree(small_model, model)
     before = _fingerprint(model)
@@ -564,6 +569,10 @@ def test_train_replaces_a_model_and_reports(
     assert stdout.rstrip().endswith(f"model {after[:12]} written to {model}")
     assert "reading" in stderr and "writing" in stderr
     assert "error" not in stderr
+    # in a pipe (not a terminal) stderr stays empty, so scripts only ever see errors there
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False)
+    assert main([*args, "--id", "customer_id", "--seed", "4"]) == 0
+    assert capsys.readouterr().err == ""
     info = json.loads((model / "info.json").read_text(encoding="utf-8"))
     assert info["source"] == "retrain.csv"
     assert info["positive_label"] == "1"
@@ -683,7 +692,7 @@ def test_score_and_policy_file_errors(
         (
             '{"value_constant": "lots", "actions": [{"name": "a", "contact_cost": 1, '
             '"incentive_cost": 1, "success_rate": 0.1}]}',
-            "invalid",
+            "'lots'",
         ),
         ('{"actions": []}', "at least one action"),
         (None, "is a folder"),
@@ -840,3 +849,33 @@ def test_subprocess_score(
     policy = json.loads(cli_policies["max_profit"].read_text(encoding="utf-8"))
     p = scored["churn_probability"].to_numpy()
     assert scored["action"].tolist() == _actions_by_hand(policy, p)
+
+
+def test_ids_keep_leading_zeros_and_a_missing_id_column_is_named(
+    capsys: pytest.CaptureFixture[str], sample: pd.DataFrame, work: Path
+) -> None:
+    frame = sample.iloc[:1500].copy()
+    frame["customer_id"] = [f"{i:07d}" for i in range(len(frame))]
+    data = work / "zeros.csv"
+    frame.to_csv(data, index=False)
+    model = work / "zeros-model"
+    _ok(
+        capsys,
+        "train",
+        "--data",
+        data,
+        "--target",
+        "churned",
+        "--id",
+        "customer_id",
+        "--out",
+        model,
+    )
+    out = work / "zeros-scored.csv"
+    _ok(capsys, "score", "--model", model, "--data", data, "--out", out)
+    scored = pd.read_csv(out, dtype={"customer_id": str})
+    assert scored["customer_id"].tolist() == frame["customer_id"].tolist()
+    without_id = work / "no-id.csv"
+    frame.drop(columns=["customer_id"]).to_csv(without_id, index=False)
+    message = _error(capsys, "score", "--model", model, "--data", without_id, "--out", out)
+    assert "customer_id" in message

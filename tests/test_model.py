@@ -199,3 +199,21 @@ def test_saving_replaces_atomically_and_leaves_no_temporary_files(trained, tmp_p
 def test_not_a_model_directory(tmp_path):
     with pytest.raises(ChurnInputError, match="not a model directory"):
         load_artifact(tmp_path)
+
+
+def test_saving_never_replaces_a_folder_that_is_not_a_model(trained, tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "precious.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ChurnInputError, match="not a model directory"):
+        save_artifact(trained, folder)
+    assert (folder / "precious.csv").exists()
+
+
+@pytest.mark.parametrize("manifest", ["[]", '{"files": 3}', '{"fingerprint": "x"}', "\xff"])
+def test_damaged_manifest_is_a_clear_error(trained, tmp_path, manifest):
+    directory = tmp_path / "m"
+    save_artifact(trained, directory)
+    (directory / "manifest.json").write_text(manifest, encoding="latin-1")
+    with pytest.raises(ChurnInputError, match="damaged"):
+        load_artifact(directory)
