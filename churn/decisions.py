@@ -194,7 +194,7 @@ def sorted_groups(p: np.ndarray) -> SortedGroups:
         raise ChurnInputError("There are no scores to decide on.")
     if np.isnan(p).any():
         raise ChurnInputError("Some probabilities are missing; score the customers again.")
-    order = np.argsort(-p, kind="stable")
+    order = np.argsort(-p)  # ties are grouped below, so their order does not matter
     ps = p[order]
     last_of_group = np.flatnonzero(np.r_[ps[1:] != ps[:-1], True])
     thresholds = np.r_[np.inf, ps[last_of_group]]
@@ -233,9 +233,18 @@ def tier_cutoffs(
     programming with suffix maxima (O(K n)).
     """
     groups = groups or sorted_groups(p)
+    order = groups.order
+    return _tier_cuts_sorted(
+        np.asarray(outcome, float)[order], np.asarray(value, float)[order], economics, groups
+    )
+
+
+def _tier_cuts_sorted(
+    outcome_sorted: np.ndarray, value_sorted: np.ndarray, economics: Economics, groups: SortedGroups
+) -> list[int]:
+    """:func:`tier_cutoffs` on outcomes and values already in descending-score order."""
     actions = economics.ordered_actions
-    profits = _customer_profits(np.asarray(outcome, float), value, actions)[:, groups.order]
-    cum = _cum_at_groups(profits, groups)  # (K, m)
+    cum = _cum_at_groups(_customer_profits(outcome_sorted, value_sorted, actions), groups)
     m = cum.shape[1]
     idx = np.arange(m)
 
@@ -312,15 +321,19 @@ def threshold_curve(
     """
     p = np.asarray(p, dtype=float)
     groups = sorted_groups(p)
-    outcome = p if y is None else np.asarray(y, dtype=float)
+    order = groups.order
+    p_sorted = p[order]
+    outcome_sorted = p_sorted if y is None else np.asarray(y, dtype=float)[order]
+    value_sorted = np.broadcast_to(np.asarray(value, dtype=float), p.shape)[order]
     if tiers is None:
-        tiers = _tiers_from_cuts(groups, tier_cutoffs(p, outcome, value, economics, groups))
-    profit_each = _assignment_profit(p, outcome, value, economics, tiers)
-    tp = _cum_at_groups(outcome[groups.order], groups)
+        cuts = _tier_cuts_sorted(outcome_sorted, value_sorted, economics, groups)
+        tiers = _tiers_from_cuts(groups, cuts)
+    profit_sorted = _assignment_profit(p_sorted, outcome_sorted, value_sorted, economics, tiers)
+    tp = _cum_at_groups(outcome_sorted, groups)
     n_targeted = groups.counts
     fp = n_targeted - tp
-    positives = outcome.sum()
-    profit = _cum_at_groups(profit_each[groups.order], groups)
+    positives = outcome_sorted.sum()
+    profit = _cum_at_groups(profit_sorted, groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(n_targeted > 0, tp / np.maximum(n_targeted, 1), np.nan)
         recall = tp / positives if positives > 0 else np.zeros_like(tp)

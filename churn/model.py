@@ -151,8 +151,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         n_members: int = 8,
-        n_estimators: int = 40,
-        learning_rate: float = 0.15,
+        n_estimators: int = 32,
+        learning_rate: float = 0.18,
         num_leaves: int = 15,
         min_child_samples: int = 40,
         calibration_size: float = 0.25,
