@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from churn import metrics
+from churn import decisions, metrics
 from churn.artifact import Artifact, compute_fingerprint
 from churn.baselines import LogisticBaseline, RuleBaseline
 from churn.data import encode_target, resolve_positive, split_features
+from churn.decisions import default_economics
 from churn.errors import ChurnInputError
 from churn.model import ChurnModel
 
@@ -113,6 +114,20 @@ def train(
         }
         for other in ("logistic", "rule")
     }
+    economics = default_economics(frame.columns)
+    mean_value = float(economics.customer_value(frame.iloc[hold], hold.size).mean())
+    results["emp"] = {
+        name: {
+            action.name: decisions.emp(y_hold, holdout[column].to_numpy(), mean_value, action)
+            for action in economics.actions
+        }
+        for name, column in (
+            ("model", "churn_probability"),
+            ("logistic", "logistic_probability"),
+            ("rule", "rule_probability"),
+        )
+    }
+    results["emp_customer_value"] = mean_value
     width = (holdout["probability_high"] - holdout["probability_low"]).to_numpy()
     results["interval"] = {
         "confidence": model.confidence,

@@ -1,0 +1,78 @@
+"""Overview figures: data summary, metric table, reliability, gains, verdict, charts."""
+
+from __future__ import annotations
+
+import copy
+
+import altair as alt
+import numpy as np
+import pytest
+
+from churn import charts, metrics, report
+
+
+def test_data_summary_counts_the_sample(trained, sample_frame):
+    summary = report.data_summary(trained)
+    assert summary["rows"] == len(sample_frame)
+    assert summary["churn_rate"] == pytest.approx(sample_frame["churned"].mean())
+    assert summary["churners"] == sample_frame["churned"].sum()
+    assert summary["n_features"] == sample_frame.shape[1] - 2
+    assert sum(summary["features_by_kind"].values()) == summary["n_features"]
+    assert summary["fit_rows"] + summary["holdout_rows"] == summary["rows"]
+    assert 0 < summary["interval"]["median_width"] < summary["interval"]["p90_width"] < 1
+
+
+def test_metrics_table_matches_a_recomputation_on_the_holdout(trained):
+    table = report.metrics_table(trained)
+    assert len(table) == 3 * len(report.METRIC_LABELS)
+    assert (table["low"] <= table["high"]).all()
+    h = trained.holdout
+    row = table[(table["model"] == "logistic") & (table["metric"] == "roc_auc")].iloc[0]
+    assert row["value"] == pytest.approx(
+        metrics.roc_auc(h["outcome"].to_numpy(), h["logistic_probability"].to_numpy())
+    )
+
+
+def test_reliability_and_gains_tables_cover_every_holdout_customer(trained):
+    bins = report.reliability_table(trained)
+    n = len(trained.holdout)
+    assert bins.groupby("model")["n"].sum().to_dict() == {"model": n, "logistic": n, "rule": n}
+    gains = report.gains_table(trained)
+    ends = gains.groupby("model")[["share_targeted", "capture"]].max()
+    np.testing.assert_allclose(ends.to_numpy(), 1.0)
+
+
+def test_verdict_on_the_sample_says_the_model_earns_its_place(trained):
+    verdict = report.verdict(trained)
+    assert verdict["beats_rule"] and verdict["earns_its_place"]
+    assert "earns its place" in verdict["headline"]
+    assert any("+0.0" in line or "+0.1" in line for line in verdict["details"])
+
+
+def test_verdict_says_so_when_the_rule_is_as_good(trained):
+    weak = copy.copy(trained)
+    weak.metrics = copy.deepcopy(trained.metrics)
+    weak.metrics["comparison"]["model_vs_rule"]["roc_auc"].update(
+        difference=0.004, low=-0.01, high=0.02
+    )
+    verdict = report.verdict(weak)
+    assert not verdict["earns_its_place"]
+    assert "does not clearly beat" in verdict["headline"]
+
+
+def test_emp_ranks_the_model_above_the_rule(trained):
+    emp = trained.metrics["emp"]
+    for action in emp["model"]:
+        assert emp["model"][action]["emp"] > emp["rule"][action]["emp"] > 0
+
+
+def test_charts_build_valid_vega_lite(trained):
+    table = report.metrics_table(trained)
+    for chart in (
+        charts.metric_intervals_chart(table, ["ROC-AUC", "Brier score"]),
+        charts.reliability_chart(report.reliability_table(trained)),
+        charts.gains_chart(report.gains_table(trained)),
+    ):
+        spec = chart.to_dict()  # validates against the Vega-Lite schema
+        assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+    assert isinstance(charts.reliability_chart(report.reliability_table(trained)), alt.LayerChart)
