@@ -19,7 +19,14 @@ from churn.artifact import load_artifact, save_artifact
 from churn.data import read_table, write_table
 from churn.decisions import Choice, Economics, default_economics
 from churn.errors import ChurnInputError
-from churn.policy import apply_policy, build_policy, decide_on_holdout, load_policy, save_policy
+from churn.policy import (
+    apply_policy,
+    baseline_profits,
+    build_policy,
+    decide_on_holdout,
+    load_policy,
+    save_policy,
+)
 from churn.training import score_frame, train
 
 __all__ = ["main"]
@@ -148,7 +155,8 @@ def _policy(args: argparse.Namespace, progress: _Progress) -> int:
                 choice = Choice(method, getattr(args, method))
     progress("choosing the cut-offs on the holdout")
     decision = decide_on_holdout(artifact, economics, choice)
-    policy = build_policy(decision, economics, artifact.fingerprint)
+    baselines = baseline_profits(artifact, economics, decision)
+    policy = build_policy(decision, economics, artifact.fingerprint, baselines=baselines)
     try:
         save_policy(policy, args.out)
     except OSError as exc:

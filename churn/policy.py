@@ -29,6 +29,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Decision",
     "apply_policy",
+    "baseline_profits",
     "build_policy",
     "decide",
     "decide_on_holdout",
@@ -169,13 +170,45 @@ def decide_on_holdout(artifact: Artifact, economics: Economics, choice: Choice) 
     )
 
 
+def baseline_profits(
+    artifact: Artifact, economics: Economics, decision: Decision
+) -> dict[str, float]:
+    """Realised profit per customer on the holdout of the chosen policy and the alternatives.
+
+    * ``nobody``: contact no one (the zero line);
+    * ``everybody``: contact everyone with the single action that does best that way (no model);
+    * ``rule``: the readable rule's best policy (its own profit-maximising tiers and cut-off);
+    * ``model_best``: the model's profit-maximising policy;
+    * ``chosen``: the policy in ``decision``.
+    """
+    h = artifact.holdout
+    y = h["outcome"].to_numpy(dtype=float)
+    value = economics.customer_value(artifact.holdout_data, len(h))
+    n = len(h)
+    everybody = max(float(a.profit(y, value).sum()) for a in economics.actions) / n
+    rule_p = h["rule_probability"].to_numpy()
+    rule = decide(rule_p, rule_p, rule_p, y, value, economics, Choice("max_profit"), n_boot=20)
+    return {
+        "nobody": 0.0,
+        "everybody": everybody,
+        "rule": rule.profit / n,
+        "model_best": float(decision.curve["profit"].iloc[decision.best_row]) / n,
+        "chosen": decision.profit / n,
+    }
+
+
 def build_policy(
     decision: Decision,
     economics: Economics,
     model_fingerprint: str,
     created_at: datetime | None = None,
+    baselines: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """The policy document for ``decision`` (see the README for every field)."""
+    """The policy document for ``decision`` (see the README for every field).
+
+    ``baselines`` (from :func:`baseline_profits`) is recorded under
+    ``expected.baselines_profit_per_customer`` when given.
+    """
     created = (created_at or datetime.now(UTC)).replace(microsecond=0)
     policy = {
         "schema_version": SCHEMA_VERSION,
@@ -194,6 +227,8 @@ def build_policy(
             "evaluated_on": f"holdout of {decision.n_customers:,} customers",
         },
     }
+    if baselines is not None:
+        policy["expected"]["baselines_profit_per_customer"] = dict(baselines)
     validate_policy(policy)
     return policy
 

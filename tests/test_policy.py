@@ -202,7 +202,8 @@ def test_build_policy_validates_against_the_schema(decided, choice):
         assert key in policy
     for key in SCHEMA["properties"]:
         assert key in policy  # every documented field is written
-    for key in SCHEMA["properties"]["expected"]["properties"]:
+    optional = {"baselines_profit_per_customer"}  # written when baselines are given
+    for key in set(SCHEMA["properties"]["expected"]["properties"]) - optional:
         assert key in policy["expected"]
     # and it survives a trip through JSON unchanged
     assert json.loads(json.dumps(policy)) == policy
@@ -401,3 +402,29 @@ def test_save_policy_refuses_an_invalid_policy(tmp_path):
     with pytest.raises(ChurnInputError):
         pol.save_policy(_with_rules([{"action": "x", "min_probability": 2}]), path)
     assert not path.exists()
+
+
+def test_baseline_profits_on_the_sample(trained):
+    from churn.decisions import default_economics
+    from churn.policy import baseline_profits, decide_on_holdout
+
+    economics = default_economics(trained.holdout_data.columns)
+    decision = decide_on_holdout(trained, economics, Choice("top_share", 0.2))
+    base = baseline_profits(trained, economics, decision)
+    assert base["nobody"] == 0.0
+    assert base["chosen"] == pytest.approx(decision.profit / decision.n_customers)
+    assert base["model_best"] >= base["chosen"]
+    assert base["model_best"] > base["rule"] > 0  # the model earns more than the rule
+    y = trained.holdout["outcome"].to_numpy(dtype=float)
+    value = economics.customer_value(trained.holdout_data, len(y))
+    by_hand = max(
+        (
+            y * (a.success_rate * (value - a.incentive_cost) - a.contact_cost)
+            - (1 - y) * (a.incentive_cost + a.contact_cost)
+        ).sum()
+        for a in economics.actions
+    ) / len(y)
+    assert base["everybody"] == pytest.approx(by_hand)
+    policy = pol.build_policy(decision, economics, "0" * 64, baselines=base)
+    assert policy["expected"]["baselines_profit_per_customer"] == base
+    jsonschema.Draft202012Validator(json.loads(pol.SCHEMA_PATH.read_text())).validate(policy)
