@@ -102,8 +102,7 @@ def decide(
     value: np.ndarray,
     economics: Economics,
     choice: Choice,
-    n_boot: int = 200,
-    seed: int = 0,
+    groups: decisions.SortedGroups | None = None,
 ) -> Decision:
     """Turn a choice into a policy and measure it on customers with known outcomes.
 
@@ -113,14 +112,16 @@ def decide(
     y : 0/1 outcomes (realised figures) or ``None`` (expected figures from ``p``).
     value : customer value in money, one per customer.
     economics, choice : the actions and how the PM chooses.
+    groups : ``decisions.sorted_groups(p)`` when already computed (it only depends on ``p``,
+        so an app can sort once and re-decide cheaply when the choice or economics change).
     """
     p = np.asarray(p, dtype=float)
     outcome = p if y is None else np.asarray(y, dtype=float)
-    groups = decisions.sorted_groups(p)
+    groups = groups or decisions.sorted_groups(p)
     cuts = decisions.tier_cutoffs(p, outcome, value, economics, groups)
     tiers = [float(groups.thresholds[g]) for g in cuts[1:]]
-    curve = decisions.threshold_curve(p, economics, value, y, tiers)
-    band = decisions.curve_band(p, outcome, value, economics, tiers, n_boot=n_boot, seed=seed)
+    curve = decisions.threshold_curve(p, economics, value, y, tiers, groups=groups)
+    band = decisions.curve_band(p, outcome, value, economics, tiers, groups=groups)
     row = decisions.select(curve, choice)
     threshold = float(curve["threshold"].iloc[row])
     rules = decisions.policy_rules(threshold, tiers, economics)
@@ -187,7 +188,7 @@ def baseline_profits(
     n = len(h)
     everybody = max(float(a.profit(y, value).sum()) for a in economics.actions) / n
     rule_p = h["rule_probability"].to_numpy()
-    rule = decide(rule_p, rule_p, rule_p, y, value, economics, Choice("max_profit"), n_boot=20)
+    rule = decide(rule_p, rule_p, rule_p, y, value, economics, Choice("max_profit"))
     return {
         "nobody": 0.0,
         "everybody": everybody,

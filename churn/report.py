@@ -42,6 +42,18 @@ METRIC_LABELS = {
 }
 
 
+def percent(x: float, digits: int = 1) -> str:
+    """A share in [0, 1] as a percentage for people: ``0.2346 -> "23.5%"``; NaN -> "n/a"."""
+    return "n/a" if x != x else f"{x:.{digits}%}"
+
+
+def money(x: float, digits: int = 0) -> str:
+    """An amount of money for people: ``-1234.5 -> "-$1,235"``; NaN -> "n/a"."""
+    if x != x:
+        return "n/a"
+    return f"{'-' if x < 0 else ''}${abs(x):,.{digits}f}"
+
+
 def data_summary(artifact: Artifact) -> dict[str, Any]:
     """Rows, base rate, features by kind and split sizes, for the model card."""
     info = artifact.info

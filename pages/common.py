@@ -1,32 +1,90 @@
-"""What every page shares: the cached model, the data source, and error display.
+"""What every page shares: the cached model, the session's scenario, and error display.
 
-This module is UI glue only; every number comes from ``churn``.
+This module is UI glue only; every number comes from ``churn``. Pages import
+from here and never compute figures themselves.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from churn.artifact import Artifact
 from churn.data import read_table
 from churn.errors import ChurnInputError
-from churn.sample import SAMPLE_PATH
-from churn.training import train
+from churn.policy import Decision, decide_on_holdout
+from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
+from churn.scenario import Scenario
+from churn.training import score_frame, train
 
 
 @st.cache_resource(show_spinner="Training the churn model on the sample data (a few seconds)...")
 def sample_artifact() -> Artifact:
     """The model trained on the bundled sample; one shared, read-only object per server."""
-    frame = read_table(SAMPLE_PATH)
+    frame = read_table(SAMPLE_PATH, text_columns=("customer_id",))
     return train(frame, "churned", id_column="customer_id", source=SAMPLE_PATH.name)
 
 
 def current_artifact() -> Artifact:
     """The model the session works with (the sample model until uploads arrive)."""
     return sample_artifact()
+
+
+@st.cache_data(show_spinner="Scoring the customer base...", max_entries=4)
+def _scored_base(_artifact: Artifact, fingerprint: str) -> pd.DataFrame:
+    base = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
+    scored = score_frame(_artifact, base)
+    return pd.concat([base, scored.drop(columns=[_artifact.id_column])], axis=1)
+
+
+def current_base() -> pd.DataFrame:
+    """The customers to act on, with their scores: for the sample, the latest snapshot
+    (``data/sample_new_batch.csv``), one row per customer, in file order."""
+    artifact = current_artifact()
+    return _scored_base(artifact, artifact.fingerprint)
+
+
+def current_scenario() -> Scenario:
+    """The session's choice and economics; first read from the URL, if it carries one."""
+    if "scenario" not in st.session_state:
+        columns = list(current_artifact().holdout_data.columns)
+        scenario = Scenario.from_query(st.query_params.to_dict(), columns)
+        st.session_state["scenario"] = scenario
+        st.session_state["scenario_problems"] = scenario.problems
+    return st.session_state["scenario"]
+
+
+def set_scenario(scenario: Scenario) -> None:
+    """Make ``scenario`` the session's and put it in the URL."""
+    st.session_state["scenario"] = scenario
+    sync_query_params()
+
+
+def sync_query_params() -> None:
+    """Mirror the session's scenario in the URL (page switches clear the query string)."""
+    wanted = current_scenario().to_query()
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def scenario_key(scenario: Scenario) -> str:
+    return json.dumps(scenario.to_query(), sort_keys=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _decision(_artifact: Artifact, fingerprint: str, key: str) -> Decision:
+    scenario = Scenario.from_query(json.loads(key))
+    return decide_on_holdout(_artifact, scenario.economics, scenario.choice)
+
+
+def current_decision() -> Decision:
+    """The session's policy measured on the holdout (cached per model and scenario)."""
+    artifact = current_artifact()
+    return _decision(artifact, artifact.fingerprint, scenario_key(current_scenario()))
 
 
 def show_input_error(action: Callable[[], Any]) -> Any:
@@ -36,7 +94,3 @@ def show_input_error(action: Callable[[], Any]) -> Any:
     except ChurnInputError as exc:
         st.error(str(exc))
         st.stop()
-
-
-def percent(x: float, digits: int = 1) -> str:
-    return f"{x:.{digits}%}"

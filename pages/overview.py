@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from churn import charts, report
-from pages.common import current_artifact, percent
+from churn.report import percent
+from pages.common import current_artifact
 
 artifact = current_artifact()
 summary = report.data_summary(artifact)

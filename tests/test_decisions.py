@@ -403,7 +403,7 @@ def _band_and_curve(n: int, seed: int):
     y = (rng.random(n) < p).astype(int)
     value = rng.uniform(100, 1000, n)
     tiers = [0.6]
-    band = d.curve_band(p, y, value, TWO, tiers, n_boot=200, seed=seed)
+    band = d.curve_band(p, y, value, TWO, tiers)
     curve = d.threshold_curve(p, TWO, value, y, tiers)
     return band, curve
 
@@ -435,10 +435,26 @@ def test_curve_band_narrows_with_more_customers():
     assert large < small / 2  # about sqrt(20) ~ 4.5 times narrower
 
 
-def test_curve_band_is_reproducible():
-    a, _ = _band_and_curve(500, seed=4)
-    b, _ = _band_and_curve(500, seed=4)
-    pd.testing.assert_frame_equal(a, b)
+def test_curve_band_matches_a_resampling_bootstrap():
+    """The analytic band equals the 2.5-97.5% range of 2,000 real bootstrap resamples."""
+    rng = np.random.default_rng(7)
+    n = 1500
+    p = np.round(rng.beta(1.5, 3.0, n), 2)
+    y = (rng.random(n) < p).astype(int)
+    value = rng.uniform(100, 1000, n)
+    band = d.curve_band(p, y, value, TWO, [0.6])
+    curve = d.threshold_curve(p, TWO, value, y, [0.6])
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=2000)
+    for share in (0.1, 0.3, 0.6):
+        row = int(np.argmin(np.abs(curve["share_targeted"] - share)))
+        targeted = p >= curve["threshold"].iloc[row]
+        weak, strong = TWO.ordered_actions
+        each = np.where(p >= 0.6, strong.profit(y, value), weak.profit(y, value))
+        resampled = weights @ np.where(targeted, each, 0.0) / n
+        low, high = np.quantile(resampled, [0.025, 0.975])
+        width = high - low
+        assert band["profit_per_customer_low"].iloc[row] == pytest.approx(low, abs=0.08 * width)
+        assert band["profit_per_customer_high"].iloc[row] == pytest.approx(high, abs=0.08 * width)
 
 
 # ----------------------------------------------------------------------------- EMP

@@ -57,7 +57,7 @@ def data() -> dict[str, np.ndarray]:
     }
 
 
-def _decide(data, choice, labelled=True, n_boot=100):
+def _decide(data, choice, labelled=True):
     return pol.decide(
         data["p"],
         data["low"],
@@ -66,7 +66,6 @@ def _decide(data, choice, labelled=True, n_boot=100):
         data["value"],
         ECON,
         choice,
-        n_boot=n_boot,
     )
 
 
@@ -166,7 +165,7 @@ def test_decide_impossible_target_raises(data):
     p, n = data["p"], data["p"].size
     best = max(y[p >= t].mean() for t in np.unique(p))
     with pytest.raises(ChurnInputError, match="precision"):
-        pol.decide(p, p, p, y, data["value"], ECON, Choice("precision", (best + 1) / 2), n_boot=5)
+        pol.decide(p, p, p, y, data["value"], ECON, Choice("precision", (best + 1) / 2))
     assert best < 1 and n == y.size
 
 

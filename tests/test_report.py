@@ -76,3 +76,17 @@ def test_charts_build_valid_vega_lite(trained):
         spec = chart.to_dict()  # validates against the Vega-Lite schema
         assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
     assert isinstance(charts.reliability_chart(report.reliability_table(trained)), alt.LayerChart)
+
+
+@pytest.mark.parametrize(
+    ("x", "shown"), [(0.2346, "23.5%"), (0.0, "0.0%"), (1.0, "100.0%"), (float("nan"), "n/a")]
+)
+def test_percent(x, shown):
+    assert report.percent(x) == shown
+
+
+@pytest.mark.parametrize(
+    ("x", "shown"), [(1234.5, "$1,234"), (-1234.5, "-$1,234"), (0.0, "$0"), (float("nan"), "n/a")]
+)
+def test_money(x, shown):
+    assert report.money(x) == shown
