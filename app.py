@@ -1,31 +1,42 @@
 """Churn decision dashboard: ``streamlit run app.py``.
 
-The entry point only sets up navigation and the shared sidebar; each page in
-``pages/`` answers one question and draws what ``churn`` computes.
+The entry point only sets up navigation, the shared sidebar and the URL; each
+page in ``pages/`` answers one question and draws what ``churn`` computes.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import current_artifact, show_input_error
+from churn.report import percent
+from pages.common import current_artifact, current_scenario, show_input_error, sync_query_params
 
 st.set_page_config(page_title="Churn decisions", page_icon=":material/insights:", layout="wide")
 
-pages = [
+PAGES = [
     st.Page(
         "pages/overview.py", title="Can we rely on it?", icon=":material/verified:", default=True
     ),
+    st.Page("pages/decide.py", title="Decide", icon=":material/tune:"),
+    st.Page("pages/why.py", title="Why?", icon=":material/psychology_alt:"),
+    st.Page("pages/customers.py", title="Customers", icon=":material/group:"),
+    st.Page("pages/export.py", title="Export", icon=":material/download:"),
 ]
-navigation = st.navigation(pages)
+navigation = st.navigation(PAGES)
 
 artifact = show_input_error(current_artifact)
+scenario = current_scenario()
+for problem in st.session_state.pop("scenario_problems", ()):
+    st.warning(f"The shared link could not be used in full: {problem}; the default is shown.")
+sync_query_params()
+
 with st.sidebar:
     st.caption("Data and model")
     st.markdown(f"**{artifact.info['source'] or 'uploaded table'}**")
     st.caption(
-        f"{artifact.info['rows']:,} customers · model `{artifact.fingerprint[:12]}` · "
-        f"trained {artifact.info['trained_at'].replace('T', ' ')[:16]} UTC"
+        f"{artifact.info['rows']:,} customers, {percent(artifact.info['churn_rate'])} churned · "
+        f"model `{artifact.fingerprint[:12]}` · trained "
+        f"{artifact.info['trained_at'].replace('T', ' ')[:16]} UTC"
     )
 
 navigation.run()

@@ -8,6 +8,7 @@ people in axes and tooltips.
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -132,3 +133,124 @@ def gains_chart(gains: pd.DataFrame) -> alt.LayerChart:
         )
     )
     return (diagonal + line).properties(height=340)
+
+
+def profit_curve_chart(
+    curve: pd.DataFrame, chosen_row: int, best_row: int, money_label: str = "Profit per customer"
+) -> alt.LayerChart:
+    """Profit per customer against share contacted, with its 95% band and two marked points.
+
+    ``curve`` is a :class:`churn.policy.Decision` curve (``share_targeted``,
+    ``profit_per_customer`` and its ``_low``/``_high`` band).
+    """
+    data = curve[
+        [
+            "share_targeted",
+            "threshold",
+            "profit_per_customer",
+            "profit_per_customer_low",
+            "profit_per_customer_high",
+        ]
+    ].copy()
+    # thin the line for the browser: at most ~600 points, keeping both ends
+    if len(data) > 600:
+        keep = np.unique(np.r_[np.linspace(0, len(data) - 1, 600).astype(int), len(data) - 1])
+        data = data.iloc[keep]
+    data["threshold"] = data["threshold"].where(np.isfinite(data["threshold"]))
+    x = alt.X("share_targeted:Q", title="Share of customers contacted", axis=alt.Axis(format="%"))
+    y_axis = alt.Axis(format="$,.0f")
+    band = (
+        alt.Chart(data)
+        .mark_area(opacity=0.25, color=PALETTE[0])
+        .encode(
+            x=x,
+            y=alt.Y("profit_per_customer_low:Q", title=money_label, axis=y_axis),
+            y2="profit_per_customer_high:Q",
+        )
+    )
+    line = (
+        alt.Chart(data)
+        .mark_line(color=PALETTE[0])
+        .encode(
+            x=x,
+            y="profit_per_customer:Q",
+            tooltip=[
+                alt.Tooltip("share_targeted:Q", title="Contacted", format=".1%"),
+                alt.Tooltip("threshold:Q", title="Cut-off probability", format=".3f"),
+                alt.Tooltip("profit_per_customer:Q", title="Profit per customer", format="$,.2f"),
+                alt.Tooltip("profit_per_customer_low:Q", title="95% low", format="$,.2f"),
+                alt.Tooltip("profit_per_customer_high:Q", title="95% high", format="$,.2f"),
+            ],
+        )
+    )
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#888888").encode(y="y:Q")
+    marks = pd.DataFrame(
+        {
+            "share_targeted": [
+                curve["share_targeted"].iloc[best_row],
+                curve["share_targeted"].iloc[chosen_row],
+            ],
+            "profit_per_customer": [
+                curve["profit_per_customer"].iloc[best_row],
+                curve["profit_per_customer"].iloc[chosen_row],
+            ],
+            "point": ["Best profit", "Your policy"],
+        }
+    )
+    points = (
+        alt.Chart(marks)
+        .mark_point(filled=True, size=140)
+        .encode(
+            x="share_targeted:Q",
+            y="profit_per_customer:Q",
+            color=alt.Color(
+                "point:N",
+                scale=alt.Scale(
+                    domain=["Your policy", "Best profit"], range=[PALETTE[3], PALETTE[2]]
+                ),
+                title=None,
+            ),
+            shape=alt.Shape(
+                "point:N",
+                scale=alt.Scale(domain=["Your policy", "Best profit"], range=["circle", "diamond"]),
+                title=None,
+            ),
+            tooltip=[
+                alt.Tooltip("point:N", title=""),
+                alt.Tooltip("share_targeted:Q", title="Contacted", format=".1%"),
+                alt.Tooltip("profit_per_customer:Q", title="Profit per customer", format="$,.2f"),
+            ],
+        )
+    )
+    return (band + zero + line + points).properties(height=340)
+
+
+def comparison_chart(profits: dict[str, float]) -> alt.Chart:
+    """Bars of profit per customer for the policy and its alternatives (from
+    :func:`churn.policy.baseline_profits`)."""
+    labels = {
+        "chosen": "Your policy",
+        "model_best": "Model, best profit",
+        "rule": "Readable rule, best",
+        "everybody": "Contact everybody",
+        "nobody": "Contact nobody",
+    }
+    data = pd.DataFrame(
+        {"option": [labels[k] for k in labels], "profit": [profits[k] for k in labels]}
+    )
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("option:N", title=None, sort=list(labels.values())),
+            x=alt.X("profit:Q", title="Profit per customer", axis=alt.Axis(format="$,.0f")),
+            color=alt.condition(
+                alt.datum.option == "Your policy", alt.value(PALETTE[3]), alt.value(PALETTE[0])
+            ),
+            tooltip=[
+                alt.Tooltip("option:N", title=""),
+                alt.Tooltip("profit:Q", title="Profit per customer", format="$,.2f"),
+            ],
+        )
+        .properties(height=200)
+    )

@@ -42,6 +42,7 @@ __all__ = [
     "expected_profit",
     "policy_rules",
     "profit_band",
+    "profit_under_rules",
     "select",
     "sorted_groups",
     "threshold_curve",
@@ -447,12 +448,29 @@ def expected_profit(
     p: np.ndarray, value: np.ndarray, rules: list[dict[str, Any]], economics: Economics
 ) -> np.ndarray:
     """Expected profit of each customer under ``rules`` (0 when not contacted), in money."""
-    actions = {a.name: a for a in economics.actions}
+    return profit_under_rules(p, p, value, rules, economics)
+
+
+def profit_under_rules(
+    p: np.ndarray,
+    outcome: np.ndarray,
+    value: np.ndarray,
+    rules: list[dict[str, Any]],
+    economics: Economics,
+) -> np.ndarray:
+    """Profit of each customer: action chosen by ``p``, paid off by ``outcome``.
+
+    ``outcome`` is 0/1 (realised profit) or a probability (expected profit);
+    customers without an action get 0. Money, one value per customer.
+    """
+    p = np.asarray(p, dtype=float)
+    outcome = np.asarray(outcome, dtype=float)
+    value = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
     assigned = assign_actions(p, rules, default_action="")
     out = np.zeros(len(p))
-    for name, action in actions.items():
-        rows = assigned == name
-        out[rows] = action.profit(np.asarray(p)[rows], np.asarray(value)[rows])
+    for action in economics.actions:
+        rows = assigned == action.name
+        out[rows] = action.profit(outcome[rows], value[rows])
     return out
 
 
@@ -564,3 +582,56 @@ def emp(
         "emp": float((profit.max(axis=1) * weight).sum()),
         "share_targeted": float((share * weight).sum()),
     }
+
+
+def confusion_money(
+    p: np.ndarray,
+    y: np.ndarray,
+    value: np.ndarray,
+    rules: list[dict[str, Any]],
+    economics: Economics,
+) -> pd.DataFrame:
+    """Confusion matrix of a policy in customers and in money (realised on outcomes ``y``).
+
+    Rows: contacted churners (money: what the actions saved, net of cost),
+    contacted stayers (money: incentives and contacts spent on them), churners
+    not contacted (money: the value that walked away, which no action
+    addressed; it is not part of the policy's profit) and stayers not
+    contacted (no money either way).
+    """
+    y = np.asarray(y, dtype=float)
+    value = np.broadcast_to(np.asarray(value, dtype=float), y.shape)
+    profit = profit_under_rules(p, y, value, rules, economics)
+    contacted = assign_actions(p, rules, default_action="") != ""
+    churned = y == 1
+    cells = [
+        ("Contacted", "Would have churned", contacted & churned, profit),
+        ("Contacted", "Would have stayed", contacted & ~churned, profit),
+        ("Not contacted", "Churned", ~contacted & churned, -value),
+        ("Not contacted", "Stayed", ~contacted & ~churned, np.zeros_like(value)),
+    ]
+    return pd.DataFrame(
+        {
+            "decision": [c[0] for c in cells],
+            "outcome": [c[1] for c in cells],
+            "customers": [int(c[2].sum()) for c in cells],
+            "money": [float(c[3][c[2]].sum()) for c in cells],
+            "in_profit": [True, True, False, False],
+        }
+    )
+
+
+def straddling(low: np.ndarray, high: np.ndarray, rules: list[dict[str, Any]]) -> np.ndarray:
+    """Customers whose interval contains a cut-off: their action could flip (boolean mask).
+
+    A customer straddles the cut-off ``c`` when ``low < c <= high``: somewhere
+    inside their interval the policy would treat them differently. These are
+    the customers worth routing to human review.
+    """
+    low = np.asarray(low, dtype=float)
+    high = np.asarray(high, dtype=float)
+    mask = np.zeros(low.shape, dtype=bool)
+    for rule in rules:  # a handful of cut-offs, vectorised over customers
+        c = rule["min_probability"]
+        mask |= (low < c) & (c <= high)
+    return mask

@@ -54,6 +54,28 @@ def money(x: float, digits: int = 0) -> str:
     return f"{'-' if x < 0 else ''}${abs(x):,.{digits}f}"
 
 
+def confusion_table(confusion: pd.DataFrame) -> pd.DataFrame:
+    """The 2x2 confusion of :func:`churn.decisions.confusion_money` as readable cells.
+
+    Rows: contacted / not contacted; columns: the outcome; each cell reads
+    ``"240 customers, $60,231"``.
+    """
+    cells = confusion.assign(
+        outcome=confusion["outcome"].replace(
+            {"Churned": "Would have churned", "Stayed": "Would have stayed"}
+        ),
+        cell=[
+            f"{c:,} customers, {money(m)}"
+            for c, m in zip(confusion["customers"], confusion["money"], strict=True)
+        ],
+    )
+    table = cells.pivot(index="decision", columns="outcome", values="cell")
+    table = table.loc[["Contacted", "Not contacted"], ["Would have churned", "Would have stayed"]]
+    table.index.name = None
+    table.columns.name = None
+    return table
+
+
 def data_summary(artifact: Artifact) -> dict[str, Any]:
     """Rows, base rate, features by kind and split sizes, for the model card."""
     info = artifact.info

@@ -47,9 +47,7 @@ class Scenario:
         return params
 
     @classmethod
-    def from_query(
-        cls, params: Mapping[str, str], columns: list[str] | None = None
-    ) -> Scenario:
+    def from_query(cls, params: Mapping[str, str], columns: list[str] | None = None) -> Scenario:
         """Rebuild a scenario from query parameters; bad parts fall back to the defaults.
 
         ``columns`` are the data's columns: a value column that is not among them
@@ -114,5 +112,3 @@ class Scenario:
 def default_scenario(columns: list[str] | None = None) -> Scenario:
     """Maximum profit with the default economics for these columns."""
     return Scenario(choice=DEFAULT_CHOICE, economics=default_economics(columns))
-
-

@@ -22,6 +22,28 @@ from churn.scenario import Scenario
 from churn.training import score_frame, train
 
 
+def _leave_pages_directory_mode() -> None:
+    """Run every request through ``app.py``'s ``st.navigation``, even a deep link.
+
+    Streamlit still treats a ``pages/`` folder next to the entry point as a
+    version-1 multipage app until ``st.navigation`` has run once in the
+    process: the first request after a cold start that opens ``/decide``
+    directly would run ``pages/decide.py`` on its own, with the wrong sidebar
+    and no shared set-up. Clearing that (internal) flag and rerunning makes the
+    same request go through ``app.py``, which keeps the URL and its query string.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a Streamlit without the flag has no such mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_directory_mode()
+
+
 @st.cache_resource(show_spinner="Training the churn model on the sample data (a few seconds)...")
 def sample_artifact() -> Artifact:
     """The model trained on the bundled sample; one shared, read-only object per server."""

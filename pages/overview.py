@@ -42,7 +42,7 @@ st.altair_chart(
     charts.metric_intervals_chart(
         table, ["ROC-AUC", "PR-AUC", "Brier score", "Calibration error (ECE)"]
     ),
-    use_container_width=False,
+    width="content",
 )
 st.caption("Higher is better for ROC-AUC and PR-AUC; lower is better for the Brier score and ECE.")
 st.markdown("**The readable rule** (a depth-2 tree anyone can apply by hand):")

@@ -607,3 +607,32 @@ def test_curve_is_monotone_and_max_profit_is_best(pairs, economics):
     row = d.select(curve, Choice("max_profit"))
     assert np.all(profit[row] >= profit - 1e-9)
     assert profit[row] >= 0.0  # contacting nobody is always an option
+
+
+# ---------------------------------------------------------------- confusion and review
+def test_confusion_money_by_hand():
+    p = np.array([0.9, 0.8, 0.3, 0.1])
+    y = np.array([1, 0, 1, 0])
+    value = np.array([1000.0, 500.0, 800.0, 200.0])
+    action = Action("Call", contact_cost=10, incentive_cost=50, success_rate=0.3)
+    econ = Economics((action,), value_constant=1.0)
+    rules = [{"action": "Call", "min_probability": 0.5}]
+    table = d.confusion_money(p, y, value, rules, econ).set_index(["decision", "outcome"])
+    assert table.loc[("Contacted", "Would have churned"), "customers"] == 1
+    assert table.loc[("Contacted", "Would have churned"), "money"] == pytest.approx(
+        0.3 * (1000 - 50) - 10
+    )
+    assert table.loc[("Contacted", "Would have stayed"), "money"] == pytest.approx(-60)
+    assert table.loc[("Not contacted", "Churned"), "money"] == pytest.approx(-800)
+    assert table.loc[("Not contacted", "Stayed"), "money"] == 0
+    assert table["customers"].sum() == 4
+    in_profit = table[table["in_profit"]]["money"].sum()
+    assert in_profit == pytest.approx(d.profit_under_rules(p, y, value, rules, econ).sum())
+
+
+def test_straddling_marks_intervals_that_cross_a_cut_off():
+    low = np.array([0.10, 0.35, 0.41, 0.20, 0.55])
+    high = np.array([0.20, 0.45, 0.50, 0.40, 0.70])
+    rules = [{"action": "a", "min_probability": 0.4}, {"action": "b", "min_probability": 0.6}]
+    np.testing.assert_array_equal(d.straddling(low, high, rules), [False, True, False, True, True])
+    assert not d.straddling(low, high, []).any()

@@ -1,0 +1,244 @@
+"""The action list the retention team works from, and spreadsheet-safe CSV export.
+
+:func:`action_list` ranks the scored customers by churn probability and gives
+each the policy's action, the expected profit of that action and (when given)
+the plain-language reasons for the score. :func:`action_summary` and
+:func:`filter_action_list` are what a page shows and filters.
+:func:`sanitise_for_spreadsheet` neutralises text that a spreadsheet would run
+as a formula (CSV injection, OWASP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from churn import decisions
+from churn.decisions import Economics
+from churn.errors import ChurnInputError
+
+__all__ = [
+    "FORMULA_PREFIXES",
+    "SCORE_COLUMNS",
+    "action_list",
+    "action_order",
+    "action_summary",
+    "filter_action_list",
+    "sanitise_for_spreadsheet",
+    "segment_columns",
+    "to_safe_csv",
+]
+
+#: The columns :func:`churn.training.score_frame` adds.
+SCORE_COLUMNS = ("churn_probability", "probability_low", "probability_high")
+#: Characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: The row-number column used when the data has no id column.
+ROW_COLUMN = "row"
+MAX_SEGMENT_LEVELS = 20
+
+
+def segment_columns(
+    frame: pd.DataFrame, exclude: Iterable[str | None] = (), max_levels: int = MAX_SEGMENT_LEVELS
+) -> list[str]:
+    """Columns that group customers: text, categorical or yes/no with at most ``max_levels``
+    distinct values (e.g. plan, region, contract_type), in frame order.
+
+    Score columns, the id and anything in ``exclude`` are left out.
+    """
+    skip = {c for c in exclude if c is not None} | set(SCORE_COLUMNS)
+    out = []
+    for column in frame.columns:
+        if column in skip:
+            continue
+        s = frame[column]
+        if ptypes.is_numeric_dtype(s) and not ptypes.is_bool_dtype(s):
+            continue
+        if ptypes.is_datetime64_any_dtype(s):
+            continue
+        if 0 < s.nunique(dropna=True) <= max_levels:
+            out.append(str(column))
+    return out
+
+
+def action_order(policy_rules: list[dict[str, Any]], default_action: str) -> list[str]:
+    """Actions from the strongest (highest ``min_probability``) down, then the default."""
+    ranked = sorted(policy_rules, key=lambda r: r["min_probability"], reverse=True)
+    names = [str(r["action"]) for r in ranked]
+    return list(dict.fromkeys([*names, default_action]))
+
+
+def _aligned_reasons(reasons: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """``reasons`` as rows of ``scored`` (by index when it lines up, else by position)."""
+    columns = [c for c in reasons.columns if str(c).startswith("reason_")]
+    if reasons.index.equals(scored.index):
+        return reasons[columns].reset_index(drop=True)
+    if scored.index.is_unique and scored.index.isin(reasons.index).all():
+        return reasons[columns].reindex(scored.index).reset_index(drop=True)
+    if len(reasons) == len(scored):
+        return reasons[columns].reset_index(drop=True)
+    raise ChurnInputError(
+        "The reasons do not match the customers (different rows); compute them again."
+    )
+
+
+def action_list(
+    scored: pd.DataFrame,
+    id_column: str | None,
+    policy_rules: list[dict[str, Any]],
+    default_action: str,
+    economics: Economics,
+    reasons: pd.DataFrame | None = None,
+    segments: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The ranked list the retention team works from: one row per customer of ``scored``.
+
+    Parameters
+    ----------
+    scored : customers with their input columns and ``churn_probability``,
+        ``probability_low``, ``probability_high`` (each in [0, 1]).
+    id_column : the customer id column; ``None`` numbers the rows of ``scored``
+        from 0 in a ``row`` column instead.
+    policy_rules, default_action : the policy; a customer gets the action of the
+        rule with the highest ``min_probability`` <= its probability, else the default.
+    economics : gives each customer's value and each action's costs.
+    reasons : optional frame with ``reason_1``... per customer, index aligned with ``scored``.
+    segments : columns to keep for filtering; ``None`` keeps :func:`segment_columns`.
+
+    Returns
+    -------
+    DataFrame sorted by churn probability, highest first (ties keep input order), with
+    ``rank`` (1 = most at risk), the id, ``churn_probability``, ``probability_low``,
+    ``probability_high``, ``action``, ``expected_value`` (expected profit of the action for
+    that customer in money; 0 when there is no action), ``customer_value`` (money), the reason
+    columns (when given) and the segment columns.
+    """
+    missing = [c for c in SCORE_COLUMNS if c not in scored.columns]
+    if missing:
+        raise ChurnInputError(f"The customers have not been scored (no {', '.join(missing)}).")
+    if id_column is not None and id_column not in scored.columns:
+        raise ChurnInputError(f"The customers have no '{id_column}' column.")
+    n = len(scored)
+    p = scored["churn_probability"].to_numpy(dtype=float)
+    value = economics.customer_value(scored, n)
+    table = pd.DataFrame(
+        {
+            id_column or ROW_COLUMN: (
+                scored[id_column].to_numpy() if id_column is not None else np.arange(n)
+            ),
+            **{c: scored[c].to_numpy(dtype=float) for c in SCORE_COLUMNS},
+            "action": decisions.assign_actions(p, policy_rules, default_action).astype(str),
+            "expected_value": decisions.expected_profit(p, value, policy_rules, economics),
+            "customer_value": value,
+        }
+    )
+    if id_column is not None:  # keep the id's own dtype (text ids keep their leading zeros)
+        table[id_column] = scored[id_column].reset_index(drop=True)
+    if reasons is not None:
+        table = pd.concat([table, _aligned_reasons(reasons, scored)], axis=1)
+    if segments is None:
+        segments = segment_columns(scored, exclude=(id_column,))
+    kept = [s for s in segments if s in scored.columns and s not in table.columns]
+    if kept:
+        table = pd.concat([table, scored[kept].reset_index(drop=True)], axis=1)
+    order = np.argsort(-p, kind="stable")  # NaN would sort last; scores never are NaN
+    table = table.iloc[order].reset_index(drop=True)
+    table.insert(0, "rank", np.arange(1, n + 1))
+    return table
+
+
+def action_summary(table: pd.DataFrame, actions: Sequence[str] | None = None) -> pd.DataFrame:
+    """Customers, share and total expected value per action of an :func:`action_list`.
+
+    ``actions`` fixes the rows and their order (e.g. :func:`action_order`); actions with no
+    customers get 0. Returns ``action, customers, share, expected_value``; money is the total
+    over the customers with that action.
+    """
+    grouped = table.groupby("action", sort=False)
+    counts = grouped.size()
+    totals = grouped["expected_value"].sum()
+    names = list(actions) if actions is not None else []
+    names += [a for a in counts.index if a not in names]
+    n = len(table)
+    customers = counts.reindex(names, fill_value=0).to_numpy(dtype=int)
+    return pd.DataFrame(
+        {
+            "action": names,
+            "customers": customers,
+            "share": customers / n if n else np.zeros(len(names)),
+            "expected_value": totals.reindex(names, fill_value=0.0).to_numpy(dtype=float),
+        }
+    )
+
+
+def filter_action_list(
+    table: pd.DataFrame,
+    actions: Iterable[str] | None = None,
+    segment: str | None = None,
+    values: Iterable[Any] | None = None,
+) -> pd.DataFrame:
+    """Rows of ``table`` whose action is in ``actions`` and whose ``segment`` is in ``values``.
+
+    ``None`` (or no segment) means no filter on that part; the ranking is kept.
+    """
+    keep = np.ones(len(table), dtype=bool)
+    if actions is not None:
+        keep &= table["action"].isin(list(actions)).to_numpy()
+    if segment is not None and values is not None:
+        if segment not in table.columns:
+            raise ChurnInputError(f"There is no '{segment}' column to filter on.")
+        keep &= table[segment].isin(list(values)).to_numpy()
+    return table[keep]
+
+
+# ------------------------------------------------------------------ safe CSV
+def _is_formula(cells: pd.Series) -> pd.Series:
+    """True for text cells that start with a formula character."""
+    if ptypes.is_string_dtype(cells) and not ptypes.is_object_dtype(cells):
+        return cells.str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool)
+    return cells.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES)).astype(bool)
+
+
+def _neutralise(cells: pd.Series) -> pd.Series:
+    if isinstance(cells.dtype, pd.CategoricalDtype):
+        cells = cells.astype(object)
+    if (
+        ptypes.is_numeric_dtype(cells)
+        or ptypes.is_bool_dtype(cells)
+        or ptypes.is_datetime64_any_dtype(cells)
+        or ptypes.is_timedelta64_dtype(cells)
+    ):
+        return cells  # numbers (negative ones too) stay numbers
+    risky = _is_formula(cells)
+    if not risky.any():
+        return cells
+    out = cells.astype(object)
+    out[risky] = "'" + cells[risky].astype(str)
+    return out
+
+
+def sanitise_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` that a spreadsheet will not run as formulas.
+
+    Text cells (and column names) starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return get a leading single quote, as the OWASP CSV-injection guidance
+    recommends; so ``"-2"`` stored as text becomes ``"'-2"``. Numeric, yes/no and date
+    columns are left as they are: a negative number stays a number.
+    """
+    out = frame.copy()
+    for i in range(out.shape[1]):
+        out.isetitem(i, _neutralise(out.iloc[:, i]))
+    out.columns = [
+        f"'{c}" if isinstance(c, str) and c.startswith(FORMULA_PREFIXES) else c for c in out.columns
+    ]
+    return out
+
+
+def to_safe_csv(frame: pd.DataFrame) -> bytes:
+    """``frame`` as CSV bytes (UTF-8, ``\\n`` line ends, no index), sanitised first."""
+    text = sanitise_for_spreadsheet(frame).to_csv(index=False, lineterminator="\n")
+    return text.encode("utf-8")

@@ -1,0 +1,245 @@
+"""What engineering needs to run the PM's policy: the policy file, commands and a golden test.
+
+* :func:`policy_json` is the policy document as the file ``python -m churn score --policy``
+  reads;
+* :func:`train_command` and :func:`score_command` are the exact shell commands
+  (shell-quoted, so paths with spaces or quotes survive);
+* :func:`golden_sample` is a small set of customers with the probability and action the
+  policy must give them: customers of every action, the customers closest on each side of
+  every cut-off, and a few random ones. Engineering scores it and compares;
+* :func:`model_zip` is the model directory as a zip, built in memory: a policy only works
+  with the model whose fingerprint it carries, and a model trained again gets a new
+  fingerprint (its training time is part of it), so engineering either unzips this model or
+  exports the policy for its own model with :func:`policy_command`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shlex
+import zipfile
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churn.artifact import Artifact, fingerprint_of
+from churn.customers import SCORE_COLUMNS, action_order
+from churn.decisions import Choice, Economics
+from churn.errors import ChurnInputError
+from churn.policy import apply_policy, validate_policy
+from churn.training import score_frame
+
+__all__ = [
+    "describe_rules",
+    "economics_json",
+    "golden_sample",
+    "model_zip",
+    "model_zip_name",
+    "policy_command",
+    "policy_file_name",
+    "policy_json",
+    "score_command",
+    "train_command",
+]
+
+#: The interpreter in the commands shown to engineering.
+PYTHON = "python"
+
+
+def policy_json(policy: dict[str, Any]) -> str:
+    """The policy document as the text of its file (validated; indented JSON, newline at end)."""
+    validate_policy(policy)
+    return json.dumps(policy, indent=2) + "\n"
+
+
+def policy_file_name(policy: dict[str, Any]) -> str:
+    """A file name saying which model and day the policy is for: ``policy-<fp12>-<date>.json``."""
+    day = str(policy.get("created_at", ""))[:10] or "undated"
+    return f"policy-{str(policy['model_fingerprint'])[:12]}-{day}.json"
+
+
+def economics_json(economics: Economics) -> str:
+    """The economics as the JSON file ``python -m churn policy --economics`` reads."""
+    return json.dumps(economics.to_dict(), indent=2) + "\n"
+
+
+def describe_rules(policy: dict[str, Any]) -> list[str]:
+    """The policy's rules in plain words, strongest action first.
+
+    ``["Call + discount: churn probability 21.8% or more", "Email offer: from 12.1% to
+    21.8%", "none: everyone else"]``.
+    """
+    ranked = sorted(policy["rules"], key=lambda r: r["min_probability"], reverse=True)
+    lines = []
+    upper = None
+    for rule in ranked:
+        low = f"{rule['min_probability']:.1%}"
+        if upper is None:
+            lines.append(f"{rule['action']}: churn probability {low} or more")
+        else:
+            lines.append(f"{rule['action']}: churn probability from {low} to under {upper}")
+        upper = low
+    lines.append(f"{policy['default_action']}: {'everyone else' if ranked else 'everyone'}")
+    return lines
+
+
+def model_zip(artifact: Artifact) -> bytes:
+    """The model directory (as :func:`churn.artifact.save_artifact` writes it) as zip bytes.
+
+    Built in memory, nothing is written to disk; unzipped, it loads with
+    :func:`churn.artifact.load_artifact` and has ``artifact.fingerprint``. The bytes are
+    the same for the same model (fixed timestamps, sorted names).
+    """
+    files = {name: text.encode("utf-8") for name, text in artifact.files().items()}
+    hashes = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    fingerprint = fingerprint_of(hashes)
+    if artifact.fingerprint and fingerprint != artifact.fingerprint:
+        raise ChurnInputError("The model changed after it was trained; train it again.")
+    manifest = json.dumps({"fingerprint": fingerprint, "files": hashes}, indent=1)
+    files["manifest.json"] = manifest.encode("utf-8")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            archive.writestr(entry, files[name])
+    return buffer.getvalue()
+
+
+def model_zip_name(artifact: Artifact) -> str:
+    """``churn-model-<fp12>.zip``."""
+    return f"churn-model-{artifact.fingerprint[:12]}.zip"
+
+
+#: How each way of choosing is passed to ``python -m churn policy``.
+CHOICE_FLAGS = {
+    "threshold": "--threshold",
+    "top_n": "--top-n",
+    "top_share": "--top-share",
+    "precision": "--precision",
+    "recall": "--recall",
+    "max_profit": "--max-profit",
+}
+
+
+def policy_command(
+    model_dir: str, out_path: str, choice: Choice, economics_path: str | None = None
+) -> str:
+    """The ``python -m churn policy`` command that makes the same choice for ``model_dir``."""
+    args = [PYTHON, "-m", "churn", "policy", "--model", model_dir, "--out", out_path]
+    if economics_path is not None:
+        args += ["--economics", economics_path]
+    args.append(CHOICE_FLAGS[choice.method])
+    if choice.method != "max_profit":
+        args.append(repr(float(choice.value)))  # type: ignore[arg-type]
+    return shlex.join(args)
+
+
+def train_command(
+    data_path: str,
+    target: str,
+    id_column: str | None = None,
+    out_dir: str = "models/churn",
+    positive: str | None = None,
+) -> str:
+    """The ``python -m churn train`` command that writes the model directory ``out_dir``."""
+    args = [PYTHON, "-m", "churn", "train", "--data", data_path, "--target", target]
+    if positive is not None:
+        args += ["--positive", str(positive)]
+    if id_column is not None:
+        args += ["--id", id_column]
+    args += ["--out", out_dir]
+    return shlex.join(args)
+
+
+def score_command(model_dir: str, data_path: str, policy_path: str, out_path: str) -> str:
+    """The exact ``python -m churn score`` command applying the policy (shell-quoted)."""
+    return shlex.join(
+        [
+            PYTHON,
+            "-m",
+            "churn",
+            "score",
+            "--model",
+            model_dir,
+            "--data",
+            data_path,
+            "--out",
+            out_path,
+            "--policy",
+            policy_path,
+        ]
+    )
+
+
+def golden_sample(
+    artifact: Artifact,
+    frame: pd.DataFrame,
+    policy: dict[str, Any],
+    n: int = 20,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Customers with the probability and action the policy must give them (a golden test).
+
+    Chosen, in this order of priority:
+
+    1. one customer of every action the policy gives in ``frame`` (picked at random);
+    2. for every cut-off, the customer just below it and the one at or just above it (the
+       ones a rounding or ``>`` vs ``>=`` mistake would move to another action);
+    3. random customers up to ``n`` in all (1 and 2 are kept even when they exceed ``n``).
+
+    Deterministic for a ``seed``. Returns the customers' input columns (the target, if
+    present, is dropped), ``churn_probability``, ``expected_action`` and ``chosen_because``,
+    sorted by probability, highest first.
+    """
+    validate_policy(policy)
+    if policy["model_fingerprint"] != artifact.fingerprint:
+        raise ChurnInputError(
+            "The policy was made for another model; export a policy for this model first."
+        )
+    inputs = frame.drop(
+        columns=[c for c in (artifact.target, *SCORE_COLUMNS) if c in frame.columns]
+    ).reset_index(drop=True)
+    if inputs.empty:
+        raise ChurnInputError("There are no customers to build a golden sample from.")
+    p = score_frame(artifact, inputs)["churn_probability"].to_numpy(dtype=float)
+    action = np.asarray(apply_policy(policy, p), dtype=str)
+    rng = np.random.default_rng(seed)
+    chosen: dict[int, str] = {}  # row -> why (first reason wins)
+
+    for name in action_order(policy["rules"], policy["default_action"]):
+        rows = np.flatnonzero(action == name)
+        if rows.size:
+            chosen.setdefault(int(rng.choice(rows)), f"an example of '{name}'")
+    for rule in sorted(policy["rules"], key=lambda r: r["min_probability"]):
+        cut = float(rule["min_probability"])
+        below = np.flatnonzero(p < cut)
+        above = np.flatnonzero(p >= cut)
+        if below.size:
+            row = int(below[np.argmax(p[below])])
+            chosen.setdefault(row, f"closest below the {cut:.4f} cut-off of '{rule['action']}'")
+        if above.size:
+            row = int(above[np.argmin(p[above])])
+            chosen.setdefault(
+                row, f"closest at or above the {cut:.4f} cut-off of '{rule['action']}'"
+            )
+    rest = np.setdiff1d(np.arange(len(inputs)), np.fromiter(chosen, dtype=int, count=len(chosen)))
+    extra = max(0, min(n - len(chosen), rest.size))
+    for row in rng.choice(rest, size=extra, replace=False):
+        chosen[int(row)] = "random"
+
+    rows = np.fromiter(chosen, dtype=int, count=len(chosen))
+    rows = rows[np.argsort(-p[rows], kind="stable")]
+    return (
+        inputs.iloc[rows]
+        .reset_index(drop=True)
+        .assign(
+            churn_probability=p[rows],
+            expected_action=action[rows],
+            chosen_because=[chosen[int(r)] for r in rows],
+        )
+    )

@@ -1,0 +1,157 @@
+"""Customers: the ranked list the retention team works from, with the session's policy."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from churn import customers
+from churn.artifact import Artifact
+from churn.customers import SCORE_COLUMNS
+from churn.policy import DEFAULT_ACTION
+from churn.report import money, percent
+from churn.scenario import Scenario
+from pages.common import (
+    current_artifact,
+    current_base,
+    current_decision,
+    current_scenario,
+    scenario_key,
+    show_input_error,
+)
+
+try:
+    from churn.explain import top_reasons
+except ImportError:  # explanations arrive with churn/explain.py
+    top_reasons = None
+
+ALL_CUSTOMERS = "All customers"
+
+
+@st.cache_data(show_spinner="Explaining every customer's score...", max_entries=4)
+def _reasons(_artifact: Artifact, fingerprint: str, _base: pd.DataFrame) -> pd.DataFrame | None:
+    if top_reasons is None:
+        return None
+    return top_reasons(_artifact, _base.drop(columns=list(SCORE_COLUMNS)), k=3)
+
+
+def _segments(artifact: Artifact, base: pd.DataFrame) -> list[str]:
+    return customers.segment_columns(base, exclude=(artifact.id_column, artifact.target))
+
+
+@st.cache_data(show_spinner="Ranking the customers...", max_entries=16)
+def _action_list(
+    _artifact: Artifact, fingerprint: str, key: str, _rules: list[dict]
+) -> pd.DataFrame:
+    base = current_base()
+    economics = Scenario.from_query(json.loads(key)).economics
+    return customers.action_list(
+        base,
+        _artifact.id_column,
+        _rules,
+        DEFAULT_ACTION,
+        economics,
+        reasons=_reasons(_artifact, fingerprint, base),
+        segments=_segments(_artifact, base),
+    )
+
+
+artifact = current_artifact()
+scenario = current_scenario()
+decision = show_input_error(current_decision)
+key = scenario_key(scenario)
+table = show_input_error(lambda: _action_list(artifact, artifact.fingerprint, key, decision.rules))
+order = customers.action_order(decision.rules, DEFAULT_ACTION)
+summary = customers.action_summary(table, order)
+
+st.title("Customers")
+st.caption(
+    f"The latest snapshot of {len(table):,} customers, most at risk first, with the action the "
+    "policy chosen on the Decide page gives each of them. This is the list the retention team "
+    "works from."
+)
+
+columns = st.columns(len(summary) + 1)
+for column, row in zip(columns, summary.itertuples(index=False), strict=False):
+    column.metric(
+        row.action,
+        f"{row.customers:,}",
+        help=f"{percent(row.share)} of the customers; expected value {money(row.expected_value)}",
+        border=True,
+    )
+columns[-1].metric(
+    "Total expected value", money(float(summary["expected_value"].sum())), border=True
+)
+st.caption(
+    "**Expected value** is what an action is worth for one customer, on average, in money: "
+    "the churn probability × (the action's success rate × (customer value − incentive) − "
+    "contact cost), minus (1 − churn probability) × (incentive + contact cost) spent on "
+    "customers who would have stayed anyway. Customers without an action count 0."
+)
+
+st.subheader("Filter the list")
+left, middle, right = st.columns([2, 1, 2])
+contacted = [a for a in order if a != DEFAULT_ACTION] or order
+chosen_actions = left.multiselect("Actions", order, default=contacted)
+segment_options = [ALL_CUSTOMERS, *_segments(artifact, current_base())]
+segment = middle.selectbox("Segment", segment_options)
+values = None
+if segment != ALL_CUSTOMERS:
+    levels = sorted(table[segment].dropna().unique().tolist(), key=str)
+    values = right.multiselect(f"{segment} is one of", levels, default=levels)
+shown = customers.filter_action_list(
+    table, chosen_actions, None if segment == ALL_CUSTOMERS else segment, values
+)
+st.caption(
+    f"Showing **{len(shown):,}** of {len(table):,} customers; their expected value is "
+    f"**{money(float(shown['expected_value'].sum()))}**."
+)
+
+id_label = artifact.id_column or customers.ROW_COLUMN
+st.dataframe(
+    shown,
+    hide_index=True,
+    height=560,
+    column_config={
+        "rank": st.column_config.NumberColumn("Rank", help="1 = most likely to churn"),
+        id_label: st.column_config.TextColumn(id_label),
+        "churn_probability": st.column_config.ProgressColumn(
+            "Churn probability", format="percent", min_value=0.0, max_value=1.0
+        ),
+        "probability_low": st.column_config.NumberColumn(
+            "Low (95%)", format="percent", help="Lower end of the probability's 95% interval"
+        ),
+        "probability_high": st.column_config.NumberColumn(
+            "High (95%)", format="percent", help="Upper end of the probability's 95% interval"
+        ),
+        "action": st.column_config.TextColumn("Action"),
+        "expected_value": st.column_config.NumberColumn(
+            "Expected value", format="dollar", help="Expected profit of the action, in money"
+        ),
+        "customer_value": st.column_config.NumberColumn(
+            "Customer value", format="dollar", help="What keeping the customer is worth"
+        ),
+        **{
+            f"reason_{i}": st.column_config.TextColumn(f"Reason {i}")
+            for i in (1, 2, 3)
+            if f"reason_{i}" in shown.columns
+        },
+    },
+)
+if "reason_1" not in table.columns:
+    st.caption("Reasons for each score will appear here once explanations are available.")
+
+st.download_button(
+    f"Download these {len(shown):,} customers (CSV)",
+    data=customers.to_safe_csv(shown),
+    file_name="churn-action-list.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    on_click="ignore",
+)
+st.caption(
+    "Text that a spreadsheet would run as a formula (starting with =, +, −, @) is prefixed "
+    "with ' in the file; numbers are kept as numbers."
+)

@@ -1,0 +1,355 @@
+"""Decide: pick the policy, see what it does in customers and in money."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from churn import charts, decisions, report
+from churn.decisions import Action, Choice, Economics
+from churn.errors import ChurnInputError
+from churn.policy import baseline_profits
+from churn.report import money, percent
+from churn.scenario import Scenario
+from pages.common import (
+    current_artifact,
+    current_base,
+    current_decision,
+    current_scenario,
+    set_scenario,
+)
+
+METHODS = {
+    "max_profit": "Maximum profit",
+    "threshold": "Probability cut-off",
+    "top_share": "Capacity (share or number of customers)",
+    "precision": "Target precision",
+    "recall": "Target recall",
+}
+
+artifact = current_artifact()
+base = current_base()
+
+st.title("Decide")
+st.caption(
+    f"Choose who to contact and with which action. Figures are measured on the "
+    f"{len(artifact.holdout):,} holdout customers the model never saw; money is per customer "
+    "of the base, with 95% intervals."
+)
+
+
+def _choice_controls(scenario: Scenario) -> Choice:
+    current = scenario.choice
+    options = list(METHODS)
+    method = st.radio(
+        "Choose the policy by",
+        options,
+        index=options.index(current.method) if current.method in options else 0,
+        format_func=METHODS.get,
+        horizontal=True,
+        key="decide_method",
+    )
+    value = current.value if method == current.method else None
+    if method == "threshold":
+        v = st.slider(
+            "Contact customers with a churn probability of at least",
+            0.0,
+            1.0,
+            float(value if value is not None else 0.3),
+            0.01,
+            key="decide_threshold",
+        )
+        return Choice("threshold", v)
+    if method == "top_share":
+        share = float(value if value is not None else 0.2)
+        n_base = len(base)
+        mode = st.radio(
+            "Capacity as",
+            ["Share of customers", "Number of customers"],
+            horizontal=True,
+            key="decide_capacity_mode",
+        )
+        if mode == "Share of customers":
+            pct = st.slider(
+                "Share of customers the team can contact (%)",
+                0,
+                100,
+                round(share * 100),
+                1,
+                key="decide_share",
+            )
+            share = pct / 100
+        else:
+            n = st.number_input(
+                f"Customers the team can contact (out of {n_base:,} in the current base)",
+                0,
+                n_base,
+                round(share * n_base),
+                50,
+                key="decide_top_n",
+            )
+            share = n / n_base
+        st.caption(f"= {percent(share)} of customers, about {share * n_base:,.0f} of {n_base:,}.")
+        return Choice("top_share", share)
+    if method in ("precision", "recall"):
+        default = 0.5 if method == "precision" else 0.7
+        v = st.slider(
+            f"Target {method}",
+            0.0,
+            1.0,
+            float(value if value is not None else default),
+            0.01,
+            key=f"decide_{method}",
+        )
+        return Choice(method, v)
+    return Choice("max_profit")
+
+
+def _economics_controls(scenario: Scenario) -> Economics:
+    e = scenario.economics
+    numeric = [
+        c
+        for c in artifact.holdout_data.select_dtypes("number").columns
+        if c not in (artifact.target,)
+    ]
+    kinds = (
+        ["A column of the data", "The same for every customer"]
+        if numeric
+        else ["The same for every customer"]
+    )
+    kind = st.radio(
+        "Customer value (what keeping a customer is worth)",
+        kinds,
+        index=0 if e.value_column and numeric else len(kinds) - 1,
+        horizontal=True,
+        key="decide_value_kind",
+    )
+    if kind == "A column of the data":
+        c1, c2 = st.columns(2)
+        column = c1.selectbox(
+            "Column",
+            numeric,
+            index=numeric.index(e.value_column) if e.value_column in numeric else 0,
+            key="decide_value_column",
+        )
+        multiplier = c2.number_input(
+            "times",
+            0.01,
+            1000.0,
+            float(e.value_multiplier),
+            1.0,
+            key="decide_multiplier",
+            help="For example 12 turns monthly charges into a year of revenue.",
+        )
+        value_args = {"value_column": column, "value_multiplier": float(multiplier)}
+    else:
+        constant = st.number_input(
+            "Value per customer ($)",
+            1.0,
+            1e7,
+            float(e.value_constant),
+            50.0,
+            key="decide_value_constant",
+        )
+        value_args = {"value_constant": float(constant)}
+
+    st.markdown("**Actions** (edit the table; stronger actions go to higher probabilities)")
+    table = pd.DataFrame(
+        {
+            "name": [a.name for a in e.actions],
+            "contact_cost": [a.contact_cost for a in e.actions],
+            "incentive_cost": [a.incentive_cost for a in e.actions],
+            "success_rate": [a.success_rate for a in e.actions],
+        }
+    )
+    edited = st.data_editor(
+        table,
+        num_rows="dynamic",
+        hide_index=True,
+        key="decide_actions",
+        column_config={
+            "name": st.column_config.TextColumn("Action", required=True),
+            "contact_cost": st.column_config.NumberColumn(
+                "Contact cost ($)", min_value=0.0, format="$%.2f", required=True
+            ),
+            "incentive_cost": st.column_config.NumberColumn(
+                "Incentive cost ($)",
+                min_value=0.0,
+                format="$%.2f",
+                required=True,
+                help="Paid by every contacted customer who accepts: retained churners and "
+                "customers who would have stayed anyway.",
+            ),
+            "success_rate": st.column_config.NumberColumn(
+                "Success rate",
+                min_value=0.0,
+                max_value=1.0,
+                format="percent",
+                required=True,
+                help="The chance that a would-be churner who is contacted stays.",
+            ),
+        },
+    )
+    rows = edited.dropna(how="any")
+    actions = tuple(
+        Action(
+            str(r.name).strip(),
+            float(r.contact_cost),
+            float(r.incentive_cost),
+            float(r.success_rate),
+        )
+        for r in rows.itertuples(index=False)
+    )
+    return Economics(actions, **value_args)
+
+
+@st.fragment
+def decide_fragment() -> None:
+    scenario = current_scenario()
+    with st.container(border=True):
+        choice = _choice_controls(scenario)
+        with st.expander("Economics: customer value and actions", expanded=False):
+            try:
+                economics = _economics_controls(scenario)
+            except ChurnInputError as exc:
+                st.error(f"{exc} The last valid economics are used until this is fixed.")
+                economics = scenario.economics
+    try:
+        new = Scenario(choice=choice, economics=economics)
+    except ChurnInputError as exc:
+        st.error(str(exc))
+        new = scenario
+    if new != scenario:
+        set_scenario(new)
+    try:
+        decision = current_decision()
+    except ChurnInputError as exc:
+        st.error(str(exc))
+        return
+    _results(decision, new.economics)
+
+
+def _rules_text(rules: list[dict]) -> str:
+    if not rules:
+        return "Contact nobody."
+    ordered = sorted(rules, key=lambda r: r["min_probability"], reverse=True)
+    parts = []
+    upper = None
+    for rule in ordered:
+        lo = rule["min_probability"]
+        span = f"{lo:.1%} or more" if upper is None else f"{lo:.1%} to {upper:.1%}"
+        parts.append(f"**{rule['action']}** for churn probability {span}")
+        upper = lo
+    return "; ".join(parts) + ". Everyone else: no action."
+
+
+def _results(decision, economics: Economics) -> None:
+    m = decision.metrics()
+    st.markdown(_rules_text(decision.rules))
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(
+        "Contacted",
+        percent(decision.share_targeted),
+        help=f"{decision.n_targeted:,} of {decision.n_customers:,} holdout customers",
+    )
+    c2.metric(
+        "Precision",
+        percent(decision.precision),
+        help="Share of contacted customers who would have churned.",
+    )
+    c3.metric("Recall", percent(decision.recall), help="Share of all churners who are contacted.")
+    c4.metric(
+        "Profit per customer",
+        money(m["profit_per_customer"], 2),
+        help="Realised on the holdout outcomes.",
+    )
+    st.caption(
+        f"Profit per customer, 95% interval over holdout resamples: "
+        f"{money(m['profit_per_customer_low'], 2)} to {money(m['profit_per_customer_high'], 2)}. "
+        f"From the model's probabilities: {money(m['expected_profit_per_customer'], 2)} "
+        f"(range over the per-customer intervals {money(m['expected_profit_per_customer_low'], 2)}"
+        f" to {money(m['expected_profit_per_customer_high'], 2)}). For the "
+        f"{len(base):,} customers of the current base that is about "
+        f"{money(m['profit_per_customer'] * len(base))}."
+    )
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("**Profit against share contacted**")
+        st.altair_chart(
+            charts.profit_curve_chart(decision.curve, decision.row, decision.best_row),
+            width="stretch",
+        )
+    with right:
+        st.markdown("**What the decision does on the holdout**")
+        h = artifact.holdout
+        value = economics.customer_value(artifact.holdout_data, len(h))
+        confusion = decisions.confusion_money(
+            h["churn_probability"].to_numpy(),
+            h["outcome"].to_numpy(),
+            value,
+            decision.rules,
+            economics,
+        )
+        st.dataframe(report.confusion_table(confusion))
+        st.caption(
+            "Contacted churners: what the actions save net of their cost; contacted stayers: "
+            "incentives and contacts spent on them. Churners not contacted: value that walks "
+            "away (not part of the profit, which compares with doing nothing)."
+        )
+        counts = ", ".join(f"{k}: {v:,}" for k, v in decision.actions_count.items())
+        st.caption(f"Actions on the holdout: {counts}.")
+
+    st.markdown("**Compared with the alternatives** (profit per customer on the holdout)")
+    profits = baseline_profits(artifact, economics, decision)
+    st.altair_chart(charts.comparison_chart(profits), width="stretch")
+
+    st.markdown("**Customers the model is unsure about**")
+    review = decisions.straddling(
+        base["probability_low"].to_numpy(), base["probability_high"].to_numpy(), decision.rules
+    )
+    n_review = int(review.sum())
+    st.markdown(
+        f"{n_review:,} of the {len(base):,} customers in the current base "
+        f"({percent(n_review / len(base))}) have a probability interval that crosses a cut-off: "
+        "within what the model can tell, they could get a different action."
+    )
+    if n_review and st.toggle("Route them to human review", key="decide_review"):
+        columns = [
+            c
+            for c in (
+                artifact.id_column,
+                "churn_probability",
+                "probability_low",
+                "probability_high",
+            )
+            if c
+        ]
+        listed = base.loc[review, columns].sort_values("churn_probability", ascending=False)
+        st.dataframe(
+            listed,
+            hide_index=True,
+            column_config={c: st.column_config.NumberColumn(format="percent") for c in columns[1:]},
+        )
+        st.download_button(
+            "Download the review list (CSV)",
+            listed.to_csv(index=False, lineterminator="\n").encode("utf-8"),
+            file_name="churn-review-list.csv",
+            mime="text/csv",
+        )
+
+
+decide_fragment()
+
+with st.expander("How these numbers are computed"):
+    st.markdown(
+        "- A contacted **would-be churner** is worth *success × (value − incentive) − contact*; "
+        "a contacted customer who **would have stayed** costs *incentive + contact* "
+        "(Verbraken et al. 2013). Not contacting anyone is the zero line.\n"
+        "- With several actions, the cut-offs between them are the ones that maximise profit "
+        "on the holdout (exact dynamic programming).\n"
+        "- The band around the profit curve is the 95% bootstrap interval over holdout "
+        "resamples.\n"
+        f"- The holdout has {len(artifact.holdout):,} customers; precision and recall are "
+        "counted on their real outcomes."
+    )

@@ -1,0 +1,66 @@
+"""Scenario: the PM's choice and economics, round-tripped through the query string."""
+
+from __future__ import annotations
+
+import pytest
+
+from churn.decisions import Action, Choice, Economics, default_economics
+from churn.scenario import Scenario, default_scenario
+
+COLUMNS = ["monthly_charges", "tenure_months"]
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [
+        Choice("max_profit"),
+        Choice("threshold", 0.35),
+        Choice("top_share", 0.125),
+        Choice("precision", 0.6),
+        Choice("recall", 0.8),
+        Choice("top_n", 300),
+    ],
+)
+def test_round_trip_through_the_query_string(choice):
+    economics = Economics(
+        (Action('Call, with "quotes" & commas', 12.5, 40, 0.3), Action("SMS", 0.2, 0, 0.05)),
+        value_column="monthly_charges",
+        value_multiplier=24,
+    )
+    scenario = Scenario(choice, economics)
+    params = scenario.to_query()
+    assert all(isinstance(v, str) for v in params.values())
+    back = Scenario.from_query(params, COLUMNS)
+    assert back == scenario and back.problems == ()
+
+
+def test_constant_value_round_trip():
+    scenario = Scenario(Choice("threshold", 0.5), Economics(default_economics().actions, 750.0))
+    assert Scenario.from_query(scenario.to_query(), COLUMNS) == scenario
+
+
+def test_empty_query_gives_the_default():
+    assert Scenario.from_query({}, COLUMNS) == default_scenario(COLUMNS)
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        ({"method": "threshold", "value": "abc"}, "policy choice"),
+        ({"method": "threshold", "value": "1.7"}, "policy choice"),
+        ({"method": "sideways"}, "policy choice"),
+        ({"actions": "not json"}, "actions"),
+        ({"actions": '[["x", -1, 0, 0.5]]'}, "actions"),
+        ({"actions": '[["x", 1, 0, 2]]'}, "actions"),
+        ({"value_col": "no_such_column", "mult": "12"}, "customer value"),
+        ({"const": "-5"}, "customer value"),
+    ],
+)
+def test_a_mangled_link_falls_back_and_says_why(params, problem):
+    scenario = Scenario.from_query(params, COLUMNS)
+    default = default_scenario(COLUMNS)
+    assert any(problem in p for p in scenario.problems)
+    if "method" in params:
+        assert scenario.choice == default.choice
+    if "actions" in params:
+        assert scenario.economics.actions == default.economics.actions
