@@ -27,12 +27,14 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from churn.baselines import LogisticBaseline, RuleBaseline
+from churn.decisions import SortedGroups, sorted_groups
 from churn.errors import ChurnInputError
 from churn.model import ChurnModel, model_from_files, model_to_files
 
@@ -60,6 +62,11 @@ class Artifact:
     holdout_data: pd.DataFrame
     fingerprint: str = ""
     extra_files: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def holdout_groups(self) -> SortedGroups:
+        """The holdout's churn probabilities sorted once (reused by every decision)."""
+        return sorted_groups(self.holdout["churn_probability"].to_numpy())
 
     @property
     def target(self) -> str:

@@ -41,12 +41,16 @@ __all__ = [
     "emp",
     "expected_profit",
     "policy_rules",
+    "presorted",
     "profit_band",
     "profit_under_rules",
+    "rule_index",
     "select",
     "sorted_groups",
+    "sorted_rules",
     "threshold_curve",
     "tier_cutoffs",
+    "tier_profit",
 ]
 
 
@@ -203,6 +207,11 @@ def sorted_groups(p: np.ndarray) -> SortedGroups:
     return SortedGroups(order=order, thresholds=thresholds, counts=counts)
 
 
+def presorted(groups: SortedGroups) -> SortedGroups:
+    """The same groups for arrays that are already in ``groups.order`` (no gather, a view)."""
+    return SortedGroups(order=np.s_[:], thresholds=groups.thresholds, counts=groups.counts)
+
+
 def _cum_at_groups(values_sorted: np.ndarray, groups: SortedGroups) -> np.ndarray:
     """Cumulative sums at each group end (with 0 at the nobody point); works on (n,) or (B, n)."""
     cum = np.cumsum(values_sorted, axis=-1)
@@ -269,15 +278,49 @@ def _tier_cuts_sorted(
     return cuts[::-1]
 
 
+def rule_index(p: np.ndarray, rules: list[dict[str, Any]]) -> np.ndarray:
+    """Index of each customer's rule in ``sorted_rules(rules)``, or -1 when none applies.
+
+    The rule that applies is the one with the highest ``min_probability`` <= p.
+    """
+    cuts = np.array([r["min_probability"] for r in sorted_rules(rules)], dtype=float)
+    return np.searchsorted(cuts, np.asarray(p, dtype=float), side="right") - 1
+
+
+def sorted_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rules by increasing ``min_probability``."""
+    return sorted(rules, key=lambda r: r["min_probability"])
+
+
 def assign_actions(
     p: np.ndarray, rules: list[dict[str, Any]], default_action: str = "none"
 ) -> np.ndarray:
     """Action per customer: the rule with the highest ``min_probability`` <= p, else default."""
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, default_action, dtype=object)
-    for rule in sorted(rules, key=lambda r: r["min_probability"]):
-        out[p >= rule["min_probability"]] = rule["action"]
-    return out
+    names = np.array([default_action, *(r["action"] for r in sorted_rules(rules))], dtype=object)
+    return names[rule_index(p, rules) + 1]
+
+
+def _rule_actions(rules: list[dict[str, Any]], economics: Economics) -> list[Action | None]:
+    """The :class:`Action` of each rule in ``sorted_rules`` order (None if not in economics)."""
+    by_name = {a.name: a for a in economics.actions}
+    return [by_name.get(r["action"]) for r in sorted_rules(rules)]
+
+
+def tier_profit(
+    p: np.ndarray, outcome: np.ndarray, value: np.ndarray, economics: Economics, tiers: list[float]
+) -> np.ndarray:
+    """Profit of contacting each customer with the action of its tier (see :func:`policy_rules`).
+
+    ``tiers`` are the min probabilities of actions 2..K (weakest first); below
+    the first, the weakest action is used. ``outcome`` is 0/1 or a probability.
+    """
+    return _assignment_profit(
+        np.asarray(p, dtype=float),
+        np.asarray(outcome, dtype=float),
+        np.broadcast_to(np.asarray(value, dtype=float), np.shape(p)),
+        economics,
+        tiers,
+    )
 
 
 def _assignment_profit(
@@ -290,9 +333,15 @@ def _assignment_profit(
     threshold, so one cumulative sum gives the whole curve.
     """
     actions = economics.ordered_actions
-    profits = _customer_profits(np.asarray(outcome, float), value, actions)
     which = np.searchsorted(np.asarray(tiers, dtype=float), p, side="right")
-    return profits[which, np.arange(len(p))]
+    if len(actions) == 1:
+        return actions[0].profit(np.asarray(outcome, float), value)
+    success = np.array([a.success_rate for a in actions])[which]
+    incentive = np.array([a.incentive_cost for a in actions])[which]
+    contact = np.array([a.contact_cost for a in actions])[which]
+    outcome = np.asarray(outcome, float)
+    win = success * (value - incentive) - contact
+    return outcome * win - (1.0 - outcome) * (incentive + contact)
 
 
 def threshold_curve(
@@ -302,6 +351,7 @@ def threshold_curve(
     y: np.ndarray | None = None,
     tiers: list[float] | None = None,
     groups: SortedGroups | None = None,
+    band_level: float | None = None,
 ) -> pd.DataFrame:
     """Share targeted, precision, recall and profit at every distinct threshold.
 
@@ -314,6 +364,9 @@ def threshold_curve(
         them they are expected values from the (calibrated) probabilities.
     tiers : min probabilities of the stronger actions (see :func:`policy_rules`);
         ``None`` uses the profit-maximising tiers.
+    groups : ``sorted_groups(p)`` when already computed.
+    band_level : when given (e.g. 0.95), adds ``profit_per_customer_low`` and
+        ``_high``: the bootstrap band of :func:`curve_band`, from the same sums.
 
     Returns
     -------
@@ -339,7 +392,7 @@ def threshold_curve(
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(n_targeted > 0, tp / np.maximum(n_targeted, 1), np.nan)
         recall = tp / positives if positives > 0 else np.zeros_like(tp)
-    return pd.DataFrame(
+    curve = pd.DataFrame(
         {
             "threshold": groups.thresholds,
             "n_targeted": n_targeted,
@@ -352,6 +405,13 @@ def threshold_curve(
             "profit_per_customer": profit / p.size,
         }
     )
+    if band_level is not None:
+        squares = _cum_at_groups(profit_sorted * profit_sorted, groups)
+        sd = np.sqrt(np.clip(squares - profit**2 / p.size, 0.0, None))
+        z = stats.norm.ppf(0.5 + band_level / 2.0)
+        curve["profit_per_customer_low"] = (profit - z * sd) / p.size
+        curve["profit_per_customer_high"] = (profit + z * sd) / p.size
+    return curve
 
 
 def _tiers_from_cuts(groups: SortedGroups, cuts: list[int]) -> list[float]:
@@ -466,11 +526,12 @@ def profit_under_rules(
     p = np.asarray(p, dtype=float)
     outcome = np.asarray(outcome, dtype=float)
     value = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
-    assigned = assign_actions(p, rules, default_action="")
+    index = rule_index(p, rules)
     out = np.zeros(len(p))
-    for action in economics.actions:
-        rows = assigned == action.name
-        out[rows] = action.profit(outcome[rows], value[rows])
+    for k, action in enumerate(_rule_actions(rules, economics)):
+        rows = index == k
+        if action is not None and rows.any():
+            out[rows] = action.profit(outcome[rows], value[rows])
     return out
 
 
@@ -488,13 +549,9 @@ def profit_band(
     at the low end, then at the high end, of their interval (a deliberately
     wide band: it assumes all errors go the same way).
     """
-    assigned = assign_actions(p, rules, default_action="")
-    total = expected_profit(p, value, rules, economics).sum()
-    lows, highs = 0.0, 0.0
-    for action in economics.actions:
-        rows = assigned == action.name
-        lows += action.profit(np.asarray(low)[rows], np.asarray(value)[rows]).sum()
-        highs += action.profit(np.asarray(high)[rows], np.asarray(value)[rows]).sum()
+    total = profit_under_rules(p, p, value, rules, economics).sum()
+    lows = profit_under_rules(p, low, value, rules, economics).sum()
+    highs = profit_under_rules(p, high, value, rules, economics).sum()
     return {
         "expected": float(total),
         "low": float(min(lows, highs)),
@@ -522,23 +579,8 @@ def curve_band(
 
     Returns ``threshold, profit_per_customer_low, profit_per_customer_high``.
     """
-    p = np.asarray(p, dtype=float)
-    groups = groups or sorted_groups(p)
-    order = groups.order
-    value_sorted = np.broadcast_to(np.asarray(value, dtype=float), p.shape)[order]
-    x = _assignment_profit(p[order], np.asarray(y, float)[order], value_sorted, economics, tiers)
-    total = _cum_at_groups(x, groups)
-    squares = _cum_at_groups(x * x, groups)
-    n = p.size
-    sd = np.sqrt(np.clip(squares - total**2 / n, 0.0, None))
-    z = stats.norm.ppf(0.5 + level / 2.0)
-    return pd.DataFrame(
-        {
-            "threshold": groups.thresholds,
-            "profit_per_customer_low": (total - z * sd) / n,
-            "profit_per_customer_high": (total + z * sd) / n,
-        }
-    )
+    curve = threshold_curve(p, economics, value, y, tiers, groups=groups, band_level=level)
+    return curve[["threshold", "profit_per_customer_low", "profit_per_customer_high"]]
 
 
 def emp(
@@ -602,7 +644,7 @@ def confusion_money(
     y = np.asarray(y, dtype=float)
     value = np.broadcast_to(np.asarray(value, dtype=float), y.shape)
     profit = profit_under_rules(p, y, value, rules, economics)
-    contacted = assign_actions(p, rules, default_action="") != ""
+    contacted = rule_index(p, rules) >= 0
     churned = y == 1
     cells = [
         ("Contacted", "Would have churned", contacted & churned, profit),

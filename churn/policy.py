@@ -42,6 +42,7 @@ SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("policy.schema.json")
 DEFAULT_ACTION = "none"
 REVIEW_AFTER_DAYS = 90
+BAND_LEVEL = 0.95
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Decision:
     expected_profit_high: float
     best_row: int
     actions_count: dict[str, int]
+    confusion: pd.DataFrame
 
     def metrics(self) -> dict[str, float]:
         """The policy's expected figures, per customer where it says so (JSON-ready)."""
@@ -116,43 +118,87 @@ def decide(
         so an app can sort once and re-decide cheaply when the choice or economics change).
     """
     p = np.asarray(p, dtype=float)
-    outcome = p if y is None else np.asarray(y, dtype=float)
     groups = groups or decisions.sorted_groups(p)
-    cuts = decisions.tier_cutoffs(p, outcome, value, economics, groups)
+    # Everything below works on the customers in descending-probability order, gathered once:
+    # a policy contacts exactly the top ``n_targeted`` of them.
+    order = groups.order
+    p_s = p[order]
+    o_s = p_s if y is None else np.asarray(y, dtype=float)[order]
+    v_s = np.broadcast_to(np.asarray(value, dtype=float), p.shape)[order]
+    presorted = decisions.presorted(groups)
+    cuts = decisions.tier_cutoffs(p_s, o_s, v_s, economics, presorted)
     tiers = [float(groups.thresholds[g]) for g in cuts[1:]]
-    curve = decisions.threshold_curve(p, economics, value, y, tiers, groups=groups)
-    band = decisions.curve_band(p, outcome, value, economics, tiers, groups=groups)
+    curve = decisions.threshold_curve(
+        p_s, economics, v_s, o_s, tiers, groups=presorted, band_level=BAND_LEVEL
+    )
     row = decisions.select(curve, choice)
     threshold = float(curve["threshold"].iloc[row])
     rules = decisions.policy_rules(threshold, tiers, economics)
-    expected = decisions.profit_band(p, low, high, value, rules, economics)
-    assigned = decisions.assign_actions(p, rules, DEFAULT_ACTION)
-    names, counts = np.unique(assigned.astype(str), return_counts=True)
     at = curve.iloc[row]
+    k = int(at["n_targeted"])
+    top = slice(0, k)
+
+    def contacted_profit(outcome_sorted: np.ndarray) -> float:
+        return float(
+            decisions.tier_profit(p_s[top], outcome_sorted[top], v_s[top], economics, tiers).sum()
+        )
+
+    expected = contacted_profit(p_s)
+    bounds = (
+        contacted_profit(np.asarray(low, dtype=float)[order]),
+        contacted_profit(np.asarray(high, dtype=float)[order]),
+    )
+    strongest_first = np.searchsorted(np.asarray(tiers, dtype=float), p_s[top], side="right")
+    ordered = economics.ordered_actions
+    counts = {DEFAULT_ACTION: p.size - k} if k < p.size else {}
+    for index, n_action in enumerate(np.bincount(strongest_first, minlength=len(ordered))):
+        if n_action:
+            counts[ordered[index].name] = int(n_action)
+    realised = decisions.tier_profit(p_s[top], o_s[top], v_s[top], economics, tiers)
+    churned_top = o_s[top]
+    confusion = pd.DataFrame(
+        {
+            "decision": ["Contacted", "Contacted", "Not contacted", "Not contacted"],
+            "outcome": ["Would have churned", "Would have stayed", "Churned", "Stayed"],
+            "customers": [
+                float(churned_top.sum()),
+                float(k - churned_top.sum()),
+                float(o_s[k:].sum()),
+                float((p.size - k) - o_s[k:].sum()),
+            ],
+            "money": [
+                float((realised * churned_top).sum()),
+                float((realised * (1.0 - churned_top)).sum()),
+                float(-(v_s[k:] * o_s[k:]).sum()),
+                0.0,
+            ],
+            "in_profit": [True, True, False, False],
+        }
+    )
+    if y is not None:
+        confusion["customers"] = confusion["customers"].round().astype(int)
     n = p.size
     return Decision(
         choice=choice,
         threshold=threshold,
         tiers=tiers,
         rules=rules,
-        curve=curve.assign(
-            profit_per_customer_low=band["profit_per_customer_low"].to_numpy(),
-            profit_per_customer_high=band["profit_per_customer_high"].to_numpy(),
-        ),
+        curve=curve,
         row=row,
         n_customers=n,
-        n_targeted=int(at["n_targeted"]),
+        n_targeted=k,
         share_targeted=float(at["share_targeted"]),
         precision=_finite(at["precision"]),
         recall=float(at["recall"]),
         profit=float(at["profit"]),
-        profit_low=float(band["profit_per_customer_low"].iloc[row] * n),
-        profit_high=float(band["profit_per_customer_high"].iloc[row] * n),
-        expected_profit=expected["expected"],
-        expected_profit_low=expected["low"],
-        expected_profit_high=expected["high"],
+        profit_low=float(at["profit_per_customer_low"] * n),
+        profit_high=float(at["profit_per_customer_high"] * n),
+        expected_profit=expected,
+        expected_profit_low=min(bounds),
+        expected_profit_high=max(bounds),
         best_row=int(np.argmax(curve["profit"].to_numpy())),
-        actions_count={str(k): int(v) for k, v in zip(names, counts, strict=True)},
+        actions_count=counts,
+        confusion=confusion,
     )
 
 
@@ -168,6 +214,7 @@ def decide_on_holdout(artifact: Artifact, economics: Economics, choice: Choice) 
         value,
         economics,
         choice,
+        groups=artifact.holdout_groups,
     )
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 from churn import customers
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS
+from churn.explain import top_reasons
 from churn.policy import DEFAULT_ACTION
 from churn.report import money, percent
 from churn.scenario import Scenario
@@ -22,18 +23,11 @@ from pages.common import (
     show_input_error,
 )
 
-try:
-    from churn.explain import top_reasons
-except ImportError:  # explanations arrive with churn/explain.py
-    top_reasons = None
-
 ALL_CUSTOMERS = "All customers"
 
 
 @st.cache_data(show_spinner="Explaining every customer's score...", max_entries=4)
-def _reasons(_artifact: Artifact, fingerprint: str, _base: pd.DataFrame) -> pd.DataFrame | None:
-    if top_reasons is None:
-        return None
+def _reasons(_artifact: Artifact, fingerprint: str, _base: pd.DataFrame) -> pd.DataFrame:
     return top_reasons(_artifact, _base.drop(columns=list(SCORE_COLUMNS)), k=3)
 
 
@@ -88,7 +82,9 @@ st.caption(
     "**Expected value** is what an action is worth for one customer, on average, in money: "
     "the churn probability × (the action's success rate × (customer value − incentive) − "
     "contact cost), minus (1 − churn probability) × (incentive + contact cost) spent on "
-    "customers who would have stayed anyway. Customers without an action count 0."
+    "customers who would have stayed anyway. Customers without an action count 0. The "
+    "**reasons** are the three features that move a customer's probability most, in "
+    "percentage points (SHAP values; + raises the risk)."
 )
 
 st.subheader("Filter the list")
@@ -140,8 +136,6 @@ st.dataframe(
         },
     },
 )
-if "reason_1" not in table.columns:
-    st.caption("Reasons for each score will appear here once explanations are available.")
 
 st.download_button(
     f"Download these {len(shown):,} customers (CSV)",

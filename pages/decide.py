@@ -282,16 +282,7 @@ def _results(decision, economics: Economics) -> None:
         )
     with right:
         st.markdown("**What the decision does on the holdout**")
-        h = artifact.holdout
-        value = economics.customer_value(artifact.holdout_data, len(h))
-        confusion = decisions.confusion_money(
-            h["churn_probability"].to_numpy(),
-            h["outcome"].to_numpy(),
-            value,
-            decision.rules,
-            economics,
-        )
-        st.dataframe(report.confusion_table(confusion))
+        st.dataframe(report.confusion_table(decision.confusion))
         st.caption(
             "Contacted churners: what the actions save net of their cost; contacted stayers: "
             "incentives and contacts spent on them. Churners not contacted: value that walks "

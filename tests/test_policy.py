@@ -427,3 +427,26 @@ def test_baseline_profits_on_the_sample(trained):
     policy = pol.build_policy(decision, economics, "0" * 64, baselines=base)
     assert policy["expected"]["baselines_profit_per_customer"] == base
     jsonschema.Draft202012Validator(json.loads(pol.SCHEMA_PATH.read_text())).validate(policy)
+
+
+def test_decision_confusion_equals_the_standalone_function(trained):
+    from churn.decisions import confusion_money, default_economics
+    from churn.policy import decide_on_holdout
+
+    economics = default_economics(trained.holdout_data.columns)
+    h = trained.holdout
+    value = economics.customer_value(trained.holdout_data, len(h))
+    for choice in (Choice("threshold", 0.3), Choice("top_share", 0.1), Choice("max_profit")):
+        decision = decide_on_holdout(trained, economics, choice)
+        standalone = confusion_money(
+            h["churn_probability"].to_numpy(),
+            h["outcome"].to_numpy(),
+            value,
+            decision.rules,
+            economics,
+        )
+        inside = decision.confusion
+        assert inside["customers"].tolist() == standalone["customers"].tolist()
+        np.testing.assert_allclose(inside["money"], standalone["money"], rtol=1e-9, atol=1e-6)
+        assert inside["customers"].sum() == len(h)
+        assert inside[inside["in_profit"]]["money"].sum() == pytest.approx(decision.profit)

@@ -1,0 +1,88 @@
+"""Decide page: what a threshold or economics change recomputes, server-side.
+
+Targets: <= 50 ms for the sample, <= 200 ms for 1,000,000 scored customers.
+
+"Threshold change" is the library work the Decide fragment reruns when the
+PM moves the cut-off: the decision (tier cut-offs, curve, band, chosen row,
+interval range), the confusion in money, and the review count over the base.
+"Economics change" adds the alternatives (the rule's own best policy). The
+probability sort is done once per model (``Artifact.holdout_groups``), as in
+the app. The 1,000,000-customer case uses synthetic scores with the same
+shape of data.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from _common import emit, peak_memory_mb
+
+from churn import decisions
+from churn.data import read_table
+from churn.decisions import Choice, default_economics
+from churn.policy import baseline_profits, decide, decide_on_holdout
+from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
+from churn.training import score_frame, train
+
+
+def timed(fn, repeat: int = 7) -> float:
+    best = np.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best * 1000.0
+
+
+artifact = train(read_table(SAMPLE_PATH), "churned", id_column="customer_id")
+base = score_frame(artifact, read_table(NEW_BATCH_PATH))
+economics = default_economics(artifact.holdout_data.columns)
+h = artifact.holdout
+_ = artifact.holdout_groups  # sorted once per model, as in the app
+
+
+def sample_threshold_change(t: float = 0.3) -> None:
+    d = decide_on_holdout(artifact, economics, Choice("threshold", t))  # includes the confusion
+    decisions.straddling(
+        base["probability_low"].to_numpy(), base["probability_high"].to_numpy(), d.rules
+    )
+
+
+def sample_economics_change() -> None:
+    d = decide_on_holdout(artifact, economics, Choice("threshold", 0.3))
+    sample_threshold_change()
+    baseline_profits(artifact, economics, d)
+
+
+# ---- 1,000,000 scored customers
+N = 1_000_000
+rng = np.random.default_rng(0)
+p = np.round(rng.beta(2, 6, N), 6)
+spread = rng.uniform(0.02, 0.12, N)
+low, high = np.clip(p - spread, 0, 1), np.clip(p + spread, 0, 1)
+y = (rng.random(N) < p).astype(float)
+big_value = 12 * rng.lognormal(4.2, 0.3, N)
+groups = decisions.sorted_groups(p)
+
+
+def big_threshold_change(t: float = 0.3) -> None:
+    d = decide(p, low, high, y, big_value, economics, Choice("threshold", t), groups=groups)
+    decisions.straddling(low, high, d.rules)
+
+
+emit(
+    "decide_recompute",
+    {
+        "sample_holdout_customers": len(h),
+        "sample_base_customers": len(base),
+        "sample_threshold_change_ms": round(timed(sample_threshold_change), 1),
+        "sample_economics_change_ms": round(timed(sample_economics_change), 1),
+        "sample_target_ms": 50,
+        "customers_1m": N,
+        "threshold_change_1m_ms": round(timed(big_threshold_change, repeat=3), 1),
+        "target_1m_ms": 200,
+        "sort_once_1m_ms": round(timed(lambda: decisions.sorted_groups(p), repeat=3), 1),
+        "peak_memory_mb": round(peak_memory_mb(), 1),
+    },
+)

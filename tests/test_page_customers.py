@@ -1,0 +1,185 @@
+"""The Customers page, driven headless with AppTest.
+
+AppTest keeps a download button's payload in an in-memory media store that it
+discards after each run; the proto only carries the file's URL. These tests
+record what the page hands to that store, so they check the exact bytes a user
+would download.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+
+import numpy as np
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+from churn import customers
+from churn.customers import FORMULA_PREFIXES, SCORE_COLUMNS
+from churn.data import read_table
+from churn.explain import top_reasons
+from churn.policy import DEFAULT_ACTION, decide_on_holdout
+from churn.report import money
+from churn.sample import NEW_BATCH_PATH
+from churn.training import score_frame
+
+TIMEOUT = 120
+
+
+def _record_downloads(mp: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """Keep every file the app registers with the media store, by file id."""
+    store: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def load_and_get_id(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        if isinstance(path_or_data, bytes):
+            store[file_id] = path_or_data
+        return file_id
+
+    mp.setattr(MemoryMediaFileStorage, "load_and_get_id", load_and_get_id)
+    return store
+
+
+def _payload(button, store: dict[str, bytes]) -> bytes:
+    return store[PurePosixPath(button.proto.url).stem]
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[tuple[AppTest, dict[str, bytes]]]:
+    with pytest.MonkeyPatch.context() as mp:
+        store = _record_downloads(mp)
+        at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+        at.run()
+        at.switch_page("pages/customers.py")
+        at.run()
+        yield at, store
+
+
+def _expected_table(at: AppTest, base: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The action list computed straight from the library, with the page's scenario."""
+    from pages.common import sample_artifact
+
+    artifact = sample_artifact()
+    scenario = at.session_state["scenario"]
+    decision = decide_on_holdout(artifact, scenario.economics, scenario.choice)
+    if base is None:
+        base = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
+    scored = pd.concat([base, score_frame(artifact, base).drop(columns="customer_id")], axis=1)
+    return customers.action_list(
+        scored,
+        "customer_id",
+        decision.rules,
+        DEFAULT_ACTION,
+        scenario.economics,
+        reasons=top_reasons(artifact, base),
+        segments=customers.segment_columns(scored, exclude=("customer_id", "churned")),
+    )
+
+
+def test_renders_without_exceptions(page):
+    at, _ = page
+    assert not at.exception
+    assert at.title[0].value == "Customers"
+    assert len(at.dataframe) == 1
+
+
+def test_shown_counts_and_total_equal_the_library(page):
+    at, _ = page
+    table = _expected_table(at)
+    scenario = at.session_state["scenario"]
+    from pages.common import sample_artifact
+
+    rules = decide_on_holdout(sample_artifact(), scenario.economics, scenario.choice).rules
+    summary = customers.action_summary(table, customers.action_order(rules, DEFAULT_ACTION))
+    shown = {m.label: m.value for m in at.metric}
+    for row in summary.itertuples(index=False):
+        assert shown[row.action] == f"{row.customers:,}"
+    assert shown["Total expected value"] == money(float(summary["expected_value"].sum()))
+    assert sum(int(shown[a].replace(",", "")) for a in summary["action"]) == 5000
+
+
+def test_table_is_the_ranked_list_of_contacted_customers(page):
+    at, _ = page
+    shown = at.dataframe[0].value
+    table = _expected_table(at)
+    contacted = table[table["action"] != DEFAULT_ACTION]
+    assert shown["customer_id"].tolist() == contacted["customer_id"].tolist()
+    assert {"reason_1", "reason_2", "reason_3", "plan", "region"} <= set(shown.columns)
+    np.testing.assert_allclose(shown["expected_value"], contacted["expected_value"])
+
+
+def test_download_is_the_sanitised_filtered_list(page):
+    at, store = page
+    (button,) = at.get("download_button")
+    data = _payload(button, store)
+    shown = at.dataframe[0].value
+    assert data == customers.to_safe_csv(shown)
+    back = pd.read_csv(io.BytesIO(data))
+    assert len(back) == len(shown)
+    assert button.label == f"Download these {len(shown):,} customers (CSV)"
+
+
+def test_filters_change_the_table_and_the_download(page):
+    at, store = page
+    at.multiselect[0].set_value(["Email offer"]).run()
+    at.selectbox[0].set_value("region").run()
+    at.multiselect[1].set_value(["North"]).run()
+    assert not at.exception
+    shown = at.dataframe[0].value
+    assert set(shown["action"]) == {"Email offer"}
+    assert set(shown["region"]) == {"North"}
+    table = _expected_table(at)
+    expected = customers.filter_action_list(table, ["Email offer"], "region", ["North"])
+    assert shown["customer_id"].tolist() == expected["customer_id"].tolist()
+    (button,) = at.get("download_button")
+    assert _payload(button, store) == customers.to_safe_csv(expected)
+
+
+def test_formula_text_in_the_data_is_neutralised_in_the_download(tmp_path):
+    """A snapshot whose text cells look like formulas downloads with them neutralised."""
+    import pages.common
+
+    base = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
+    risky = base.index % 7 == 0
+    base.loc[risky, "region"] = '=HYPERLINK("http://evil","x")'
+    base.loc[base.index % 11 == 0, "signup_channel"] = "@SUM(1+1)"
+    base.loc[base.index % 13 == 0, "customer_id"] = (
+        "-" + base.loc[base.index % 13 == 0, "customer_id"]
+    )
+    path = tmp_path / "risky.csv"
+    base.to_csv(path, index=False)
+    with pytest.MonkeyPatch.context() as mp:
+        store = _record_downloads(mp)
+        mp.setattr(pages.common, "NEW_BATCH_PATH", path)
+        st.cache_data.clear()
+        try:
+            at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+            at.run()
+            at.switch_page("pages/customers.py")
+            at.run()
+            assert not at.exception
+            (button,) = at.get("download_button")
+            data = _payload(button, store)
+        finally:
+            st.cache_data.clear()
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    header, body = rows[0], rows[1:]
+    assert '\'=HYPERLINK("http://evil","x")' in {r[header.index("region")] for r in body}
+    assert "'@SUM(1+1)" in {r[header.index("signup_channel")] for r in body}
+    assert any(r[header.index("customer_id")].startswith("'-C") for r in body)
+    for row in body:
+        for cell in row:
+            if cell.startswith(FORMULA_PREFIXES):
+                float(cell)  # only numbers (negative expected values) may start with "-"
+    expected = _expected_table(at, base=read_table(path, text_columns=("customer_id",)))
+    contacted = expected[expected["action"] != DEFAULT_ACTION]
+    assert data == customers.to_safe_csv(contacted)
+    assert len(body) == len(contacted)
+    assert not set(SCORE_COLUMNS) - set(header)
