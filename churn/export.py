@@ -35,6 +35,7 @@ from churn.training import score_frame
 __all__ = [
     "describe_rules",
     "economics_json",
+    "golden_commands",
     "golden_sample",
     "model_zip",
     "model_zip_name",
@@ -173,6 +174,36 @@ def score_command(model_dir: str, data_path: str, policy_path: str, out_path: st
             "--policy",
             policy_path,
         ]
+    )
+
+
+def golden_commands(
+    model_dir: str,
+    policy_path: str,
+    golden_path: str = "golden-sample.csv",
+    scores_path: str = "golden-scores.csv",
+    tolerance: float = 1e-6,
+) -> str:
+    """Bash that scores the golden sample and checks every probability and action.
+
+    Exits with an error naming the first customers that differ; prints
+    ``golden test passed`` otherwise. Rows are compared in file order (scoring keeps it).
+    """
+    check = (
+        "import sys, pandas as pd\n"
+        f"want = pd.read_csv({golden_path!r})\n"
+        f"got = pd.read_csv({scores_path!r})\n"
+        "if len(got) != len(want):\n"
+        "    sys.exit(f'golden test failed: {len(got)} rows scored, {len(want)} expected')\n"
+        "bad = ((want['churn_probability'] - got['churn_probability']).abs() > "
+        f"{tolerance!r}) | (want['expected_action'] != got['action'])\n"
+        "if bad.any():\n"
+        "    sys.exit(f'golden test failed for {bad.sum()} customers:\\n{want[bad].head()}')\n"
+        "print(f'golden test passed: {len(want)} customers')\n"
+    )
+    return (
+        f"{score_command(model_dir, golden_path, policy_path, scores_path)}\n"
+        f"{PYTHON} - <<'EOF'\n{check}EOF\n"
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from churn import metrics
@@ -15,6 +16,7 @@ __all__ = [
     "data_summary",
     "gains_table",
     "metrics_table",
+    "model_card",
     "reliability_table",
     "verdict",
 ]
@@ -137,6 +139,73 @@ def gains_table(artifact: Artifact) -> pd.DataFrame:
         gains = metrics.gains_curve(y, artifact.holdout[_PROBABILITY_COLUMN[key]].to_numpy())
         frames.append(gains.assign(model=key, model_label=label))
     return pd.concat(frames, ignore_index=True)
+
+
+def model_card(artifact: Artifact) -> dict[str, Any]:
+    """What is predicted, for whom, when, on which data, and the known limitations.
+
+    Limitations are derived from the artifact (holdout size, score ranges with
+    few customers, interval widths, rare categories), not written by hand.
+    """
+    info = artifact.info
+    h = artifact.holdout
+    p = h["churn_probability"].to_numpy()
+    width = (h["probability_high"] - h["probability_low"]).to_numpy()
+    spec = artifact.model.spec_
+    limitations = [
+        (
+            f"Evaluated on {len(h):,} holdout customers: differences smaller than the "
+            "intervals shown are not evidence of anything."
+        ),
+    ]
+    high = p >= 0.7
+    if high.mean() < 0.1:
+        limitations.append(
+            f"Only {high.mean():.1%} of customers score 70% or more, so the model has little "
+            "evidence there: its intervals are widest at the extremes."
+        )
+    rare = []
+    for column, categories in spec.categories.items():
+        counts = artifact.holdout_data[column].astype("string").value_counts(normalize=True)
+        rare += [f"{column} = {c}" for c in categories if 0 < counts.get(c, 0.0) < 0.03]
+    if rare:
+        shown = ", ".join(rare[:4]) + (" ..." if len(rare) > 4 else "")
+        limitations.append(
+            f"Rare groups ({shown}) are scored from few examples; check their intervals."
+        )
+    limitations += [
+        (
+            f"One customer in ten has a {artifact.model.confidence:.0%} interval wider than "
+            f"{np.quantile(width, 0.9) * 100:.0f} percentage points."
+        ),
+        (
+            "It learns associations, not causes: a high score says who is likely to leave, not "
+            "that an action will make them stay. The success rates in the economics are "
+            "assumptions to test (for example with a control group)."
+        ),
+        (
+            "It describes customers like those in the training data at the time of training; "
+            "new products, prices or markets make it stale. Re-check it on fresh data."
+        ),
+    ]
+    return {
+        "predicts": (
+            f"The probability that a customer churns ({info['target']} = "
+            f"{info['positive_label']}), with a {artifact.model.confidence:.0%} interval."
+        ),
+        "for_whom": (
+            f"Customers like the {info['rows']:,} in {info.get('source') or 'the uploaded table'}"
+            f" ({len(spec.columns)} attributes; base churn rate {info['churn_rate']:.1%})."
+        ),
+        "trained_at": info["trained_at"],
+        "data": info.get("source") or "uploaded table",
+        "fingerprint": artifact.fingerprint,
+        "model": (
+            f"{artifact.model.n_members} bagged LightGBM models with beta calibration and "
+            "Venn-Abers bounds; baselines: logistic regression and a depth-2 rule."
+        ),
+        "limitations": limitations,
+    }
 
 
 def verdict(artifact: Artifact) -> dict[str, Any]:

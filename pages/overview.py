@@ -66,6 +66,13 @@ with st.expander("All metrics with intervals"):
         column_config={"Value": st.column_config.NumberColumn(format="%.3f")},
     )
 
+st.subheader("Who does it find? Cumulative gains on the holdout")
+st.altair_chart(charts.gains_chart(report.gains_table(artifact)), width="stretch")
+st.caption(
+    "Contacting customers from the highest probability down: the share of all churners found "
+    "(the dashed line is contacting at random)."
+)
+
 st.subheader("Does 30% mean 30%? Reliability on the holdout")
 st.altair_chart(charts.reliability_chart(report.reliability_table(artifact)))
 interval = summary["interval"]
@@ -77,3 +84,15 @@ st.caption(
     f"interval wider than {interval['p90_width'] * 100:.0f} points (rare kinds of customers "
     "and rare score ranges)."
 )
+
+st.subheader("Model card")
+card = report.model_card(artifact)
+st.markdown(
+    f"- **Predicts:** {card['predicts']}\n"
+    f"- **For whom:** {card['for_whom']}\n"
+    f"- **Model:** {card['model']}\n"
+    f"- **Trained:** {card['trained_at'].replace('T', ' ')} UTC on {card['data']}\n"
+    f"- **Fingerprint:** `{card['fingerprint']}`"
+)
+st.markdown("**Known limitations**")
+st.markdown("\n".join(f"- {line}" for line in card["limitations"]))

@@ -90,3 +90,13 @@ def test_percent(x, shown):
 )
 def test_money(x, shown):
     assert report.money(x) == shown
+
+
+def test_model_card_names_the_model_and_its_limits(trained):
+    card = report.model_card(trained)
+    assert card["fingerprint"] == trained.fingerprint
+    assert "churned = 1" in card["predicts"]
+    assert "10,000" in card["for_whom"]
+    assert any("Enterprise" in line or "Non-binary" in line for line in card["limitations"])
+    assert any("not causes" in line for line in card["limitations"])
+    assert len(card["limitations"]) >= 4
