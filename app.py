@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from churn.errors import ChurnInputError
 from churn.report import percent
 from pages.common import current_artifact, current_scenario, show_input_error, sync_query_params
 
@@ -39,4 +40,7 @@ with st.sidebar:
         f"{artifact.info['trained_at'].replace('T', ' ')[:16]} UTC"
     )
 
-navigation.run()
+try:
+    navigation.run()
+except ChurnInputError as exc:  # bad input anywhere on a page: one sentence, no traceback
+    st.error(str(exc))

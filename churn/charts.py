@@ -51,7 +51,7 @@ def metric_intervals_chart(table: pd.DataFrame, metric_labels: list[str]) -> alt
     points = base.mark_point(filled=True, size=70).encode(x="value:Q")
     return (
         (rules + points)
-        .properties(width=200, height=90)
+        .properties(width=150, height=90)
         .facet(
             facet=alt.Facet("metric_label:N", title=None, sort=metric_labels),
             columns=4,

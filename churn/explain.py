@@ -80,6 +80,8 @@ from churn.model import ChurnModel, beta_logit
 
 __all__ = [
     "Explanation",
+    "beeswarm_table",
+    "dependence_table",
     "describe_value",
     "explain",
     "format_number",
@@ -89,7 +91,9 @@ __all__ = [
     "reasons_table",
     "shap_margin_values",
     "top_reasons",
+    "waterfall_table",
     "what_if",
+    "what_if_inputs",
 ]
 
 _ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| <= this counts as zero
@@ -656,6 +660,7 @@ def what_if(
     if not isinstance(row_frame, pd.DataFrame) or len(row_frame) != 1:
         raise ChurnInputError("A what-if needs exactly one customer (a one-row table).")
     spec = model.spec_
+    spec.check_columns(row_frame)
     unknown = [c for c in changes if c not in spec.columns]
     if unknown:
         raise ChurnInputError(
@@ -686,3 +691,205 @@ def what_if(
     out["change"] = out["after"]["probability"] - out["before"]["probability"]
     out["changed"] = dict(changes)
     return out
+
+
+def what_if_inputs(expl: Explanation, row: int, k: int = 4) -> list[dict[str, Any]]:
+    """The ``k`` features that move customer ``row`` the most, ready for what-if widgets.
+
+    Each item: ``feature``, ``kind`` ("numeric" | "boolean" | "categorical"),
+    ``current`` (the customer's value: a float or None for numbers, "yes"/"no"
+    or None for booleans, a string or None for categories), ``options`` (the
+    categories the model knows, plus the current one if new; ["yes", "no"] for
+    booleans; empty for numbers) and ``points`` (its contribution, a share).
+    """
+    if not 0 <= row < len(expl):
+        raise ChurnInputError(f"There is no customer number {row} in this explanation.")
+    order = np.argsort(-np.abs(expl.points[row]), kind="stable")[: max(int(k), 0)]
+    items = []
+    for j in order:
+        feature = expl.feature_names[j]
+        kind = expl.kinds.get(feature, "numeric")
+        raw = expl.data[feature].iloc[row : row + 1]
+        options: list[str] = []
+        if kind == "categorical":
+            text = raw.astype("string").str.strip().iloc[0]
+            current = None if text is pd.NA or text == "" else str(text)
+            options = list(expl.categories.get(feature, []))
+            if current is not None and current not in options:
+                options.append(current)
+        else:
+            spec = FeatureSpec(columns=[feature], kinds={feature: kind})
+            value = float(spec.column_values(raw.to_frame(), feature)[0])
+            if kind == "boolean":
+                current = None if value != value else ("yes" if value == 1.0 else "no")
+                options = ["yes", "no"]
+            else:
+                current = None if value != value else value
+        items.append(
+            {
+                "feature": feature,
+                "kind": kind,
+                "current": current,
+                "options": options,
+                "points": float(expl.points[row, j]),
+            }
+        )
+    return items
+
+
+# --------------------------------------------------------------------------- chart data
+def _value_rank(expl: Explanation, feature: str) -> np.ndarray:
+    """Percentile rank in [0, 1] of each customer's value (NaN for categories and missing)."""
+    kind = expl.kinds.get(feature, "numeric")
+    if kind == "categorical":
+        return np.full(len(expl), np.nan)
+    spec = FeatureSpec(columns=[feature], kinds={feature: kind})
+    values = pd.Series(spec.column_values(expl.data, feature))
+    return values.rank(pct=True, method="average").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _value_text(expl: Explanation, feature: str, rows: np.ndarray) -> list[str]:
+    """The value part of :func:`describe_value` ("Month-to-month", "3", "missing")."""
+    described = describe_value(expl, feature, rows)
+    cut = len(feature) + 1
+    return [
+        text[cut + 3 :] if text[cut:].startswith("is ") else text[cut + 2 :] for text in described
+    ]
+
+
+def beeswarm_table(
+    expl: Explanation, max_points: int = 1500, features: int = 10, seed: int = 0
+) -> pd.DataFrame:
+    """Long table for a beeswarm of per-customer points, subsampled for the browser.
+
+    The ``features`` most important features (by mean |points|) and a random
+    sample of customers so that there are at most about ``max_points`` rows.
+    Columns: ``feature``, ``order`` (0 = most important), ``points`` (share),
+    ``value`` (as text), ``value_rank`` (percentile rank of the value within the
+    feature, in [0, 1]; NaN for categories and missing values), ``jitter``
+    (in [-0.5, 0.5], a deterministic vertical offset), ``row`` (position).
+    """
+    importance = global_importance(expl).sort_values(
+        "mean_abs_points", ascending=False, kind="stable"
+    )
+    chosen = importance["feature"].tolist()[: max(int(features), 1)]
+    per_feature = max(1, int(max_points) // len(chosen))
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(expl), size=min(per_feature, len(expl)), replace=False))
+    parts = []
+    for order, feature in enumerate(chosen):
+        j = expl.feature_names.index(feature)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "feature": feature,
+                    "order": order,
+                    "points": expl.points[rows, j],
+                    "value": _value_text(expl, feature, rows),
+                    "value_rank": _value_rank(expl, feature)[rows],
+                    "jitter": rng.uniform(-0.5, 0.5, rows.size),
+                    "row": rows,
+                }
+            )
+        )
+    if not parts or rows.size == 0:
+        return pd.DataFrame(
+            columns=["feature", "order", "points", "value", "value_rank", "jitter", "row"]
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def dependence_table(
+    expl: Explanation, feature: str, max_points: int = 1500, seed: int = 0
+) -> pd.DataFrame:
+    """A feature's value against its points, per customer (a random sample of ``max_points``).
+
+    Columns: ``number`` (the value for numbers and booleans, NaN for categories
+    and missing), ``category`` (the value as text: the category, "yes"/"no",
+    "missing" or the formatted number), ``points`` (share), ``missing`` (bool),
+    ``row`` (position).
+    """
+    if feature not in expl.feature_names:
+        raise ChurnInputError(
+            f"The model has no feature called {feature}; choose one of "
+            f"{', '.join(expl.feature_names)}."
+        )
+    j = expl.feature_names.index(feature)
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(expl), size=min(int(max_points), len(expl)), replace=False))
+    kind = expl.kinds.get(feature, "numeric")
+    text = _value_text(expl, feature, rows)
+    if kind == "categorical":
+        number = np.full(rows.size, np.nan)
+    else:
+        spec = FeatureSpec(columns=[feature], kinds={feature: kind})
+        number = spec.column_values(expl.data.iloc[rows], feature)
+    missing = np.asarray([t == "missing" for t in text], dtype=bool)
+    return pd.DataFrame(
+        {
+            "number": number,
+            "category": text,
+            "points": expl.points[rows, j],
+            "missing": missing,
+            "row": rows,
+        }
+    )
+
+
+def waterfall_table(expl: Explanation, row: int, k: int = 8) -> pd.DataFrame:
+    """Steps from the base probability to customer ``row``'s probability.
+
+    Rows in display order: "Typical customer" (the base probability), the ``k``
+    largest contributions (by |points|), one row for all other features, and
+    "This customer". Columns: ``step`` (label), ``order``, ``start``, ``end``
+    (probabilities in [0, 1]), ``points`` (end - start, a share), ``kind``
+    ("base" | "up" | "down" | "total"), ``text`` (signed points as words).
+    """
+    if not 0 <= row < len(expl):
+        raise ChurnInputError(f"There is no customer number {row} in this explanation.")
+    points = expl.points[row]
+    order = np.argsort(-np.abs(points), kind="stable")
+    top = order[: max(int(k), 0)]
+    rest = order[len(top) :]
+    labels = [describe_value(expl, expl.feature_names[j], np.array([row]))[0] for j in top]
+    amounts = [float(points[j]) for j in top]
+    if rest.size:
+        labels.append(f"{rest.size} other features")
+        amounts.append(float(points[rest].sum()))
+    start = expl.base_probability
+    rows = [
+        {
+            "step": "Typical customer",
+            "start": 0.0,
+            "end": start,
+            "points": start,
+            "kind": "base",
+            "text": f"{start:.1%}",
+        }
+    ]
+    for label, amount in zip(labels, amounts, strict=True):
+        rows.append(
+            {
+                "step": label,
+                "start": start,
+                "end": start + amount,
+                "points": amount,
+                "kind": "up" if amount >= 0 else "down",
+                "text": format_points(amount),
+            }
+        )
+        start += amount
+    final = float(expl.probability[row])
+    rows.append(
+        {
+            "step": "This customer",
+            "start": 0.0,
+            "end": final,
+            "points": final,
+            "kind": "total",
+            "text": f"{final:.1%}",
+        }
+    )
+    table = pd.DataFrame(rows)
+    table.insert(1, "order", np.arange(len(table)))
+    return table

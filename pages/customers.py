@@ -106,21 +106,36 @@ st.caption(
 )
 
 id_label = artifact.id_column or customers.ROW_COLUMN
+reason_columns = [c for c in ("reason_1", "reason_2", "reason_3") if c in shown.columns]
+leading = [
+    "rank",
+    id_label,
+    *SCORE_COLUMNS,
+    "action",
+    "expected_value",
+    *reason_columns,
+    "customer_value",
+]
+percent_column = {"format": "%.1f%%", "width": "small"}
 st.dataframe(
-    shown,
+    # probabilities as percentage points for display only; the download keeps [0, 1]
+    shown.assign(**{c: shown[c] * 100 for c in SCORE_COLUMNS}),
     hide_index=True,
     height=560,
+    column_order=[*leading, *[c for c in shown.columns if c not in leading]],
     column_config={
-        "rank": st.column_config.NumberColumn("Rank", help="1 = most likely to churn"),
-        id_label: st.column_config.TextColumn(id_label),
+        "rank": st.column_config.NumberColumn(
+            "Rank", help="1 = most likely to churn", width="small", pinned=True
+        ),
+        id_label: st.column_config.TextColumn(id_label, pinned=True),
         "churn_probability": st.column_config.ProgressColumn(
-            "Churn probability", format="percent", min_value=0.0, max_value=1.0
+            "Churn probability", format="%.1f%%", min_value=0.0, max_value=100.0
         ),
         "probability_low": st.column_config.NumberColumn(
-            "Low (95%)", format="percent", help="Lower end of the probability's 95% interval"
+            "Low", help="Lower end of the probability's 95% interval", **percent_column
         ),
         "probability_high": st.column_config.NumberColumn(
-            "High (95%)", format="percent", help="Upper end of the probability's 95% interval"
+            "High", help="Upper end of the probability's 95% interval", **percent_column
         ),
         "action": st.column_config.TextColumn("Action"),
         "expected_value": st.column_config.NumberColumn(
@@ -130,13 +145,10 @@ st.dataframe(
             "Customer value", format="dollar", help="What keeping the customer is worth"
         ),
         **{
-            f"reason_{i}": st.column_config.TextColumn(f"Reason {i}")
-            for i in (1, 2, 3)
-            if f"reason_{i}" in shown.columns
+            c: st.column_config.TextColumn(f"Reason {c[-1]}", width="large") for c in reason_columns
         },
     },
 )
-
 st.download_button(
     f"Download these {len(shown):,} customers (CSV)",
     data=customers.to_safe_csv(shown),

@@ -97,7 +97,7 @@ with left:
         icon=":material/event:",
     )
 with right:
-    st.code(policy_text, language="json", height=420)
+    st.code(policy_text, language="json", height=420, wrap_lines=True)
 
 st.subheader("The model it is for")
 st.markdown("Model fingerprint (sha256 of every file of the model):")
@@ -131,6 +131,7 @@ with with_app_model:
         "# 2. Score customers with the downloaded policy\n"
         f"{score_cmd}\n",
         language="bash",
+        wrap_lines=True,
     )
 with with_own_model:
     economics_text = export.economics_json(scenario.economics)
@@ -144,6 +145,7 @@ with with_own_model:
         "# 4. Score customers with the policy\n"
         f"{score_cmd}\n",
         language="bash",
+        wrap_lines=True,
     )
     st.caption(
         "Training with the same data and seed gives the same probabilities, so the cut-offs "
@@ -155,19 +157,18 @@ golden = show_input_error(lambda: _golden(artifact, artifact.fingerprint, key, p
 st.markdown(
     f"{len(golden)} customers of the latest snapshot with the probability and action the "
     "policy must give them: an example of every action, the customers closest to each "
-    f"cut-off on both sides, and random ones. Score `{GOLDEN_PATH}` with the command above; "
-    "every `churn_probability` should agree to 6 decimal places and every `action` should "
-    "equal `expected_action`."
+    "cut-off on both sides, and random ones."
 )
 first = [c for c in (artifact.id_column, "churn_probability", "expected_action") if c]
 first.append("chosen_because")
 st.dataframe(
     golden,
     hide_index=True,
+    height="content",
     column_order=[*first, *[c for c in golden.columns if c not in first]],
     column_config={
         "churn_probability": st.column_config.NumberColumn("churn_probability", format="%.6f"),
-        "chosen_because": st.column_config.TextColumn("chosen because"),
+        "chosen_because": st.column_config.TextColumn("chosen because", width="large"),
     },
 )
 st.download_button(
@@ -178,3 +179,9 @@ st.download_button(
     icon=":material/download:",
     on_click="ignore",
 )
+st.markdown(
+    f"Put `{GOLDEN_PATH}` next to the model directory and the policy, then run this; it "
+    "scores the sample and checks that every `churn_probability` agrees to 6 decimal places "
+    "and every `action` equals `expected_action`:"
+)
+st.code(export.golden_commands(MODEL_DIR, policy_name, GOLDEN_PATH), language="bash")

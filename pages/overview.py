@@ -46,7 +46,7 @@ st.altair_chart(
 )
 st.caption("Higher is better for ROC-AUC and PR-AUC; lower is better for the Brier score and ECE.")
 st.markdown("**The readable rule** (a depth-2 tree anyone can apply by hand):")
-st.code(artifact.info["rule_text"], language=None)
+st.code(artifact.info["rule_text"], language="text")
 
 with st.expander("All metrics with intervals"):
     shown = table.assign(
@@ -91,7 +91,7 @@ st.markdown(
     f"- **Predicts:** {card['predicts']}\n"
     f"- **For whom:** {card['for_whom']}\n"
     f"- **Model:** {card['model']}\n"
-    f"- **Trained:** {card['trained_at'].replace('T', ' ')} UTC on {card['data']}\n"
+    f"- **Trained:** {card['trained_at'].replace('T', ' ')[:16]} UTC on {card['data']}\n"
     f"- **Fingerprint:** `{card['fingerprint']}`"
 )
 st.markdown("**Known limitations**")

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shlex
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -141,6 +145,40 @@ def test_the_cli_reproduces_the_apps_policy_and_actions(trained, model_dir, tmp_
         written, score_frame(trained, base_inputs.head(300))["churn_probability"].to_numpy()
     )
     assert scores["action"].tolist() == list(expected)
+
+
+@pytest.mark.slow
+def test_golden_commands_score_and_check_the_golden_sample(
+    trained, model_dir, tmp_path, base_inputs, policy
+):
+    """The bash block engineering runs passes on the right model and fails on a wrong policy."""
+    from churn.customers import to_safe_csv
+
+    root = Path(__file__).resolve().parent.parent
+    work = tmp_path / "engineering dir"
+    work.mkdir()
+    golden = export.golden_sample(trained, base_inputs, policy)
+    (work / "golden-sample.csv").write_bytes(to_safe_csv(golden))
+    (work / "my policy.json").write_text(export.policy_json(policy), encoding="utf-8")
+    script = export.golden_commands(str(model_dir), "my policy.json")
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    python_dir = str(Path(sys.executable).parent)
+    env["PATH"] = python_dir + os.pathsep + env.get("PATH", "")
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "golden test passed: 20 customers" in done.stdout
+    wrong = {
+        **policy,
+        "rules": [{**r, "min_probability": r["min_probability"] + 0.05} for r in policy["rules"]],
+    }
+    (work / "my policy.json").write_text(export.policy_json(wrong), encoding="utf-8")
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode != 0
+    assert "golden test failed" in done.stderr
 
 
 # ------------------------------------------------------------------- policy

@@ -113,17 +113,21 @@ def test_table_is_the_ranked_list_of_contacted_customers(page):
     assert shown["customer_id"].tolist() == contacted["customer_id"].tolist()
     assert {"reason_1", "reason_2", "reason_3", "plan", "region"} <= set(shown.columns)
     np.testing.assert_allclose(shown["expected_value"], contacted["expected_value"])
+    # shown as percentage points
+    np.testing.assert_allclose(shown["churn_probability"], 100 * contacted["churn_probability"])
 
 
 def test_download_is_the_sanitised_filtered_list(page):
     at, store = page
     (button,) = at.get("download_button")
     data = _payload(button, store)
-    shown = at.dataframe[0].value
-    assert data == customers.to_safe_csv(shown)
+    table = _expected_table(at)
+    contacted = table[table["action"] != DEFAULT_ACTION]
+    assert data == customers.to_safe_csv(contacted)
     back = pd.read_csv(io.BytesIO(data))
-    assert len(back) == len(shown)
-    assert button.label == f"Download these {len(shown):,} customers (CSV)"
+    assert len(back) == len(at.dataframe[0].value) == len(contacted)
+    assert back["churn_probability"].between(0, 1).all()  # the file keeps probabilities in [0, 1]
+    assert button.label == f"Download these {len(contacted):,} customers (CSV)"
 
 
 def test_filters_change_the_table_and_the_download(page):
@@ -142,6 +146,7 @@ def test_filters_change_the_table_and_the_download(page):
     assert _payload(button, store) == customers.to_safe_csv(expected)
 
 
+@pytest.mark.slow
 def test_formula_text_in_the_data_is_neutralised_in_the_download(tmp_path):
     """A snapshot whose text cells look like formulas downloads with them neutralised."""
     import pages.common

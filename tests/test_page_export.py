@@ -107,6 +107,8 @@ def test_commands_name_the_policy_and_the_train_command(page):
     )
     assert score in scripts
     assert shlex.split(score)[-2:] == ["--policy", export.policy_file_name(policy)]
+    golden = export.golden_commands("models/churn", export.policy_file_name(policy))
+    assert golden.rstrip("\n") in scripts
 
 
 def test_model_download_is_the_model_of_the_policy(page, tmp_path):
