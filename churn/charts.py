@@ -12,11 +12,17 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "EFFECT_COLOURS",
     "MODEL_COLOURS",
     "PALETTE",
     "gains_chart",
     "metric_intervals_chart",
     "reliability_chart",
+    "shap_beeswarm_chart",
+    "shap_dependence_chart",
+    "shap_importance_chart",
+    "shap_waterfall_chart",
+    "what_if_chart",
 ]
 
 #: Okabe-Ito, without yellow (too light on white).
@@ -254,3 +260,197 @@ def comparison_chart(profits: dict[str, float]) -> alt.Chart:
         )
         .properties(height=200)
     )
+
+
+# --------------------------------------------------------------------------- why? (SHAP)
+#: Raises churn / lowers churn / totals, for SHAP contributions (Okabe-Ito).
+EFFECT_COLOURS = alt.Scale(
+    domain=["up", "down", "base", "total"],
+    range=["#D55E00", "#0072B2", "#999999", "#000000"],
+)
+_RANK_COLOURS = alt.Scale(domain=[0, 1], range=["#56B4E9", "#D55E00"])
+
+
+def shap_importance_chart(importance: pd.DataFrame) -> alt.Chart:
+    """Average absolute effect of each feature on the churn probability, largest on top.
+
+    ``importance`` is :func:`churn.explain.global_importance` output.
+    """
+    data = importance.assign(points=importance["mean_abs_points"] * 100.0)
+    return (
+        alt.Chart(data)
+        .mark_bar(color=PALETTE[0])
+        .encode(
+            x=alt.X("points:Q", title="Average effect on churn probability (percentage points)"),
+            y=alt.Y("feature:N", title=None, sort="-x", axis=alt.Axis(labelLimit=220)),
+            tooltip=[
+                alt.Tooltip("feature:N", title="Feature"),
+                alt.Tooltip("points:Q", title="Average |effect| (points)", format=".1f"),
+                alt.Tooltip("mean_abs_shap:Q", title="Mean |SHAP| (log-odds)", format=".3f"),
+            ],
+        )
+        .properties(height=alt.Step(22))
+    )
+
+
+def shap_beeswarm_chart(table: pd.DataFrame) -> alt.LayerChart:
+    """One dot per customer and feature: its effect in points, coloured by the value's rank.
+
+    ``table`` is :func:`churn.explain.beeswarm_table` output. Categories and
+    missing values, which have no rank, are grey.
+    """
+    data = table.assign(effect=table["points"] * 100.0)
+    order = data.sort_values("order")["feature"].drop_duplicates().tolist()
+    base = alt.Chart(data).encode(
+        x=alt.X("effect:Q", title="Effect on churn probability (percentage points)"),
+        y=alt.Y("feature:N", title=None, sort=order, axis=alt.Axis(labelLimit=220)),
+        yOffset=alt.YOffset("jitter:Q", scale=alt.Scale(domain=[-0.7, 0.7])),
+        tooltip=[
+            alt.Tooltip("feature:N", title="Feature"),
+            alt.Tooltip("value:N", title="Value"),
+            alt.Tooltip("effect:Q", title="Effect (points)", format="+.1f"),
+        ],
+    )
+    ranked = (
+        base.transform_filter("isValid(datum.value_rank)")
+        .mark_circle(size=18, opacity=0.75)
+        .encode(
+            color=alt.Color(
+                "value_rank:Q",
+                scale=_RANK_COLOURS,
+                title="Feature value",
+                legend=alt.Legend(
+                    values=[0, 1],
+                    labelExpr="datum.value < 0.5 ? 'low' : 'high'",
+                    gradientLength=120,
+                ),
+            )
+        )
+    )
+    unranked = (
+        base.transform_filter("!isValid(datum.value_rank)")
+        .mark_circle(size=18, opacity=0.6)
+        .encode(color=alt.value("#999999"))
+    )
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#555555").encode(x="x:Q")
+    return (zero + unranked + ranked).properties(height=alt.Step(34))
+
+
+def shap_dependence_chart(table: pd.DataFrame, feature: str, numeric: bool) -> alt.LayerChart:
+    """A feature's value (x) against its effect on the churn probability (y), per customer.
+
+    ``table`` is :func:`churn.explain.dependence_table` output; numbers are a
+    scatter (missing values left out), categories a jittered strip per value.
+    """
+    data = table.assign(effect=table["points"] * 100.0)
+    y = alt.Y("effect:Q", title="Effect on churn probability (points)")
+    tooltip = [
+        alt.Tooltip("category:N", title=feature),
+        alt.Tooltip("effect:Q", title="Effect (points)", format="+.1f"),
+    ]
+    if numeric:
+        points = (
+            alt.Chart(data[~data["missing"]])
+            .mark_circle(size=22, opacity=0.55, color=PALETTE[0])
+            .encode(
+                x=alt.X("number:Q", title=feature, scale=alt.Scale(zero=False)),
+                y=y,
+                tooltip=tooltip,
+            )
+        )
+    else:
+        points = (
+            alt.Chart(data)
+            .transform_calculate(jitter="random() - 0.5")
+            .mark_circle(size=22, opacity=0.55, color=PALETTE[0])
+            .encode(
+                x=alt.X("category:N", title=feature, axis=alt.Axis(labelAngle=0, labelLimit=160)),
+                xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-0.7, 0.7])),
+                y=y,
+                tooltip=tooltip,
+            )
+        )
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#555555").encode(y="y:Q")
+    return (zero + points).properties(height=320)
+
+
+def shap_waterfall_chart(table: pd.DataFrame) -> alt.LayerChart:
+    """From the typical customer's probability to this customer's, one bar per reason.
+
+    ``table`` is :func:`churn.explain.waterfall_table` output. Red bars raise the
+    churn probability, blue bars lower it; grey and black are the two totals.
+    """
+    data = table.assign(
+        low=table[["start", "end"]].min(axis=1), high=table[["start", "end"]].max(axis=1)
+    )
+    order = data.sort_values("order")["step"].tolist()
+    y = alt.Y("step:N", title=None, sort=order, axis=alt.Axis(labelLimit=320))
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("low:Q", title="Churn probability", axis=alt.Axis(format="%")),
+            x2="high:Q",
+            y=y,
+            color=alt.Color("kind:N", scale=EFFECT_COLOURS, legend=None),
+            tooltip=[
+                alt.Tooltip("step:N", title="Step"),
+                alt.Tooltip("text:N", title="Effect"),
+                alt.Tooltip("start:Q", title="From", format=".1%"),
+                alt.Tooltip("end:Q", title="To", format=".1%"),
+            ],
+        )
+    )
+    labels = (
+        alt.Chart(data)
+        .mark_text(align="left", dx=4, fontSize=12)
+        .encode(x="high:Q", y=y, text="text:N")
+    )
+    return (bars + labels).properties(height=alt.Step(28))
+
+
+def what_if_chart(result: dict) -> alt.LayerChart:
+    """Churn probability with its 95% interval before and after a what-if change.
+
+    ``result`` is :func:`churn.explain.what_if` output.
+    """
+    data = pd.DataFrame(
+        [
+            {"when": label, **result[key]}
+            for key, label in (("before", "Before"), ("after", "After the change"))
+        ]
+    )
+    y = alt.Y("when:N", title=None, sort=["Before", "After the change"])
+    colour = alt.Color(
+        "when:N",
+        scale=alt.Scale(domain=["Before", "After the change"], range=["#999999", PALETTE[0]]),
+        legend=None,
+    )
+    tooltip = [
+        alt.Tooltip("when:N", title=" "),
+        alt.Tooltip("probability:Q", title="Churn probability", format=".1%"),
+        alt.Tooltip("low:Q", title="95% low", format=".1%"),
+        alt.Tooltip("high:Q", title="95% high", format=".1%"),
+    ]
+    rules = (
+        alt.Chart(data)
+        .mark_rule(strokeWidth=3)
+        .encode(
+            x=alt.X(
+                "low:Q",
+                title="Churn probability (95% interval)",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            x2="high:Q",
+            y=y,
+            color=colour,
+            tooltip=tooltip,
+        )
+    )
+    points = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=120)
+        .encode(x="probability:Q", y=y, color=colour, tooltip=tooltip)
+    )
+    return (rules + points).properties(height=alt.Step(36))

@@ -35,6 +35,7 @@ __all__ = [
     "Action",
     "Choice",
     "Economics",
+    "apply_capacities",
     "assign_actions",
     "curve_band",
     "default_economics",
@@ -57,16 +58,26 @@ __all__ = [
 # --------------------------------------------------------------------- economics
 @dataclass(frozen=True)
 class Action:
-    """A retention action; costs in money per customer, ``success_rate`` in [0, 1]."""
+    """A retention action; costs in money per customer, ``success_rate`` in [0, 1].
+
+    ``max_share`` is an optional capacity: at most this share of all customers
+    (in [0, 1]) can get the action; ``None`` means no limit.
+    """
 
     name: str
     contact_cost: float
     incentive_cost: float
     success_rate: float
+    max_share: float | None = None
 
     def __post_init__(self) -> None:
         if not str(self.name).strip():
             raise ChurnInputError("Every action needs a name.")
+        if self.max_share is not None and not (0.0 <= self.max_share <= 1.0):
+            raise ChurnInputError(
+                f"The capacity of action '{self.name}' must be a share of customers between "
+                "0 and 1 (or empty for no limit)."
+            )
         costs = (self.contact_cost, self.incentive_cost)
         if not all(np.isfinite(c) and c >= 0 for c in costs):  # NaN fails every comparison
             raise ChurnInputError(f"Costs of action '{self.name}' must be zero or more.")
@@ -144,7 +155,10 @@ class Economics:
             "value_constant": self.value_constant,
             "value_column": self.value_column,
             "value_multiplier": self.value_multiplier,
-            "actions": [asdict(a) for a in self.actions],
+            "actions": [
+                {k: v for k, v in asdict(a).items() if k != "max_share" or v is not None}
+                for a in self.actions
+            ],
         }
 
     @classmethod
@@ -501,6 +515,35 @@ def policy_rules(
         if start < nxt and np.isfinite(start):
             rules.append({"action": action.name, "min_probability": float(start)})
     return rules
+
+
+def apply_capacities(
+    groups: SortedGroups, row: int, tier_groups: list[int], economics: Economics
+) -> tuple[int, list[int]]:
+    """Shrink tiers that exceed their action's capacity, strongest action first.
+
+    ``row`` is the group index of the contact threshold and ``tier_groups`` the
+    group indices where actions 2..K start (weakest first), as from
+    :func:`tier_cutoffs`. A tier over capacity keeps its highest-probability
+    customers (whole groups of tied scores, never more than the capacity); the
+    rest fall to the next weaker action, and past the weakest, to no action.
+    Returns the new ``(row, tier_groups)``.
+    """
+    actions = economics.ordered_actions
+    counts = groups.counts
+    n = counts[-1]
+    # at_least[k]: customers getting action k or a stronger one (k = 0 is the weakest)
+    at_least = [int(counts[row])] + [int(counts[min(row, g)]) for g in tier_groups]
+    for k in range(len(actions) - 1, -1, -1):
+        cap = actions[k].max_share
+        if cap is None:
+            continue
+        above = at_least[k + 1] if k + 1 < len(actions) else 0
+        limit = above + int(np.floor(cap * n + 1e-9))
+        if at_least[k] > limit:
+            at_least[k] = int(counts[np.flatnonzero(counts <= limit)[-1]])
+    group_of = {int(c): g for g, c in enumerate(counts)}
+    return group_of[at_least[0]], [group_of[c] for c in at_least[1:]]
 
 
 # --------------------------------------------------------- money and intervals

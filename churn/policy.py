@@ -132,6 +132,14 @@ def decide(
         p_s, economics, v_s, o_s, tiers, groups=presorted, band_level=BAND_LEVEL
     )
     row = decisions.select(curve, choice)
+    if any(a.max_share is not None for a in economics.actions):
+        row, tier_groups = decisions.apply_capacities(groups, row, list(cuts[1:]), economics)
+        capped = [float(groups.thresholds[g]) for g in tier_groups]
+        if capped != tiers:
+            tiers = capped
+            curve = decisions.threshold_curve(
+                p_s, economics, v_s, o_s, tiers, groups=presorted, band_level=BAND_LEVEL
+            )
     threshold = float(curve["threshold"].iloc[row])
     rules = decisions.policy_rules(threshold, tiers, economics)
     at = curve.iloc[row]

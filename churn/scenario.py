@@ -30,7 +30,7 @@ class Scenario:
 
     def to_query(self) -> dict[str, str]:
         """Query-string parameters: ``method``, ``value``, ``value_col``, ``mult``, ``const``,
-        ``actions`` (compact JSON list of ``[name, contact, incentive, success]``)."""
+        ``actions`` (compact JSON list of ``[name, contact, incentive, success(, capacity)]``)."""
         params = {"method": self.choice.method}
         if self.choice.value is not None:
             params["value"] = f"{self.choice.value:g}"
@@ -41,7 +41,11 @@ class Scenario:
         else:
             params["const"] = f"{e.value_constant:g}"
         params["actions"] = json.dumps(
-            [[a.name, a.contact_cost, a.incentive_cost, a.success_rate] for a in e.actions],
+            [
+                [a.name, a.contact_cost, a.incentive_cost, a.success_rate]
+                + ([a.max_share] if a.max_share is not None else [])
+                for a in e.actions
+            ],
             separators=(",", ":"),
         )
         return params
@@ -72,8 +76,15 @@ class Scenario:
         if "actions" in params:
             try:
                 actions = tuple(
-                    Action(str(n), float(c), float(i), float(s))
-                    for n, c, i, s in json.loads(params["actions"])
+                    Action(
+                        str(item[0]),
+                        float(item[1]),
+                        float(item[2]),
+                        float(item[3]),
+                        float(item[4]) if len(item) > 4 and item[4] is not None else None,
+                    )
+                    for item in json.loads(params["actions"])
+                    if 4 <= len(item) <= 5
                 )
             except (ChurnInputError, ValueError, TypeError):
                 problems.append("the link's actions could not be read")

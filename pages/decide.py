@@ -160,6 +160,7 @@ def _economics_controls(scenario: Scenario) -> Economics:
             "contact_cost": [a.contact_cost for a in e.actions],
             "incentive_cost": [a.incentive_cost for a in e.actions],
             "success_rate": [a.success_rate for a in e.actions],
+            "max_share": [a.max_share for a in e.actions],
         }
     )
     edited = st.data_editor(
@@ -188,15 +189,25 @@ def _economics_controls(scenario: Scenario) -> Economics:
                 required=True,
                 help="The chance that a would-be churner who is contacted stays.",
             ),
+            "max_share": st.column_config.NumberColumn(
+                "Capacity (share of customers)",
+                min_value=0.0,
+                max_value=1.0,
+                format="percent",
+                help="Optional: at most this share of customers can get the action "
+                "(leave empty for no limit).",
+            ),
         },
     )
-    rows = edited.dropna(how="any")
+    required = ["name", "contact_cost", "incentive_cost", "success_rate"]
+    rows = edited.dropna(how="any", subset=required)
     actions = tuple(
         Action(
             str(r.name).strip(),
             float(r.contact_cost),
             float(r.incentive_cost),
             float(r.success_rate),
+            None if pd.isna(r.max_share) else float(r.max_share),
         )
         for r in rows.itertuples(index=False)
     )

@@ -636,3 +636,46 @@ def test_straddling_marks_intervals_that_cross_a_cut_off():
     rules = [{"action": "a", "min_probability": 0.4}, {"action": "b", "min_probability": 0.6}]
     np.testing.assert_array_equal(d.straddling(low, high, rules), [False, True, False, True, True])
     assert not d.straddling(low, high, []).any()
+
+
+# --------------------------------------------------------------------- capacities
+def test_capacity_of_the_strongest_action_moves_customers_down_a_tier():
+    p = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+    weak = Action("weak", 1, 0, 0.1)
+    strong = Action("strong", 10, 20, 0.4, max_share=0.2)
+    econ = Economics((weak, strong), value_constant=500.0)
+    groups = d.sorted_groups(p)
+    # contact the top 7 (p >= 0.3), strong from the top 5 (p >= 0.5)
+    row = int(np.flatnonzero(groups.counts == 7)[0])
+    strong_start = int(np.flatnonzero(groups.counts == 5)[0])
+    new_row, tiers = d.apply_capacities(groups, row, [strong_start], econ)
+    assert groups.counts[new_row] == 7  # nobody dropped: the weak action has no limit
+    assert groups.counts[tiers[0]] == 2  # strong: at most 20% of 10 customers
+    rules = d.policy_rules(groups.thresholds[new_row], [groups.thresholds[tiers[0]]], econ)
+    actions = d.assign_actions(p, rules, "none")
+    assert (actions == "strong").sum() == 2 and (actions == "weak").sum() == 5
+
+
+def test_capacity_of_the_weakest_action_raises_the_contact_threshold():
+    p = np.array([0.9, 0.8, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2])
+    only = Action("call", 1, 0, 0.1, max_share=0.3)  # at most 2 of 8 (ties kept whole)
+    econ = Economics((only,), value_constant=500.0)
+    groups = d.sorted_groups(p)
+    row = len(groups.counts) - 1  # everybody
+    new_row, tiers = d.apply_capacities(groups, row, [], econ)
+    assert tiers == []
+    assert groups.counts[new_row] == 1  # 0.9 alone; the tied 0.8s would make 3 > 2
+
+
+def test_decide_respects_capacities():
+    rng = np.random.default_rng(3)
+    p = np.round(rng.beta(2, 5, 3000), 3)
+    y = (rng.random(3000) < p).astype(int)
+    strong = Action("strong", 10, 20, 0.4, max_share=0.05)
+    econ = Economics((Action("weak", 1, 0, 0.1), strong), value_constant=800.0)
+    from churn.policy import decide
+
+    decision = decide(p, p, p, y, np.full(3000, 800.0), econ, Choice("max_profit"))
+    assert decision.actions_count.get("strong", 0) <= 0.05 * 3000
+    assert decision.actions_count.get("strong", 0) > 0
+    assert Economics.from_dict(econ.to_dict()) == econ

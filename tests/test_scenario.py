@@ -23,7 +23,10 @@ COLUMNS = ["monthly_charges", "tenure_months"]
 )
 def test_round_trip_through_the_query_string(choice):
     economics = Economics(
-        (Action('Call, with "quotes" & commas', 12.5, 40, 0.3), Action("SMS", 0.2, 0, 0.05)),
+        (
+            Action('Call, with "quotes" & commas', 12.5, 40, 0.3, max_share=0.1),
+            Action("SMS", 0.2, 0, 0.05),
+        ),
         value_column="monthly_charges",
         value_multiplier=24,
     )
