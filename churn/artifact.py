@@ -3,8 +3,8 @@
 Layout::
 
     DIR/
-      manifest.json      fingerprint + sha256 of every other file
-      info.json          target, positive label, id column, trained_at, data summary
+      manifest.json      fingerprint, sha256 of every other file, when it was trained
+      info.json          target, positive label, id column, data summary
       model.json         feature spec, calibration, member list, parameters
       member_00.txt ...  LightGBM text models (the bagged members)
       baselines.json     logistic coefficients and the readable rule
@@ -13,7 +13,9 @@ Layout::
       holdout_data.csv   the holdout customers' original columns (never used to fit)
 
 The fingerprint is the sha256 of the sorted ``name  sha256`` lines of every
-file but the manifest, so it changes when any file changes. Loading checks
+file but the manifest, so it changes when any file changes. When and how
+fast the model was trained is recorded in the manifest, outside the
+fingerprint: the same data, settings and seed give the same fingerprint. Loading checks
 every file against the manifest. Writing goes to a temporary sibling
 directory that is renamed into place, so a reader never sees half an artifact.
 """
@@ -47,6 +49,10 @@ __all__ = [
 ]
 
 ARTIFACT_VERSION = 1
+#: Facts about the training run, not the model: kept in the manifest, outside the
+#: fingerprint, so that training the same data with the same seed gives the same
+#: fingerprint (and a policy exported from the app fits a model engineering retrains).
+RUN_KEYS = ("trained_at", "training_seconds")
 
 
 @dataclass
@@ -82,8 +88,9 @@ class Artifact:
         files["baselines.json"] = json.dumps(
             {"logistic": self.logistic.to_dict(), "rule": self.rule.to_dict()}, indent=1
         )
+        content_info = {k: v for k, v in self.info.items() if k not in RUN_KEYS}
         files["info.json"] = json.dumps(
-            {"artifact_version": ARTIFACT_VERSION, **self.info}, indent=1
+            {"artifact_version": ARTIFACT_VERSION, **content_info}, indent=1
         )
         files["metrics.json"] = json.dumps(self.metrics, indent=1)
         files["holdout.csv"] = _csv_text(self.holdout)
@@ -134,7 +141,11 @@ def save_artifact(artifact: Artifact, directory: str | Path) -> str:
     try:
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8")
-        manifest = {"fingerprint": fingerprint, "files": hashes}
+        manifest = {
+            "fingerprint": fingerprint,
+            "files": hashes,
+            **{k: artifact.info[k] for k in RUN_KEYS if k in artifact.info},
+        }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         for path in tmp.iterdir():  # make the files durable before the rename
             with open(path, "rb") as handle:
@@ -191,6 +202,7 @@ def load_artifact(directory: str | Path) -> Artifact:
     baselines = json.loads(read("baselines.json"))
     info = json.loads(read("info.json"))
     info.pop("artifact_version", None)
+    info.update({k: manifest[k] for k in RUN_KEYS if k in manifest})
     known = {"model.json", *json.loads(read("model.json"))["members"]} | {
         "baselines.json",
         "info.json",

@@ -268,7 +268,8 @@ EFFECT_COLOURS = alt.Scale(
     domain=["up", "down", "base", "total"],
     range=["#D55E00", "#0072B2", "#999999", "#000000"],
 )
-_RANK_COLOURS = alt.Scale(domain=[0, 1], range=["#56B4E9", "#D55E00"])
+#: Low to high feature values: Vega's blue-orange scheme, readable with colour blindness.
+_RANK_COLOURS = alt.Scale(domain=[0, 1], scheme="blueorange")
 
 
 def shap_importance_chart(importance: pd.DataFrame) -> alt.Chart:
@@ -281,7 +282,7 @@ def shap_importance_chart(importance: pd.DataFrame) -> alt.Chart:
         alt.Chart(data)
         .mark_bar(color=PALETTE[0])
         .encode(
-            x=alt.X("points:Q", title="Average effect on churn probability (percentage points)"),
+            x=alt.X("points:Q", title="Average effect (percentage points)"),
             y=alt.Y("feature:N", title=None, sort="-x", axis=alt.Axis(labelLimit=220)),
             tooltip=[
                 alt.Tooltip("feature:N", title="Feature"),
@@ -377,8 +378,8 @@ def shap_dependence_chart(table: pd.DataFrame, feature: str, numeric: bool) -> a
 def shap_waterfall_chart(table: pd.DataFrame) -> alt.LayerChart:
     """From the typical customer's probability to this customer's, one bar per reason.
 
-    ``table`` is :func:`churn.explain.waterfall_table` output. Red bars raise the
-    churn probability, blue bars lower it; grey and black are the two totals.
+    ``table`` is :func:`churn.explain.waterfall_table` output. Vermillion (orange-red)
+    bars raise the churn probability, blue bars lower it; grey and black are the totals.
     """
     data = table.assign(
         low=table[["start", "end"]].min(axis=1), high=table[["start", "end"]].max(axis=1)

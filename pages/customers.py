@@ -117,12 +117,15 @@ leading = [
     "customer_value",
 ]
 percent_column = {"format": "%.1f%%", "width": "small"}
+# Sanitised for display too: the table's own toolbar can save it as CSV. Probabilities are
+# shown as percentage points; the download keeps them in [0, 1].
+display = customers.sanitise_for_spreadsheet(shown)
+display = display.assign(**{c: display[c] * 100 for c in SCORE_COLUMNS})
 st.dataframe(
-    # probabilities as percentage points for display only; the download keeps [0, 1]
-    shown.assign(**{c: shown[c] * 100 for c in SCORE_COLUMNS}),
+    display,
     hide_index=True,
     height=560,
-    column_order=[*leading, *[c for c in shown.columns if c not in leading]],
+    column_order=[*leading, *[c for c in display.columns if c not in leading]],
     column_config={
         "rank": st.column_config.NumberColumn(
             "Rank", help="1 = most likely to churn", width="small", pinned=True

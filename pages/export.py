@@ -9,7 +9,7 @@ import streamlit as st
 
 from churn import export
 from churn.artifact import Artifact
-from churn.customers import SCORE_COLUMNS, to_safe_csv
+from churn.customers import SCORE_COLUMNS, sanitise_for_spreadsheet, to_safe_csv
 from churn.policy import Decision, baseline_profits, build_policy
 from churn.report import money, percent
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
@@ -162,7 +162,7 @@ st.markdown(
 first = [c for c in (artifact.id_column, "churn_probability", "expected_action") if c]
 first.append("chosen_because")
 st.dataframe(
-    golden,
+    sanitise_for_spreadsheet(golden),  # as in the file (the table's toolbar can save a CSV)
     hide_index=True,
     height="content",
     column_order=[*first, *[c for c in golden.columns if c not in first]],
@@ -184,4 +184,6 @@ st.markdown(
     "scores the sample and checks that every `churn_probability` agrees to 6 decimal places "
     "and every `action` equals `expected_action`:"
 )
-st.code(export.golden_commands(MODEL_DIR, policy_name, GOLDEN_PATH), language="bash")
+st.code(
+    export.golden_commands(MODEL_DIR, policy_name, GOLDEN_PATH), language="bash", wrap_lines=True
+)

@@ -73,8 +73,8 @@ top = importance.iloc[0]
 st.caption(
     f"`{top['feature']}` moves the probability most: by "
     f"{top['mean_abs_points'] * 100:.1f} points on average, up or down. Each dot on the right is "
-    f"one customer ({swarm['row'].nunique():,} of {len(expl):,} shown); red dots have a high "
-    "value of the feature, light blue a low one, grey a category or a missing value."
+    f"one customer ({swarm['row'].nunique():,} of {len(expl):,} shown); orange dots have a high "
+    "value of the feature, blue a low one, grey a category or a missing value."
 )
 
 st.subheader("How one feature acts")
@@ -111,9 +111,9 @@ if typed.strip() == "":
     st.stop()
 if matches.size == 0:
     st.warning(
-        f"There is no customer with {id_label} '{typed.strip()}' in the latest snapshot. "
-        f"Ids look like {ids.iloc[default_row]}; the customer the model rates most likely to "
-        f"churn is {ids.iloc[default_row]}."
+        f"There is no customer with {id_label} '{typed.strip()}' in the latest snapshot "
+        f"(ids look like {ids.iloc[0]}). Try {ids.iloc[default_row]}, the customer the model "
+        "rates most likely to churn."
     )
     st.stop()
 row = int(matches[0])
@@ -135,8 +135,8 @@ with c1:
 with c2:
     st.altair_chart(charts.shap_waterfall_chart(waterfall_table(expl, row, k=8)), width="stretch")
     st.caption(
-        "From a typical customer's probability (grey) to this customer's (black). Red bars "
-        "raise the probability, blue bars lower it."
+        "From a typical customer's probability (grey) to this customer's (black). Orange-red "
+        "bars raise the probability, blue bars lower it."
     )
 
 

@@ -217,3 +217,16 @@ def test_damaged_manifest_is_a_clear_error(trained, tmp_path, manifest):
     (directory / "manifest.json").write_text(manifest, encoding="latin-1")
     with pytest.raises(ChurnInputError, match="damaged"):
         load_artifact(directory)
+
+
+def test_same_data_and_seed_give_the_same_fingerprint(trained, sample_frame, tmp_path):
+    """A policy exported from the app fits the model engineering retrains from the same data."""
+    from churn.training import train
+
+    again = train(sample_frame, "churned", id_column="customer_id", source="sample_customers.csv")
+    assert again.fingerprint == trained.fingerprint
+    assert save_artifact(again, tmp_path / "m") == trained.fingerprint
+    loaded = load_artifact(tmp_path / "m")
+    assert loaded.info["trained_at"] == again.info["trained_at"]  # kept, outside the fingerprint
+    other_seed = train(sample_frame, "churned", id_column="customer_id", seed=1)
+    assert other_seed.fingerprint != trained.fingerprint

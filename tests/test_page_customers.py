@@ -172,6 +172,7 @@ def test_formula_text_in_the_data_is_neutralised_in_the_download(tmp_path):
             assert not at.exception
             (button,) = at.get("download_button")
             data = _payload(button, store)
+            displayed = at.dataframe[0].value
         finally:
             st.cache_data.clear()
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
@@ -183,6 +184,9 @@ def test_formula_text_in_the_data_is_neutralised_in_the_download(tmp_path):
         for cell in row:
             if cell.startswith(FORMULA_PREFIXES):
                 float(cell)  # only numbers (negative expected values) may start with "-"
+    # the table on screen is sanitised too (its toolbar can save it as CSV)
+    assert not displayed["region"].str.startswith("=").any()
+    assert displayed["region"].str.startswith("'=").any()
     expected = _expected_table(at, base=read_table(path, text_columns=("customer_id",)))
     contacted = expected[expected["action"] != DEFAULT_ACTION]
     assert data == customers.to_safe_csv(contacted)

@@ -1,0 +1,262 @@
+"""The app in a real browser: cold start, warm landing, page switches, server memory.
+
+Targets: cold start (fresh server process, model trained on the first visit) to the
+rendered landing page <= 15 s; a new session's landing page with the server warm <= 3 s;
+peak resident memory of the server through a click-through of every page <= 700 MB.
+
+"Rendered" means: the page's ``h1`` is visible, the script run is over, the status widget
+is gone and no chart is still a loading skeleton. For the landing page it also means the
+reliability chart (under the subheader "... Reliability on the holdout") is drawn.
+
+Drives Debian's Chromium (``/usr/bin/chromium``) with Playwright; the browser is started
+before the server, so its own start-up is not in the cold-start time. Times are wall
+clock on a possibly shared machine: the load average is reported next to them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from _common import emit
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1400, "height": 2400}
+TIMEOUT_MS = 120_000
+WARM_REPEATS = 3
+
+# (sidebar link, h1 title, URL path)
+PAGES = [
+    ("Can we rely on it?", "Can we rely on it?", "/"),
+    ("Decide", "Decide", "/decide"),
+    ("Why?", "Why does it say that?", "/why"),
+    ("Customers", "Customers", "/customers"),
+    ("Export", "Export", "/export"),
+]
+LANDING_TITLE = PAGES[0][1]
+RELIABILITY_CHART = (
+    'xpath=//*[@data-testid="stElementContainer"]'
+    '[.//h3[contains(., "Reliability on the holdout")]]'
+    '/following-sibling::*[.//*[@data-testid="stVegaLiteChart"]][1]'
+    '//*[@data-testid="stVegaLiteChart"]//*[local-name()="svg" or local-name()="canvas"]'
+)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
+def wait_rendered(page, title: str) -> None:
+    page.locator('[data-testid="stMain"] h1', has_text=title).wait_for(timeout=TIMEOUT_MS)
+    for selector in ('[data-testid="stStatusWidget"]', '[data-testid="stSkeleton"]'):
+        page.wait_for_selector(selector, state="detached", timeout=TIMEOUT_MS)
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS
+    )
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=TIMEOUT_MS)
+
+
+def wait_landing(page, start: float) -> dict[str, float]:
+    """Wait for the rendered landing page; seconds from ``start`` to each stage on the way."""
+    stages = {}
+    page.locator('[data-testid="stMain"] h1', has_text=LANDING_TITLE).wait_for(timeout=TIMEOUT_MS)
+    stages["title_visible"] = time.perf_counter() - start
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS
+    )
+    stages["script_run_over"] = time.perf_counter() - start
+    page.get_by_text("Reliability on the holdout").wait_for(timeout=TIMEOUT_MS)
+    page.locator(RELIABILITY_CHART).first.wait_for(timeout=TIMEOUT_MS)
+    stages["reliability_chart_drawn"] = time.perf_counter() - start
+    wait_rendered(page, LANDING_TITLE)
+    stages["rendered"] = time.perf_counter() - start
+    return stages
+
+
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    return found
+
+
+def status_mb(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def switch(page, link: str, title: str) -> float:
+    start = time.perf_counter()
+    page.locator('[data-testid="stSidebarNav"] a', has_text=link).click()
+    wait_rendered(page, title)
+    return time.perf_counter() - start
+
+
+def move_threshold(page) -> float:
+    """Choose by probability, then move the cut-off five steps with the keyboard."""
+    page.locator('[data-testid="stRadioOption"]', has_text="Probability cut-off").click()
+    slider = page.locator('[data-testid="stSlider"]').get_by_role("slider").first
+    slider.wait_for(timeout=TIMEOUT_MS)
+    wait_rendered(page, "Decide")
+    value = page.locator('[data-testid="stMetric"]', has_text="Contacted").first
+    value = value.locator('[data-testid="stMetricValue"]')
+    before = value.inner_text()
+    slider.focus()
+    start = time.perf_counter()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    value.filter(has_not_text=before).wait_for(timeout=TIMEOUT_MS)
+    wait_rendered(page, "Decide")
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    port = free_port()
+    url = f"http://localhost:{port}"
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryFile("w+") as log, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        start = time.perf_counter()
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            while not healthy(url):
+                if server.poll() is not None or time.perf_counter() - start > 120:
+                    log.seek(0)
+                    sys.exit(f"streamlit did not start:\n{log.read()[-3000:]}")
+                time.sleep(0.05)
+            health_s = time.perf_counter() - start
+
+            context = browser.new_context(viewport=VIEWPORT)
+            page = context.new_page()
+            page.goto(url)
+            cold = wait_landing(page, start)
+            context.close()
+
+            warm = []
+            for _ in range(WARM_REPEATS):
+                context = browser.new_context(viewport=VIEWPORT)  # a new session, empty cache
+                page = context.new_page()
+                t = time.perf_counter()
+                page.goto(url)
+                warm.append(wait_landing(page, t))
+                context.close()
+            warm.sort(key=lambda stages: stages["rendered"])
+
+            context = browser.new_context(viewport=VIEWPORT)
+            page = context.new_page()
+            page.goto(url)
+            wait_landing(page, time.perf_counter())
+            first_visit, repeat_visit = {}, {}
+            threshold_s = None
+            for link, title, _ in PAGES[1:]:
+                first_visit[link] = switch(page, link, title)
+                if link == "Decide":
+                    threshold_s = move_threshold(page)
+            for link, title, _ in [*PAGES[1:], PAGES[0]]:
+                repeat_visit[link] = switch(page, link, title)
+            context.close()
+
+            pids = tree_pids(server.pid)
+            hwm = {pid: status_mb(pid, "VmHWM") for pid in pids}
+            rss = {pid: status_mb(pid, "VmRSS") for pid in pids}
+        finally:
+            try:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+            except ProcessLookupError:
+                pass
+            browser.close()
+
+    r = lambda x: round(x, 2)  # noqa: E731
+    emit(
+        "app_in_browser",
+        {
+            "cold_start_to_rendered_landing_s": r(cold["rendered"]),
+            "cold_start_stages_s": {"server_health_ok": r(health_s)}
+            | {k: r(v) for k, v in cold.items()},
+            "cold_target_s": 15,
+            "warm_landing_new_session_s": r(warm[len(warm) // 2]["rendered"]),
+            "warm_landing_median_stages_s": {k: r(v) for k, v in warm[len(warm) // 2].items()},
+            "warm_landing_runs_s": [r(x["rendered"]) for x in warm],
+            "warm_target_s": 3,
+            "page_switch_first_visit_s": {k: r(v) for k, v in first_visit.items()},
+            "page_switch_warm_s": {k: r(v) for k, v in repeat_visit.items()},
+            "decide_threshold_move_to_rendered_s": r(threshold_s),
+            "server_peak_rss_mb": round(hwm[server.pid], 1),
+            "server_processes": len(pids),
+            "server_tree_peak_rss_sum_mb": round(sum(hwm.values()), 1),
+            "server_rss_after_click_through_mb": round(sum(rss.values()), 1),
+            "memory_target_mb": 700,
+            "load_average_1min_before_after": [r(load_before), r(os.getloadavg()[0])],
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
