@@ -103,9 +103,9 @@ st.subheader("The model it is for")
 st.markdown("Model fingerprint (sha256 of every file of the model):")
 st.code(artifact.fingerprint, language=None)
 st.caption(
-    "Scoring refuses a policy whose fingerprint is not the model's. The training time is part "
-    "of the model, so a model trained again, even on the same data, has a new fingerprint: "
-    "use this model, or export the policy for yours (second tab below)."
+    "Scoring refuses a policy whose fingerprint is not the model's. Training again on the same "
+    "data with the same seed gives the same model and the same fingerprint, so this policy "
+    "also fits a model engineering retrains that way (second tab below)."
 )
 st.download_button(
     "Download this model (zip)",
@@ -136,20 +136,23 @@ with with_app_model:
 with with_own_model:
     economics_text = export.economics_json(scenario.economics)
     st.code(
-        "# 1. Train (the model directory is what --out names)\n"
+        "# 1. Train on the same data with the same seed: same model, same fingerprint\n"
         f"{train_cmd}\n"
-        "# 2. The economics chosen in the app\n"
-        f"cat > {ECONOMICS_PATH} <<'EOF'\n{economics_text}EOF\n"
-        "# 3. The same choice, exported for this model (it has its own fingerprint)\n"
-        f"{export.policy_command(MODEL_DIR, policy_name, decision.choice, ECONOMICS_PATH)}\n"
-        "# 4. Score customers with the policy\n"
+        "# 2. Score customers with the downloaded policy\n"
         f"{score_cmd}\n",
         language="bash",
         wrap_lines=True,
     )
-    st.caption(
-        "Training with the same data and seed gives the same probabilities, so the cut-offs "
-        "match the ones above; the golden test below checks it."
+    st.markdown(
+        "For a model trained on **other** data (it has its own fingerprint), export the same "
+        "choice and economics for it instead of step 2's policy:"
+    )
+    st.code(
+        f"cat > {ECONOMICS_PATH} <<'EOF'\n{economics_text}EOF\n"
+        f"{export.policy_command(MODEL_DIR, policy_name, decision.choice, ECONOMICS_PATH)}\n"
+        f"{score_cmd}\n",
+        language="bash",
+        wrap_lines=True,
     )
 
 st.subheader("Golden test")
