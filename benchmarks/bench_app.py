@@ -205,7 +205,9 @@ def main() -> None:
             filler.close()
             for _ in range(WARM_REPEATS):
                 for runs, returning_user in ((warm, True), (empty_cache, False)):
-                    context = returning if returning_user else browser.new_context(viewport=VIEWPORT)
+                    context = returning
+                    if not returning_user:
+                        context = browser.new_context(viewport=VIEWPORT)
                     page = context.new_page()
                     t = time.perf_counter()
                     page.goto(url)

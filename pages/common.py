@@ -16,6 +16,7 @@ import streamlit as st
 from churn.artifact import Artifact
 from churn.data import read_table
 from churn.errors import ChurnInputError
+from churn.explain import Explanation, explain
 from churn.policy import Decision, decide_on_holdout
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.scenario import Scenario
@@ -68,6 +69,17 @@ def current_base() -> pd.DataFrame:
     (``data/sample_new_batch.csv``), one row per customer, in file order."""
     artifact = current_artifact()
     return _scored_base(artifact, artifact.fingerprint)
+
+
+@st.cache_data(show_spinner="Explaining every customer's probability (SHAP)...", max_entries=4)
+def _explanation(_artifact: Artifact, fingerprint: str) -> Explanation:
+    return explain(_artifact, current_base())
+
+
+def current_explanation() -> Explanation:
+    """SHAP values of the customer base, computed once per model (Why? and Customers share it)."""
+    artifact = current_artifact()
+    return _explanation(artifact, artifact.fingerprint)
 
 
 def current_scenario() -> Scenario:

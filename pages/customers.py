@@ -10,7 +10,7 @@ import streamlit as st
 from churn import customers
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS
-from churn.explain import top_reasons
+from churn.explain import reasons_table
 from churn.policy import DEFAULT_ACTION
 from churn.report import money, percent
 from churn.scenario import Scenario
@@ -18,6 +18,7 @@ from pages.common import (
     current_artifact,
     current_base,
     current_decision,
+    current_explanation,
     current_scenario,
     scenario_key,
     show_input_error,
@@ -26,9 +27,9 @@ from pages.common import (
 ALL_CUSTOMERS = "All customers"
 
 
-@st.cache_data(show_spinner="Explaining every customer's score...", max_entries=4)
-def _reasons(_artifact: Artifact, fingerprint: str, _base: pd.DataFrame) -> pd.DataFrame:
-    return top_reasons(_artifact, _base.drop(columns=list(SCORE_COLUMNS)), k=3)
+@st.cache_data(show_spinner=False, max_entries=4)
+def _reasons(_artifact: Artifact, fingerprint: str) -> pd.DataFrame:
+    return reasons_table(current_explanation(), k=3)
 
 
 def _segments(artifact: Artifact, base: pd.DataFrame) -> list[str]:
@@ -47,7 +48,7 @@ def _action_list(
         _rules,
         DEFAULT_ACTION,
         economics,
-        reasons=_reasons(_artifact, fingerprint, base),
+        reasons=_reasons(_artifact, fingerprint),
         segments=_segments(_artifact, base),
     )
 

@@ -9,13 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from churn import charts
-from churn.artifact import Artifact
 from churn.errors import ChurnInputError
 from churn.explain import (
-    Explanation,
     beeswarm_table,
     dependence_table,
-    explain,
     format_points,
     global_importance,
     reason_sentences,
@@ -24,15 +21,9 @@ from churn.explain import (
     what_if_inputs,
 )
 from churn.report import percent
-from pages.common import current_artifact, current_base, show_input_error
+from pages.common import current_artifact, current_base, current_explanation, show_input_error
 
 TITLE = "Why does it say that?"
-
-
-@st.cache_data(show_spinner="Explaining every customer's probability (SHAP)...", max_entries=4)
-def _explanation(_artifact: Artifact, fingerprint: str) -> Explanation:
-    """SHAP values of the customer base, computed once per model."""
-    return explain(_artifact, current_base())
 
 
 def _customer_ids(base: pd.DataFrame, id_column: str | None) -> pd.Series:
@@ -43,7 +34,7 @@ def _customer_ids(base: pd.DataFrame, id_column: str | None) -> pd.Series:
 
 artifact = show_input_error(current_artifact)
 base = show_input_error(current_base)
-expl = show_input_error(lambda: _explanation(artifact, artifact.fingerprint))
+expl = show_input_error(current_explanation)
 id_column = artifact.id_column
 ids = _customer_ids(base, id_column)
 id_label = id_column or "row number"

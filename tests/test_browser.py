@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 pytestmark = pytest.mark.browser
 
@@ -146,8 +147,6 @@ def app_url(chromium_path: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(chromium_path: Path) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
         try:
@@ -227,7 +226,7 @@ def exercise_decide(page) -> None:
     for _ in range(5):
         page.keyboard.press("ArrowRight")
     assert slider.input_value() != start, "the slider did not move with the keyboard"
-    contacted.filter(has_not_text=before).wait_for(timeout=RUN_TIMEOUT_MS)
+    expect(contacted).not_to_have_text(before, timeout=RUN_TIMEOUT_MS)
     wait_until_idle(page)
     after = metric_value(page, "Contacted").inner_text().strip()
     assert after != before, f"moving the cut-off from {start} left 'Contacted' at {before}"
@@ -255,7 +254,8 @@ def test_every_page_in_a_real_browser(app_url: str, browser) -> None:
     try:
         page = context.new_page()
         page.goto(app_url)
-        main_h1(page, "Can we rely on it?").wait_for(timeout=RUN_TIMEOUT_MS)
+        # The first visit trains the model.
+        main_h1(page, "Can we rely on it?").wait_for(timeout=START_TIMEOUT_S * 1000)
         wait_until_idle(page)
         for link, title, path, name in PAGES:
             if path != "/":
@@ -273,6 +273,7 @@ def test_every_page_in_a_real_browser(app_url: str, browser) -> None:
         main_h1(shared, "Decide").wait_for(timeout=RUN_TIMEOUT_MS)
         wait_until_idle(shared)
         assert_no_errors(shared, "the shared link")
+        assert "method=top_share" in shared.url
         capacity = shared.get_by_role("radio", name="Capacity (share or number of customers)")
         assert capacity.is_checked()
         assert percent_value(metric_value(shared, "Contacted").inner_text()) <= 10.0
