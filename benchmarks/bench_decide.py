@@ -6,7 +6,7 @@ Targets: <= 50 ms for the sample, <= 200 ms for 1,000,000 scored customers.
 PM moves the cut-off: the decision (tier cut-offs, curve, band, chosen row,
 interval range), the confusion in money, and the review count over the base.
 "Economics change" adds the alternatives (the rule's own best policy). The
-probability sort is done once per model (``Artifact.holdout_groups``), as in
+probability sort is done once per model (``Artifact.holdout_sorted``), as in
 the app. The 1,000,000-customer case uses synthetic scores with the same
 shape of data.
 """
@@ -39,7 +39,7 @@ artifact = train(read_table(SAMPLE_PATH), "churned", id_column="customer_id")
 base = score_frame(artifact, read_table(NEW_BATCH_PATH))
 economics = default_economics(artifact.holdout_data.columns)
 h = artifact.holdout
-_ = artifact.holdout_groups  # sorted once per model, as in the app
+_ = artifact.holdout_sorted  # sorted once per model, as in the app
 
 
 def sample_threshold_change(t: float = 0.3) -> None:
@@ -63,12 +63,16 @@ spread = rng.uniform(0.02, 0.12, N)
 low, high = np.clip(p - spread, 0, 1), np.clip(p + spread, 0, 1)
 y = (rng.random(N) < p).astype(float)
 big_value = 12 * rng.lognormal(4.2, 0.3, N)
+# sorted once per model, as the app does for its holdout
 groups = decisions.sorted_groups(p)
+o = groups.order
+p_s, low_s, high_s, y_s, value_s = p[o], low[o], high[o], y[o], big_value[o]
+ready = decisions.presorted(groups)
 
 
 def big_threshold_change(t: float = 0.3) -> None:
-    d = decide(p, low, high, y, big_value, economics, Choice("threshold", t), groups=groups)
-    decisions.straddling(low, high, d.rules)
+    d = decide(p_s, low_s, high_s, y_s, value_s, economics, Choice("threshold", t), groups=ready)
+    decisions.straddling(low_s, high_s, d.rules)
 
 
 emit(

@@ -36,7 +36,7 @@ from typing import Any
 import pandas as pd
 
 from churn.baselines import LogisticBaseline, RuleBaseline
-from churn.decisions import SortedGroups, sorted_groups
+from churn.decisions import SortedGroups, presorted, sorted_groups
 from churn.errors import ChurnInputError
 from churn.model import ChurnModel, model_from_files, model_to_files
 
@@ -70,9 +70,17 @@ class Artifact:
     extra_files: dict[str, str] = field(default_factory=dict)
 
     @cached_property
-    def holdout_groups(self) -> SortedGroups:
-        """The holdout's churn probabilities sorted once (reused by every decision)."""
-        return sorted_groups(self.holdout["churn_probability"].to_numpy())
+    def holdout_sorted(self) -> tuple[pd.DataFrame, pd.DataFrame, SortedGroups]:
+        """The holdout (scores, rows) sorted once by descending churn probability.
+
+        Returns the two frames in that order and their groups of tied scores
+        (already in order, so decisions gather nothing): every decision on the
+        holdout reuses them.
+        """
+        groups = sorted_groups(self.holdout["churn_probability"].to_numpy())
+        scores = self.holdout.iloc[groups.order].reset_index(drop=True)
+        rows = self.holdout_data.iloc[groups.order].reset_index(drop=True)
+        return scores, rows, presorted(groups)
 
     @property
     def target(self) -> str:

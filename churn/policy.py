@@ -116,6 +116,8 @@ def decide(
     economics, choice : the actions and how the PM chooses.
     groups : ``decisions.sorted_groups(p)`` when already computed (it only depends on ``p``,
         so an app can sort once and re-decide cheaply when the choice or economics change).
+        With all arrays already in descending-probability order, pass
+        ``decisions.presorted(groups)``: nothing is gathered at all.
     """
     p = np.asarray(p, dtype=float)
     groups = groups or decisions.sorted_groups(p)
@@ -211,18 +213,20 @@ def decide(
 
 
 def decide_on_holdout(artifact: Artifact, economics: Economics, choice: Choice) -> Decision:
-    """:func:`decide` on the artifact's holdout (customers never used to fit)."""
-    h = artifact.holdout
-    value = economics.customer_value(artifact.holdout_data, len(h))
+    """:func:`decide` on the artifact's holdout (customers never used to fit).
+
+    Uses the holdout sorted once per model (:attr:`Artifact.holdout_sorted`).
+    """
+    h, rows, groups = artifact.holdout_sorted
     return decide(
         h["churn_probability"].to_numpy(),
         h["probability_low"].to_numpy(),
         h["probability_high"].to_numpy(),
         h["outcome"].to_numpy(),
-        value,
+        economics.customer_value(rows, len(h)),
         economics,
         choice,
-        groups=artifact.holdout_groups,
+        groups=groups,
     )
 
 
