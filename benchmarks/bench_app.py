@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from _common import emit
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -148,7 +148,7 @@ def move_threshold(page) -> float:
     start = time.perf_counter()
     for _ in range(5):
         page.keyboard.press("ArrowRight")
-    value.filter(has_not_text=before).wait_for(timeout=TIMEOUT_MS)
+    expect(value).not_to_have_text(before, timeout=TIMEOUT_MS)
     wait_rendered(page, "Decide")
     return time.perf_counter() - start
 

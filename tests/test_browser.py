@@ -9,6 +9,7 @@ log, so a failure can be looked at afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -95,7 +96,9 @@ def chromium_path() -> Path:
 @pytest.fixture(scope="module")
 def app_url(chromium_path: Path) -> Iterator[str]:
     """``streamlit run app.py`` on a free port, from the repository root; killed at teardown."""
-    ARTIFACTS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("failure-*.png"):
+        old.unlink()
     port = _free_port()
     url = f"http://localhost:{port}"
     command = [
@@ -177,7 +180,6 @@ def assert_no_errors(page, where: str) -> None:
 
 def screenshot(page, name: str) -> Path:
     """A full screenshot; the viewport grows to the main area's height if that is taller."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     height = page.evaluate(
         "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
@@ -252,31 +254,40 @@ def exercise_export(page) -> None:
 def test_every_page_in_a_real_browser(app_url: str, browser) -> None:
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     try:
-        page = context.new_page()
-        page.goto(app_url)
-        # The first visit trains the model.
-        main_h1(page, "Can we rely on it?").wait_for(timeout=START_TIMEOUT_S * 1000)
-        wait_until_idle(page)
-        for link, title, path, name in PAGES:
-            if path != "/":
-                open_from_sidebar(page, link, title, path)
-            assert_no_errors(page, link)
-            if path == "/decide":
-                exercise_decide(page)
-                assert_no_errors(page, "Decide, after moving the cut-off")
-            screenshot(page, name)
-            if path == "/export":
-                exercise_export(page)
-
-        shared = context.new_page()  # a new tab is a new session: the link alone sets the choice
-        shared.goto(f"{app_url}/decide?method=top_share&value=0.1")
-        main_h1(shared, "Decide").wait_for(timeout=RUN_TIMEOUT_MS)
-        wait_until_idle(shared)
-        assert_no_errors(shared, "the shared link")
-        assert "method=top_share" in shared.url
-        capacity = shared.get_by_role("radio", name="Capacity (share or number of customers)")
-        assert capacity.is_checked()
-        assert percent_value(metric_value(shared, "Contacted").inner_text()) <= 10.0
-        screenshot(shared, "6-decide-shared-link")
+        _click_through(context, app_url)
+    except Exception:
+        for i, open_page in enumerate(context.pages):  # what the browser showed when it failed
+            with contextlib.suppress(Exception):
+                open_page.screenshot(path=str(SCREENSHOTS / f"failure-{i}.png"), full_page=True)
+        raise
     finally:
         context.close()
+
+
+def _click_through(context, app_url: str) -> None:
+    page = context.new_page()
+    page.goto(app_url)
+    # The first visit trains the model.
+    main_h1(page, "Can we rely on it?").wait_for(timeout=START_TIMEOUT_S * 1000)
+    wait_until_idle(page)
+    for link, title, path, name in PAGES:
+        if path != "/":
+            open_from_sidebar(page, link, title, path)
+        assert_no_errors(page, link)
+        if path == "/decide":
+            exercise_decide(page)
+            assert_no_errors(page, "Decide, after moving the cut-off")
+        screenshot(page, name)
+        if path == "/export":
+            exercise_export(page)
+
+    shared = context.new_page()  # a new tab is a new session: the link alone sets the choice
+    shared.goto(f"{app_url}/decide?method=top_share&value=0.1")
+    main_h1(shared, "Decide").wait_for(timeout=RUN_TIMEOUT_MS)
+    wait_until_idle(shared)
+    assert_no_errors(shared, "the shared link")
+    assert "method=top_share" in shared.url
+    capacity = shared.get_by_role("radio", name="Capacity (share or number of customers)")
+    assert capacity.is_checked()
+    assert percent_value(metric_value(shared, "Contacted").inner_text()) <= 10.0
+    screenshot(shared, "6-decide-shared-link")
