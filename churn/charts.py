@@ -93,12 +93,12 @@ def reliability_chart(bins: pd.DataFrame) -> alt.LayerChart:
     ]
     errors = (
         alt.Chart(bins)
-        .mark_rule(opacity=0.6)
+        .mark_rule(opacity=0.8, strokeWidth=2, clip=True)
         .encode(x=axis_x, y="observed_low:Q", y2="observed_high:Q", color=colour)
     )
     line = (
         alt.Chart(bins)
-        .mark_line(point=True)
+        .mark_line(point=True, clip=True)
         .encode(
             x=axis_x,
             y=alt.Y(
@@ -111,7 +111,7 @@ def reliability_chart(bins: pd.DataFrame) -> alt.LayerChart:
             tooltip=tooltip,
         )
     )
-    return (diagonal + errors + line).properties(height=340).interactive()
+    return (diagonal + errors + line).properties(height=340)
 
 
 def gains_chart(gains: pd.DataFrame) -> alt.LayerChart:
@@ -244,22 +244,22 @@ def comparison_chart(profits: dict[str, float]) -> alt.Chart:
     data = pd.DataFrame(
         {"option": [labels[k] for k in labels], "profit": [profits[k] for k in labels]}
     )
-    return (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            y=alt.Y("option:N", title=None, sort=list(labels.values())),
-            x=alt.X("profit:Q", title="Profit per customer", axis=alt.Axis(format="$,.0f")),
-            color=alt.condition(
-                alt.datum.option == "Your policy", alt.value(PALETTE[3]), alt.value(PALETTE[0])
-            ),
-            tooltip=[
-                alt.Tooltip("option:N", title=""),
-                alt.Tooltip("profit:Q", title="Profit per customer", format="$,.2f"),
-            ],
-        )
-        .properties(height=200)
+    data["label"] = [f"{'-' if v < 0 else ''}${abs(v):,.2f}" for v in data["profit"]]
+    base = alt.Chart(data).encode(
+        y=alt.Y("option:N", title=None, sort=list(labels.values())),
+        x=alt.X("profit:Q", title="Profit per customer", axis=alt.Axis(format="$,.0f")),
+        tooltip=[
+            alt.Tooltip("option:N", title=""),
+            alt.Tooltip("profit:Q", title="Profit per customer", format="$,.2f"),
+        ],
     )
+    bars = base.mark_bar().encode(
+        color=alt.condition(
+            alt.datum.option == "Your policy", alt.value(PALETTE[3]), alt.value(PALETTE[0])
+        )
+    )
+    text = base.mark_text(align="left", dx=4, color="#333333").encode(text="label:N")
+    return (bars + text).properties(height=200)
 
 
 # --------------------------------------------------------------------------- why? (SHAP)
@@ -268,8 +268,8 @@ EFFECT_COLOURS = alt.Scale(
     domain=["up", "down", "base", "total"],
     range=["#D55E00", "#0072B2", "#999999", "#000000"],
 )
-#: Low to high feature values: Vega's blue-orange scheme, readable with colour blindness.
-_RANK_COLOURS = alt.Scale(domain=[0, 1], scheme="blueorange")
+#: Low to high feature values: viridis, readable with colour blindness and never white.
+_RANK_COLOURS = alt.Scale(domain=[0, 1], scheme="viridis")
 
 
 def shap_importance_chart(importance: pd.DataFrame) -> alt.Chart:

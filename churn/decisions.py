@@ -706,6 +706,26 @@ def confusion_money(
     )
 
 
+def outlook(
+    p: np.ndarray, value: np.ndarray, rules: list[dict[str, Any]], economics: Economics
+) -> dict[str, float]:
+    """What a policy is expected to do on customers without outcomes (e.g. the current base).
+
+    Returns ``customers``, ``contacted`` (count), ``share_contacted`` in [0, 1],
+    ``expected_churners_contacted`` (sum of their probabilities) and
+    ``expected_profit`` (money: the sum of each contacted customer's expected profit).
+    """
+    p = np.asarray(p, dtype=float)
+    contacted = rule_index(p, rules) >= 0
+    return {
+        "customers": int(p.size),
+        "contacted": int(contacted.sum()),
+        "share_contacted": float(contacted.mean()) if p.size else 0.0,
+        "expected_churners_contacted": float(p[contacted].sum()),
+        "expected_profit": float(expected_profit(p, value, rules, economics).sum()),
+    }
+
+
 def straddling(low: np.ndarray, high: np.ndarray, rules: list[dict[str, Any]]) -> np.ndarray:
     """Customers whose interval contains a cut-off: their action could flip (boolean mask).
 

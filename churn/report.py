@@ -131,12 +131,19 @@ def reliability_table(artifact: Artifact, n_bins: int = 10) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def gains_table(artifact: Artifact) -> pd.DataFrame:
-    """Cumulative gains on the holdout for every model (share targeted vs capture)."""
+def gains_table(artifact: Artifact, max_points: int = 200) -> pd.DataFrame:
+    """Cumulative gains on the holdout for every model (share targeted vs capture).
+
+    Each curve keeps at most ``max_points`` evenly spread points plus both ends
+    (enough to draw it; the full curve has one point per distinct score).
+    """
     y = artifact.holdout["outcome"].to_numpy()
     frames = []
     for key, label in MODELS.items():
         gains = metrics.gains_curve(y, artifact.holdout[_PROBABILITY_COLUMN[key]].to_numpy())
+        if len(gains) > max_points:
+            keep = np.unique(np.linspace(0, len(gains) - 1, max_points).round().astype(int))
+            gains = gains.iloc[keep]
         frames.append(gains.assign(model=key, model_label=label))
     return pd.concat(frames, ignore_index=True)
 

@@ -71,7 +71,7 @@ st.caption(
 columns = st.columns(len(summary) + 1)
 for column, row in zip(columns, summary.itertuples(index=False), strict=False):
     column.metric(
-        row.action,
+        "No action" if row.action == DEFAULT_ACTION else row.action,
         f"{row.customers:,}",
         help=f"{percent(row.share)} of the customers; expected value {money(row.expected_value)}",
         border=True,

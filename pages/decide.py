@@ -279,28 +279,38 @@ def _results(decision, economics: Economics) -> None:
         f"{money(m['profit_per_customer_low'], 2)} to {money(m['profit_per_customer_high'], 2)}. "
         f"From the model's probabilities: {money(m['expected_profit_per_customer'], 2)} "
         f"(range over the per-customer intervals {money(m['expected_profit_per_customer_low'], 2)}"
-        f" to {money(m['expected_profit_per_customer_high'], 2)}). For the "
-        f"{len(base):,} customers of the current base that is about "
-        f"{money(m['profit_per_customer'] * len(base))}."
+        f" to {money(m['expected_profit_per_customer_high'], 2)})."
+    )
+    ahead = decisions.outlook(
+        base["churn_probability"].to_numpy(),
+        economics.customer_value(base, len(base)),
+        decision.rules,
+        economics,
+    )
+    st.info(
+        f"**On the {ahead['customers']:,} customers of the current base** (the latest snapshot, "
+        f"listed on the Customers page) this policy contacts {ahead['contacted']:,} "
+        f"({percent(ahead['share_contacted'])}), about "
+        f"{ahead['expected_churners_contacted']:,.0f} of them expected to churn, for an expected "
+        f"value of {money(ahead['expected_profit'])}. It can differ from the holdout: the base "
+        "is a later snapshot whose customers may have changed.",
+        icon=":material/groups:",
     )
 
-    left, right = st.columns([3, 2])
-    with left:
-        st.markdown("**Profit against share contacted**")
-        st.altair_chart(
-            charts.profit_curve_chart(decision.curve, decision.row, decision.best_row),
-            width="stretch",
-        )
-    with right:
-        st.markdown("**What the decision does on the holdout**")
-        st.dataframe(report.confusion_table(decision.confusion))
-        st.caption(
-            "Contacted churners: what the actions save net of their cost; contacted stayers: "
-            "incentives and contacts spent on them. Churners not contacted: value that walks "
-            "away (not part of the profit, which compares with doing nothing)."
-        )
-        counts = ", ".join(f"{k}: {v:,}" for k, v in decision.actions_count.items())
-        st.caption(f"Actions on the holdout: {counts}.")
+    st.markdown("**Profit against share contacted**")
+    st.altair_chart(
+        charts.profit_curve_chart(decision.curve, decision.row, decision.best_row),
+        width="stretch",
+    )
+    st.markdown("**What the decision does on the holdout**")
+    st.dataframe(report.confusion_table(decision.confusion), width="stretch")
+    counts = ", ".join(f"{k}: {v:,}" for k, v in decision.actions_count.items())
+    st.caption(
+        "Contacted churners: what the actions save net of their cost; contacted stayers: "
+        "incentives and contacts spent on them. Churners not contacted: value that walks away "
+        "(not part of the profit, which compares with doing nothing). "
+        f"Actions on the holdout: {counts}."
+    )
 
     st.markdown("**Compared with the alternatives** (profit per customer on the holdout)")
     profits = baseline_profits(artifact, economics, decision)

@@ -679,3 +679,16 @@ def test_decide_respects_capacities():
     assert decision.actions_count.get("strong", 0) <= 0.05 * 3000
     assert decision.actions_count.get("strong", 0) > 0
     assert Economics.from_dict(econ.to_dict()) == econ
+
+
+def test_outlook_counts_and_expected_profit_by_hand():
+    p = np.array([0.9, 0.5, 0.2])
+    action = Action("Call", contact_cost=10, incentive_cost=50, success_rate=0.3)
+    econ = Economics((action,), value_constant=1.0)
+    rules = [{"action": "Call", "min_probability": 0.4}]
+    ahead = d.outlook(p, np.array([1000.0, 500.0, 100.0]), rules, econ)
+    assert ahead["contacted"] == 2 and ahead["customers"] == 3
+    assert ahead["share_contacted"] == pytest.approx(2 / 3)
+    assert ahead["expected_churners_contacted"] == pytest.approx(1.4)
+    by_hand = 0.9 * (0.3 * 950 - 10) - 0.1 * 60 + 0.5 * (0.3 * 450 - 10) - 0.5 * 60
+    assert ahead["expected_profit"] == pytest.approx(by_hand)
