@@ -56,6 +56,9 @@ __all__ = [
 ]
 
 
+_CHUNK_ROWS = 100_000
+
+
 def _beta_features(margin: np.ndarray) -> np.ndarray:
     """``[ln s, -ln(1 - s)]`` for ``s = sigmoid(margin)``, computed stably from the margin."""
     margin = np.asarray(margin, dtype=float)
@@ -246,6 +249,13 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def _predict_all(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         check_is_fitted(self, "boosters_")
         X = _as_frame(X)
+        self.spec_.check_columns(X)
+        if len(X) > _CHUNK_ROWS:  # bounded memory for large tables, same results
+            parts = [
+                self._predict_all(X.iloc[start : start + _CHUNK_ROWS])
+                for start in range(0, len(X), _CHUNK_ROWS)
+            ]
+            return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
         margins = self._member_margins_matrix(self.spec_.tree_matrix(X))
         ensemble = margins.mean(axis=0)
         point_logit = beta_logit(self.calibration_, ensemble)

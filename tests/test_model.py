@@ -230,3 +230,15 @@ def test_same_data_and_seed_give_the_same_fingerprint(trained, sample_frame, tmp
     assert loaded.info["trained_at"] == again.info["trained_at"]  # kept, outside the fingerprint
     other_seed = train(sample_frame, "churned", id_column="customer_id", seed=1)
     assert other_seed.fingerprint != trained.fingerprint
+
+
+def test_large_tables_are_scored_in_chunks_with_the_same_results(
+    trained, sample_frame, monkeypatch
+):
+    import churn.model
+
+    X = FEATURES(sample_frame).iloc[:1000]
+    whole = trained.model.predict_frame(X)
+    monkeypatch.setattr(churn.model, "_CHUNK_ROWS", 300)
+    chunked = trained.model.predict_frame(X)
+    pd.testing.assert_frame_equal(whole, chunked)
