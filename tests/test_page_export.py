@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 
 import pandas as pd
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from apptest_downloads import record_downloads
 from streamlit.testing.v1 import AppTest
 
 from churn import export
@@ -25,24 +25,10 @@ from churn.policy import decide_on_holdout, validate_policy
 TIMEOUT = 120
 
 
-def _record_downloads(mp: pytest.MonkeyPatch) -> dict[str, bytes]:
-    store: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def load_and_get_id(self, path_or_data, mimetype, kind, filename=None):
-        file_id = original(self, path_or_data, mimetype, kind, filename)
-        if isinstance(path_or_data, bytes):
-            store[file_id] = path_or_data
-        return file_id
-
-    mp.setattr(MemoryMediaFileStorage, "load_and_get_id", load_and_get_id)
-    return store
-
-
 @pytest.fixture(scope="module")
 def page() -> Iterator[tuple[AppTest, dict[str, bytes]]]:
     with pytest.MonkeyPatch.context() as mp:
-        store = _record_downloads(mp)
+        store = record_downloads(mp)
         at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
         at.run()
         at.switch_page("pages/export.py")
