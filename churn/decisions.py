@@ -55,6 +55,10 @@ __all__ = [
 ]
 
 
+#: The default action of a policy: the customer gets no action.
+NO_ACTION = "none"
+
+
 # --------------------------------------------------------------------- economics
 @dataclass(frozen=True)
 class Action:
@@ -117,6 +121,10 @@ class Economics:
         names = [a.name for a in self.actions]
         if len(set(names)) != len(names):
             raise ChurnInputError("Action names must be different from each other.")
+        if any(n.strip().lower() == NO_ACTION for n in names):
+            raise ChurnInputError(
+                f"'{NO_ACTION}' means no action in the policy; give the action another name."
+            )
         if not (np.isfinite(self.value_constant) and self.value_constant > 0):
             raise ChurnInputError("The customer value must be a positive amount of money.")
         if not (np.isfinite(self.value_multiplier) and self.value_multiplier > 0):

@@ -40,7 +40,7 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("policy.schema.json")
-DEFAULT_ACTION = "none"
+DEFAULT_ACTION = decisions.NO_ACTION
 REVIEW_AFTER_DAYS = 90
 BAND_LEVEL = 0.95
 
@@ -143,6 +143,10 @@ def decide(
                 p_s, economics, v_s, o_s, tiers, groups=presorted, band_level=BAND_LEVEL
             )
     threshold = float(curve["threshold"].iloc[row])
+    if choice.method == "threshold":
+        # export the probability the PM chose, not the lowest evaluation score above it:
+        # the same customers of the evaluation set, and the intended cut-off in production
+        threshold = float(choice.value)  # type: ignore[arg-type]
     rules = decisions.policy_rules(threshold, tiers, economics)
     at = curve.iloc[row]
     k = int(at["n_targeted"])

@@ -33,13 +33,13 @@ class Scenario:
         ``actions`` (compact JSON list of ``[name, contact, incentive, success(, capacity)]``)."""
         params = {"method": self.choice.method}
         if self.choice.value is not None:
-            params["value"] = f"{self.choice.value:g}"
+            params["value"] = repr(float(self.choice.value))
         e = self.economics
         if e.value_column:
             params["value_col"] = e.value_column
-            params["mult"] = f"{e.value_multiplier:g}"
+            params["mult"] = repr(float(e.value_multiplier))
         else:
-            params["const"] = f"{e.value_constant:g}"
+            params["const"] = repr(float(e.value_constant))
         params["actions"] = json.dumps(
             [
                 [a.name, a.contact_cost, a.incentive_cost, a.success_rate]
@@ -84,10 +84,11 @@ class Scenario:
                         float(item[4]) if len(item) > 4 and item[4] is not None else None,
                     )
                     for item in json.loads(params["actions"])
-                    if 4 <= len(item) <= 5
                 )
-            except (ChurnInputError, ValueError, TypeError):
+                Economics(actions)  # names distinct, at least one action
+            except (ChurnInputError, ValueError, TypeError, IndexError, KeyError):
                 problems.append("the link's actions could not be read")
+                actions = base.economics.actions
 
         economics = base.economics
         try:

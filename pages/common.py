@@ -20,7 +20,7 @@ from churn.explain import Explanation, explain
 from churn.policy import Decision, decide_on_holdout
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.scenario import Scenario
-from churn.training import score_frame, train
+from churn.training import SCORE_COLUMNS, score_frame, train
 
 
 def _leave_pages_directory_mode() -> None:
@@ -61,7 +61,7 @@ def current_artifact() -> Artifact:
 def _scored_base(_artifact: Artifact, fingerprint: str) -> pd.DataFrame:
     base = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
     scored = score_frame(_artifact, base)
-    return pd.concat([base, scored.drop(columns=[_artifact.id_column])], axis=1)
+    return pd.concat([base, scored[list(SCORE_COLUMNS)]], axis=1)
 
 
 def current_base() -> pd.DataFrame:

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from churn import charts, decisions, report
+from churn.customers import to_safe_csv
 from churn.decisions import Action, Choice, Economics
 from churn.errors import ChurnInputError
 from churn.policy import baseline_profits
@@ -89,7 +90,10 @@ def _choice_controls(scenario: Scenario) -> Choice:
                 key="decide_top_n",
             )
             share = n / n_base
-        st.caption(f"= {percent(share)} of customers, about {share * n_base:,.0f} of {n_base:,}.")
+        st.caption(
+            f"= {percent(share)} of customers. The cut-off is set on the holdout; the box below "
+            "shows how many customers of the current base it contacts."
+        )
         return Choice("top_share", share)
     if method in ("precision", "recall"):
         default = 0.5 if method == "precision" else 0.7
@@ -237,7 +241,10 @@ def decide_fragment() -> None:
     except ChurnInputError as exc:
         st.error(str(exc))
         return
-    _results(decision, new.economics)
+    try:
+        _results(decision, new.economics)
+    except ChurnInputError as exc:  # a fragment rerun does not pass through app.py
+        st.error(str(exc))
 
 
 def _rules_text(rules: list[dict]) -> str:
@@ -287,6 +294,15 @@ def _results(decision, economics: Economics) -> None:
         decision.rules,
         economics,
     )
+    if decision.choice.method in ("top_share", "top_n") and (
+        ahead["share_contacted"] > decision.choice.value + 0.01
+    ):
+        st.warning(
+            f"The team's capacity is {percent(decision.choice.value)} of customers, but in the "
+            f"current base this cut-off reaches {percent(ahead['share_contacted'])}: the latest "
+            "customers score higher than the holdout (see the box below). Lower the capacity, or "
+            "contact the highest-ranked customers first (Customers page).",
+        )
     st.info(
         f"**On the {ahead['customers']:,} customers of the current base** (the latest snapshot, "
         f"listed on the Customers page) this policy contacts {ahead['contacted']:,} "
@@ -345,7 +361,7 @@ def _results(decision, economics: Economics) -> None:
         )
         st.download_button(
             "Download the review list (CSV)",
-            listed.to_csv(index=False, lineterminator="\n").encode("utf-8"),
+            to_safe_csv(listed),
             file_name="churn-review-list.csv",
             mime="text/csv",
         )

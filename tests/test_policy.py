@@ -450,3 +450,27 @@ def test_decision_confusion_equals_the_standalone_function(trained):
         np.testing.assert_allclose(inside["money"], standalone["money"], rtol=1e-9, atol=1e-6)
         assert inside["customers"].sum() == len(h)
         assert inside[inside["in_profit"]]["money"].sum() == pytest.approx(decision.profit)
+
+
+def test_a_threshold_choice_exports_the_chosen_probability(trained):
+    from churn.decisions import default_economics
+    from churn.policy import decide_on_holdout
+
+    economics = default_economics(trained.holdout_data.columns)
+    top = float(trained.holdout["churn_probability"].max())
+    for value in (0.3, min(top + 0.05, 0.999)):
+        decision = decide_on_holdout(trained, economics, Choice("threshold", value))
+        assert min(r["min_probability"] for r in decision.rules) == value
+    # above every holdout score: nobody in the holdout, but production customers above it
+    assert decision.n_targeted == 0
+    assert (
+        pol.apply_policy(
+            {**pol.build_policy(decision, economics, trained.fingerprint)}, np.array([0.9999])
+        )[0]
+        != "none"
+    )
+
+
+def test_an_action_cannot_be_called_none():
+    with pytest.raises(ChurnInputError, match="no action"):
+        Economics((Action(" None ", 1, 0, 0.5),))

@@ -57,6 +57,10 @@ def test_empty_query_gives_the_default():
         ({"actions": '[["x", 1, 0, 2]]'}, "actions"),
         ({"value_col": "no_such_column", "mult": "12"}, "customer value"),
         ({"const": "-5"}, "customer value"),
+        ({"actions": "[]"}, "actions"),
+        ({"actions": '[["a", 1, 0, 0.5], ["a", 2, 0, 0.5]]'}, "actions"),
+        ({"actions": '[["a", 1]]'}, "actions"),
+        ({"actions": '[["None", 1, 0, 0.5]]'}, "actions"),
     ],
 )
 def test_a_mangled_link_falls_back_and_says_why(params, problem):
@@ -67,3 +71,12 @@ def test_a_mangled_link_falls_back_and_says_why(params, problem):
         assert scenario.choice == default.choice
     if "actions" in params:
         assert scenario.economics.actions == default.economics.actions
+
+
+def test_money_and_choices_survive_the_link_exactly():
+    scenario = Scenario(
+        Choice("threshold", 0.123456789), Economics(default_economics().actions, 1234567.0)
+    )
+    back = Scenario.from_query(scenario.to_query(), COLUMNS)
+    assert back.economics.value_constant == 1234567.0
+    assert back.choice.value == 0.123456789
