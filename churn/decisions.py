@@ -715,17 +715,29 @@ def confusion_money(
 
 
 def outlook(
-    p: np.ndarray, value: np.ndarray, rules: list[dict[str, Any]], economics: Economics
+    p: np.ndarray,
+    value: np.ndarray,
+    rules: list[dict[str, Any]],
+    economics: Economics,
+    low: np.ndarray | None = None,
+    high: np.ndarray | None = None,
 ) -> dict[str, float]:
     """What a policy is expected to do on customers without outcomes (e.g. the current base).
 
     Returns ``customers``, ``contacted`` (count), ``share_contacted`` in [0, 1],
     ``expected_churners_contacted`` (sum of their probabilities) and
     ``expected_profit`` (money: the sum of each contacted customer's expected profit).
+    With the intervals ``low``/``high`` it also returns ``review`` and
+    ``share_review``: the customers whose interval crosses a cut-off (:func:`straddling`).
     """
     p = np.asarray(p, dtype=float)
     contacted = rule_index(p, rules) >= 0
+    extra = {}
+    if low is not None and high is not None:
+        review = straddling(low, high, rules)
+        extra = {"review": int(review.sum()), "share_review": float(review.mean())}
     return {
+        **extra,
         "customers": int(p.size),
         "contacted": int(contacted.sum()),
         "share_contacted": float(contacted.mean()) if p.size else 0.0,

@@ -17,7 +17,7 @@ from churn.artifact import Artifact
 from churn.data import read_table
 from churn.errors import ChurnInputError
 from churn.explain import Explanation, explain
-from churn.policy import Decision, decide_on_holdout
+from churn.policy import Decision, baseline_profits, decide_on_holdout
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.scenario import Scenario
 from churn.training import SCORE_COLUMNS, score_frame, train
@@ -119,6 +119,19 @@ def current_decision() -> Decision:
     """The session's policy measured on the holdout (cached per model and scenario)."""
     artifact = current_artifact()
     return _decision(artifact, artifact.fingerprint, scenario_key(current_scenario()))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _baselines(_artifact: Artifact, fingerprint: str, key: str) -> dict[str, float]:
+    scenario = Scenario.from_query(json.loads(key))
+    decision = _decision(_artifact, fingerprint, key)
+    return baseline_profits(_artifact, scenario.economics, decision)
+
+
+def current_baselines() -> dict[str, float]:
+    """Profit per customer of the session's policy and its alternatives (cached)."""
+    artifact = current_artifact()
+    return _baselines(artifact, artifact.fingerprint, scenario_key(current_scenario()))
 
 
 def show_input_error(action: Callable[[], Any]) -> Any:

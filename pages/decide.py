@@ -5,16 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from churn import charts, decisions, report
+from churn import charts, decisions, export, report
 from churn.customers import to_safe_csv
 from churn.decisions import Action, Choice, Economics
 from churn.errors import ChurnInputError
-from churn.policy import baseline_profits
 from churn.report import money, percent
 from churn.scenario import Scenario
 from pages.common import (
     current_artifact,
     current_base,
+    current_baselines,
     current_decision,
     current_scenario,
     set_scenario,
@@ -247,23 +247,12 @@ def decide_fragment() -> None:
         st.error(str(exc))
 
 
-def _rules_text(rules: list[dict]) -> str:
-    if not rules:
-        return "Contact nobody."
-    ordered = sorted(rules, key=lambda r: r["min_probability"], reverse=True)
-    parts = []
-    upper = None
-    for rule in ordered:
-        lo = rule["min_probability"]
-        span = f"{lo:.1%} or more" if upper is None else f"{lo:.1%} to {upper:.1%}"
-        parts.append(f"**{rule['action']}** for churn probability {span}")
-        upper = lo
-    return "; ".join(parts) + ". Everyone else: no action."
-
-
 def _results(decision, economics: Economics) -> None:
     m = decision.metrics()
-    st.markdown(_rules_text(decision.rules))
+    st.markdown(
+        "; ".join(export.describe_rules({"rules": decision.rules, "default_action": "No action"}))
+        + "."
+    )
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(
         "Contacted",
@@ -293,6 +282,8 @@ def _results(decision, economics: Economics) -> None:
         economics.customer_value(base, len(base)),
         decision.rules,
         economics,
+        low=base["probability_low"].to_numpy(),
+        high=base["probability_high"].to_numpy(),
     )
     if decision.choice.method in ("top_share", "top_n") and (
         ahead["share_contacted"] > decision.choice.value + 0.01
@@ -329,20 +320,19 @@ def _results(decision, economics: Economics) -> None:
     )
 
     st.markdown("**Compared with the alternatives** (profit per customer on the holdout)")
-    profits = baseline_profits(artifact, economics, decision)
+    profits = current_baselines()
     st.altair_chart(charts.comparison_chart(profits), width="stretch")
 
     st.markdown("**Customers the model is unsure about**")
-    review = decisions.straddling(
-        base["probability_low"].to_numpy(), base["probability_high"].to_numpy(), decision.rules
-    )
-    n_review = int(review.sum())
     st.markdown(
-        f"{n_review:,} of the {len(base):,} customers in the current base "
-        f"({percent(n_review / len(base))}) have a probability interval that crosses a cut-off: "
+        f"{ahead['review']:,} of the {len(base):,} customers in the current base "
+        f"({percent(ahead['share_review'])}) have a probability interval that crosses a cut-off: "
         "within what the model can tell, they could get a different action."
     )
-    if n_review and st.toggle("Route them to human review", key="decide_review"):
+    if ahead["review"] and st.toggle("Route them to human review", key="decide_review"):
+        review = decisions.straddling(
+            base["probability_low"].to_numpy(), base["probability_high"].to_numpy(), decision.rules
+        )
         columns = [
             c
             for c in (

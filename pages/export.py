@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
 from churn import export
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS, sanitise_for_spreadsheet, to_safe_csv
-from churn.policy import Decision, baseline_profits, build_policy
+from churn.policy import build_policy
 from churn.report import money, percent
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
-from churn.scenario import Scenario
 from pages.common import (
     current_artifact,
     current_base,
+    current_baselines,
     current_decision,
     current_scenario,
     scenario_key,
@@ -27,14 +25,6 @@ MODEL_DIR = "models/churn"
 SCORES_PATH = "scores.csv"
 ECONOMICS_PATH = "economics.json"
 GOLDEN_PATH = "golden-sample.csv"
-
-
-@st.cache_data(show_spinner="Measuring the alternatives on the holdout...", max_entries=64)
-def _baselines(
-    _artifact: Artifact, fingerprint: str, key: str, _decision: Decision
-) -> dict[str, float]:
-    economics = Scenario.from_query(json.loads(key)).economics
-    return baseline_profits(_artifact, economics, _decision)
 
 
 @st.cache_data(show_spinner="Choosing the golden customers...", max_entries=16)
@@ -52,7 +42,7 @@ artifact = current_artifact()
 scenario = current_scenario()
 decision = show_input_error(current_decision)
 key = scenario_key(scenario)
-baselines = show_input_error(lambda: _baselines(artifact, artifact.fingerprint, key, decision))
+baselines = show_input_error(current_baselines)
 policy = show_input_error(
     lambda: build_policy(decision, scenario.economics, artifact.fingerprint, baselines=baselines)
 )

@@ -692,3 +692,14 @@ def test_outlook_counts_and_expected_profit_by_hand():
     assert ahead["expected_churners_contacted"] == pytest.approx(1.4)
     by_hand = 0.9 * (0.3 * 950 - 10) - 0.1 * 60 + 0.5 * (0.3 * 450 - 10) - 0.5 * 60
     assert ahead["expected_profit"] == pytest.approx(by_hand)
+
+
+def test_outlook_counts_the_customers_to_review():
+    p = np.array([0.5, 0.45, 0.2])
+    low, high = p - 0.15, p + 0.15
+    econ = Economics((Action("Call", 1, 0, 0.3),), value_constant=100.0)
+    rules = [{"action": "Call", "min_probability": 0.4}]
+    ahead = d.outlook(p, np.full(3, 100.0), rules, econ, low=low, high=high)
+    assert ahead["review"] == 2  # 0.5 and 0.45 both have 0.4 inside their interval
+    assert ahead["share_review"] == pytest.approx(2 / 3)
+    assert "review" not in d.outlook(p, np.full(3, 100.0), rules, econ)

@@ -90,3 +90,26 @@ def test_a_mangled_link_is_a_sentence_not_a_traceback():
     app.run()
     assert not app.exception
     assert app.radio(key="decide_method").value == "max_profit"  # the default, shown
+
+
+def test_review_count_is_the_librarys():
+    from pages.common import sample_artifact
+
+    app = _open()
+    artifact = sample_artifact()
+    from pages.common import _scored_base
+
+    base = _scored_base(artifact, artifact.fingerprint)
+    scenario = Scenario.from_query({}, list(artifact.holdout_data.columns))
+    decision = decide_on_holdout(artifact, scenario.economics, Choice("max_profit"))
+    ahead = decisions.outlook(
+        base["churn_probability"].to_numpy(),
+        scenario.economics.customer_value(base, len(base)),
+        decision.rules,
+        scenario.economics,
+        low=base["probability_low"].to_numpy(),
+        high=base["probability_high"].to_numpy(),
+    )
+    texts = " ".join(m.value for m in app.markdown)
+    assert f"{ahead['review']:,} of the {len(base):,} customers in the current base" in texts
+    assert f"contacts {ahead['contacted']:,}" in " ".join(i.value for i in app.info)

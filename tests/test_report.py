@@ -100,3 +100,20 @@ def test_model_card_names_the_model_and_its_limits(trained):
     assert any("Enterprise" in line or "Non-binary" in line for line in card["limitations"])
     assert any("not causes" in line for line in card["limitations"])
     assert len(card["limitations"]) >= 4
+
+
+def test_confusion_table_reads_each_cell():
+    from churn.decisions import Action, Economics, confusion_money
+
+    p = np.array([0.9, 0.8, 0.3, 0.1])
+    y = np.array([1, 0, 1, 0])
+    econ = Economics((Action("Call", 10, 50, 0.3),), value_constant=1000.0)
+    rules = [{"action": "Call", "min_probability": 0.5}]
+    confusion = confusion_money(p, y, np.full(4, 1000.0), rules, econ)
+    table = report.confusion_table(confusion)
+    assert list(table.index) == ["Contacted", "Not contacted"]
+    assert list(table.columns) == ["Would have churned", "Would have stayed"]
+    assert table.loc["Contacted", "Would have churned"] == "1 customers, $275"
+    assert table.loc["Contacted", "Would have stayed"] == "1 customers, -$60"
+    assert table.loc["Not contacted", "Would have churned"] == "1 customers, -$1,000"
+    assert table.loc["Not contacted", "Would have stayed"] == "1 customers, $0"
