@@ -241,8 +241,9 @@ def comparison_chart(profits: dict[str, float]) -> alt.Chart:
         "everybody": "Contact everybody",
         "nobody": "Contact nobody",
     }
+    shown = [k for k in labels if np.isfinite(profits[k])]
     data = pd.DataFrame(
-        {"option": [labels[k] for k in labels], "profit": [profits[k] for k in labels]}
+        {"option": [labels[k] for k in shown], "profit": [profits[k] for k in shown]}
     )
     data["label"] = [f"{'-' if v < 0 else ''}${abs(v):,.2f}" for v in data["profit"]]
     base = alt.Chart(data).encode(

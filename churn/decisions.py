@@ -52,6 +52,7 @@ __all__ = [
     "threshold_curve",
     "tier_cutoffs",
     "tier_profit",
+    "within_capacity",
 ]
 
 
@@ -552,6 +553,27 @@ def apply_capacities(
             at_least[k] = int(counts[np.flatnonzero(counts <= limit)[-1]])
     group_of = {int(c): g for g, c in enumerate(counts)}
     return group_of[at_least[0]], [group_of[c] for c in at_least[1:]]
+
+
+def within_capacity(
+    groups: SortedGroups, tier_groups: list[int], economics: Economics
+) -> np.ndarray:
+    """For every contact threshold (curve row), whether each action's tier fits its capacity.
+
+    ``tier_groups`` are the group indices where actions 2..K start (weakest
+    first). Returns a boolean array, one per row of :func:`threshold_curve`.
+    """
+    actions = economics.ordered_actions
+    counts = groups.counts
+    rows = np.arange(counts.size)
+    n = counts[-1]
+    # at_least[k][r]: customers with action k or stronger when contacting down to row r
+    at_least = [counts[rows]] + [counts[np.minimum(rows, g)] for g in tier_groups] + [0 * rows]
+    ok = np.ones(counts.size, dtype=bool)
+    for k, action in enumerate(actions):
+        if action.max_share is not None:
+            ok &= at_least[k] - at_least[k + 1] <= np.floor(action.max_share * n + 1e-9)
+    return ok
 
 
 # --------------------------------------------------------- money and intervals

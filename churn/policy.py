@@ -134,6 +134,7 @@ def decide(
         p_s, economics, v_s, o_s, tiers, groups=presorted, band_level=BAND_LEVEL
     )
     row = decisions.select(curve, choice)
+    feasible = np.ones(len(curve), dtype=bool)
     if any(a.max_share is not None for a in economics.actions):
         row, tier_groups = decisions.apply_capacities(groups, row, list(cuts[1:]), economics)
         capped = [float(groups.thresholds[g]) for g in tier_groups]
@@ -142,6 +143,7 @@ def decide(
             curve = decisions.threshold_curve(
                 p_s, economics, v_s, o_s, tiers, groups=presorted, band_level=BAND_LEVEL
             )
+        feasible = decisions.within_capacity(groups, tier_groups, economics)
     threshold = float(curve["threshold"].iloc[row])
     if choice.method == "threshold":
         # export the probability the PM chose, not the lowest evaluation score above it:
@@ -210,7 +212,7 @@ def decide(
         expected_profit=expected,
         expected_profit_low=min(bounds),
         expected_profit_high=max(bounds),
-        best_row=int(np.argmax(curve["profit"].to_numpy())),
+        best_row=int(np.argmax(np.where(feasible, curve["profit"].to_numpy(), -np.inf))),
         actions_count=counts,
         confusion=confusion,
     )
@@ -240,7 +242,8 @@ def baseline_profits(
     """Realised profit per customer on the holdout of the chosen policy and the alternatives.
 
     * ``nobody``: contact no one (the zero line);
-    * ``everybody``: contact everyone with the single action that does best that way (no model);
+    * ``everybody``: contact everyone with the single action that does best that way (no
+      model); NaN when an action's capacity makes that impossible;
     * ``rule``: the readable rule's best policy (its own profit-maximising tiers and cut-off);
     * ``model_best``: the model's profit-maximising policy;
     * ``chosen``: the policy in ``decision``.
@@ -250,6 +253,8 @@ def baseline_profits(
     value = economics.customer_value(artifact.holdout_data, len(h))
     n = len(h)
     everybody = max(float(a.profit(y, value).sum()) for a in economics.actions) / n
+    if any(a.max_share is not None and a.max_share < 1 for a in economics.actions):
+        everybody = float("nan")  # not possible within the actions' capacities
     rule_p = h["rule_probability"].to_numpy()
     rule = decide(rule_p, rule_p, rule_p, y, value, economics, Choice("max_profit"))
     return {
@@ -292,7 +297,9 @@ def build_policy(
         },
     }
     if baselines is not None:
-        policy["expected"]["baselines_profit_per_customer"] = dict(baselines)
+        policy["expected"]["baselines_profit_per_customer"] = {
+            k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in baselines.items()
+        }
     validate_policy(policy)
     return policy
 

@@ -679,6 +679,12 @@ def test_decide_respects_capacities():
     assert decision.actions_count.get("strong", 0) <= 0.05 * 3000
     assert decision.actions_count.get("strong", 0) > 0
     assert Economics.from_dict(econ.to_dict()) == econ
+    # the "best" point respects the capacities too, and is at least as good as the choice
+    groups = d.sorted_groups(p)
+    tier_groups = [int(np.flatnonzero(groups.thresholds == t)[0]) for t in decision.tiers]
+    feasible = d.within_capacity(groups, tier_groups, econ)
+    assert feasible[decision.best_row] and feasible[decision.row]
+    assert decision.curve["profit"].iloc[decision.best_row] >= decision.profit - 1e-9
 
 
 def test_outlook_counts_and_expected_profit_by_hand():

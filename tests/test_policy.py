@@ -474,3 +474,22 @@ def test_a_threshold_choice_exports_the_chosen_probability(trained):
 def test_an_action_cannot_be_called_none():
     with pytest.raises(ChurnInputError, match="no action"):
         Economics((Action(" None ", 1, 0, 0.5),))
+
+
+def test_with_capacities_everybody_is_not_an_option_and_the_json_stays_valid(trained):
+    from churn.policy import baseline_profits, decide_on_holdout
+
+    economics = Economics(
+        (Action("Email", 1, 10, 0.1, max_share=0.05), Action("Call", 15, 60, 0.35, max_share=0.02)),
+        value_column="monthly_charges",
+        value_multiplier=12,
+    )
+    decision = decide_on_holdout(trained, economics, Choice("max_profit"))
+    base = baseline_profits(trained, economics, decision)
+    assert np.isnan(base["everybody"])
+    assert base["model_best"] >= base["chosen"] - 1e-9
+    assert decision.n_targeted <= 0.07 * decision.n_customers + 1
+    policy = pol.build_policy(decision, economics, trained.fingerprint, baselines=base)
+    text = json.dumps(policy, allow_nan=False)  # strict JSON: no NaN
+    assert json.loads(text)["expected"]["baselines_profit_per_customer"]["everybody"] is None
+    jsonschema.Draft202012Validator(json.loads(pol.SCHEMA_PATH.read_text())).validate(policy)
