@@ -14,6 +14,7 @@ __all__ = [
     "METRIC_LABELS",
     "MODELS",
     "data_summary",
+    "emp_table",
     "gains_table",
     "metrics_table",
     "model_card",
@@ -213,6 +214,25 @@ def model_card(artifact: Artifact) -> dict[str, Any]:
         ),
         "limitations": limitations,
     }
+
+
+def emp_table(artifact: Artifact) -> pd.DataFrame:
+    """Expected maximum profit per customer, by model and default action (from training).
+
+    Columns: ``model_label, action, emp`` (money per customer) and
+    ``share_targeted`` (in [0, 1], the share the best threshold contacts on average).
+    """
+    rows = [
+        {
+            "model_label": MODELS[key],
+            "action": action,
+            "emp": figures["emp"],
+            "share_targeted": figures["share_targeted"],
+        }
+        for key in MODELS
+        for action, figures in artifact.metrics["emp"][key].items()
+    ]
+    return pd.DataFrame(rows)
 
 
 def verdict(artifact: Artifact) -> dict[str, Any]:

@@ -66,6 +66,32 @@ with st.expander("All metrics with intervals"):
         column_config={"Value": st.column_config.NumberColumn(format="%.3f")},
     )
 
+with st.expander("Expected maximum profit (EMP) per customer"):
+    emp = report.emp_table(artifact)
+    st.dataframe(
+        emp.rename(
+            columns={
+                "model_label": "Model",
+                "action": "Action",
+                "emp": "EMP per customer",
+                "share_targeted": "Share contacted at the best threshold",
+            }
+        ),
+        hide_index=True,
+        column_config={
+            "EMP per customer": st.column_config.NumberColumn(format="$%.2f"),
+            "Share contacted at the best threshold": st.column_config.NumberColumn(
+                format="percent"
+            ),
+        },
+    )
+    st.caption(
+        "EMP (Verbraken et al. 2013): the profit per customer of each model's best threshold, "
+        "averaged over an uncertain success rate (Beta distributed around the action's rate), "
+        "with the average customer value of "
+        f"{report.money(artifact.metrics['emp_customer_value'])}."
+    )
+
 st.subheader("Who does it find? Cumulative gains on the holdout")
 st.altair_chart(charts.gains_chart(report.gains_table(artifact)), width="stretch")
 st.caption(

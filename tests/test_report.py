@@ -117,3 +117,12 @@ def test_confusion_table_reads_each_cell():
     assert table.loc["Contacted", "Would have stayed"] == "1 customers, -$60"
     assert table.loc["Not contacted", "Would have churned"] == "1 customers, -$1,000"
     assert table.loc["Not contacted", "Would have stayed"] == "1 customers, $0"
+
+
+def test_emp_table_lists_every_model_and_action(trained):
+    table = report.emp_table(trained)
+    assert len(table) == 3 * len(trained.metrics["emp"]["model"])
+    model = table[table["model_label"] == "Churn model"].set_index("action")["emp"]
+    for action, figures in trained.metrics["emp"]["model"].items():
+        assert model[action] == figures["emp"]
+    assert ((table["share_targeted"] >= 0) & (table["share_targeted"] <= 1)).all()
