@@ -6,8 +6,14 @@ only carries a URL, so the tests record what the app registers with the store.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 120
 
 
 def record_downloads(mp: pytest.MonkeyPatch) -> dict[str, bytes]:
@@ -23,3 +29,15 @@ def record_downloads(mp: pytest.MonkeyPatch) -> dict[str, bytes]:
 
     mp.setattr(MemoryMediaFileStorage, "load_and_get_id", load_and_get_id)
     return store
+
+
+@contextmanager
+def open_page(page: str) -> Iterator[tuple[AppTest, dict[str, bytes]]]:
+    """The app opened on ``page`` (e.g. ``"pages/export.py"``), recording its downloads."""
+    with pytest.MonkeyPatch.context() as mp:
+        store = record_downloads(mp)
+        at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+        at.run()
+        at.switch_page(page)
+        at.run()
+        yield at, store

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import streamlit as st
-from apptest_downloads import record_downloads
+from apptest_downloads import open_page, record_downloads
 from streamlit.testing.v1 import AppTest
 
 from churn import customers
@@ -38,13 +38,8 @@ def _payload(button, store: dict[str, bytes]) -> bytes:
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[tuple[AppTest, dict[str, bytes]]]:
-    with pytest.MonkeyPatch.context() as mp:
-        store = record_downloads(mp)
-        at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-        at.run()
-        at.switch_page("pages/customers.py")
-        at.run()
-        yield at, store
+    with open_page("pages/customers.py") as opened:
+        yield opened
 
 
 def _expected_table(at: AppTest, base: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 
 import pandas as pd
 import pytest
-from apptest_downloads import record_downloads
+from apptest_downloads import open_page
 from streamlit.testing.v1 import AppTest
 
 from churn import export
@@ -27,13 +27,8 @@ TIMEOUT = 120
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[tuple[AppTest, dict[str, bytes]]]:
-    with pytest.MonkeyPatch.context() as mp:
-        store = record_downloads(mp)
-        at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-        at.run()
-        at.switch_page("pages/export.py")
-        at.run()
-        yield at, store
+    with open_page("pages/export.py") as opened:
+        yield opened
 
 
 def _download(at: AppTest, store: dict[str, bytes], label_start: str) -> bytes:
