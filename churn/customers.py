@@ -20,6 +20,7 @@ from pandas.api import types as ptypes
 from churn import decisions
 from churn.decisions import Economics
 from churn.errors import ChurnInputError
+from churn.training import SCORE_COLUMNS
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -33,8 +34,6 @@ __all__ = [
     "to_safe_csv",
 ]
 
-#: The columns :func:`churn.training.score_frame` adds.
-SCORE_COLUMNS = ("churn_probability", "probability_low", "probability_high")
 #: Characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: The row-number column used when the data has no id column.

@@ -22,6 +22,7 @@ from churn.model import ChurnModel
 __all__ = ["HOLDOUT_SIZE", "score_frame", "train"]
 
 HOLDOUT_SIZE = 0.20
+#: The columns :func:`score_frame` adds for every customer.
 SCORE_COLUMNS = ("churn_probability", "probability_low", "probability_high")
 
 
