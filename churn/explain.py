@@ -93,6 +93,7 @@ __all__ = [
     "format_number",
     "format_points",
     "global_importance",
+    "missing_effect",
     "reason_sentences",
     "reasons_table",
     "shap_margin_values",
@@ -828,6 +829,19 @@ def beeswarm_table(
             columns=["feature", "order", "points", "value", "value_rank", "jitter", "row"]
         )
     return pd.concat(parts, ignore_index=True)
+
+
+def missing_effect(expl: Explanation, feature: str) -> dict[str, float]:
+    """Customers with no value for ``feature`` and its average effect on them, over all rows.
+
+    Returns ``{"customers": count, "mean_points": average points (share of probability,
+    NaN when no customer lacks a value)}``.
+    """
+    j = expl.feature_names.index(feature)
+    missing = expl.data[feature].isna().to_numpy()
+    count = int(missing.sum())
+    mean = float(expl.points[missing, j].mean()) if count else float("nan")
+    return {"customers": count, "mean_points": mean}
 
 
 def dependence_table(

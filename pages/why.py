@@ -15,6 +15,7 @@ from churn.explain import (
     dependence_table,
     format_points,
     global_importance,
+    missing_effect,
     reason_sentences,
     waterfall_table,
     what_if,
@@ -75,11 +76,11 @@ feature = st.selectbox(
 dependence = dependence_table(expl, feature)
 numeric = expl.kinds.get(feature) == "numeric"
 st.altair_chart(charts.shap_dependence_chart(dependence, feature, numeric), width="stretch")
-missing = dependence[dependence["missing"]]
+absent = missing_effect(expl, feature)
 note = (
-    f" {int(expl.data[feature].isna().sum()):,} customers have no value; on average that moves "
-    f"their probability by {format_points(float(missing['points'].mean()))}."
-    if numeric and len(missing)
+    f" {absent['customers']:,} customers have no value; on average that moves their "
+    f"probability by {format_points(absent['mean_points'])}."
+    if numeric and absent["customers"]
     else ""
 )
 st.caption(

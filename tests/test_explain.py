@@ -271,3 +271,16 @@ def test_beeswarm_and_dependence_tables(expl):
     charts.shap_dependence_chart(categorical, "contract_type", False).to_dict()
     with pytest.raises(ChurnInputError):
         dependence_table(expl, "shoe_size")
+
+
+def test_missing_effect_is_over_every_customer(trained, sample_frame):
+    from churn.explain import explain, missing_effect
+
+    frame = sample_frame.iloc[:800]
+    expl = explain(trained, frame)
+    absent = missing_effect(expl, "satisfaction_score")
+    missing = frame["satisfaction_score"].isna().to_numpy()
+    assert absent["customers"] == missing.sum() > 0
+    j = expl.feature_names.index("satisfaction_score")
+    assert absent["mean_points"] == pytest.approx(expl.points[missing, j].mean())
+    assert np.isnan(missing_effect(expl, "tenure_months")["mean_points"])  # never missing
