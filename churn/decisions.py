@@ -52,6 +52,7 @@ __all__ = [
     "threshold_curve",
     "tier_cutoffs",
     "tier_profit",
+    "tier_thresholds",
     "within_capacity",
 ]
 
@@ -405,7 +406,7 @@ def threshold_curve(
     value_sorted = np.broadcast_to(np.asarray(value, dtype=float), p.shape)[order]
     if tiers is None:
         cuts = _tier_cuts_sorted(outcome_sorted, value_sorted, economics, groups)
-        tiers = _tiers_from_cuts(groups, cuts)
+        tiers = tier_thresholds(groups, cuts[1:])
     profit_sorted = _assignment_profit(p_sorted, outcome_sorted, value_sorted, economics, tiers)
     tp = _cum_at_groups(outcome_sorted, groups)
     n_targeted = groups.counts
@@ -437,9 +438,10 @@ def threshold_curve(
     return curve
 
 
-def _tiers_from_cuts(groups: SortedGroups, cuts: list[int]) -> list[float]:
-    """Min probabilities of actions 2..K from DP group cuts (inf when a tier is empty)."""
-    return [float(groups.thresholds[g]) for g in cuts[1:]]
+def tier_thresholds(groups: SortedGroups, tier_groups: list[int]) -> list[float]:
+    """Min probabilities of actions 2..K from the group indices where their tiers start
+    (``tier_cutoffs(...)[1:]``); inf when a tier is empty."""
+    return [float(groups.thresholds[g]) for g in tier_groups]
 
 
 # ------------------------------------------------------------------ choosing

@@ -129,7 +129,7 @@ def decide(
     v_s = np.broadcast_to(np.asarray(value, dtype=float), p.shape)[order]
     presorted = decisions.presorted(groups)
     cuts = decisions.tier_cutoffs(p_s, o_s, v_s, economics, presorted)
-    tiers = [float(groups.thresholds[g]) for g in cuts[1:]]
+    tiers = decisions.tier_thresholds(groups, cuts[1:])
     curve = decisions.threshold_curve(
         p_s, economics, v_s, o_s, tiers, groups=presorted, band_level=BAND_LEVEL
     )
@@ -137,7 +137,7 @@ def decide(
     feasible = np.ones(len(curve), dtype=bool)
     if any(a.max_share is not None for a in economics.actions):
         row, tier_groups = decisions.apply_capacities(groups, row, list(cuts[1:]), economics)
-        capped = [float(groups.thresholds[g]) for g in tier_groups]
+        capped = decisions.tier_thresholds(groups, tier_groups)
         if capped != tiers:
             tiers = capped
             curve = decisions.threshold_curve(
