@@ -6,7 +6,7 @@ peak resident memory of the server through a click-through of every page <= 700 
 
 "Rendered" means: the page's ``h1`` is visible, the script run is over, the status widget
 is gone and no chart is still a loading skeleton. For the landing page it also means the
-reliability chart (under the subheader "... Reliability on the holdout") is drawn.
+reliability chart (under the subheader "Gains and reliability on the holdout") is drawn.
 
 Drives Debian's Chromium (``/usr/bin/chromium``) with Playwright; the browser is started
 before the server, so its own start-up is not in the cold-start time. Times are wall
@@ -54,7 +54,7 @@ PAGES = [
 LANDING_TITLE = PAGES[0][1]
 RELIABILITY_CHART = (
     'xpath=//*[@data-testid="stElementContainer"]'
-    '[.//h3[contains(., "Reliability on the holdout")]]'
+    '[.//h3[contains(., "Gains and reliability on the holdout")]]'
     '/following-sibling::*[.//*[@data-testid="stVegaLiteChart"]][1]'
     '//*[@data-testid="stVegaLiteChart"]//*[local-name()="svg" or local-name()="canvas"]'
 )
@@ -93,7 +93,7 @@ def wait_landing(page, start: float) -> dict[str, float]:
         '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS
     )
     stages["script_run_over"] = time.perf_counter() - start
-    page.get_by_text("Reliability on the holdout").wait_for(timeout=TIMEOUT_MS)
+    page.get_by_text("Gains and reliability on the holdout").wait_for(timeout=TIMEOUT_MS)
     page.locator(RELIABILITY_CHART).first.wait_for(timeout=TIMEOUT_MS)
     stages["reliability_chart_drawn"] = time.perf_counter() - start
     wait_rendered(page, LANDING_TITLE)

@@ -34,4 +34,4 @@ def test_overview_shows_the_library_figures(overview):
     verdict = report.verdict(artifact)
     banners = [e.value for e in overview.success] + [e.value for e in overview.warning]
     assert verdict["headline"] in banners
-    assert artifact.info["rule_text"] in [c.value for c in overview.code]
+    assert artifact.info["rule_text"] in [t.value for t in overview.text]
