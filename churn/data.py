@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from churn.errors import ChurnInputError
+from churn.ingest import read_path
 
 __all__ = [
     "MIN_MINORITY",
@@ -24,47 +25,17 @@ _NEGATIVE_WORDS = ("0", "no", "false", "n", "f", "stayed", "retained", "active")
 
 
 def read_table(path: str | Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read a CSV or Parquet file into a frame.
+    """Read a CSV (any common delimiter and encoding), Parquet or Excel file into a frame.
 
     ``text_columns`` (such as the customer id) are read as text, so ids like
-    ``00123`` keep their leading zeros.
+    ``00123`` keep their leading zeros. See :mod:`churn.ingest`.
 
     Raises
     ------
     ChurnInputError
         When the file is missing, has an unsupported type, cannot be read or has no rows.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ChurnInputError(f"File not found: {path}; check the path and try again.")
-    if path.is_dir():
-        raise ChurnInputError(f"{path} is a folder; give the path of a CSV or Parquet file.")
-    suffix = path.suffix.lower()
-    dtype = dict.fromkeys(text_columns, "str")
-    try:
-        if suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        elif suffix == ".tsv":
-            frame = pd.read_csv(path, sep="\t", low_memory=False, dtype=dtype)
-        elif suffix in (".csv", ".txt", ""):
-            frame = pd.read_csv(path, low_memory=False, dtype=dtype)
-        else:
-            raise ChurnInputError(f"Cannot read {path.name}: use a .csv or .parquet file.")
-    except ChurnInputError:
-        raise
-    except pd.errors.EmptyDataError:
-        raise ChurnInputError(
-            f"{path.name} is empty; export the table again with its rows."
-        ) from None
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ChurnInputError(
-            f"Cannot read {path.name} ({first}); check that it is a valid CSV or Parquet file."
-        ) from None
-    if len(frame) == 0:
-        raise ChurnInputError(f"{path.name} has a header but no rows; export it again with data.")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+    return read_path(path, text_columns)
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
