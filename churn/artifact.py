@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from churn.baselines import LogisticBaseline, RuleBaseline
+from churn.checks import Preparation
 from churn.decisions import SortedGroups, presorted, sorted_groups
 from churn.errors import ChurnInputError
 from churn.model import ChurnModel, model_from_files, model_to_files
@@ -81,6 +82,20 @@ class Artifact:
         scores = self.holdout.iloc[groups.order].reset_index(drop=True)
         rows = self.holdout_data.iloc[groups.order].reset_index(drop=True)
         return scores, rows, presorted(groups)
+
+    @cached_property
+    def preparation(self) -> Preparation:
+        """How raw columns become model inputs (identity for models from before the checks)."""
+        text = self.extra_files.get("preparation.json")
+        if text is None:
+            return Preparation(features=list(self.model.spec_.columns))
+        return Preparation.from_dict(json.loads(text))
+
+    @property
+    def data_check(self) -> dict[str, Any] | None:
+        """The data-check report made before training (``data_check.json``), if stored."""
+        text = self.extra_files.get("data_check.json")
+        return None if text is None else json.loads(text)
 
     @property
     def target(self) -> str:

@@ -126,8 +126,9 @@ def _score(args: argparse.Namespace, progress: _Progress) -> int:
     frame = read_table(args.data, text_columns=id_columns)
     progress(f"scoring {len(frame):,} customers")
     scored = score_frame(artifact, frame)
-    if policy is not None:
-        scored["action"] = apply_policy(policy, scored["churn_probability"].to_numpy())
+    if policy is not None:  # unscored rows (empty probability) get the default action
+        action = apply_policy(policy, scored["churn_probability"].to_numpy())
+        scored.insert(scored.columns.get_loc("score_note"), "action", action)
     write_table(scored, args.out)
     print(f"scored {len(scored):,} customers into {args.out}")
     return 0

@@ -193,8 +193,13 @@ DEFAULT_ACTIONS = (
 )
 
 
-def default_economics(columns: list[str] | pd.Index | None = None) -> Economics:
-    """The sample's economics: 12 months of ``monthly_charges`` as value when present."""
+def default_economics(
+    columns: list[str] | pd.Index | None = None, value_column: str | None = None
+) -> Economics:
+    """Default economics: the mapped ``value_column`` as each customer's value when given;
+    for the sample, 12 months of ``monthly_charges``; otherwise $500 per customer."""
+    if value_column is not None:
+        return Economics(DEFAULT_ACTIONS, value_column=value_column, value_multiplier=1.0)
     if columns is not None and "monthly_charges" in list(columns):
         return Economics(DEFAULT_ACTIONS, value_column="monthly_charges", value_multiplier=12.0)
     return Economics(DEFAULT_ACTIONS, value_constant=500.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from sklearn.model_selection import train_test_split
 from churn import decisions, metrics
 from churn.artifact import Artifact, compute_fingerprint
 from churn.baselines import LogisticBaseline, RuleBaseline
-from churn.data import encode_target, resolve_positive, split_features
+from churn.checks import ColumnMapping, DataCheck, check_data
 from churn.decisions import default_economics
 from churn.errors import ChurnInputError
 from churn.model import ChurnModel
@@ -41,6 +42,11 @@ def train(
     source: str = "",
     model_params: dict[str, Any] | None = None,
     progress: Callable[[str], None] = _quiet,
+    value_column: str | None = None,
+    segments: tuple[str, ...] | list[str] = (),
+    exclude: tuple[str, ...] | list[str] = (),
+    keep: tuple[str, ...] | list[str] = (),
+    check: DataCheck | None = None,
 ) -> Artifact:
     """Train the model and both baselines and evaluate them on a holdout.
 
@@ -58,18 +64,33 @@ def train(
     n_boot : bootstrap replicates for the metric intervals.
     source : a description of where the data came from (file name), for the model card.
     progress : called with a short message at the start of each long step.
+    value_column : numeric column with each customer's value (default economics use it).
+    segments : attributes for fairness checks (recorded with the model).
+    exclude : columns to leave out of the features.
+    keep : columns the data checks would leave out (ids, leaks, ...) to put back.
+    check : the result of :func:`churn.checks.check_data` for this frame and these choices,
+        when the caller has it already (the app shows it before training).
+
+    The data checks of :mod:`churn.checks` run first; their report is stored in the
+    artifact as ``data_check.json`` and the preparation as ``preparation.json``.
     """
     started = time.perf_counter()
     progress("checking the data")
-    y = encode_target(frame, target, positive)
-    positive_label = resolve_positive(frame[target], positive)
-    X, ids = split_features(frame, target, id_column)
-    if ids is not None and ids.duplicated().any():
-        dupes = int(ids.duplicated().sum())
-        raise ChurnInputError(
-            f"The id column '{id_column}' has {dupes:,} repeated value(s); ids must identify "
-            "one customer each."
-        )
+    mapping = ColumnMapping(
+        target=target,
+        positive=positive,
+        id_column=id_column,
+        value_column=value_column,
+        segments=tuple(segments),
+        exclude=tuple(exclude),
+        keep=tuple(keep),
+    )
+    if check is None or check.mapping != mapping or len(check.frame) != len(frame):
+        check = check_data(frame, mapping)
+    frame = check.frame
+    y = check.y
+    positive_label = check.report["positive_label"]
+    X = check.features
     rows = np.arange(len(frame))
     dev, hold = train_test_split(rows, test_size=HOLDOUT_SIZE, stratify=y, random_state=seed)
     dev.sort()
@@ -115,7 +136,7 @@ def train(
         }
         for other in ("logistic", "rule")
     }
-    economics = default_economics(frame.columns)
+    economics = default_economics(frame.columns, value_column)
     mean_value = float(economics.customer_value(frame.iloc[hold], hold.size).mean())
     results["emp"] = {
         name: {
@@ -150,6 +171,10 @@ def train(
         "churn_rate": float(y.mean()),
         "features": {c: model.spec_.kinds[c] for c in model.spec_.columns},
         "rule_text": rule.to_text(),
+        "value_column": value_column,
+        "segments": list(segments),
+        "left_out": check.report["left_out"],
+        "warnings": _quality_warnings(results),
         "training_seconds": round(time.perf_counter() - started, 2),
     }
     holdout_data = frame.iloc[hold].reset_index(drop=True)
@@ -161,20 +186,81 @@ def train(
         metrics=results,
         holdout=holdout,
         holdout_data=holdout_data,
+        extra_files={
+            "data_check.json": json.dumps(check.report, indent=1),
+            "preparation.json": json.dumps(check.preparation.to_dict(), indent=1),
+        },
     )
     artifact.fingerprint = compute_fingerprint(artifact)
     return artifact
 
 
+#: A holdout ROC-AUC this high is more often a leak than a great model.
+SUSPICIOUS_AUC = 0.98
+
+
+def _quality_warnings(results: dict[str, Any]) -> list[str]:
+    auc = results["model"]["roc_auc"]
+    if auc >= SUSPICIOUS_AUC:
+        return [
+            f"The holdout ROC-AUC is {auc:.3f}, close to perfect: real churn is rarely that "
+            "predictable, so check that no column is recorded after the customer left (a "
+            "cancellation date, a closing balance, a churn reason)."
+        ]
+    return []
+
+
+def _no_values(features: pd.DataFrame) -> np.ndarray:
+    """Rows where every column is missing or blank text (checked cheaply: numbers first)."""
+    numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
+    empty = features[numeric].isna().all(axis=1).to_numpy()
+    rows = np.flatnonzero(empty)
+    for column in features.columns.difference(numeric):
+        if rows.size == 0:
+            break
+        text = features[column].iloc[rows].astype("string").str.strip()
+        keep = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
+        rows = rows[keep]
+    out = np.zeros(len(features), dtype=bool)
+    out[rows] = True
+    return out
+
+
 def score_frame(artifact: Artifact, frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per input row, in input order: the id (if any) and the three score columns."""
+    """One row per input row, in input order: the id (if any), the three score columns and
+    ``score_note``.
+
+    The data is prepared as in training (numbers stored as text, dates). Extra columns are
+    ignored; missing values and categories never seen in training are scored. A row with
+    no value in any of the model's columns cannot be scored: its probability is left
+    empty and ``score_note`` says why; rows with unreadable cells are scored with those
+    cells as missing, and the note says how many.
+    """
     id_column = artifact.id_column
     if id_column is not None and id_column not in frame.columns:
         raise ChurnInputError(
             f"The data has no '{id_column}' column, which the model was trained with; add it "
             "so that every score can be matched to its customer."
         )
-    scored = artifact.model.predict_frame(frame).reset_index(drop=True)
+    artifact.model.spec_.check_columns(frame)
+    prepared, unreadable = artifact.preparation.apply(frame)
+    columns = artifact.model.spec_.columns
+    empty = _no_values(prepared[columns])
+    scored = artifact.model.predict_frame(prepared).reset_index(drop=True)
+    if empty.any():
+        scored.loc[empty, list(SCORE_COLUMNS)] = np.nan
+    note = np.full(len(frame), "", dtype=object)
+    bad = unreadable > 0
+    note[bad] = [
+        f"{k} value(s) could not be read and were scored as missing" for k in unreadable[bad]
+    ]
+    note[empty] = "not scored: no value in any of the model's columns"
+    if id_column is not None:
+        no_id = frame[id_column].isna().to_numpy()
+        note[no_id & ~empty] = [
+            "no customer id" + (f"; {n}" if n else "") for n in note[no_id & ~empty]
+        ]
+    scored["score_note"] = pd.array(note, dtype="str")
     if id_column is not None:
         scored.insert(0, id_column, frame[id_column].reset_index(drop=True))
     return scored

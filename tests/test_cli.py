@@ -223,7 +223,7 @@ def test_round_trip_policy_then_score(
     )  # fmt: skip
     assert stdout.strip() == f"scored {len(batch):,} customers into {out}"
     scored = _read_scores(out)
-    assert list(scored.columns) == ["customer_id", *SCORE_COLUMNS, "action"]
+    assert list(scored.columns) == ["customer_id", *SCORE_COLUMNS, "action", "score_note"]
     _check_scores(scored, batch)
     # the policy does not change the probabilities
     np.testing.assert_array_equal(
@@ -308,7 +308,7 @@ def test_score_parquet_matches_csv(
     out = work / "scores.parquet"
     _ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
     scored = _read_scores(out)
-    assert list(scored.columns) == ["customer_id", *SCORE_COLUMNS]
+    assert list(scored.columns) == ["customer_id", *SCORE_COLUMNS, "score_note"]
     assert scored["customer_id"].tolist() == plain_scores["customer_id"].tolist()
     np.testing.assert_allclose(
         scored[SCORE_COLUMNS].to_numpy(), plain_scores[SCORE_COLUMNS].to_numpy(), rtol=1e-12
@@ -330,7 +330,7 @@ def test_score_extra_and_shuffled_columns(
     out = work / "shuffled-scores.csv"
     _ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
     scored = _read_scores(out)
-    assert list(scored.columns) == ["customer_id", *SCORE_COLUMNS]
+    assert list(scored.columns) == ["customer_id", *SCORE_COLUMNS, "score_note"]
     _check_scores(scored, batch)
     np.testing.assert_array_equal(
         scored[SCORE_COLUMNS].to_numpy(), plain_scores[SCORE_COLUMNS].to_numpy()
@@ -370,13 +370,21 @@ def test_score_unseen_categories_and_missing_values(
     out = work / "odd-scores.csv"
     _ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
     scored = _read_scores(out)
-    _check_scores(scored, frame)
-    blank = scored.loc[200:249, SCORE_COLUMNS].to_numpy()
-    assert (blank == blank[0]).all()  # identical (empty) customers get identical scores
+    assert scored["customer_id"].tolist() == frame["customer_id"].tolist()  # every row, in order
+    empty = np.zeros(len(frame), dtype=bool)
+    empty[200:250] = True
+    # rows with no value at all are kept, unscored, with the reason
+    assert scored.loc[empty, SCORE_COLUMNS].isna().all().all()
+    assert (
+        scored.loc[empty, "score_note"] == "not scored: no value in any of the model's columns"
+    ).all()
+    # unseen categories and partly missing rows are scored, with no note
+    _check_scores(scored[~empty].reset_index(drop=True), frame[~empty].reset_index(drop=True))
+    assert scored.loc[~empty, "score_note"].isna().all()
 
 
 def test_score_without_policy_has_no_action(plain_scores: pd.DataFrame, batch: pd.DataFrame):
-    assert list(plain_scores.columns) == ["customer_id", *SCORE_COLUMNS]
+    assert list(plain_scores.columns) == ["customer_id", *SCORE_COLUMNS, "score_note"]
     _check_scores(plain_scores, batch)
 
 
@@ -471,7 +479,7 @@ def _small(sample: pd.DataFrame, churners: int, stayers: int) -> pd.DataFrame:
         ("target-case", ["did you mean 'churned'?"]),
         ("duplicate-ids", ["'customer_id' has 3 repeated value(s)"]),
         ("missing-id", ["'account_id' is not in the data"]),
-        ("only-id-and-target", ["no feature columns"]),
+        ("only-id-and-target", ["No usable feature"]),
         ("header-only", ["header but no rows"]),
         ("empty-file", ["is empty"]),
         ("missing-file", ["File not found", "nothing-here.csv"]),

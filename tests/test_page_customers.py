@@ -51,7 +51,9 @@ def _expected_table(at: AppTest, base: pd.DataFrame | None = None) -> pd.DataFra
     decision = decide_on_holdout(artifact, scenario.economics, scenario.choice)
     if base is None:
         base = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
-    scored = pd.concat([base, score_frame(artifact, base).drop(columns="customer_id")], axis=1)
+    scored = pd.concat(
+        [base, score_frame(artifact, base).drop(columns=["customer_id", "score_note"])], axis=1
+    )
     return customers.action_list(
         scored,
         "customer_id",
