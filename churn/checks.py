@@ -608,3 +608,18 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def report_lines(report: dict[str, Any]) -> list[str]:
+    """The data-check report in plain sentences (for the command line and the app)."""
+    balance = report["class_balance"]
+    lines = [
+        f"{report['rows']:,} rows, {report['columns']} columns; target '{report['target']}' "
+        f"(churned = '{report['positive_label']}'): {balance['churned']:,} churned, "
+        f"{balance['retained']:,} retained ({balance['churn_rate']:.1%}).",
+        f"{len(report['features'])} feature(s) used.",
+    ]
+    for problem in report["problems"]:
+        where = f"{problem['column']}: " if problem["column"] else ""
+        lines.append(f"{where}{problem['message']}")
+    return lines

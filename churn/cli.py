@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from churn.artifact import load_artifact, save_artifact
-from churn.data import read_table, write_table
+from churn.checks import ColumnMapping, check_data, report_lines, suggest_mapping
+from churn.data import read_table, resolve_positive, write_table
 from churn.decisions import Choice, Economics, default_economics
 from churn.errors import ChurnInputError
 from churn.policy import (
@@ -44,6 +45,11 @@ class _Progress:
         self.quiet = quiet or not sys.stderr.isatty()
         self.started = time.perf_counter()
 
+    def note(self, message: str) -> None:
+        """A suggestion or check result: shown on a terminal, like progress."""
+        if not self.quiet:
+            print(message, file=sys.stderr, flush=True)
+
     def __call__(self, message: str) -> None:
         if not self.quiet:
             elapsed = time.perf_counter() - self.started
@@ -68,6 +74,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--id", dest="id_column", help="customer id column (kept out of the features)")
     p.add_argument("--out", required=True, help="model directory to write")
     p.add_argument("--seed", type=int, default=0, help="seed of the split and model (default 0)")
+    _mapping_flags(p)
+
+    c = sub.add_parser(
+        "check", parents=[common], help="run the data checks only: print the report, no training"
+    )
+    c.add_argument("--data", required=True, help="CSV, Parquet or Excel file")
+    c.add_argument("--target", help="the churn column (suggested when left out)")
+    c.add_argument("--positive", help="the target value meaning churned")
+    c.add_argument("--id", dest="id_column", help="customer id column")
+    c.add_argument("--out", help="also write the report as JSON to this file")
+    _mapping_flags(c)
 
     s = sub.add_parser(
         "score", parents=[common], help="score customers: probability, interval, optional action"
@@ -93,17 +110,99 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _mapping_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--value-column", help="numeric column with each customer's value")
+    parser.add_argument(
+        "--segment", action="append", default=None, help="attribute for fairness checks (repeat)"
+    )
+    parser.add_argument(
+        "--exclude", action="append", default=[], help="column to leave out of the features"
+    )
+    parser.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        help="column the checks would leave out (id-like, leak, ...) to use anyway",
+    )
+
+
+def _mapping(args: argparse.Namespace, frame, say) -> ColumnMapping:
+    """The column roles from the flags; the target's churned value and the segments are
+    suggested when not given (and said on stderr), the id and value column only suggested."""
+    suggested = suggest_mapping(frame)
+    target = args.target
+    if target is None:
+        if not suggested["target"]:
+            raise ChurnInputError(
+                "No column looks like a churn target (two values); say which with --target."
+            )
+        target = suggested["target"][0]
+        say(f"note: using --target {target} (suggested)")
+    positive = args.positive
+    if positive is None and target in frame.columns:
+        try:
+            resolve_positive(frame[target])
+        except ChurnInputError:
+            positive = suggest_mapping(frame[[target]])["positive"].get(target)
+            if positive is None:
+                raise
+            say(f"note: using --positive '{positive}' (suggested)")
+    segments = args.segment
+    if segments is None:
+        segments = [c for c in suggested["segments"] if c != target]
+        if segments:
+            say(f"note: segments for fairness checks: {', '.join(segments)}")
+    hints = []
+    if args.id_column is None and suggested["id_column"]:
+        hints.append(f"--id {suggested['id_column'][0]}")
+    if args.value_column is None and suggested["value_column"]:
+        hints.append(f"--value-column {suggested['value_column'][0]}")
+    if hints:
+        say(f"note: you may want {' '.join(hints)}")
+    return ColumnMapping(
+        target=target,
+        positive=positive,
+        id_column=args.id_column,
+        value_column=args.value_column,
+        segments=tuple(segments),
+        exclude=tuple(args.exclude),
+        keep=tuple(args.keep),
+    )
+
+
+def _check(args: argparse.Namespace, progress: _Progress) -> int:
+    progress(f"reading {args.data}")
+    frame = read_table(args.data, text_columns=(args.id_column,) if args.id_column else ())
+    check = check_data(frame, _mapping(args, frame, progress.note))
+    print("\n".join(report_lines(check.report)))
+    if args.out:
+        try:
+            Path(args.out).write_text(json.dumps(check.report, indent=1), encoding="utf-8")
+        except OSError as exc:
+            raise ChurnInputError(f"Cannot write {args.out} ({exc.strerror or exc}).") from None
+    return 0
+
+
 def _train(args: argparse.Namespace, progress: _Progress) -> int:
     progress(f"reading {args.data}")
     frame = read_table(args.data, text_columns=(args.id_column,) if args.id_column else ())
+    mapping = _mapping(args, frame, progress.note)
+    check = check_data(frame, mapping)
+    for line in report_lines(check.report)[2:]:
+        progress.note(f"check: {line}")
     artifact = train(
         frame,
-        args.target,
-        positive=args.positive,
-        id_column=args.id_column,
+        mapping.target,
+        positive=mapping.positive,
+        id_column=mapping.id_column,
         seed=args.seed,
         source=Path(args.data).name,
         progress=progress,
+        value_column=mapping.value_column,
+        segments=mapping.segments,
+        exclude=mapping.exclude,
+        keep=mapping.keep,
+        check=check,
     )
     progress(f"writing {args.out}")
     fingerprint = save_artifact(artifact, args.out)
@@ -115,6 +214,14 @@ def _train(args: argparse.Namespace, progress: _Progress) -> int:
         f"logistic {auc['logistic']:.3f}, rule {auc['rule']:.3f}; "
         f"model {fingerprint[:12]} written to {args.out}"
     )
+    left_out = artifact.info["left_out"]
+    if left_out:
+        print(
+            f"left out of the features: {', '.join(left_out)} "
+            f"(reasons in {Path(args.out) / 'data_check.json'})"
+        )
+    for warning in artifact.info["warnings"]:
+        print(f"warning: {warning}")
     return 0
 
 
@@ -147,7 +254,9 @@ def _policy(args: argparse.Namespace, progress: _Progress) -> int:
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise ChurnInputError(f"{path.name} is not valid JSON.") from None
     else:
-        economics = default_economics(artifact.holdout_data.columns)
+        economics = default_economics(
+            artifact.holdout_data.columns, artifact.info.get("value_column")
+        )
     if args.max_profit:
         choice = Choice("max_profit")
     else:
@@ -179,7 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         progress = _Progress(args.quiet)
-        handler = {"train": _train, "score": _score, "policy": _policy}[args.command]
+        handler = {"train": _train, "check": _check, "score": _score, "policy": _policy}
+        handler = handler[args.command]
         return handler(args, progress)
     except ChurnInputError as exc:
         print(f"error: {exc}", file=sys.stderr)

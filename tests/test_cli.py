@@ -432,16 +432,29 @@ def test_positive_label(
     assert info["churn_rate"] == pytest.approx(head["churned"].mean())
 
 
-def test_two_words_need_positive(
+def test_churn_words_suggest_the_positive_value(
     capsys: pytest.CaptureFixture[str], sample: pd.DataFrame, work: Path
 ) -> None:
     head = sample.head(600)
     words = head["churned"].map({1: "Attrited Customer", 0: "Existing Customer"})
     data = _subset(work, "words-only.csv", head.assign(churned=words))
     out = work / "words-model"
+    _ok(capsys, "train", "--data", data, "--target", "churned", "--out", out)
+    info = json.loads((out / "info.json").read_text(encoding="utf-8"))
+    assert info["positive_label"] == "Attrited Customer"
+    assert info["churn_rate"] == pytest.approx(head["churned"].mean())
+
+
+def test_two_unclear_words_need_positive(
+    capsys: pytest.CaptureFixture[str], sample: pd.DataFrame, work: Path
+) -> None:
+    head = sample.head(600)
+    words = head["churned"].map({1: "Gold", 0: "Silver"})
+    data = _subset(work, "gold-silver.csv", head.assign(churned=words))
+    out = work / "gold-model"
     line = _error(capsys, "train", "--data", data, "--target", "churned", "--out", out)
     assert "--positive" in line
-    assert "Attrited Customer" in line and "Existing Customer" in line
+    assert "Gold" in line and "Silver" in line
     assert not out.exists()
 
 
