@@ -42,6 +42,7 @@ Worst slices (:func:`slice_table`, :func:`worst_slices`)
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from functools import partial
@@ -221,7 +222,7 @@ def _band_edges(values: pd.Series, name: str) -> tuple[list[float], list[str]]:
     if not edges:
         return [], ["all"]
     labels = [f"under {edges[0]:g}"]
-    labels += [f"{a:g} to under {b:g}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    labels += [f"{a:g} to under {b:g}" for a, b in itertools.pairwise(edges)]
     labels.append(f"{edges[-1]:g} and over")
     return edges, labels
 
@@ -474,35 +475,45 @@ def disparity_notes(table: pd.DataFrame, attribute: str) -> list[str]:
     return notes
 
 
-def _with_interval(value: float, low: float, high: float, digits: int = 1) -> str:
+def _triples(table: pd.DataFrame, value: str, low: str, high: str) -> zip:
+    return zip(table[value], table[low], table[high], strict=True)
+
+
+def _percent_interval(value: float, low: float, high: float) -> str:
+    """``"57.2% (54.3% to 60.0%)"``; "n/a" when undefined."""
     if value != value:
         return "n/a"
-    return f"{percent(value, digits)} ({percent(low, digits)} to {percent(high, digits)})"
+    return f"{percent(value)} ({percent(low)} to {percent(high)})"
+
+
+def _ratio_interval(value: float, low: float, high: float) -> str:
+    return "n/a" if value != value else f"{value:.2f} ({low:.2f} to {high:.2f})"
 
 
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
     """A :func:`group_table` as text for people: one row per group, 95% intervals in brackets."""
     out = pd.DataFrame(index=table.index)
-    out["Customers"] = [f"{n:,} ({percent(s)})" for n, s in zip(table["customers"], table["share"])]
+    out["Customers"] = [
+        f"{n:,} ({percent(s)})" for n, s in zip(table["customers"], table["share"], strict=True)
+    ]
     for key, metric in RATE_METRICS.items():
         out[metric.label] = [
-            _with_interval(v, lo, hi)
-            for v, lo, hi in zip(table[key], table[f"{key}_low"], table[f"{key}_high"])
+            _percent_interval(*t) for t in _triples(table, key, f"{key}_low", f"{key}_high")
         ]
         if key in DISPARITY_METRICS:
             out[f"{metric.label}: ratio"] = [
-                "n/a" if r != r else f"{r:.2f} ({lo:.2f} to {hi:.2f})"
-                for r, lo, hi in zip(
-                    table[f"{key}_ratio"], table[f"{key}_ratio_low"], table[f"{key}_ratio_high"]
-                )
+                _ratio_interval(*t)
+                for t in _triples(table, f"{key}_ratio", f"{key}_ratio_low", f"{key}_ratio_high")
             ]
             out[f"{metric.label}: verdict"] = table[f"{key}_status"].to_numpy()
     out["Predicted churn"] = [percent(v) for v in table["mean_predicted"]]
     out["Observed churn"] = [
-        _with_interval(v, lo, hi)
-        for v, lo, hi in zip(table["observed_rate"], table["observed_low"], table["observed_high"])
+        _percent_interval(*t)
+        for t in _triples(table, "observed_rate", "observed_low", "observed_high")
     ]
-    out["Calibration"] = np.where(table["miscalibrated"], "miscalibrated", "ok")
+    out["Calibration"] = np.where(
+        table["miscalibrated"], "predicted outside observed interval", "ok"
+    )
     out.index.name = "Group"
     return out
 
@@ -617,7 +628,7 @@ def slice_display(slices: pd.DataFrame) -> pd.DataFrame:
             **{
                 label: [
                     fmt(v, lo, hi, signed=key == "calibration_gap")
-                    for v, lo, hi in zip(slices[key], slices[f"{key}_low"], slices[f"{key}_high"])
+                    for v, lo, hi in _triples(slices, key, f"{key}_low", f"{key}_high")
                 ]
                 for key, (label, _) in SLICE_CRITERIA.items()
             },
