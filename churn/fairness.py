@@ -19,14 +19,19 @@ Disparity (the four-fifths rule)
     A retention offer is a benefit to the customer, so the rates of *receiving* it are
     compared: the selection rate (who gets an offer) and the recall (which churners get
     one), higher meaning better served. A group's ratio is its rate divided by the rate
-    of the best-served group (the highest rate among groups large enough to judge),
-    with a Katz log 95% interval. A group is **flagged** when
+    of the best-served group (the highest rate among groups large enough to judge). Its
+    interval is a Katz log interval widened (Bonferroni) so that the intervals of every
+    pair of judged groups hold together at 95%: the best-served group is picked from the
+    data, so this keeps the largest of several noisy rates from making chance gaps look
+    real. A group is **flagged** when
 
     * the ratio is under 0.8 (the four-fifths rule), and
-    * the interval of the ratio lies below 1, so the gap is unlikely to be chance, and
+    * its interval lies below 1, so the gap is unlikely to be chance, and
     * the group has at least :data:`MIN_GROUP_SIZE` customers in the rate's denominator
-      (customers for the selection rate, churners for recall); smaller groups are "too
-      few to judge" and never serve as the reference.
+      (customers for the selection rate, churners for recall). Smaller groups are "too
+      few to judge" (their rate is shown with its interval) and never the reference.
+
+    A ratio under 0.8 whose interval still reaches 1 is "could be chance".
 
     Precision and the false positive rate say how well the offers are aimed within a
     group rather than who receives them; they are shown with intervals but not flagged.
@@ -56,6 +61,7 @@ from fairlearn.metrics import (
     selection_rate,
     true_positive_rate,
 )
+from scipy.stats import norm
 from sklearn.metrics import precision_score
 
 from churn import metrics
@@ -88,7 +94,7 @@ __all__ = [
 #: The four-fifths rule: a ratio under this is a material gap.
 FOUR_FIFTHS = 0.8
 #: Fewest customers in a rate's denominator for the group to be judged.
-MIN_GROUP_SIZE = 30
+MIN_GROUP_SIZE = 50
 #: Numeric columns with at most this many distinct values are used level by level.
 FEW_VALUES = 6
 #: Largest number of levels shown for one attribute; smaller levels become "Other".
@@ -296,17 +302,22 @@ def _mean_of(y_true: np.ndarray, y_pred: np.ndarray, values: np.ndarray) -> floa
 
 
 def _katz(
-    k: np.ndarray, n: np.ndarray, k_ref: float, n_ref: float
+    k: np.ndarray, n: np.ndarray, k_ref: float, n_ref: float, z: float = _Z95
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Katz log 95% interval of ``(k / n) / (k_ref / n_ref)``; zero counts get +0.5 each."""
+    """Katz log interval of ``(k / n) / (k_ref / n_ref)`` (95% with the default ``z``).
+
+    A rate of exactly 0 or 1 gets half a customer added to each side (``k + 0.5`` of
+    ``n + 1``), so its interval is not falsely narrow.
+    """
     k, n = np.asarray(k, float), np.asarray(n, float)
-    zero = k == 0
-    k_adj, n_adj = np.where(zero, k + 0.5, k), np.where(zero, n + 0.5, n)
-    k_ref, n_ref = (k_ref + 0.5, n_ref + 0.5) if k_ref == 0 else (k_ref, n_ref)
+    edge = (k == 0) | (k == n)
+    k, n = np.where(edge, k + 0.5, k), np.where(edge, n + 1.0, n)
+    if k_ref == 0 or k_ref == n_ref:
+        k_ref, n_ref = k_ref + 0.5, n_ref + 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = np.log((k_adj / n_adj) / (k_ref / n_ref))
-        se = np.sqrt(1 / k_adj - 1 / n_adj + 1 / k_ref - 1 / n_ref)
-    return np.exp(log_ratio - _Z95 * se), np.exp(log_ratio + _Z95 * se)
+        log_ratio = np.log((k / n) / (k_ref / n_ref))
+        se = np.sqrt(1 / k - 1 / n + 1 / k_ref - 1 / n_ref)
+    return np.exp(log_ratio - z * se), np.exp(log_ratio + z * se)
 
 
 def group_table(
@@ -328,7 +339,8 @@ def group_table(
     customers), for each rate in :data:`RATE_METRICS` the rate, ``_low``/``_high``
     (Wilson 95%), ``_k``/``_n`` (its numerator and denominator), and for the benefit
     rates in :data:`DISPARITY_METRICS` ``_ratio`` (to the best-served group),
-    ``_ratio_low``/``_ratio_high`` (Katz 95%) and ``_status``: "reference", "flagged",
+    ``_ratio_low``/``_ratio_high`` (Katz, simultaneous 95% over all pairs of judged
+    groups) and ``_status``: "reference", "flagged",
     "could be chance", "ok", "too few to judge" or "n/a". Then ``mean_predicted``,
     ``observed_rate`` with ``observed_low``/``observed_high`` (Wilson 95%),
     ``calibration_gap`` (predicted minus observed) and ``miscalibrated``, and
@@ -401,6 +413,16 @@ def group_table(
     return out
 
 
+def _simultaneous_z(n_groups: int) -> float:
+    """Normal quantile for 95% intervals that hold together over every pair of groups.
+
+    The best-served group is picked from the data, so its comparison with any group is
+    one of the ``n_groups * (n_groups - 1) / 2`` pairs; Bonferroni over them.
+    """
+    pairs = max(1, n_groups * (n_groups - 1) // 2)
+    return float(norm.ppf(1.0 - 0.025 / pairs))
+
+
 def _add_disparity(out: pd.DataFrame, key: str) -> None:
     """Ratio to the best-served judged group, its interval and the status (in place)."""
     rate = out[key].to_numpy(dtype=float)
@@ -413,7 +435,7 @@ def _add_disparity(out: pd.DataFrame, key: str) -> None:
     if judged.any() and np.nanmax(np.where(judged, rate, np.nan)) > 0:
         best = int(np.nanargmax(np.where(judged, rate, np.nan)))
         ratio = rate / rate[best]
-        low, high = _katz(k, d, k[best], d[best])
+        low, high = _katz(k, d, k[best], d[best], _simultaneous_z(int(judged.sum())))
         low = np.where(np.isfinite(rate), low, np.nan)
         high = np.where(np.isfinite(rate), high, np.nan)
         below = judged & (ratio < FOUR_FIFTHS)

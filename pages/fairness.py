@@ -47,8 +47,11 @@ with st.expander("How groups are compared"):
   The best-served group is the one with the highest rate among groups large enough to judge.
 - **The four-fifths rule.** A group's ratio is its rate divided by the best-served group's.
   A ratio under {fairness.FOUR_FIFTHS:.0%} is a material gap.
-- **Flagged** means the ratio is under {fairness.FOUR_FIFTHS:.0%} *and* its 95% interval lies
-  below 1, so the gap is unlikely to be chance. *Could be chance* means the ratio is under
+- **Flagged** means the ratio is under {fairness.FOUR_FIFTHS:.0%} *and* its interval lies
+  below 1, so the gap is unlikely to be chance. The ratio's interval is widened so that the
+  comparisons of all pairs of groups hold together at 95%: the best-served group is picked
+  from the data, and the largest of several noisy rates would otherwise make chance gaps
+  look real. *Could be chance* means the ratio is under
   {fairness.FOUR_FIFTHS:.0%} but the interval still includes parity. Groups with fewer than
   {fairness.MIN_GROUP_SIZE} customers (for recall: churners) are *too few to judge*.
 - **Aim.** Precision and the share of stayers contacted show how well the offers are aimed
