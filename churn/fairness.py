@@ -467,12 +467,29 @@ def _describe(attribute: str, group: str) -> str:
     return f"customers with {attribute} {group}"
 
 
+def _calibration_note(row: pd.Series) -> str:
+    """Whether the model's probabilities hold for a group, in one sentence."""
+    predicted, observed = percent(row["mean_predicted"]), percent(row["observed_rate"])
+    interval = f"95% {percent(row['observed_low'])} to {percent(row['observed_high'])}"
+    if not row["miscalibrated"]:
+        return (
+            f"The model's predicted churn for them ({predicted}) agrees with how many churned "
+            f"({observed}, {interval}), so the gap follows their churn risk; whether that "
+            "justifies it is a policy decision."
+        )
+    direction = "under-rates" if row["mean_predicted"] < row["observed_rate"] else "over-rates"
+    return (
+        f"The model predicts {predicted} churn for them but {observed} churned ({interval}): it "
+        f"{direction} their risk."
+    )
+
+
 def disparity_notes(table: pd.DataFrame, attribute: str) -> list[str]:
-    """One plain-language sentence per flagged gap in a :func:`group_table`.
+    """Plain-language sentences, one per flagged gap in a :func:`group_table`.
 
     For example: "Customers with age 65 and over get the offer at 0.73x the rate of
     customers with age under 25 (50.0% vs 68.2% of customers): about 182 fewer per
-    1,000 customers."
+    1,000 customers." followed by whether the model's probabilities hold for the group.
     """
     notes = []
     for key in DISPARITY_METRICS:
@@ -488,11 +505,12 @@ def disparity_notes(table: pd.DataFrame, attribute: str) -> list[str]:
             fewer = round((best_rate - rate) * 1000)
             who = _describe(attribute, str(group))
             if key == "recall":
-                who = f"Churners among {who}"
+                who = f"churners among {who}"
             notes.append(
                 f"{who[0].upper()}{who[1:]} {metric.numerator} at {ratio:.2f}x the rate of "
                 f"{_describe(attribute, str(best))} ({percent(rate)} vs {percent(best_rate)} of "
-                f"{metric.denominator}): about {fewer:,} fewer per 1,000 {metric.denominator}."
+                f"{metric.denominator}): about {fewer:,} fewer per 1,000 {metric.denominator}. "
+                + _calibration_note(table.loc[group])
             )
     return notes
 

@@ -95,6 +95,10 @@ for column in columns:
     else:
         st.success(f"No group of {column} is flagged under the four-fifths rule for this policy.")
     st.altair_chart(charts.fairness_chart(table, metric_key, metric_label), width="stretch")
+    st.caption(
+        f"Dashed line: the best-served group. Shaded: under {fairness.FOUR_FIFTHS:.0%} of its "
+        "rate. Bars: 95% intervals."
+    )
     st.dataframe(fairness.display_table(table), width="stretch")
 
 st.header("Where the model does worst")

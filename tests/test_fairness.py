@@ -150,9 +150,18 @@ def test_notes_say_the_gap_in_customers_per_thousand():
     y, p, contacted, groups = _frame({"A": (30, 20, 10, 40), "B": (15, 5, 25, 55)})
     table = fairness.group_table(y, p, contacted, groups)
     (note,) = fairness.disparity_notes(table, "plan")
+    low, high = table.at["B", "observed_low"], table.at["B", "observed_high"]
     assert note == (
         "Customers with plan B get the offer at 0.40x the rate of customers with plan A "
-        "(20.0% vs 50.0% of customers): about 300 fewer per 1,000 customers."
+        "(20.0% vs 50.0% of customers): about 300 fewer per 1,000 customers. "
+        f"The model predicts 30.0% churn for them but 40.0% churned (95% {low:.1%} to "
+        f"{high:.1%}): it under-rates their risk."
+    )
+    y, p, contacted, groups = _frame({"A": (30, 20, 10, 40), "B": (15, 5, 25, 55)})
+    table = fairness.group_table(y, np.full(len(y), 0.4), contacted, groups)
+    (note,) = fairness.disparity_notes(table, "plan")
+    assert note.endswith(
+        "so the gap follows their churn risk; whether that justifies it is a policy decision."
     )
 
 
