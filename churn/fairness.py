@@ -196,7 +196,7 @@ def segment_candidates(artifact: Artifact) -> SegmentCandidates:
         named = [named]
     default = [c for c in (named or []) if isinstance(c, str) and c in data.columns]
     for column in default:
-        kinds.setdefault(column, "levels")
+        kinds.setdefault(column, _kind(data[column]) or "levels")
         if column not in options:
             options.append(column)
     if not default:
@@ -250,7 +250,9 @@ def segment_labels(data: pd.DataFrame, column: str) -> pd.Series:
         text = pd.Series(np.asarray(labels, dtype=object)[index], index=data.index)
         order = labels
     else:
-        text = values.map(lambda v: f"{v:g}" if isinstance(v, float) else str(v))
+        present = values.dropna()
+        text = present.map(lambda v: f"{v:g}" if isinstance(v, float) else str(v))
+        text = text.reindex(data.index)
         sizes = text.value_counts(dropna=True)
         if _is_numeric(values):
             sizes = sizes.loc[

@@ -209,7 +209,8 @@ def test_age_gets_demographic_bands_with_missing_last():
 
 
 def test_other_numbers_get_rounded_quartile_bands_and_few_values_stay_levels():
-    data = pd.DataFrame({"usage": np.arange(1, 101, dtype=float), "stars": [1, 2, 3, 4] * 25})
+    stars = [1.0, 2.0, 3.0, np.nan] * 25
+    data = pd.DataFrame({"usage": np.arange(1, 101, dtype=float), "stars": stars})
     labels = fairness.segment_labels(data, "usage")  # "usage" is not an age column
     assert list(labels.cat.categories) == [
         "under 26",
@@ -218,7 +219,9 @@ def test_other_numbers_get_rounded_quartile_bands_and_few_values_stay_levels():
         "75 and over",
     ]
     assert labels.value_counts().between(24, 26).all()
-    assert list(fairness.segment_labels(data, "stars").cat.categories) == ["1", "2", "3", "4"]
+    stars = fairness.segment_labels(data, "stars")
+    assert list(stars.cat.categories) == ["1", "2", "3", "Missing"]
+    assert stars.tolist()[:4] == ["1", "2", "3", "Missing"]
 
 
 def test_many_text_levels_are_lumped_into_other():
