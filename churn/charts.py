@@ -512,7 +512,7 @@ def fairness_chart(
     )
     order = list(data["group"])
     x = alt.X("group:N", title=None, sort=order, axis=alt.Axis(labelAngle=0))
-    y_scale = alt.Scale(domain=[0.0, 1.0])
+    y_scale = alt.Scale(zero=True, nice=True)
     layers = []
     reference = data.loc[data["verdict"] == "reference", "rate"]
     if len(reference):

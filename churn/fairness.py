@@ -592,8 +592,10 @@ def slice_table(
     ``feature``, ``slice``, ``customers``, ``churn_rate``, ``roc_auc`` (NaN without
     both churners and stayers), ``brier``, ``calibration_gap`` (mean predicted minus
     observed churn rate, in [-1, 1]), each with ``_low``/``_high`` from ``n_boot``
-    bootstrap resamples of the slice (percentile 95%). The first row, feature "(all)",
-    is the whole holdout for comparison.
+    bootstrap resamples of the slice (percentile 95%), and ``worse_beyond_interval``: the
+    criteria whose interval lies wholly on the worse side of the figure on all customers
+    (for the calibration gap: of zero). The first row, feature "(all)", is the whole
+    holdout for comparison.
     """
     scores, rows, _ = artifact.holdout_sorted
     y = scores["outcome"].to_numpy(dtype=float)
@@ -631,7 +633,29 @@ def slice_table(
             low, high = metrics._percentiles(np.asarray(boot, dtype=float))
             row.update({key: float(value), f"{key}_low": low, f"{key}_high": high})
         out.append(row)
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    everyone = table.iloc[0]
+    # worse than on all customers beyond the slice's own interval
+    table["worse_beyond_interval"] = [
+        ", ".join(
+            label
+            for key, (label, _) in SLICE_CRITERIA.items()
+            if _clearly_worse(row, everyone, key)
+        )
+        for _, row in table.iterrows()
+    ]
+    table.loc[0, "worse_beyond_interval"] = ""
+    return table
+
+
+def _clearly_worse(row: pd.Series, everyone: pd.Series, key: str) -> bool:
+    """The slice's interval lies wholly on the worse side of the figure on all customers
+    (for the calibration gap: of zero, a perfect calibration)."""
+    if key == "calibration_gap":
+        return bool(row[f"{key}_low"] > 0 or row[f"{key}_high"] < 0)
+    if SLICE_CRITERIA[key][1]:
+        return bool(row[f"{key}_low"] > everyone[key])
+    return bool(row[f"{key}_high"] < everyone[key])
 
 
 def worst_slices(slices: pd.DataFrame, by: str, n: int = 10) -> pd.DataFrame:
@@ -674,5 +698,6 @@ def slice_display(slices: pd.DataFrame) -> pd.DataFrame:
                 ]
                 for key, (label, _) in SLICE_CRITERIA.items()
             },
+            "Worse beyond its interval": slices["worse_beyond_interval"],
         }
     )

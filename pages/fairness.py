@@ -116,7 +116,9 @@ st.caption(
     f"({len(slices) - 1} slices), ten worst first; this does not depend on the policy. "
     f"On all customers: ROC-AUC {overall['roc_auc']:.3f}, Brier {overall['brier']:.3f}, "
     f"calibration gap {overall['calibration_gap']:+.3f} (predicted minus observed churn). "
-    "Brier is higher wherever churn is more common, so compare it with the churn rate."
+    "Brier is higher wherever churn is more common, so compare it with the churn rate. "
+    "*Worse beyond its interval* names the measures whose whole interval is worse than on all "
+    "customers (for the calibration gap: away from zero)."
 )
 st.dataframe(
     fairness.slice_display(fairness.worst_slices(slices, by, n=10)),

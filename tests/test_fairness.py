@@ -319,6 +319,8 @@ def test_slices_respect_the_minimum_size_and_match_the_metrics(trained, slices):
     y, p = scores["outcome"].to_numpy()[mask], scores["churn_probability"].to_numpy()[mask]
     assert row["roc_auc"] == pytest.approx(roc_auc(y, p))
     assert row["calibration_gap"] == pytest.approx(p.mean() - y.mean())
+    one_year = row["worse_beyond_interval"]
+    assert ("ROC-AUC" in one_year) == (row["roc_auc_high"] < slices.iloc[0]["roc_auc"])
     finite = slices.dropna(subset=["roc_auc"])
     assert (finite["roc_auc_low"] <= finite["roc_auc"]).all()
     assert (finite["roc_auc"] <= finite["roc_auc_high"]).all()
@@ -345,3 +347,7 @@ def test_a_planted_miscalibrated_segment_is_found_first(trained):
     worst = fairness.worst_slices(fairness.slice_table(planted, n_boot=50), "calibration_gap", 1)
     assert (worst.at[0, "feature"], worst.at[0, "slice"]) == ("region", "West")
     assert worst.at[0, "calibration_gap_low"] > 0.15
+    assert "Calibration gap" in worst.at[0, "worse_beyond_interval"]
+    shown = fairness.slice_display(worst)
+    assert shown.at[0, "Worse beyond its interval"] == worst.at[0, "worse_beyond_interval"]
+    assert shown.at[0, "Calibration gap"].startswith(f"{worst.at[0, 'calibration_gap']:+.3f} (")
