@@ -22,6 +22,7 @@ PAGES = [
     st.Page("pages/why.py", title="Why?", icon=":material/psychology_alt:"),
     st.Page("pages/customers.py", title="Customers", icon=":material/group:"),
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
+    st.Page("pages/fairness.py", title="Is it fair?", icon=":material/balance:"),
 ]
 navigation = st.navigation(PAGES)
 

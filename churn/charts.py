@@ -15,6 +15,8 @@ __all__ = [
     "EFFECT_COLOURS",
     "MODEL_COLOURS",
     "PALETTE",
+    "STATUS_COLOURS",
+    "fairness_chart",
     "gains_and_reliability_chart",
     "gains_chart",
     "metric_intervals_chart",
@@ -477,3 +479,80 @@ def what_if_chart(result: dict) -> alt.LayerChart:
         .encode(x="probability:Q", y=y, color=colour, tooltip=tooltip)
     )
     return (rules + points).properties(height=alt.Step(36))
+
+
+# --------------------------------------------------------------------------- is it fair?
+#: Verdict of a group under the four-fifths rule (see :mod:`churn.fairness`), Okabe-Ito.
+STATUS_COLOURS = alt.Scale(
+    domain=["reference", "ok", "could be chance", "flagged", "too few to judge", "n/a"],
+    range=["#009E73", "#0072B2", "#E69F00", "#D55E00", "#999999", "#999999"],
+)
+
+
+def fairness_chart(
+    table: pd.DataFrame, key: str, metric_label: str, four_fifths: float = 0.8
+) -> alt.LayerChart:
+    """A rate per group with its 95% interval, against the best-served group.
+
+    ``table`` is :func:`churn.fairness.group_table` output and ``key`` one of its benefit
+    rates (``selection_rate`` or ``recall``). The shaded band is below ``four_fifths``
+    times the reference group's rate: a group whose point falls in it is under the
+    four-fifths rule. Points are coloured by the group's verdict.
+    """
+    data = pd.DataFrame(
+        {
+            "group": table.index.astype(str),
+            "rate": table[key].to_numpy(dtype=float),
+            "low": table[f"{key}_low"].to_numpy(dtype=float),
+            "high": table[f"{key}_high"].to_numpy(dtype=float),
+            "ratio": table[f"{key}_ratio"].to_numpy(dtype=float),
+            "customers": table[f"{key}_n"].to_numpy(dtype=int),
+            "verdict": table[f"{key}_status"].astype(str).to_numpy(),
+        }
+    )
+    order = list(data["group"])
+    x = alt.X("group:N", title=None, sort=order, axis=alt.Axis(labelAngle=0))
+    y_scale = alt.Scale(zero=True, nice=True)
+    layers = []
+    reference = data.loc[data["verdict"] == "reference", "rate"]
+    if len(reference):
+        best = float(reference.iloc[0])
+        limits = pd.DataFrame(
+            {"low": [0.0], "high": [four_fifths * best], "best": [best], "line": [four_fifths]}
+        )
+        layers.append(
+            alt.Chart(limits)
+            .mark_rect(color=PALETTE[3], opacity=0.08)
+            .encode(
+                y=alt.Y("low:Q", scale=y_scale),
+                y2="high:Q",
+                tooltip=[
+                    alt.Tooltip("line:Q", title="Under this share of the best rate", format=".0%")
+                ],
+            )
+        )
+        layers.append(
+            alt.Chart(limits).mark_rule(strokeDash=[4, 4], color="#555555").encode(y="best:Q")
+        )
+    tooltip = [
+        alt.Tooltip("group:N", title="Group"),
+        alt.Tooltip("rate:Q", title=metric_label, format=".1%"),
+        alt.Tooltip("low:Q", title="95% low", format=".1%"),
+        alt.Tooltip("high:Q", title="95% high", format=".1%"),
+        alt.Tooltip("ratio:Q", title="Ratio to the best-served", format=".2f"),
+        alt.Tooltip("customers:Q", title="Counted", format=","),
+        alt.Tooltip("verdict:N", title="Verdict"),
+    ]
+    base = alt.Chart(data).encode(x=x, tooltip=tooltip)
+    layers.append(
+        base.mark_rule(strokeWidth=2, color="#555555").encode(
+            y=alt.Y("low:Q", scale=y_scale), y2="high:Q"
+        )
+    )
+    layers.append(
+        base.mark_point(filled=True, size=110, opacity=1).encode(
+            y=alt.Y("rate:Q", title=metric_label, scale=y_scale, axis=alt.Axis(format="%")),
+            color=alt.Color("verdict:N", scale=STATUS_COLOURS, title="Verdict"),
+        )
+    )
+    return alt.layer(*layers).properties(height=280)
