@@ -23,6 +23,7 @@ PAGES = [
     st.Page("pages/customers.py", title="Customers", icon=":material/group:"),
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
     st.Page("pages/fairness.py", title="Is it fair?", icon=":material/balance:"),
+    st.Page("pages/data.py", title="Use your own data", icon=":material/upload_file:"),
 ]
 navigation = st.navigation(PAGES)
 

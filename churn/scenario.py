@@ -51,13 +51,18 @@ class Scenario:
         return params
 
     @classmethod
-    def from_query(cls, params: Mapping[str, str], columns: list[str] | None = None) -> Scenario:
+    def from_query(
+        cls,
+        params: Mapping[str, str],
+        columns: list[str] | None = None,
+        value_column: str | None = None,
+    ) -> Scenario:
         """Rebuild a scenario from query parameters; bad parts fall back to the defaults.
 
         ``columns`` are the data's columns: a value column that is not among them
-        falls back to the default value.
+        falls back to the default value; ``value_column`` is the model's mapped customer value.
         """
-        base = default_scenario(columns)
+        base = default_scenario(columns, value_column)
         problems: list[str] = []
 
         choice = base.choice
@@ -121,6 +126,6 @@ class Scenario:
         return cls(choice=choice, economics=economics, problems=tuple(problems))
 
 
-def default_scenario(columns: list[str] | None = None) -> Scenario:
+def default_scenario(columns: list[str] | None = None, value_column: str | None = None) -> Scenario:
     """Maximum profit with the default economics for these columns."""
-    return Scenario(choice=DEFAULT_CHOICE, economics=default_economics(columns))
+    return Scenario(choice=DEFAULT_CHOICE, economics=default_economics(columns, value_column))

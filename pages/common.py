@@ -6,6 +6,8 @@ from here and never compute figures themselves.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +21,7 @@ from churn.errors import ChurnInputError
 from churn.explain import Explanation, explain
 from churn.policy import Decision, baseline_profits, decide_on_holdout
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
-from churn.scenario import Scenario
+from churn.scenario import Scenario, default_scenario
 from churn.training import SCORE_COLUMNS, score_frame, train
 
 
@@ -45,6 +47,49 @@ def _leave_pages_directory_mode() -> None:
 _leave_pages_directory_mode()
 
 
+def model_cache(show_spinner: bool | str = False, max_entries: int = 16) -> Callable:
+    """Cache ``f(_artifact, fingerprint, *args)`` per model, keeping uploads private.
+
+    For the bundled sample model it is ``st.cache_data`` (shared by every visitor).
+    For a model trained on an uploaded table, results live in the session's own
+    state: another session never sees them, and they go when the session ends.
+    Parameters whose names start with ``_`` are not part of the key (as in Streamlit).
+    """
+
+    def wrap(function: Callable) -> Callable:
+        shared = st.cache_data(show_spinner=show_spinner, max_entries=max_entries)(function)
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def cached(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            artifact = bound.arguments.get("_artifact")
+            if not _is_uploaded(artifact):
+                return shared(*args, **kwargs)
+            memo = st.session_state.setdefault("_upload_cache", {})
+            key = (
+                function.__qualname__,
+                *((n, v) for n, v in bound.arguments.items() if not n.startswith("_")),
+            )
+            if key not in memo:
+                if len(memo) >= 64:  # bounded, oldest first
+                    memo.pop(next(iter(memo)))
+                if isinstance(show_spinner, str):
+                    with st.spinner(show_spinner):
+                        memo[key] = function(*args, **kwargs)
+                else:
+                    memo[key] = function(*args, **kwargs)
+            return memo[key]
+
+        return cached
+
+    return wrap
+
+
+def _is_uploaded(artifact: Artifact | None) -> bool:
+    return artifact is not None and artifact is st.session_state.get("user_artifact")
+
+
 @st.cache_resource(show_spinner="Training the churn model on the sample data (a few seconds)...")
 def sample_artifact() -> Artifact:
     """The model trained on the bundled sample; one shared, read-only object per server."""
@@ -53,25 +98,38 @@ def sample_artifact() -> Artifact:
 
 
 def current_artifact() -> Artifact:
-    """The model the session works with (the sample model until uploads arrive)."""
-    return sample_artifact()
+    """The model the session works with: the one trained on the session's upload, if any,
+    else the shared sample model."""
+    return st.session_state.get("user_artifact") or sample_artifact()
 
 
-@st.cache_data(show_spinner="Scoring the customer base...", max_entries=4)
+def using_upload() -> bool:
+    """Whether the session works on its own uploaded table."""
+    return st.session_state.get("user_artifact") is not None
+
+
+@model_cache(show_spinner="Scoring the customer base...", max_entries=4)
 def _scored_base(_artifact: Artifact, fingerprint: str) -> pd.DataFrame:
-    base = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
+    if _is_uploaded(_artifact):
+        base = st.session_state["user_table"]
+    else:
+        base = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
     scored = score_frame(_artifact, base)
-    return pd.concat([base, scored[list(SCORE_COLUMNS)]], axis=1)
+    scorable = scored["churn_probability"].notna().to_numpy()
+    base = base.reset_index(drop=True)
+    return pd.concat([base, scored[list(SCORE_COLUMNS)]], axis=1)[scorable].reset_index(drop=True)
 
 
 def current_base() -> pd.DataFrame:
     """The customers to act on, with their scores: for the sample, the latest snapshot
-    (``data/sample_new_batch.csv``), one row per customer, in file order."""
+    (``data/sample_new_batch.csv``); for an upload, the uploaded table. One row per
+    customer, in file order; rows with no value to score from are left out (the scoring
+    CLI lists them with the reason)."""
     artifact = current_artifact()
     return _scored_base(artifact, artifact.fingerprint)
 
 
-@st.cache_data(show_spinner="Explaining every customer's probability (SHAP)...", max_entries=4)
+@model_cache(show_spinner="Explaining every customer's probability (SHAP)...", max_entries=4)
 def _explanation(_artifact: Artifact, fingerprint: str) -> Explanation:
     return explain(_artifact, current_base())
 
@@ -85,11 +143,23 @@ def current_explanation() -> Explanation:
 def current_scenario() -> Scenario:
     """The session's choice and economics; first read from the URL, if it carries one."""
     if "scenario" not in st.session_state:
-        columns = list(current_artifact().holdout_data.columns)
-        scenario = Scenario.from_query(st.query_params.to_dict(), columns)
+        artifact = current_artifact()
+        columns = list(artifact.holdout_data.columns)
+        scenario = Scenario.from_query(
+            st.query_params.to_dict(), columns, artifact.info.get("value_column")
+        )
         st.session_state["scenario"] = scenario
         st.session_state["scenario_problems"] = scenario.problems
     return st.session_state["scenario"]
+
+
+def reset_scenario() -> None:
+    """Start the session's scenario afresh for the current model (after a model switch)."""
+    artifact = current_artifact()
+    st.session_state["scenario"] = default_scenario(
+        list(artifact.holdout_data.columns), artifact.info.get("value_column")
+    )
+    sync_query_params()
 
 
 def set_scenario(scenario: Scenario) -> None:
@@ -109,7 +179,7 @@ def scenario_key(scenario: Scenario) -> str:
     return json.dumps(scenario.to_query(), sort_keys=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@model_cache(max_entries=256)
 def _decision(_artifact: Artifact, fingerprint: str, key: str) -> Decision:
     scenario = Scenario.from_query(json.loads(key))
     return decide_on_holdout(_artifact, scenario.economics, scenario.choice)
@@ -121,7 +191,7 @@ def current_decision() -> Decision:
     return _decision(artifact, artifact.fingerprint, scenario_key(current_scenario()))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@model_cache(max_entries=256)
 def _baselines(_artifact: Artifact, fingerprint: str, key: str) -> dict[str, float]:
     scenario = Scenario.from_query(json.loads(key))
     decision = _decision(_artifact, fingerprint, key)

@@ -20,6 +20,7 @@ from pages.common import (
     current_decision,
     current_explanation,
     current_scenario,
+    model_cache,
     scenario_key,
     show_input_error,
 )
@@ -27,7 +28,7 @@ from pages.common import (
 ALL_CUSTOMERS = "All customers"
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@model_cache(show_spinner=False, max_entries=4)
 def _reasons(_artifact: Artifact, fingerprint: str) -> pd.DataFrame:
     return reasons_table(current_explanation(), k=3)
 
@@ -36,7 +37,7 @@ def _segments(artifact: Artifact, base: pd.DataFrame) -> list[str]:
     return customers.segment_columns(base, exclude=(artifact.id_column, artifact.target))
 
 
-@st.cache_data(show_spinner="Ranking the customers...", max_entries=16)
+@model_cache(show_spinner="Ranking the customers...", max_entries=16)
 def _action_list(
     _artifact: Artifact, fingerprint: str, key: str, _rules: list[dict]
 ) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from pages.common import (
     current_baselines,
     current_decision,
     current_scenario,
+    model_cache,
     scenario_key,
     show_input_error,
 )
@@ -27,13 +28,13 @@ ECONOMICS_PATH = "economics.json"
 GOLDEN_PATH = "golden-sample.csv"
 
 
-@st.cache_data(show_spinner="Choosing the golden customers...", max_entries=16)
+@model_cache(show_spinner="Choosing the golden customers...", max_entries=16)
 def _golden(_artifact: Artifact, fingerprint: str, key: str, _policy: dict) -> pd.DataFrame:
     base = current_base().drop(columns=list(SCORE_COLUMNS))
     return export.golden_sample(_artifact, base, _policy, n=20, seed=0)
 
 
-@st.cache_data(show_spinner="Packing the model...", max_entries=2)
+@model_cache(show_spinner="Packing the model...", max_entries=2)
 def _model_zip(_artifact: Artifact, fingerprint: str) -> bytes:
     return export.model_zip(_artifact)
 

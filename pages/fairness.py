@@ -12,17 +12,18 @@ from pages.common import (
     current_artifact,
     current_decision,
     current_scenario,
+    model_cache,
     scenario_key,
     show_input_error,
 )
 
 
-@st.cache_data(show_spinner="Comparing groups...", max_entries=256)
+@model_cache(show_spinner="Comparing groups...", max_entries=256)
 def _group_table(_artifact: Artifact, fingerprint: str, key: str, column: str) -> pd.DataFrame:
     return fairness.fairness_table(_artifact, current_decision(), column)
 
 
-@st.cache_data(show_spinner="Searching the slices where the model does worst...", max_entries=4)
+@model_cache(show_spinner="Searching the slices where the model does worst...", max_entries=4)
 def _slices(_artifact: Artifact, fingerprint: str) -> pd.DataFrame:
     return fairness.slice_table(_artifact)
 

@@ -8,10 +8,10 @@ import streamlit as st
 from churn import charts, report
 from churn.artifact import Artifact
 from churn.report import percent
-from pages.common import current_artifact
+from pages.common import current_artifact, model_cache
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@model_cache(show_spinner=False, max_entries=4)
 def _chart_specs(_artifact: Artifact, fingerprint: str) -> dict[str, dict]:
     """The landing page's charts as Vega-Lite specs, built (and validated) once per model."""
     table = report.metrics_table(_artifact)
@@ -35,6 +35,8 @@ st.caption(
     "calibrated. Ranges are 95% bootstrap intervals."
 )
 
+for warning in artifact.info.get("warnings", []):
+    st.warning(warning, icon=":material/warning:")
 (st.success if verdict["beats_rule"] else st.warning)(verdict["headline"])
 for line in verdict["details"]:
     st.markdown(f"- {line}")
@@ -51,6 +53,13 @@ st.caption(
     f"(churned = `{summary['positive_label']}`). Features: {kinds}. "
     f"Fitted on {summary['fit_rows']:,} customers (a quarter of them held back to calibrate)."
 )
+left_out = artifact.info.get("left_out") or {}
+if left_out:
+    st.caption(
+        "Left out by the data checks: "
+        + "; ".join(f"`{column}` ({reason})" for column, reason in left_out.items())
+        + ". The Use your own data page can put a column back."
+    )
 
 st.subheader("Model against simple baselines")
 table = report.metrics_table(artifact)

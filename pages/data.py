@@ -1,0 +1,218 @@
+"""Your data: upload a table, map its columns, read the data checks, train on it.
+
+Everything here stays in the visitor's session: the upload, the model trained on
+it and every figure computed from it (see ``pages.common.model_cache``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from churn.checks import ColumnMapping, check_data, report_lines, suggest_mapping
+from churn.errors import ChurnInputError
+from churn.ingest import MAX_UPLOAD_MB, read_bytes
+from churn.training import train
+from pages.common import current_artifact, reset_scenario, using_upload
+
+NONE = "(none)"
+
+st.title("Use your own data")
+st.caption(
+    "Upload a churn table (one row per customer, a column that says who left): CSV with any "
+    f"common delimiter and encoding, Parquet or Excel (.xlsx), up to {MAX_UPLOAD_MB} MB. The "
+    "file, the model trained on it and every figure from it stay in your session only: other "
+    "visitors never see them, and they are gone when you close the tab."
+)
+
+if using_upload():
+    artifact = current_artifact()
+    st.success(
+        f"The app is using your table **{artifact.info['source']}** "
+        f"({artifact.info['rows']:,} customers, model `{artifact.fingerprint[:12]}`)."
+    )
+    if st.button("Back to the sample data"):
+        for key in ("user_artifact", "user_table", "_upload_cache", "upload"):
+            st.session_state.pop(key, None)
+        reset_scenario()
+        st.rerun()
+
+uploaded = st.file_uploader(
+    "Customer table", type=["csv", "tsv", "txt", "parquet", "xlsx"], key="upload_file"
+)
+if uploaded is None:
+    st.info("Choose a file to start. Nothing is read until you do.")
+    st.stop()
+
+stored = st.session_state.get("upload")
+if stored is None or stored["file_id"] != uploaded.file_id:
+    try:
+        frame = read_bytes(uploaded.getvalue(), uploaded.name)
+    except ChurnInputError as exc:
+        st.error(str(exc))
+        st.stop()
+    stored = {
+        "file_id": uploaded.file_id,
+        "name": uploaded.name,
+        "frame": frame,
+        "suggested": suggest_mapping(frame),
+    }
+    st.session_state["upload"] = stored
+frame: pd.DataFrame = stored["frame"]
+suggested = stored["suggested"]
+columns = list(frame.columns)
+st.write(f"**{stored['name']}**: {len(frame):,} rows, {len(columns)} columns.")
+st.dataframe(frame.head(20), hide_index=True, height=250)
+
+st.subheader("What is in each column?")
+left, right = st.columns(2)
+targets = suggested["target"] + [c for c in columns if c not in suggested["target"]]
+target = left.selectbox(
+    "Churn column (the target)",
+    targets,
+    help="Suggested: two-valued columns whose name or values say churn.",
+)
+values = sorted({str(v).strip() for v in frame[target].dropna().unique()}, key=str)
+if len(values) > 2:
+    st.error(
+        f"'{target}' has {len(values)} values ({', '.join(values[:10])}"
+        f"{' ...' if len(values) > 10 else ''}); the churn column must have two. Pick another."
+    )
+    st.stop()
+suggested_positive = suggest_mapping(frame[[target]])["positive"].get(target)
+positive = left.selectbox(
+    "Which value means the customer left?",
+    values,
+    index=values.index(suggested_positive) if suggested_positive in values else 0,
+)
+id_options = [
+    NONE,
+    *suggested["id_column"],
+    *[c for c in columns if c not in suggested["id_column"]],
+]
+id_choice = left.selectbox(
+    "Customer id column",
+    [c for c in id_options if c != target],
+    index=1 if suggested["id_column"] else 0,
+    help="Suggested: columns unique for every row. Ids are never used as features.",
+)
+id_column = None if id_choice == NONE else id_choice
+numeric = [c for c in columns if pd.api.types.is_numeric_dtype(frame[c]) and c != target]
+value_kind = right.radio(
+    "Customer value (what keeping a customer is worth)",
+    ["A constant", "A column"],
+    index=1 if suggested["value_column"] else 0,
+    horizontal=True,
+)
+value_column = None
+if value_kind == "A column":
+    value_options = suggested["value_column"] + [
+        c for c in numeric if c not in suggested["value_column"]
+    ]
+    if not value_options:
+        right.warning("No numeric column to use; the constant value is used.")
+    else:
+        value_column = right.selectbox("Value column", value_options)
+else:
+    right.caption("The Decide page lets you set the amount ($500 per customer by default).")
+segments = right.multiselect(
+    "Segment attributes for fairness checks",
+    [c for c in columns if c != target],
+    default=[c for c in suggested["segments"] if c != target],
+)
+exclude = right.multiselect(
+    "Columns to leave out of the model", [c for c in columns if c not in (target, id_column)]
+)
+keep = st.session_state.get("upload_keep", [])
+
+mapping = ColumnMapping(
+    target=target,
+    positive=positive,
+    id_column=id_column,
+    value_column=value_column,
+    segments=tuple(segments),
+    exclude=tuple(exclude),
+    keep=tuple(k for k in keep if k in columns),
+)
+try:
+    check = check_data(frame, mapping)
+except ChurnInputError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.subheader("Data checks")
+report = check.report
+balance = report["class_balance"]
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Customers", f"{report['rows']:,}")
+c2.metric("Churned", f"{balance['churned']:,}", f"{balance['churn_rate']:.1%}", delta_color="off")
+c3.metric("Features used", f"{len(report['features'])}")
+c4.metric("Left out", f"{len(report['left_out'])}")
+for problem in report["problems"]:
+    where = f"**{problem['column']}**: " if problem["column"] else ""
+    (st.warning if problem["severity"] == "warning" else st.info)(where + problem["message"])
+details = pd.DataFrame(report["column_details"])
+shown = pd.DataFrame(
+    {
+        "Column": details["name"],
+        "Role": details.get("role", pd.Series(dtype="str")).fillna(""),
+        "Kind": details.get("kind", pd.Series(dtype="str")).fillna(""),
+        "Missing": details.get("missing_rate", pd.Series(dtype=float)),
+        "Distinct values": details.get("distinct", pd.Series(dtype=float)),
+        "Why left out": details.get("reason", pd.Series(dtype="str")).fillna(""),
+    }
+)
+st.dataframe(
+    shown,
+    hide_index=True,
+    column_config={"Missing": st.column_config.NumberColumn(format="percent")},
+)
+put_back = [c for c in report["left_out"] if c not in exclude]
+if put_back or keep:
+    st.multiselect(
+        "Put a left-out column back (only if you are sure it is known before a customer leaves)",
+        sorted(set(put_back) | set(keep)),
+        key="upload_keep",
+    )
+
+st.divider()
+if st.button("Train on this table", type="primary"):
+    with st.status("Training on your table...", expanded=True) as status:
+        try:
+            artifact = train(
+                frame,
+                target,
+                positive=positive,
+                id_column=id_column,
+                source=stored["name"],
+                value_column=value_column,
+                segments=tuple(segments),
+                exclude=tuple(exclude),
+                keep=mapping.keep,
+                check=check,
+                progress=status.write,
+            )
+        except ChurnInputError as exc:
+            status.update(label="Training stopped", state="error")
+            st.error(str(exc))
+            st.stop()
+        status.update(label="Trained", state="complete", expanded=False)
+    st.session_state["user_artifact"] = artifact
+    st.session_state["user_table"] = frame
+    st.session_state.pop("_upload_cache", None)
+    reset_scenario()
+    st.rerun()
+
+if using_upload():
+    artifact = current_artifact()
+    auc = artifact.metrics["model"]["roc_auc"]
+    st.success(
+        f"Model trained: holdout ROC-AUC {auc:.3f} (logistic regression "
+        f"{artifact.metrics['logistic']['roc_auc']:.3f}, readable rule "
+        f"{artifact.metrics['rule']['roc_auc']:.3f}). Every page now uses your table."
+    )
+    for warning in artifact.info.get("warnings", []):
+        st.warning(warning)
+    st.page_link("pages/decide.py", label="Go to Decide", icon=":material/tune:")
+    with st.expander("The data-check report as text"):
+        st.text("\n".join(report_lines(artifact.data_check or report)))
