@@ -214,10 +214,11 @@ def _number_share(text: pd.Series) -> tuple[float, bool]:
 
 def _date_share(text: pd.Series) -> float:
     present = text.dropna()
-    if present.empty or not present.str.contains(r"\d", regex=True).all():
+    if present.empty:
         return 0.0
     sample = present.iloc[:5_000]
-    if not sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|[A-Za-z]{3}", regex=True).mean():
+    shaped = sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).mean()
+    if shaped < PARSE_SHARE:  # dates written with separators, not bare numbers or words
         return 0.0
     with np.errstate(all="ignore"):
         parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
@@ -492,17 +493,17 @@ def check_data(frame: pd.DataFrame, mapping: ColumnMapping) -> DataCheck:
             reason = "left out by you"
         elif missing == 1.0:
             reason = "empty: every cell is missing"
-        elif entry["distinct"] <= 1:
+        elif entry["distinct"] <= 1 and missing == 0:
             reason = "constant: the same value in every row"
         else:
             why_id = _id_like(series, column)
             if why_id is not None:
                 reason = why_id
             elif not numeric:
-                lengths = series.dropna().astype("string").str.len()
+                lengths = pd.Series(series.dropna().unique()).astype("string").str.len()
                 if entry["distinct"] > max(20, FREE_TEXT_SHARE * (n - series.isna().sum())):
                     reason = "free text or names: almost every row has its own value"
-                elif entry["distinct"] > 20 and float(lengths.mean()) > 40:
+                elif entry["distinct"] > 20 and float(lengths.mean()) > 30:
                     reason = "free text: long sentences, not categories"
                 elif entry["distinct"] > MAX_CATEGORIES:
                     entry["reduced"] = MAX_CATEGORIES

@@ -1,0 +1,91 @@
+"""Reading tables as PMs bring them: encodings, delimiters, Excel, Parquet, limits."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from churn.errors import ChurnInputError
+from churn.ingest import detect_csv_format, read_bytes, read_path
+
+ROWS = "name;city;amount\nJosé;Zürich;1,5\nAnne;Köln;2,25\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "prefix"),
+    [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("cp1252", b""), ("utf-16", b"")],
+    ids=["utf8", "utf8-bom", "latin", "utf16-bom"],
+)
+def test_encodings_are_detected(encoding: str, prefix: bytes) -> None:
+    data = prefix + ROWS.encode(encoding)
+    frame = read_bytes(data, "export.csv")
+    assert list(frame.columns) == ["name", "city", "amount"]
+    assert frame["name"].tolist() == ["José", "Anne"]
+    assert frame["city"].tolist() == ["Zürich", "Köln"]
+
+
+def test_latin1_late_in_a_utf8_looking_file() -> None:
+    """The sniffed head is plain ASCII; a Latin-1 byte only comes later."""
+    body = "a,b\n" + "x,1\n" * 100_000 + "Müller,2\n"
+    frame = read_bytes(body.encode("cp1252"), "late.csv")
+    assert frame["a"].iloc[-1] == "Müller"
+    assert len(frame) == 100_001
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiters_are_detected(delimiter: str) -> None:
+    text = delimiter.join(["id", "plan", "charges"]) + "\n"
+    text += "".join(delimiter.join([str(i), "Basic", f"{i}.5"]) + "\n" for i in range(30))
+    frame = read_bytes(text.encode(), "t.csv")
+    assert list(frame.columns) == ["id", "plan", "charges"]
+    assert frame["charges"].iloc[3] == 3.5
+    assert detect_csv_format(text.encode())[1] == delimiter
+
+
+def test_excel_and_parquet_round_trip(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"customer_id": ["007", "008"], "tenure": [3, 4], "churn": ["Yes", "No"]})
+    buffer = io.BytesIO()
+    frame.to_excel(buffer, index=False)
+    back = read_bytes(buffer.getvalue(), "book.xlsx", text_columns=("customer_id",))
+    assert back["customer_id"].tolist() == ["007", "008"]
+    assert back["tenure"].tolist() == [3, 4]
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    assert read_path(path)["churn"].tolist() == ["Yes", "No"]
+    assert read_bytes(path.read_bytes(), "no-suffix")["tenure"].tolist() == [3, 4]
+
+
+def test_size_limit_is_enforced_with_a_clear_message() -> None:
+    data = b"a,b\n" + b"1,2\n" * 300_000
+    with pytest.raises(ChurnInputError) as excinfo:
+        read_bytes(data, "big.csv", max_mb=1)
+    message = str(excinfo.value)
+    assert "big.csv" in message and "1 MB limit" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("empty.csv", b"", "is empty"),
+        ("blank.csv", b"\n \n", "is empty"),
+        ("header.csv", b"a,b,c\n", "header but no rows"),
+        ("old.xls", b"\xd0\xcf\x11\xe0rest", "save it as .xlsx"),
+        ("notes.docx", b"whatever", "use one of"),
+        ("broken.xlsx", b"PK\x03\x04garbage", "valid Excel"),
+        ("broken.parquet", b"PAR1garbage", "Cannot read broken.parquet"),
+    ],
+)
+def test_bad_files_give_one_sentence(name: str, data: bytes, expected: str) -> None:
+    with pytest.raises(ChurnInputError) as excinfo:
+        read_bytes(data, name)
+    message = str(excinfo.value)
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_blank_and_repeated_column_names_are_made_readable() -> None:
+    frame = read_bytes(b"a,,a, b \n1,2,3,4\n", "names.csv")
+    assert list(frame.columns) == ["a", "column_2", "a.1", "b"]

@@ -1,0 +1,158 @@
+"""Use your own data: upload a messy file, map its columns, train, reach Decide; privacy.
+
+The upload is a messy export made from the sample (semicolons, Latin-1, money as
+text with decimal commas, a row-number column and a leaky column), so the test needs
+nothing outside the repository.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from churn.policy import decide_on_holdout
+
+TIMEOUT = 300
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _messy_export(sample: pd.DataFrame) -> bytes:
+    frame = sample.head(1500).copy()
+    frame = frame.rename(columns={"churned": "Status", "customer_id": "Kundennummer"})
+    frame["Status"] = np.where(frame["Status"] == 1, "Gekündigt", "Aktiv")
+    frame["monthly_charges"] = frame["monthly_charges"].map(lambda v: f"{v:.2f}".replace(".", ","))
+    frame["row"] = np.arange(1, len(frame) + 1)
+    frame["cancel_note"] = np.where(frame["Status"] == "Gekündigt", "Kündigung", "")
+    text = frame.to_csv(sep=";", index=False)
+    return text.encode("cp1252")
+
+
+def _open(page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    return at
+
+
+@pytest.fixture(scope="module")
+def uploaded(sample_frame: pd.DataFrame) -> Iterator[AppTest]:
+    at = _open("pages/data.py")
+    assert not at.exception
+    at.file_uploader[0].set_value(("export.csv", _messy_export(sample_frame), "text/csv"))
+    at.run()
+    yield at
+
+
+def _select(at: AppTest, label: str):
+    return next(s for s in at.selectbox if s.label.startswith(label))
+
+
+def test_upload_is_read_and_the_columns_are_suggested(uploaded: AppTest) -> None:
+    at = uploaded
+    assert not at.exception and not at.error
+    assert _select(at, "Churn column").value == "Status"
+    assert _select(at, "Customer id").value == "Kundennummer"
+    # "Gekündigt" is not a word the checks know: the user says which value means churned
+    assert set(_select(at, "Which value").options) == {"Aktiv", "Gekündigt"}
+
+
+def test_the_data_checks_are_shown_before_training(uploaded: AppTest) -> None:
+    at = uploaded
+    _select(at, "Which value").set_value("Gekündigt")
+    at.run()
+    messages = " ".join(m.value for m in [*at.info, *at.warning])
+    assert "numbers stored as text were converted" in messages
+    assert "row: left out of the features: sequential row numbers" in messages.replace("**", "")
+    assert "cancel_note" in messages and "possible leak" in messages
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Customers"] == "1,500"
+
+
+def test_training_reaches_decide_with_the_uploaded_model(
+    uploaded: AppTest, sample_frame: pd.DataFrame
+) -> None:
+    at = uploaded
+    _select(at, "Which value").set_value("Gekündigt")
+    at.run()
+    next(b for b in at.button if b.label == "Train on this table").click()
+    at.run()
+    assert not at.exception and not at.error
+    artifact = at.session_state["user_artifact"]
+    assert artifact.info["source"] == "export.csv"
+    assert artifact.info["positive_label"] == "Gekündigt"
+    assert artifact.info["rows"] == 1500
+    assert set(artifact.info["left_out"]) == {"row", "cancel_note"}
+    assert artifact.metrics["model"]["roc_auc"] > 0.7
+    at.switch_page("pages/decide.py")
+    at.run()
+    assert not at.exception
+    scenario = at.session_state["scenario"]
+    decision = decide_on_holdout(artifact, scenario.economics, scenario.choice)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Contacted"] == f"{decision.share_targeted:.1%}"
+    assert artifact.holdout.shape[0] == 300  # 20% of the upload, not the sample's 2,000
+
+
+def test_another_session_never_sees_the_upload(uploaded: AppTest) -> None:
+    at = uploaded
+    if "user_artifact" not in at.session_state:
+        pytest.skip("needs the training test first")
+    mine = at.session_state["user_artifact"]
+    for page in ("pages/customers.py", "pages/why.py", "pages/overview.py"):
+        at.switch_page(page)
+        at.run()
+        assert not at.exception
+    assert at.session_state["_upload_cache"], "uploaded results are kept in the session"
+
+    other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    other.run()  # a second visitor's landing page
+    assert not other.exception
+    assert "user_artifact" not in other.session_state
+    assert "upload" not in other.session_state
+    from pages.common import sample_artifact
+
+    sidebar = " ".join(m.value for m in other.sidebar.markdown)
+    assert "sample_customers.csv" in sidebar and "export.csv" not in sidebar
+    other.switch_page("pages/customers.py")
+    other.run()
+    assert not other.exception
+    assert sample_artifact().fingerprint != mine.fingerprint
+    other.switch_page("pages/data.py")
+    other.run()
+    assert not [s for s in other.success if "your table" in s.value]
+
+
+def test_back_to_the_sample_forgets_the_upload(uploaded: AppTest) -> None:
+    at = uploaded
+    if "user_artifact" not in at.session_state:
+        pytest.skip("needs the training test first")
+    at.switch_page("pages/data.py")
+    at.run()
+    next(b for b in at.button if b.label == "Back to the sample data").click()
+    at.run()
+    assert "user_artifact" not in at.session_state
+    assert "_upload_cache" not in at.session_state
+    assert "upload" not in at.session_state
+
+
+def test_unreadable_upload_is_a_sentence() -> None:
+    at = _open("pages/data.py")
+    at.file_uploader[0].set_value(("book.xlsx", b"PK\x03\x04 not excel", "application/zip"))
+    at.run()
+    assert not at.exception
+    assert "valid Excel" in at.error[0].value
+
+
+def test_upload_writes_nothing_to_the_project(sample_frame: pd.DataFrame) -> None:
+    before = {p for p in ROOT.rglob("*") if ".git" not in p.parts and "__pycache__" not in p.parts}
+    at = _open("pages/data.py")
+    at.file_uploader[0].set_value(("export.csv", _messy_export(sample_frame), "text/csv"))
+    at.run()
+    after = {p for p in ROOT.rglob("*") if ".git" not in p.parts and "__pycache__" not in p.parts}
+    assert after == before
