@@ -1,0 +1,168 @@
+"""The command line on messy tables: `check`, the column-role flags, and scoring odd batches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn.cli import main
+from churn.training import SCORE_COLUMNS
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["--quiet", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _error_line(capsys: pytest.CaptureFixture[str], *args: object) -> str:
+    code, out, err = _run(capsys, *args)
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def messy(sample_frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1,200 customers exported badly: semicolons, Latin-1, money as text, a leak."""
+    frame = sample_frame.head(1200).copy()
+    frame["churned"] = np.where(frame["churned"] == 1, "Yes", "No")
+    frame["monthly_charges"] = frame["monthly_charges"].map(lambda v: f"€ {v:.2f}")
+    frame["closed_on"] = np.where(frame["churned"] == "Yes", "2024-03-01", "")
+    path = tmp_path_factory.mktemp("messy") / "export.csv"
+    path.write_bytes(frame.to_csv(sep=";", index=False).encode("cp1252"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def messy_model(messy: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("models") / "messy"
+    code = main(
+        [
+            "--quiet", "train", "--data", str(messy), "--target", "churned",
+            "--id", "customer_id", "--value-column", "monthly_charges",
+            "--segment", "gender", "--segment", "age", "--exclude", "plan", "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    return out
+
+
+def test_check_prints_the_report_and_writes_json(
+    capsys: pytest.CaptureFixture[str], messy: Path, tmp_path: Path, sample_frame: pd.DataFrame
+) -> None:
+    report_path = tmp_path / "report.json"
+    code, out, err = _run(
+        capsys, "check", "--data", messy, "--target", "churned", "--out", report_path
+    )
+    assert code == 0 and err == ""
+    assert out.startswith("1,200 rows, 19 columns; target 'churned' (churned = 'Yes')")
+    missing = int(sample_frame.head(1200)["monthly_charges"].isna().sum())  # written as "€ nan"
+    assert (
+        f"monthly_charges: numbers stored as text were converted; {missing} cells did not parse"
+        in out
+    )
+    assert "closed_on: left out as a possible leak" in out
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert "closed_on" in report["left_out"] and "monthly_charges" in report["features"]
+
+
+def test_train_records_the_roles_and_the_report(
+    capsys: pytest.CaptureFixture[str], messy_model: Path
+) -> None:
+    info = json.loads((messy_model / "info.json").read_text(encoding="utf-8"))
+    assert info["value_column"] == "monthly_charges"
+    assert info["segments"] == ["gender", "age"]
+    assert info["left_out"]["plan"] == "left out by you"
+    assert "closed_on" in info["left_out"]
+    model = json.loads((messy_model / "model.json").read_text(encoding="utf-8"))
+    assert "plan" not in json.dumps(model["spec"]["columns"])
+    check = json.loads((messy_model / "data_check.json").read_text(encoding="utf-8"))
+    assert check["class_balance"]["churned"] + check["class_balance"]["retained"] == 1200
+
+
+def test_keep_puts_a_left_out_column_back(
+    capsys: pytest.CaptureFixture[str], messy: Path, tmp_path: Path
+) -> None:
+    code, out, _ = _run(
+        capsys, "check", "--data", messy, "--target", "churned", "--keep", "closed_on"
+    )
+    assert code == 0
+    assert "closed_on: possible leak" in out and "kept because you said so" in out
+
+
+def test_policy_uses_the_mapped_value_column(
+    capsys: pytest.CaptureFixture[str], messy_model: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "policy.json"
+    code, _, err = _run(capsys, "policy", "--model", messy_model, "--out", out, "--max-profit")
+    assert code == 0, err
+    policy = json.loads(out.read_text(encoding="utf-8"))
+    assert policy["economics"]["value_column"] == "monthly_charges"
+    assert policy["economics"]["value_multiplier"] == 1.0
+
+
+def test_score_a_messy_batch_keeps_every_row_with_reasons(
+    capsys: pytest.CaptureFixture[str], messy_model: Path, sample_frame: pd.DataFrame, tmp_path
+) -> None:
+    batch = sample_frame.iloc[2000:2100].drop(columns="churned").copy()
+    batch["monthly_charges"] = batch["monthly_charges"].map(lambda v: f"€ {v:.2f}").astype(object)
+    batch.loc[batch.index[0], "monthly_charges"] = "unknown"
+    batch["extra_column"] = "ignored"
+    features = [c for c in batch.columns if c not in ("customer_id", "extra_column")]
+    batch[features] = batch[features].astype(object)
+    batch.loc[batch.index[1], features] = None
+    batch.loc[batch.index[2], "contract_type"] = "Lifetime"  # never seen in training
+    path = tmp_path / "batch.csv"
+    batch.to_csv(path, index=False)
+    out = tmp_path / "scores.csv"
+    code, _, err = _run(capsys, "score", "--model", messy_model, "--data", path, "--out", out)
+    assert code == 0, err
+    scored = pd.read_csv(out, dtype={"customer_id": str})
+    assert scored["customer_id"].tolist() == batch["customer_id"].tolist()
+    assert scored.loc[0, "score_note"] == "1 value(s) could not be read and were scored as missing"
+    assert not np.isnan(scored.loc[0, "churn_probability"])
+    assert scored.loc[1, "score_note"].startswith("not scored")
+    assert scored.loc[1, list(SCORE_COLUMNS)].isna().all()
+    assert scored.loc[2:, list(SCORE_COLUMNS)].notna().all().all()
+
+
+def test_score_names_the_missing_columns(
+    capsys: pytest.CaptureFixture[str], messy_model: Path, sample_frame: pd.DataFrame, tmp_path
+) -> None:
+    path = tmp_path / "short.csv"
+    sample_frame.head(20).drop(columns=["tenure_months", "region"]).to_csv(path, index=False)
+    line = _error_line(
+        capsys, "score", "--model", messy_model, "--data", path, "--out", tmp_path / "s.csv"
+    )
+    assert "tenure_months" in line and "region" in line
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "expected"),
+    [
+        (b"a,b\n", [], "header but no rows"),
+        (b"", [], "is empty"),
+        (b"x,churn\n" + b"1,maybe\n2,yes\n3,no\n" * 30, ["--target", "churn"],
+         "has 3: maybe, no, yes"),
+        (b"x,churn\n" + b"1,yes\n" * 90, ["--target", "churn"], "single class"),
+        (b"x,churn\n" + b"1,yes\n" * 10 + b"2,no\n" * 90, ["--target", "churn"], "Only 10"),
+        (b"x,churn\n" + b"1,yes\n2,no\n" * 60, ["--target", "Target"], "'Target' is not in"),
+        (b"row,churn\n" + b"".join(b"%d,%s\n" % (i, b"ny"[i % 2 : i % 2 + 1]) for i in range(200)),
+         ["--target", "churn"], "No usable feature"),
+    ],
+    ids=["header-only", "empty", "three-values", "one-class", "few", "no-target", "no-feature"],
+)  # fmt: skip
+def test_check_errors_are_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes, args: list, expected: str
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(content)
+    line = _error_line(capsys, "check", "--data", path, *args)
+    assert expected in line
