@@ -69,7 +69,7 @@ def _tokens(name: str) -> list[str]:
     return [t for t in re.split(r"[^a-z0-9]+", spaced.lower()) if t]
 
 
-_NUMBER_JUNK = re.compile(r"[\s$€£¥%]|(?<=\d)[’'](?=\d)")
+_NUMBER_JUNK = r"[\s$€£¥%’']"  # currency, percent, spaces and Swiss thousands marks
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,7 @@ class Preparation:
     numeric_text: list[str] = field(default_factory=list)
     decimal_comma: list[str] = field(default_factory=list)
     dates: dict[str, str] = field(default_factory=dict)
+    date_formats: dict[str, str] = field(default_factory=dict)
     features: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,14 +118,16 @@ class Preparation:
         :class:`~churn.features.FeatureSpec`)."""
         out = frame.copy()
         unreadable = np.zeros(len(frame), dtype=int)
-        for column in self.numeric_text:
-            if column in out.columns:
+        for column in self.numeric_text:  # (a column already numeric is left as it is)
+            if column in out.columns and not pd.api.types.is_numeric_dtype(out[column]):
                 values, bad = _parse_numbers(out[column], column in self.decimal_comma)
                 out[column] = values
                 unreadable += bad
         for column, reference in self.dates.items():
-            if column in out.columns:
-                values, bad = _parse_dates(out[column], pd.Timestamp(reference))
+            if column in out.columns and not pd.api.types.is_numeric_dtype(out[column]):
+                values, bad = _parse_dates(
+                    out[column], pd.Timestamp(reference), self.date_formats.get(column, "mixed")
+                )
                 out[column] = values
                 unreadable += bad
         return out, unreadable
@@ -165,7 +168,7 @@ def _is_text(series: pd.Series) -> bool:
 
 
 def _blank_to_missing(series: pd.Series) -> pd.Series:
-    text = series.astype("string").str.strip()
+    text = series.astype("string[pyarrow]").str.strip()  # Arrow: vectorised string functions
     return text.mask(text == "")
 
 
@@ -183,14 +186,16 @@ def _parse_numbers(series: pd.Series, decimal_comma: bool) -> tuple[np.ndarray, 
     return values, (present & np.isnan(values)).astype(int)
 
 
-def _parse_dates(series: pd.Series, reference: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+def _parse_dates(
+    series: pd.Series, reference: pd.Timestamp, date_format: str = "mixed"
+) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_datetime64_any_dtype(series):
         stamps = series.dt.tz_localize(None) if series.dt.tz is not None else series
         present = series.notna().to_numpy()
     else:
         text = _blank_to_missing(series)
         present = text.notna().to_numpy()
-        stamps = pd.to_datetime(text, errors="coerce", format="mixed")
+        stamps = pd.to_datetime(text, errors="coerce", format=date_format)
         if getattr(stamps.dt, "tz", None) is not None:
             stamps = stamps.dt.tz_localize(None)
     days = (reference - stamps).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan) / 86400
@@ -202,6 +207,10 @@ def _number_share(text: pd.Series) -> tuple[float, bool]:
     present = text.dropna()
     if present.empty:
         return 0.0, False
+    head, _ = _parse_numbers(present.iloc[:200], decimal_comma=False)
+    head_comma, _ = _parse_numbers(present.iloc[:200], decimal_comma=True)
+    if max(np.mean(~np.isnan(head)), np.mean(~np.isnan(head_comma))) < 0.5:
+        return 0.0, False  # words, not numbers: no need to look further
     sample = present.iloc[:20_000]
     plain, _ = _parse_numbers(sample, decimal_comma=False)
     share = float(np.mean(~np.isnan(plain)))
@@ -212,17 +221,32 @@ def _number_share(text: pd.Series) -> tuple[float, bool]:
     return share, False
 
 
-def _date_share(text: pd.Series) -> float:
+_DATE_FORMATS = (
+    "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y",
+    "%d-%m-%Y", "%m-%d-%Y", "ISO8601",
+)  # fmt: skip
+
+
+def _date_format(text: pd.Series) -> str | None:
+    """The format that reads the column's dates (``None`` when it is not a date column).
+
+    Only text written like a date with separators counts (2024-01-31, 31/01/2024,
+    01.31.2024); fixed formats are tried first (fast, and day/month order is kept
+    for the whole column), then pandas' mixed parsing.
+    """
     present = text.dropna()
     if present.empty:
-        return 0.0
+        return None
     sample = present.iloc[:5_000]
     shaped = sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).mean()
-    if shaped < PARSE_SHARE:  # dates written with separators, not bare numbers or words
-        return 0.0
-    with np.errstate(all="ignore"):
-        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
-    return float(parsed.notna().mean())
+    if shaped < PARSE_SHARE:
+        return None
+    for date_format in (*_DATE_FORMATS, "mixed"):
+        with np.errstate(all="ignore"):
+            parsed = pd.to_datetime(sample, errors="coerce", format=date_format)
+        if parsed.notna().mean() >= PARSE_SHARE:
+            return date_format
+    return None
 
 
 def _rank_auc(score: np.ndarray, y: np.ndarray) -> float:
@@ -445,13 +469,15 @@ def check_data(frame: pd.DataFrame, mapping: ColumnMapping) -> DataCheck:
                         "warning" if bad.sum() else "info",
                     )
                     continue
-                if _date_share(text) >= PARSE_SHARE:
-                    stamps = pd.to_datetime(text, errors="coerce", format="mixed")
+                date_format = _date_format(text)
+                if date_format is not None:
+                    stamps = pd.to_datetime(text, errors="coerce", format=date_format)
                     reference = stamps.max()
                     if getattr(reference, "tz", None) is not None:
                         reference = reference.tz_localize(None)
                     prep.dates[column] = reference.normalize().isoformat()
-                    values, bad = _parse_dates(text, reference.normalize())
+                    prep.date_formats[column] = date_format
+                    values, bad = _parse_dates(text, reference.normalize(), date_format)
                     converted[column] = values
                     entry["converted"] = f"dates, now days before {reference.date()}"
                     entry["unparsed_cells"] = int(bad.sum())

@@ -116,7 +116,7 @@ def _scored_base(_artifact: Artifact, fingerprint: str) -> pd.DataFrame:
         base = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
     scored = score_frame(_artifact, base)
     scorable = scored["churn_probability"].notna().to_numpy()
-    base = base.reset_index(drop=True)
+    base = _artifact.preparation.apply(base)[0].reset_index(drop=True)  # as the model sees it
     return pd.concat([base, scored[list(SCORE_COLUMNS)]], axis=1)[scorable].reset_index(drop=True)
 
 

@@ -212,3 +212,16 @@ def test_preparation_round_trips_as_json() -> None:
         numeric_text=["a"], decimal_comma=["a"], dates={"d": "2024-01-01T00:00:00"}, features=["a"]
     )
     assert Preparation.from_dict(json.loads(json.dumps(prep.to_dict()))) == prep
+
+
+def test_preparation_is_idempotent() -> None:
+    frame = _frame()
+    frame["charges"] = frame["charges"].map(lambda v: f"${v:,.2f}")
+    frame["signup"] = (pd.Timestamp("2024-01-31") - pd.to_timedelta(frame["tenure"], "D")).astype(
+        str
+    )
+    check = _check(frame)
+    once, _ = check.preparation.apply(frame)
+    twice, unreadable = check.preparation.apply(once)
+    pd.testing.assert_frame_equal(once, twice)
+    assert not unreadable.any()
