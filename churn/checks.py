@@ -440,7 +440,11 @@ def check_data(frame: pd.DataFrame, mapping: ColumnMapping) -> DataCheck:
     converted: dict[str, pd.Series | np.ndarray] = {}
     for column in frame.columns:
         series = frame[column]
-        entry: dict[str, Any] = {"name": column, "dtype": str(series.dtype)}
+        entry: dict[str, Any] = {
+            "name": column,
+            "dtype": str(series.dtype),
+            "missing_rate": round(float(series.isna().mean()), 4),
+        }
         columns[column] = entry
         if column == mapping.target:
             entry.update(role="target", kind="target")

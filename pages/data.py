@@ -145,7 +145,7 @@ report = check.report
 balance = report["class_balance"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Customers", f"{report['rows']:,}")
-c2.metric("Churned", f"{balance['churned']:,}", f"{balance['churn_rate']:.1%}", delta_color="off")
+c2.metric("Churned", f"{balance['churned']:,} ({balance['churn_rate']:.1%})")
 c3.metric("Features used", f"{len(report['features'])}")
 c4.metric("Left out", f"{len(report['left_out'])}")
 for problem in report["problems"]:
