@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from churn import decisions, metrics
+from churn import decisions, metrics, monitor
 from churn.artifact import Artifact, compute_fingerprint
 from churn.baselines import LogisticBaseline, RuleBaseline
 from churn.data import encode_target, resolve_positive, split_features
@@ -161,6 +161,10 @@ def train(
         metrics=results,
         holdout=holdout,
         holdout_data=holdout_data,
+        # the training reference that later batches are monitored against
+        extra_files=monitor.reference_files(
+            model.spec_, X.iloc[dev], holdout["churn_probability"].to_numpy()
+        ),
     )
     artifact.fingerprint = compute_fingerprint(artifact)
     return artifact
