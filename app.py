@@ -10,7 +10,13 @@ import streamlit as st
 
 from churn.errors import ChurnInputError
 from churn.report import percent
-from pages.common import current_artifact, current_scenario, show_input_error, sync_query_params
+from pages.common import (
+    current_artifact,
+    current_banners,
+    current_scenario,
+    show_input_error,
+    sync_query_params,
+)
 
 st.set_page_config(page_title="Churn decisions", page_icon=":material/insights:", layout="wide")
 
@@ -22,6 +28,7 @@ PAGES = [
     st.Page("pages/why.py", title="Why?", icon=":material/psychology_alt:"),
     st.Page("pages/customers.py", title="Customers", icon=":material/group:"),
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
+    st.Page("pages/monitor.py", title="Is it still working?", icon=":material/monitor_heart:"),
 ]
 navigation = st.navigation(PAGES)
 
@@ -30,6 +37,8 @@ scenario = current_scenario()
 for problem in st.session_state.pop("scenario_problems", ()):
     st.warning(f"The shared link could not be used in full: {problem}; the default is shown.")
 sync_query_params()
+for message in current_banners():  # staleness and significant drift, on every page
+    st.warning(message, icon=":material/warning:")
 
 with st.sidebar:
     st.caption("Data and model")

@@ -60,6 +60,7 @@ __all__ = [
     "calibration_deciles",
     "compare",
     "estimate_performance",
+    "headline",
     "load_reference",
     "monitor",
     "psi",
@@ -717,9 +718,28 @@ def monitor(
     )
 
 
-def banner_messages(report: MonitorReport) -> list[str]:
+def headline(report: MonitorReport) -> str:
+    """One sentence on the batch's drift: the overall status, what drifted, and the score."""
+    features = report.drift.features
+    drifted = features[features["status"] != "stable"]
+    score = f"the churn scores are {report.drift.score_status} (PSI {report.drift.score_psi:.2f})"
+    if drifted.empty:
+        return (
+            f"Stable: no feature has drifted from the training data (every PSI is below "
+            f"{MODERATE:g}), and {score}."
+        )
+    named = ", ".join(f"{r.name} ({r.psi:.2f})" for r in drifted.iloc[:4].itertuples())
+    more = " ..." if len(drifted) > 4 else ""
+    return (
+        f"{report.status.capitalize()} drift: {len(drifted)} of {len(features)} features "
+        f"differ from the training data: {named}{more}; {score}."
+    )
+
+
+def banner_messages(report: MonitorReport, where: str = "the drift report") -> list[str]:
     """Warnings every page shows: the model is past its review date, or drift is significant.
 
+    ``where`` names what to look at for details (the app says "the Monitor page").
     Returns an empty list when neither holds.
     """
     messages = []
@@ -737,7 +757,7 @@ def banner_messages(report: MonitorReport) -> list[str]:
             what = f"the churn scores{', ' + what if what else ''}"
         messages.append(
             f"The latest customers differ significantly from the training data ({what}); "
-            "check the Monitor page before relying on the figures."
+            f"check {where} before relying on the figures."
         )
     return messages
 
