@@ -187,6 +187,10 @@ def _policy(args: argparse.Namespace, progress: _Progress) -> int:
 
 
 def _monitor(args: argparse.Namespace, progress: _Progress) -> int:
+    if args.out and not Path(args.out).resolve().parent.is_dir():
+        raise ChurnInputError(
+            f"The folder {Path(args.out).parent} does not exist; create it first."
+        )
     artifact = load_artifact(args.model)
     if args.policy:
         policy = load_policy(args.policy, artifact.fingerprint)
