@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from churn import decisions
 from churn.artifact import Artifact
@@ -46,6 +47,7 @@ from churn.decisions import Economics
 from churn.errors import ChurnInputError
 from churn.features import FeatureSpec
 from churn.metrics import _wilson
+from churn.model import ChurnModel, beta_logit
 
 __all__ = [
     "EPSILON",
@@ -58,6 +60,7 @@ __all__ = [
     "banner_messages",
     "build_reference",
     "calibration_deciles",
+    "churn_probability",
     "compare",
     "estimate_performance",
     "headline",
@@ -671,6 +674,25 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
+#: Rows scored at a time by :func:`churn_probability` (bounded memory for large batches).
+SCORE_CHUNK_ROWS = 250_000
+
+
+def churn_probability(model: ChurnModel, frame: pd.DataFrame) -> np.ndarray:
+    """The model's calibrated churn probability alone, in [0, 1], one per row.
+
+    The same numbers as ``model.predict_proba(frame)[:, 1]``, without the per-customer
+    interval, which monitoring does not need (about a quarter of the scoring time).
+    """
+    parts = [
+        expit(
+            beta_logit(model.calibration_, model.tree_margin(frame.iloc[i : i + SCORE_CHUNK_ROWS]))
+        )
+        for i in range(0, len(frame), SCORE_CHUNK_ROWS)
+    ]
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
 def monitor(
     artifact: Artifact,
     frame: pd.DataFrame,
@@ -697,7 +719,7 @@ def monitor(
     spec = artifact.model.spec_
     spec.check_columns(frame)
     if p is None:
-        p = artifact.model.predict_proba(frame)[:, 1]
+        p = churn_probability(artifact.model, frame)
     p = np.asarray(p, dtype=float)
     if p.shape != (len(frame),):
         raise ChurnInputError("There must be one churn probability per customer of the batch.")

@@ -174,6 +174,12 @@ def test_the_score_psi_rises_when_the_scores_shift(trained, fresh, rules, econom
     assert report.status == "significant"  # the worst of the score and the features
 
 
+def test_the_probability_alone_is_the_models(trained, new_batch_frame, monkeypatch):
+    expected = trained.model.predict_proba(new_batch_frame)[:, 1]
+    monkeypatch.setattr(monitor, "SCORE_CHUNK_ROWS", 1_234)  # chunks join up in order
+    assert np.array_equal(monitor.churn_probability(trained.model, new_batch_frame), expected)
+
+
 # -------------------------------------------------------------------- performance
 def test_estimated_figures_by_hand():
     econ = default_economics()  # value 500, Email offer (1, 10, 10%), Call (15, 60, 35%)
