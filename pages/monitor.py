@@ -38,8 +38,8 @@ drift = report.drift
 stale = report.staleness
 
 # ---------------------------------------------------------------- status
-show = {"stable": st.success, "moderate": st.warning, "significant": st.error}[report.status]
-show(monitor.headline(report))
+show = {"stable": st.success, "moderate": st.info, "significant": st.warning}[report.status]
+show(monitor.headline(report), icon=":material/monitor_heart:")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Customers in the batch", f"{drift.rows:,}")
 c2.metric("Churn score PSI", f"{drift.score_psi:.3f}", help=f"{drift.score_status}")
