@@ -17,6 +17,7 @@ __all__ = [
     "EFFECT_COLOURS",
     "MODEL_COLOURS",
     "PALETTE",
+    "batch_calibration_chart",
     "drift_distribution_chart",
     "gains_and_reliability_chart",
     "gains_chart",
@@ -556,3 +557,12 @@ def drift_distribution_chart(distribution: pd.DataFrame, feature: str) -> alt.Ch
         )
         .properties(height=300)
     )
+
+
+def batch_calibration_chart(deciles: pd.DataFrame) -> alt.LayerChart:
+    """Predicted against observed churn rate by probability decile on a batch, with Wilson 95%
+    intervals: :func:`reliability_chart` for the churn model alone (no legend).
+
+    ``deciles`` is :func:`churn.monitor.calibration_deciles` output.
+    """
+    return reliability_chart(deciles).configure_legend(disable=True)

@@ -326,6 +326,8 @@ def _compare_feature(
             keep = np.array([label != OTHER for label in labels])
             labels = [label for label, k in zip(labels, keep, strict=True) if k]
             shown_ref, shown_new = shown_ref[keep], shown_new[keep]
+    if shown_ref[-1] == 0 and shown_new[-1] == 0:  # no missing values anywhere: no such bin
+        labels, shown_ref, shown_new = labels[:-1], shown_ref[:-1], shown_new[:-1]
     value = psi(psi_ref, psi_new)
     row = {
         "name": column,

@@ -134,7 +134,7 @@ st.caption(
 
 if report.calibration is not None:
     st.markdown("**Calibration on this batch** (predicted against observed churn, by decile)")
-    st.altair_chart(charts.reliability_chart(report.calibration), width="stretch")
+    st.altair_chart(charts.batch_calibration_chart(report.calibration), width="stretch")
     st.caption(
         "Each point is a tenth of the batch, by churn probability; the bar is the 95% Wilson "
         "interval of its observed churn rate. Points on the diagonal mean the probabilities "

@@ -320,3 +320,8 @@ def test_charts_build(new_report):
     assert set(chart.data["which"]) == {"Training reference", "New batch"}
     shown = new_report.drift.distributions.query("feature == 'payment_method'")
     assert len(chart.data) == 2 * len(shown)
+    assert "(missing)" not in set(shown["bin"])  # no missing payment methods: no such bar
+    charges = new_report.drift.distributions.query("feature == 'monthly_charges'")
+    assert charges["bin"].iloc[-1] == "(missing)"  # 1% missing
+    spec = charts.batch_calibration_chart(new_report.calibration).to_dict()
+    assert spec["config"]["legend"]["disable"] is True
