@@ -8,7 +8,7 @@ import streamlit as st
 
 from churn import charts, monitor
 from churn.report import money, percent
-from pages.common import current_artifact, current_monitor_report
+from pages.common import current_artifact, current_monitor_report, show_input_error
 
 artifact = current_artifact()
 
@@ -33,7 +33,7 @@ if source == SOURCES[1]:
         st.info("Upload a batch of customers to compare it with the training data.")
         st.stop()
     upload = (uploaded.name, uploaded.getvalue())
-report = current_monitor_report(upload)
+report = show_input_error(lambda: current_monitor_report(upload))  # bad file: a sentence
 drift = report.drift
 stale = report.staleness
 

@@ -12,7 +12,7 @@ from churn import monitor
 from churn.data import read_table
 from churn.policy import decide_on_holdout
 from churn.report import percent
-from churn.sample import NEW_BATCH_PATH
+from churn.sample import NEW_BATCH_PATH, generate_customers
 from churn.scenario import default_scenario
 
 TIMEOUT = 120
@@ -96,3 +96,27 @@ def test_the_upload_option_waits_for_a_file(app):
     at.radio(key="monitor_source").set_value("Upload a file").run()
     assert not at.exception
     assert any("Upload a batch" in i.value for i in at.info)
+
+
+def test_an_uploaded_batch_is_monitored(app):
+    at, _ = app
+    frame, _ = generate_customers(3_000, seed=9, id_offset=80_000)
+    data = frame.drop(columns="churned").to_csv(index=False).encode()
+    at.radio(key="monitor_source").set_value("Upload a file").run()
+    at.file_uploader(key="monitor_upload").set_value(("fresh.csv", data, "text/csv")).run()
+    assert not at.exception and not at.error
+    assert at.success[0].value.startswith("Stable")  # same process: no drift
+    assert {m.label: m.value for m in at.metric}["Customers in the batch"] == "3,000"
+    assert "Realised (labels)" not in at.table[0].value.columns
+    assert any("no 'churned' column" in i.value for i in at.info)
+
+
+def test_a_bad_upload_is_a_sentence(app):
+    at, _ = app
+    frame, _ = generate_customers(500, seed=10)
+    data = frame.drop(columns=["age", "plan"]).to_csv(index=False).encode()
+    at.radio(key="monitor_source").set_value("Upload a file").run()
+    at.file_uploader(key="monitor_upload").set_value(("short.csv", data, "text/csv")).run()
+    assert not at.exception
+    (error,) = at.error
+    assert "missing 2 column(s)" in error.value and "age" in error.value
