@@ -56,8 +56,10 @@ __all__ = [
     "REVIEW_AFTER_DAYS",
     "SIGNIFICANT",
     "STATUSES",
+    "Drift",
     "MonitorReport",
     "banner_messages",
+    "batch_labels",
     "build_reference",
     "calibration_deciles",
     "churn_probability",
@@ -69,6 +71,7 @@ __all__ = [
     "psi",
     "psi_status",
     "read_batch",
+    "reference_files",
     "staleness",
 ]
 
@@ -583,7 +586,7 @@ class MonitorReport:
     staleness: dict[str, Any]
     model_fingerprint: str
     reference_rows: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    rules: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -624,7 +627,8 @@ class MonitorReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report: ``status``, ``score_psi``, ``features`` [{name, psi, status, ...}],
-        ``performance``, ``calibration``, ``staleness`` and ``messages``."""
+        ``performance``, ``calibration``, ``staleness``, the ``policy_rules`` evaluated and the
+        ``messages`` (banner warnings)."""
         features = [
             {
                 "name": r["name"],
@@ -656,8 +660,8 @@ class MonitorReport:
                 "performance": self.performance,
                 "calibration": calibration,
                 "staleness": self.staleness,
+                "policy_rules": self.rules,
                 "messages": banner_messages(self),
-                **self.extra,
             }
         )
 
@@ -739,6 +743,7 @@ def monitor(
         staleness=staleness(artifact.info.get("trained_at", ""), review_by, today),
         model_fingerprint=artifact.fingerprint,
         reference_rows=int(reference["rows"]),
+        rules=list(rules),
     )
 
 

@@ -295,6 +295,7 @@ def test_the_json_report_has_the_promised_shape(new_report):
     assert data["performance"]["realised"] is not None  # the new batch has labels
     assert len(data["calibration"]) == 10
     assert data["messages"] == monitor.banner_messages(new_report)
+    assert data["policy_rules"] == new_report.rules and data["policy_rules"]
 
 
 def test_read_batch_reads_an_upload_and_refuses_other_files(new_batch_frame):
