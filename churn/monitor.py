@@ -768,7 +768,7 @@ def headline(report: MonitorReport) -> str:
 def banner_messages(report: MonitorReport, where: str = "the drift report") -> list[str]:
     """Warnings every page shows: the model is past its review date, or drift is significant.
 
-    ``where`` names what to look at for details (the app says "the Monitor page").
+    ``where`` names what to look at for details (the app names its monitoring page).
     Returns an empty list when neither holds.
     """
     messages = []

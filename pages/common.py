@@ -173,6 +173,9 @@ def current_monitor_report(upload: tuple[str, bytes] | None = None) -> MonitorRe
     return _monitor_report(artifact, artifact.fingerprint, key, _today(), upload)
 
 
+BANNER_WHERE = 'the "Is it still working?" page'
+
+
 def current_banners() -> list[str]:
     """Warnings for every page: the model is past its review date, or the current base has
     drifted significantly. Cached per model and day (the default policy; drift and age do
@@ -183,4 +186,4 @@ def current_banners() -> list[str]:
         report = _monitor_report(artifact, artifact.fingerprint, key, _today(), None)
     except ChurnInputError:  # e.g. a model without a reference: the Monitor page says so
         return []
-    return banner_messages(report, where="the Monitor page")
+    return banner_messages(report, where=BANNER_WHERE)

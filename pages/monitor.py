@@ -47,7 +47,8 @@ c3.metric("Model age", f"{stale['age_days']} days", help=f"Trained {stale['train
 c4.metric(
     "Review by",
     stale["review_by"],
-    help="90 days after training (the date an exported policy gives for its review).",
+    help="90 days after training; a policy exported from the Export page has its own "
+    "review date, 90 days after its export (the command line's monitor uses it with --policy).",
 )
 if stale["overdue"]:
     st.warning(f"The review date {stale['review_by']} has passed; retrain and review the policy.")

@@ -64,9 +64,11 @@ def test_the_drift_banner_shows_when_drift_is_significant(app, expected):
     """``app.py`` draws the banner above every page. AppTest drops what ``app.py`` itself
     draws (the sidebar too) after ``switch_page``, so the banner is checked on the page
     the app opens on; the Monitor page states the same drift in its headline."""
+    from pages.common import BANNER_WHERE
+
     _, landing_warnings = app
     assert expected.status == "significant"
-    (banner,) = monitor.banner_messages(expected, where="the Monitor page")
+    (banner,) = monitor.banner_messages(expected, where=BANNER_WHERE)
     assert banner in landing_warnings
     assert "payment_method" in banner and "recent_price_increase" in banner
 
