@@ -10,7 +10,13 @@ import streamlit as st
 
 from churn.errors import ChurnInputError
 from churn.report import percent
-from pages.common import current_artifact, current_scenario, show_input_error, sync_query_params
+from pages.common import (
+    current_artifact,
+    current_banners,
+    current_scenario,
+    show_input_error,
+    sync_query_params,
+)
 
 st.set_page_config(page_title="Churn decisions", page_icon=":material/insights:", layout="wide")
 
@@ -23,6 +29,7 @@ PAGES = [
     st.Page("pages/customers.py", title="Customers", icon=":material/group:"),
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
     st.Page("pages/fairness.py", title="Is it fair?", icon=":material/balance:"),
+    st.Page("pages/monitor.py", title="Is it still working?", icon=":material/monitor_heart:"),
     st.Page("pages/data.py", title="Use your own data", icon=":material/upload_file:"),
 ]
 navigation = st.navigation(PAGES)
@@ -32,6 +39,8 @@ scenario = current_scenario()
 for problem in st.session_state.pop("scenario_problems", ()):
     st.warning(f"The shared link could not be used in full: {problem}; the default is shown.")
 sync_query_params()
+for message in current_banners():  # staleness and significant drift, on every page
+    st.warning(message, icon=":material/warning:")
 
 with st.sidebar:
     st.caption("Data and model")

@@ -50,6 +50,7 @@ PAGES = [
     ("Why?", "Why does it say that?", "/why"),
     ("Customers", "Customers", "/customers"),
     ("Export", "Export", "/export"),
+    ("Is it still working?", "Is it still working?", "/monitor"),
 ]
 LANDING_TITLE = PAGES[0][1]
 RELIABILITY_CHART = (

@@ -11,15 +11,20 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from churn.monitor import MODERATE, SIGNIFICANT, psi_status
+
 __all__ = [
     "EFFECT_COLOURS",
     "MODEL_COLOURS",
     "PALETTE",
     "STATUS_COLOURS",
+    "batch_calibration_chart",
+    "drift_distribution_chart",
     "fairness_chart",
     "gains_and_reliability_chart",
     "gains_chart",
     "metric_intervals_chart",
+    "psi_chart",
     "reliability_chart",
     "shap_beeswarm_chart",
     "shap_dependence_chart",
@@ -556,3 +561,87 @@ def fairness_chart(
         )
     )
     return alt.layer(*layers).properties(height=280)
+
+
+# ----------------------------------------------------------------------------- monitoring
+#: Drift status colours (Okabe-Ito): green, orange, vermillion.
+STATUS_COLOURS = alt.Scale(
+    domain=["stable", "moderate", "significant"], range=["#009E73", "#E69F00", "#D55E00"]
+)
+#: Training reference against the new batch.
+BATCH_COLOURS = alt.Scale(domain=["Training reference", "New batch"], range=["#0072B2", "#E69F00"])
+
+
+def psi_chart(features: pd.DataFrame, score_psi: float | None = None) -> alt.LayerChart:
+    """PSI per feature (most drifted on top), coloured by status, with the 0.1 and 0.25 bands.
+
+    ``features`` is :attr:`churn.monitor.Drift.features` (``name``, ``psi``, ``status``);
+    with ``score_psi`` the churn score is added as a bar of its own.
+    """
+    data = features[["name", "psi", "status"]].copy()
+    if score_psi is not None:
+        score = {"name": "churn score", "psi": score_psi, "status": psi_status(score_psi)}
+        data = pd.concat([pd.DataFrame([score]), data], ignore_index=True)
+    data = data.sort_values("psi", ascending=False, kind="stable")
+    y = alt.Y("name:N", title=None, sort=list(data["name"]))
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=y,
+            x=alt.X("psi:Q", title="Population Stability Index (PSI)"),
+            color=alt.Color("status:N", scale=STATUS_COLOURS, title="Drift"),
+            tooltip=[
+                alt.Tooltip("name:N", title="Feature"),
+                alt.Tooltip("psi:Q", title="PSI", format=".3f"),
+                alt.Tooltip("status:N", title="Drift"),
+            ],
+        )
+    )
+    bands = (
+        alt.Chart(pd.DataFrame({"psi": [MODERATE, SIGNIFICANT]}))
+        .mark_rule(strokeDash=[4, 4], color="#888888")
+        .encode(x="psi:Q")
+    )
+    return (bars + bands).properties(height=alt.Step(20))
+
+
+def drift_distribution_chart(distribution: pd.DataFrame, feature: str) -> alt.Chart:
+    """Share of customers per bin, training reference next to the new batch, for one feature.
+
+    ``distribution`` is :attr:`churn.monitor.Drift.distributions` (``feature``, ``bin``,
+    ``order``, ``reference``, ``new``; shares in [0, 1]).
+    """
+    rows = distribution[distribution["feature"] == feature].sort_values("order")
+    data = rows.melt(
+        id_vars=["bin", "order"],
+        value_vars=["reference", "new"],
+        var_name="which",
+        value_name="share",
+    )
+    data["which"] = data["which"].map({"reference": "Training reference", "new": "New batch"})
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("bin:N", title=feature, sort=list(rows["bin"]), axis=alt.Axis(labelAngle=-30)),
+            xOffset=alt.XOffset("which:N", sort=list(BATCH_COLOURS.domain)),
+            y=alt.Y("share:Q", title="Share of customers", axis=alt.Axis(format="%")),
+            color=alt.Color("which:N", scale=BATCH_COLOURS, title=None),
+            tooltip=[
+                alt.Tooltip("bin:N", title=feature),
+                alt.Tooltip("which:N", title=" "),
+                alt.Tooltip("share:Q", title="Share", format=".1%"),
+            ],
+        )
+        .properties(height=300)
+    )
+
+
+def batch_calibration_chart(deciles: pd.DataFrame) -> alt.LayerChart:
+    """Predicted against observed churn rate by probability decile on a batch, with Wilson 95%
+    intervals: :func:`reliability_chart` for the churn model alone (no legend).
+
+    ``deciles`` is :func:`churn.monitor.calibration_deciles` output.
+    """
+    return reliability_chart(deciles).configure_legend(disable=True)

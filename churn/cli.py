@@ -1,4 +1,4 @@
-"""``python -m churn``: train, score and export policies from the command line.
+"""``python -m churn``: train, score, export policies and monitor from the command line.
 
 Exit codes: 0 success, 2 bad input (one line starting with ``error:`` on
 stderr), 1 an unexpected failure (set ``CHURN_DEBUG=1`` for the traceback).
@@ -20,6 +20,7 @@ from churn.checks import ColumnMapping, check_data, report_lines, suggest_mappin
 from churn.data import read_table, resolve_positive, write_table
 from churn.decisions import Choice, Economics, default_economics
 from churn.errors import ChurnInputError
+from churn.monitor import monitor
 from churn.policy import (
     apply_policy,
     baseline_profits,
@@ -107,6 +108,18 @@ def _parser() -> argparse.ArgumentParser:
     how.add_argument("--precision", type=float, help="reach at least this precision")
     how.add_argument("--recall", type=float, help="reach at least this recall")
     how.add_argument("--max-profit", action="store_true", help="maximise expected profit")
+
+    m = sub.add_parser(
+        "monitor",
+        parents=[common],
+        help="compare a new batch with the training data: drift, estimated results, staleness",
+    )
+    m.add_argument("--model", required=True, help="model directory from 'train'")
+    m.add_argument("--data", required=True, help="CSV or Parquet file: the new batch")
+    m.add_argument("--out", help="JSON report to write (default: none)")
+    m.add_argument(
+        "--policy", help="policy JSON whose rules and economics to evaluate (default: max profit)"
+    )
     return parser
 
 
@@ -283,13 +296,80 @@ def _policy(args: argparse.Namespace, progress: _Progress) -> int:
     return 0
 
 
+def _monitor(args: argparse.Namespace, progress: _Progress) -> int:
+    if args.out and not Path(args.out).resolve().parent.is_dir():
+        raise ChurnInputError(
+            f"The folder {Path(args.out).parent} does not exist; create it first."
+        )
+    artifact = load_artifact(args.model)
+    if args.policy:
+        policy = load_policy(args.policy, artifact.fingerprint)
+        if not isinstance(policy.get("economics"), dict):
+            raise ChurnInputError(
+                f"{Path(args.policy).name} has no economics to price its actions; export it again."
+            )
+        economics = Economics.from_dict(policy["economics"])
+        rules, review_by = policy["rules"], policy.get("review_by")
+    else:
+        economics = default_economics(artifact.holdout_data.columns)
+        rules = decide_on_holdout(artifact, economics, Choice("max_profit")).rules
+        review_by = None
+    progress(f"reading {args.data}")
+    id_columns = (artifact.id_column,) if artifact.id_column else ()
+    frame = read_table(args.data, text_columns=id_columns)
+    progress(f"scoring and comparing {len(frame):,} customers with the training reference")
+    report = monitor(artifact, frame, rules, economics, review_by=review_by)
+    result = report.to_dict()
+    if args.out:
+        try:
+            Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise ChurnInputError(f"Cannot write {args.out} ({exc.strerror or exc}).") from None
+    drifted = [f for f in result["features"] if f["status"] != "stable"]
+    shown = ", ".join(f"{f['name']} {f['psi']:.2f} ({f['status']})" for f in drifted[:5])
+    est = result["performance"]["estimated"]
+    real = result["performance"]["realised"]
+
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.1%}"
+
+    lines = [
+        f"drift: {result['status']} ({len(frame):,} customers; score PSI "
+        f"{result['score_psi']:.3f}; {len(drifted)} of {len(result['features'])} features "
+        f"drifted{': ' + shown if shown else ''})",
+        f"estimated: {pct(est['share_targeted'])} contacted, precision "
+        f"{pct(est['precision'])}, recall {pct(est['recall'])}, profit "
+        f"{est['profit_per_customer']:.2f} per customer",
+    ]
+    if real is not None:
+        lines.append(
+            f"realised: precision {pct(real['precision'])}, recall {pct(real['recall'])}, "
+            f"profit {real['profit_per_customer']:.2f} per customer"
+        )
+    stale = result["staleness"]
+    lines.append(
+        f"model age {stale['age_days']} days; review by {stale['review_by']}"
+        f"{' (overdue)' if stale['overdue'] else ''}"
+    )
+    lines += [f"warning: {message}" for message in result["messages"]]
+    if args.out:
+        lines.append(f"report written to {args.out}")
+    print("\n".join(lines))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     try:
         args = _parser().parse_args(argv)
         progress = _Progress(args.quiet)
-        handler = {"train": _train, "check": _check, "score": _score, "policy": _policy}
-        handler = handler[args.command]
+        handler = {
+            "train": _train,
+            "check": _check,
+            "score": _score,
+            "policy": _policy,
+            "monitor": _monitor,
+        }[args.command]
         return handler(args, progress)
     except ChurnInputError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -10,6 +10,7 @@ import functools
 import inspect
 import json
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
@@ -19,6 +20,7 @@ from churn.artifact import Artifact
 from churn.data import read_table
 from churn.errors import ChurnInputError
 from churn.explain import Explanation, explain
+from churn.monitor import MonitorReport, banner_messages, monitor, read_batch
 from churn.policy import Decision, baseline_profits, decide_on_holdout
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.scenario import Scenario, default_scenario
@@ -211,3 +213,47 @@ def show_input_error(action: Callable[[], Any]) -> Any:
     except ChurnInputError as exc:
         st.error(str(exc))
         st.stop()
+
+
+@st.cache_data(show_spinner="Comparing the customers with the training data...", max_entries=64)
+def _monitor_report(
+    _artifact: Artifact, fingerprint: str, key: str, today: str, upload: tuple[str, bytes] | None
+) -> MonitorReport:
+    scenario = Scenario.from_query(json.loads(key))
+    rules = _decision(_artifact, fingerprint, key).rules
+    if upload is None:
+        base = _scored_base(_artifact, fingerprint)
+        p = base["churn_probability"].to_numpy()
+    else:
+        id_columns = (_artifact.id_column,) if _artifact.id_column else ()
+        base, p = read_batch(upload[1], upload[0], text_columns=id_columns), None
+    return monitor(_artifact, base, rules, scenario.economics, p=p, today=date.fromisoformat(today))
+
+
+def _today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def current_monitor_report(upload: tuple[str, bytes] | None = None) -> MonitorReport:
+    """The batch compared with the training reference, with the session's policy estimated on
+    it: the current base (the latest snapshot) by default, or an uploaded ``(name, bytes)``
+    file. Cached per model, scenario, day and file."""
+    artifact = current_artifact()
+    key = scenario_key(current_scenario())
+    return _monitor_report(artifact, artifact.fingerprint, key, _today(), upload)
+
+
+BANNER_WHERE = 'the "Is it still working?" page'
+
+
+def current_banners() -> list[str]:
+    """Warnings for every page: the model is past its review date, or the current base has
+    drifted significantly. Cached per model and day (the default policy; drift and age do
+    not depend on the policy), so every page but the first pays nothing."""
+    artifact = current_artifact()
+    key = scenario_key(default_scenario(list(artifact.holdout_data.columns)))
+    try:
+        report = _monitor_report(artifact, artifact.fingerprint, key, _today(), None)
+    except ChurnInputError:  # e.g. a model without a reference: the Monitor page says so
+        return []
+    return banner_messages(report, where=BANNER_WHERE)

@@ -49,6 +49,7 @@ STATUS_WIDGET = '[data-testid="stStatusWidget"]'
 SCRIPT_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'
 ERROR_ALERT = '[data-testid="stAlertContentError"]'
+WARNING_ALERT = '[data-testid="stAlertContentWarning"]'
 SKELETON = '[data-testid="stSkeleton"]'
 
 
@@ -59,6 +60,7 @@ PAGES = [
     ("Why?", "Why does it say that?", "/why", "3-why"),
     ("Customers", "Customers", "/customers", "4-customers"),
     ("Export", "Export", "/export", "5-export"),
+    ("Is it still working?", "Is it still working?", "/monitor", "6-monitor"),
 ]
 
 
@@ -274,6 +276,9 @@ def _click_through(context, app_url: str) -> None:
         if path != "/":
             open_from_sidebar(page, link, title, path)
         assert_no_errors(page, link)
+        # the sample's new batch has drifted significantly: the banner is above every page
+        drift_banner = page.locator(WARNING_ALERT, has_text="differ significantly")
+        assert drift_banner.count() == 1, f"{link} does not show the drift banner"
         if path == "/decide":
             exercise_decide(page)
             assert_no_errors(page, "Decide, after moving the cut-off")

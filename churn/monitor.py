@@ -1,0 +1,796 @@
+"""Monitoring: is the model still working on a new batch of customers?
+
+Three questions, each answered from the model artifact and the batch alone:
+
+* **Drift.** The training reference (``reference.json`` in the artifact, built by
+  :func:`build_reference` inside :func:`churn.training.train`) holds, per feature, ten
+  quantile bins (numbers) or category frequencies (categories, booleans), the missing
+  rate, and the distribution of the churn probability on the holdout. A batch is
+  compared bin by bin with the Population Stability Index::
+
+      PSI = sum_b (new_b - ref_b) * ln(new_b / ref_b)
+
+  with shares floored at ``EPSILON`` so empty bins stay finite. Missing values are a
+  bin of their own; categories never seen in training are pooled into one bin (and
+  reported by name and share). Bands: < 0.1 ``stable``, 0.1 to 0.25 ``moderate``,
+  > 0.25 ``significant``. The overall status is the worst of the score's and every
+  feature's status.
+* **Performance without labels** (confidence-based performance estimation, as NannyML's
+  CBPE): with calibrated probabilities, a contacted customer with probability ``p`` is a
+  churner with probability ``p``, so the expected true positives of a policy are the sum
+  of ``p`` over the contacted customers, the expected churners the sum over everyone,
+  and the expected profit prices ``p`` with the policy's economics. With labels, the
+  realised figures and a calibration table by probability decile sit next to them.
+* **Staleness.** The model's age and the review date (the policy's ``review_by``, or 90
+  days after training without a policy).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from churn import decisions
+from churn.artifact import Artifact
+from churn.decisions import Economics
+from churn.errors import ChurnInputError
+from churn.features import FeatureSpec
+from churn.ingest import read_bytes
+from churn.metrics import _wilson
+from churn.model import ChurnModel, beta_logit
+
+__all__ = [
+    "EPSILON",
+    "MODERATE",
+    "REFERENCE_FILE",
+    "REVIEW_AFTER_DAYS",
+    "SIGNIFICANT",
+    "STATUSES",
+    "Drift",
+    "MonitorReport",
+    "banner_messages",
+    "batch_labels",
+    "build_reference",
+    "calibration_deciles",
+    "churn_probability",
+    "compare",
+    "estimate_performance",
+    "headline",
+    "load_reference",
+    "monitor",
+    "psi",
+    "psi_status",
+    "read_batch",
+    "reference_files",
+    "staleness",
+]
+
+REFERENCE_FILE = "reference.json"
+REFERENCE_VERSION = 1
+#: PSI bands: below ``MODERATE`` stable, up to ``SIGNIFICANT`` moderate, above significant.
+MODERATE = 0.10
+SIGNIFICANT = 0.25
+STATUSES = ("stable", "moderate", "significant")
+#: Floor of a bin's share in the PSI, so an empty bin gives a large but finite term.
+EPSILON = 1e-4
+N_BINS = 10
+#: Categories kept by name in the reference (the rest are pooled as "(other)").
+MAX_REFERENCE_CATEGORIES = 200
+#: Days after training by which the model and its policy should be reviewed
+#: (the same 90 days a policy's ``review_by`` is given).
+REVIEW_AFTER_DAYS = 90
+MISSING = "(missing)"
+OTHER = "(other)"
+NEW = "(new values)"
+
+
+# ------------------------------------------------------------------ binning helpers
+def _text_counts(series: pd.Series) -> pd.Series:
+    """Counts of each text value (stripped; blank is missing), computed on the unique values.
+
+    Returns counts indexed by value, most frequent first, with missing values under
+    :data:`MISSING`. Only the distinct values are converted, so a million rows cost one
+    hash pass.
+    """
+    counts = series.value_counts(dropna=False, sort=False)
+    labels = pd.Series(counts.index, dtype="string").str.strip()
+    labels = labels.mask(labels == "").fillna(MISSING)
+    merged = pd.Series(counts.to_numpy(), index=labels.to_numpy(dtype=object)).groupby(level=0)
+    out = merged.sum()
+    return out.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+
+
+def _boolean_counts(values: np.ndarray) -> pd.Series:
+    """Counts of False / True / missing for a 0/1/NaN array."""
+    missing = np.isnan(values)
+    ones = int(np.count_nonzero(values[~missing] == 1.0))
+    n_missing = int(missing.sum())
+    return pd.Series(
+        {"False": values.size - n_missing - ones, "True": ones, MISSING: n_missing}, dtype=float
+    )
+
+
+def _numeric_edges(values: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
+    """Interior edges of ``n_bins`` quantile bins of the finite values (ties merged)."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return np.empty(0)
+    return np.unique(np.quantile(finite, np.linspace(0, 1, n_bins + 1)[1:-1]))
+
+
+def _numeric_shares(values: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, float]:
+    """Share of the non-missing values in each bin ``(-inf, e0], (e0, e1], ..., (e_k, inf)``
+    over all rows, and the missing share; the shares and the missing share sum to 1."""
+    missing = ~np.isfinite(values)
+    index = np.searchsorted(edges, values[~missing], side="left")
+    counts = np.bincount(index, minlength=edges.size + 1).astype(float)
+    n = max(values.size, 1)
+    return counts / n, float(missing.sum()) / n
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.4g}"
+
+
+def _numeric_labels(edges: np.ndarray) -> list[str]:
+    if not edges.size:
+        return ["all values"]
+    labels = [f"≤ {_fmt(edges[0])}"]
+    labels += [f"{_fmt(a)} to {_fmt(b)}" for a, b in pairwise(edges)]
+    return [*labels, f"> {_fmt(edges[-1])}"]
+
+
+def psi(reference: np.ndarray, new: np.ndarray, epsilon: float = EPSILON) -> float:
+    """Population Stability Index between two distributions over the same bins.
+
+    Parameters
+    ----------
+    reference, new : shares per bin (each summing to 1).
+    epsilon : floor of a share, so that an empty bin gives a finite term.
+
+    Returns
+    -------
+    float, >= 0; 0 when the distributions are equal.
+    """
+    ref = np.maximum(np.asarray(reference, dtype=float), epsilon)
+    cur = np.maximum(np.asarray(new, dtype=float), epsilon)
+    return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+def psi_status(value: float) -> str:
+    """``stable`` (< 0.1), ``moderate`` (0.1 to 0.25) or ``significant`` (> 0.25)."""
+    if value > SIGNIFICANT:
+        return "significant"
+    if value >= MODERATE:
+        return "moderate"
+    return "stable"
+
+
+def _worst(statuses: list[str]) -> str:
+    return STATUSES[max((STATUSES.index(s) for s in statuses), default=0)]
+
+
+# ------------------------------------------------------------------------ reference
+def _feature_reference(spec: FeatureSpec, frame: pd.DataFrame, column: str) -> dict[str, Any]:
+    kind = spec.kinds[column]
+    if kind == "numeric":
+        values = spec.column_values(frame, column)
+        edges = _numeric_edges(values)
+        shares, missing = _numeric_shares(values, edges)
+        return {
+            "kind": kind,
+            "edges": edges.tolist(),
+            "shares": shares.tolist(),
+            "missing": missing,
+        }
+    if kind == "boolean":
+        counts = _boolean_counts(spec.column_values(frame, column))
+    else:
+        counts = _text_counts(frame[column])
+    n = max(float(counts.sum()), 1.0)
+    missing = float(counts.get(MISSING, 0.0)) / n
+    named = counts.drop(MISSING, errors="ignore")
+    kept = named.iloc[:MAX_REFERENCE_CATEGORIES]
+    return {
+        "kind": kind,
+        "categories": [str(c) for c in kept.index],
+        "shares": (kept.to_numpy(dtype=float) / n).tolist(),
+        "other": float(named.iloc[MAX_REFERENCE_CATEGORIES:].sum()) / n,
+        "missing": missing,
+    }
+
+
+def build_reference(
+    spec: FeatureSpec, fit_rows: pd.DataFrame, holdout_probability: np.ndarray
+) -> dict[str, Any]:
+    """The training reference a later batch is compared with.
+
+    Parameters
+    ----------
+    spec : the model's feature spec (which columns, of which kind).
+    fit_rows : the feature columns of the rows the model was fitted on (not the holdout).
+    holdout_probability : the model's churn probability on the holdout, in [0, 1]. The
+        score reference is taken there rather than on the fitted rows, whose in-sample
+        scores are more extreme than a new batch's would be.
+
+    Returns
+    -------
+    dict, JSON-ready: ``features`` (per column: kind, quantile ``edges`` and ``shares`` for
+    numbers, ``categories``/``shares``/``other`` otherwise, and the ``missing`` share),
+    ``score`` (edges and shares of the probability) and the row counts. The training date
+    is not stored here: it is the artifact's ``info["trained_at"]``, kept outside the
+    fingerprint so that retraining the same data gives the same model fingerprint.
+    """
+    p = np.asarray(holdout_probability, dtype=float)
+    score_edges = _numeric_edges(p)
+    score_shares, _ = _numeric_shares(p, score_edges)
+    return {
+        "reference_version": REFERENCE_VERSION,
+        "rows": len(fit_rows),
+        "score_rows": int(p.size),
+        "features": {c: _feature_reference(spec, fit_rows, c) for c in spec.columns},
+        "score": {"edges": score_edges.tolist(), "shares": score_shares.tolist()},
+    }
+
+
+def reference_files(
+    spec: FeatureSpec, fit_rows: pd.DataFrame, holdout_probability: np.ndarray
+) -> dict[str, str]:
+    """``{REFERENCE_FILE: json}`` for :attr:`Artifact.extra_files` (see :func:`build_reference`)."""
+    reference = build_reference(spec, fit_rows, holdout_probability)
+    return {REFERENCE_FILE: json.dumps(reference, indent=1)}
+
+
+def load_reference(artifact: Artifact) -> dict[str, Any]:
+    """The artifact's training reference; a clear error for models trained without one."""
+    text = artifact.extra_files.get(REFERENCE_FILE)
+    if text is None:
+        raise ChurnInputError(
+            "This model has no training reference to monitor against (it was trained before "
+            "monitoring existed); retrain it with 'python -m churn train'."
+        )
+    return json.loads(text)
+
+
+# --------------------------------------------------------------------------- compare
+@dataclass
+class Drift:
+    """How a batch differs from the training reference.
+
+    ``features`` has one row per feature, most drifted first: ``name``, ``kind``, ``psi``,
+    ``status``, ``missing_reference``, ``missing_new``, ``missing_change`` (shares in
+    [0, 1]; the change is new minus reference), ``new_share`` (share of rows with a
+    category never seen in training) and ``new_categories`` (list of ``(value, share)``,
+    most frequent first). ``distributions`` is the long table behind the charts:
+    ``feature, bin, order, reference, new`` (shares per bin, the missing bin included).
+    """
+
+    features: pd.DataFrame
+    distributions: pd.DataFrame
+    score_psi: float
+    score_status: str
+    status: str
+    rows: int
+
+
+def _compare_feature(
+    spec: FeatureSpec, frame: pd.DataFrame, column: str, ref: dict[str, Any]
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    kind = ref["kind"]
+    new_categories: list[tuple[str, float]] = []
+    if kind == "numeric":
+        edges = np.asarray(ref["edges"], dtype=float)
+        shares, missing = _numeric_shares(spec.column_values(frame, column), edges)
+        labels = [*_numeric_labels(edges), MISSING]
+        ref_shares = np.asarray(ref["shares"], dtype=float)
+        psi_ref, psi_new = np.r_[ref_shares, ref["missing"]], np.r_[shares, missing]
+        shown_ref, shown_new = psi_ref, psi_new
+        new_share = 0.0
+    else:
+        if kind == "boolean":
+            counts = _boolean_counts(spec.column_values(frame, column))
+        else:
+            counts = _text_counts(frame[column])
+        n = max(float(counts.sum()), 1.0)
+        missing = float(counts.get(MISSING, 0.0)) / n
+        named = counts.drop(MISSING, errors="ignore") / n
+        known = pd.Index(ref["categories"], dtype=object)
+        shares = named.reindex(known, fill_value=0.0).to_numpy(dtype=float)
+        unseen = named[~named.index.isin(known)]
+        if ref["other"] > 0:  # the reference pooled rare categories: unseen may be among them
+            other, unseen = float(unseen.sum()), unseen.iloc[:0]
+        else:
+            other = 0.0
+        new_share = float(unseen.sum())
+        new_categories = [(str(k), float(v)) for k, v in unseen.items()]
+        ref_shares = np.asarray(ref["shares"], dtype=float)
+        psi_ref = np.r_[ref_shares, ref["other"], 0.0, ref["missing"]]
+        psi_new = np.r_[shares, other, new_share, missing]
+        labels = [*ref["categories"], OTHER]
+        shown_ref = np.r_[ref_shares, ref["other"]]
+        shown_new = np.r_[shares, other]
+        if new_categories:  # each new category by name in the chart, pooled in the PSI
+            labels += [f"{name} (new)" for name, _ in new_categories]
+            shown_ref = np.r_[shown_ref, np.zeros(len(new_categories))]
+            shown_new = np.r_[shown_new, [s for _, s in new_categories]]
+        labels = [*labels, MISSING]
+        shown_ref, shown_new = np.r_[shown_ref, ref["missing"]], np.r_[shown_new, missing]
+        if ref["other"] <= 0:  # no "(other)" bin to show
+            keep = np.array([label != OTHER for label in labels])
+            labels = [label for label, k in zip(labels, keep, strict=True) if k]
+            shown_ref, shown_new = shown_ref[keep], shown_new[keep]
+    if shown_ref[-1] == 0 and shown_new[-1] == 0:  # no missing values anywhere: no such bin
+        labels, shown_ref, shown_new = labels[:-1], shown_ref[:-1], shown_new[:-1]
+    value = psi(psi_ref, psi_new)
+    row = {
+        "name": column,
+        "kind": kind,
+        "psi": value,
+        "status": psi_status(value),
+        "missing_reference": float(ref["missing"]),
+        "missing_new": float(missing),
+        "missing_change": float(missing) - float(ref["missing"]),
+        "new_share": new_share,
+        "new_categories": new_categories,
+    }
+    distribution = pd.DataFrame(
+        {
+            "feature": column,
+            "bin": labels,
+            "order": np.arange(len(labels)),
+            "reference": shown_ref,
+            "new": shown_new,
+        }
+    )
+    return row, distribution
+
+
+def compare(
+    reference: dict[str, Any], spec: FeatureSpec, frame: pd.DataFrame, p: np.ndarray
+) -> Drift:
+    """Compare a batch (its feature columns and churn probabilities) with the reference.
+
+    Parameters
+    ----------
+    reference : from :func:`build_reference` (or :func:`load_reference`).
+    spec : the model's feature spec.
+    frame : the batch, one row per customer; extra columns are ignored.
+    p : the model's churn probability for each row, in [0, 1].
+    """
+    spec.check_columns(frame)
+    if len(frame) == 0:
+        raise ChurnInputError("The batch has no rows; give a file with customers to monitor.")
+    rows, tables = [], []
+    for column in spec.columns:
+        row, table = _compare_feature(spec, frame, column, reference["features"][column])
+        rows.append(row)
+        tables.append(table)
+    features = pd.DataFrame(rows).sort_values("psi", ascending=False, kind="stable")
+    features = features.reset_index(drop=True)
+    score = reference["score"]
+    edges = np.asarray(score["edges"], dtype=float)
+    shares, _ = _numeric_shares(np.asarray(p, dtype=float), edges)
+    score_psi = psi(score["shares"], shares)
+    tables.append(
+        pd.DataFrame(
+            {
+                "feature": "churn_probability",
+                "bin": _numeric_labels(edges),
+                "order": np.arange(edges.size + 1),
+                "reference": score["shares"],
+                "new": shares,
+            }
+        )
+    )
+    score_status = psi_status(score_psi)
+    return Drift(
+        features=features,
+        distributions=pd.concat(tables, ignore_index=True),
+        score_psi=score_psi,
+        score_status=score_status,
+        status=_worst([score_status, *features["status"]]),
+        rows=len(frame),
+    )
+
+
+# ----------------------------------------------------------------------- performance
+def estimate_performance(
+    p: np.ndarray,
+    value: np.ndarray,
+    rules: list[dict[str, Any]],
+    economics: Economics,
+    y: np.ndarray | None = None,
+) -> dict[str, dict[str, float] | None]:
+    """What a policy does on a batch: estimated from the probabilities, and realised with labels.
+
+    Parameters
+    ----------
+    p : calibrated churn probabilities, in [0, 1].
+    value : customer value in money, one per customer.
+    rules, economics : the policy's rules and the economics that price its actions.
+    y : 0/1 outcomes, or ``None``. NaN marks a customer without a label; realised
+        figures use the labelled customers only.
+
+    Returns
+    -------
+    ``{"estimated": {...}, "realised": {...} or None}``, each with ``share_targeted`` in
+    [0, 1], ``precision``, ``recall``, ``churn_rate`` and ``profit_per_customer`` (money per
+    customer of the batch), plus ``customers``. Estimated: expected true positives are the
+    sum of ``p`` over the contacted customers, expected churners the sum of ``p`` (CBPE).
+    ``precision`` is NaN when nobody is contacted, ``recall`` when nobody churns.
+    """
+    p = np.asarray(p, dtype=float)
+    value = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
+    contacted = decisions.rule_index(p, rules) >= 0
+
+    def figures(outcome: np.ndarray, chosen: np.ndarray, money: np.ndarray) -> dict[str, float]:
+        n_chosen = int(chosen.sum())
+        tp = float(outcome[chosen].sum())
+        churners = float(outcome.sum())
+        n = outcome.size
+        return {
+            "customers": int(n),
+            "share_targeted": n_chosen / n if n else math.nan,
+            "precision": tp / n_chosen if n_chosen else math.nan,
+            "recall": tp / churners if churners > 0 else math.nan,
+            "churn_rate": churners / n if n else math.nan,
+            "profit_per_customer": float(money.sum()) / n if n else math.nan,
+        }
+
+    estimated = figures(p, contacted, decisions.expected_profit(p, value, rules, economics))
+    realised = None
+    if y is not None:
+        y = np.asarray(y, dtype=float)
+        known = ~np.isnan(y)
+        if known.any():
+            money = decisions.profit_under_rules(p[known], y[known], value[known], rules, economics)
+            realised = figures(y[known], contacted[known], money)
+    return {"estimated": estimated, "realised": realised}
+
+
+def calibration_deciles(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
+    """Predicted against observed churn rate in ``n_bins`` equal-count groups of probability.
+
+    Returns one row per group, lowest probabilities first: ``decile`` (1..n_bins), ``n``,
+    ``p_low``/``p_high`` (range of probabilities), ``mean_predicted``, ``observed_rate`` and
+    ``observed_low``/``observed_high`` (Wilson 95% interval), all in [0, 1]; plus
+    ``model_label`` so that :func:`churn.charts.reliability_chart` can draw it.
+    Customers without a label (NaN in ``y``) are left out.
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    known = ~np.isnan(y)
+    y, p = y[known], p[known]
+    if y.size < n_bins:
+        raise ChurnInputError(
+            f"Only {y.size} customers have a label; at least {n_bins} are needed for a "
+            "calibration check."
+        )
+    order = np.argsort(p, kind="stable")
+    group = np.empty(p.size, dtype=np.int64)
+    group[order] = np.arange(p.size) * n_bins // p.size
+    n = np.bincount(group, minlength=n_bins).astype(float)
+    sum_p = np.bincount(group, weights=p, minlength=n_bins)
+    sum_y = np.bincount(group, weights=y, minlength=n_bins)
+    p_low = np.full(n_bins, np.inf)
+    p_high = np.full(n_bins, -np.inf)
+    np.minimum.at(p_low, group, p)
+    np.maximum.at(p_high, group, p)
+    low, high = _wilson(sum_y, n)
+    return pd.DataFrame(
+        {
+            "decile": np.arange(1, n_bins + 1),
+            "n": n.astype(np.int64),
+            "p_low": p_low,
+            "p_high": p_high,
+            "mean_predicted": sum_p / n,
+            "observed_rate": sum_y / n,
+            "observed_low": low,
+            "observed_high": high,
+            "model_label": "Churn model",
+        }
+    )
+
+
+def batch_labels(frame: pd.DataFrame, target: str, positive_label: str) -> np.ndarray | None:
+    """The batch's outcomes as 1 (churned), 0 or NaN (no label), or ``None`` without a target.
+
+    ``positive_label`` is the value meaning churned (the artifact's ``info``). A label that
+    is neither it nor one other value is refused.
+    """
+    if target not in frame.columns or frame[target].isna().all():
+        return None
+    series = frame[target]
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        try:
+            positive = float(positive_label)
+        except ValueError:
+            positive = math.nan
+        is_positive = values == positive
+        others = np.unique(values[~np.isnan(values) & ~is_positive])
+        shown = [_fmt(v) for v in np.unique(values[~np.isnan(values)])[:10]]
+    else:
+        text = series.astype("string").str.strip().str.lower()
+        text = text.mask(text == "")
+        values = np.where(text.isna().to_numpy(), np.nan, 0.0)
+        is_positive = (text == positive_label.lower()).to_numpy(dtype=bool, na_value=False)
+        others = text[~is_positive].dropna().unique()
+        shown = sorted(text.dropna().unique())[:10]
+    if len(others) > 1:
+        raise ChurnInputError(
+            f"The batch's '{target}' column has the values {', '.join(map(str, shown))}; it "
+            f"should hold only '{positive_label}' (churned) and one other value, or be left out."
+        )
+    return np.where(np.isnan(values), np.nan, is_positive.astype(float))
+
+
+# -------------------------------------------------------------------------- staleness
+def staleness(
+    trained_at: str, review_by: str | None = None, today: date | None = None
+) -> dict[str, Any]:
+    """The model's age and whether its review date has passed.
+
+    Parameters
+    ----------
+    trained_at : ISO date-time of training (``artifact.info["trained_at"]``).
+    review_by : ISO date from the policy (``policy["review_by"]``); without one, the
+        model is due :data:`REVIEW_AFTER_DAYS` days after training.
+    today : the date to measure at (default: today, UTC).
+
+    Returns
+    -------
+    ``trained_at``, ``age_days``, ``review_by`` (ISO date), ``days_to_review`` (negative
+    when past) and ``overdue`` (bool).
+    """
+    try:
+        trained = datetime.fromisoformat(trained_at)
+        due = (
+            date.fromisoformat(review_by)
+            if review_by
+            else (trained + timedelta(days=REVIEW_AFTER_DAYS)).date()
+        )
+    except (TypeError, ValueError):
+        raise ChurnInputError(
+            "The training or review date is not a valid date; retrain the model or export the "
+            "policy again."
+        ) from None
+    today = today or datetime.now(UTC).date()
+    return {
+        "trained_at": trained_at,
+        "age_days": (today - trained.date()).days,
+        "review_by": due.isoformat(),
+        "days_to_review": (due - today).days,
+        "overdue": today > due,
+    }
+
+
+# ----------------------------------------------------------------------------- report
+@dataclass
+class MonitorReport:
+    """Everything :func:`monitor` finds about one batch (see the module docstring)."""
+
+    drift: Drift
+    performance: dict[str, dict[str, float] | None]
+    calibration: pd.DataFrame | None
+    staleness: dict[str, Any]
+    model_fingerprint: str
+    reference_rows: int
+    rules: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """Overall drift status: the worst of the score's and every feature's."""
+        return self.drift.status
+
+    def feature_table(self) -> pd.DataFrame:
+        """Features most drifted first, with readable new categories (for tables)."""
+        table = self.drift.features.copy()
+        table["new_categories"] = [
+            ", ".join(f"{name} ({share:.1%})" for name, share in cats)
+            for cats in table["new_categories"]
+        ]
+        return table
+
+    def performance_table(self) -> pd.DataFrame:
+        """Estimated (and realised, with labels) figures side by side, one row per metric."""
+        labels = {
+            "share_targeted": "Share contacted",
+            "precision": "Precision",
+            "recall": "Recall",
+            "churn_rate": "Churn rate",
+            "profit_per_customer": "Profit per customer",
+        }
+        estimated = self.performance["estimated"] or {}
+        realised = self.performance["realised"]
+        table = pd.DataFrame(
+            {
+                "metric": list(labels),
+                "label": list(labels.values()),
+                "estimated": [estimated[k] for k in labels],
+            }
+        )
+        if realised is not None:
+            table["realised"] = [realised[k] for k in labels]
+            table["gap"] = table["realised"] - table["estimated"]
+        return table
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report: ``status``, ``score_psi``, ``features`` [{name, psi, status, ...}],
+        ``performance``, ``calibration``, ``staleness``, the ``policy_rules`` evaluated and the
+        ``messages`` (banner warnings)."""
+        features = [
+            {
+                "name": r["name"],
+                "kind": r["kind"],
+                "psi": r["psi"],
+                "status": r["status"],
+                "missing_rate_reference": r["missing_reference"],
+                "missing_rate_new": r["missing_new"],
+                "missing_rate_change": r["missing_change"],
+                "new_categories": [{"value": v, "share": s} for v, s in r["new_categories"]],
+            }
+            for r in self.drift.features.to_dict("records")
+        ]
+        calibration = (
+            None
+            if self.calibration is None
+            else self.calibration.drop(columns="model_label").to_dict("records")
+        )
+        return _json_ready(
+            {
+                "status": self.status,
+                "status_rule": "worst of the score's and every feature's PSI status",
+                "score_psi": self.drift.score_psi,
+                "score_status": self.drift.score_status,
+                "rows": self.drift.rows,
+                "reference_rows": self.reference_rows,
+                "model_fingerprint": self.model_fingerprint,
+                "features": features,
+                "performance": self.performance,
+                "calibration": calibration,
+                "staleness": self.staleness,
+                "policy_rules": self.rules,
+                "messages": banner_messages(self),
+            }
+        )
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if not math.isfinite(value) else float(value)
+    return value
+
+
+#: Rows scored at a time by :func:`churn_probability` (bounded memory for large batches).
+SCORE_CHUNK_ROWS = 250_000
+
+
+def churn_probability(model: ChurnModel, frame: pd.DataFrame) -> np.ndarray:
+    """The model's calibrated churn probability alone, in [0, 1], one per row.
+
+    The same numbers as ``model.predict_proba(frame)[:, 1]``, without the per-customer
+    interval, which monitoring does not need (about a quarter of the scoring time).
+    """
+    parts = [
+        expit(
+            beta_logit(model.calibration_, model.tree_margin(frame.iloc[i : i + SCORE_CHUNK_ROWS]))
+        )
+        for i in range(0, len(frame), SCORE_CHUNK_ROWS)
+    ]
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def monitor(
+    artifact: Artifact,
+    frame: pd.DataFrame,
+    rules: list[dict[str, Any]],
+    economics: Economics,
+    *,
+    p: np.ndarray | None = None,
+    review_by: str | None = None,
+    today: date | None = None,
+) -> MonitorReport:
+    """Compare a batch with the model's training reference and estimate the policy's results.
+
+    Parameters
+    ----------
+    artifact : the trained model (with its ``reference.json``).
+    frame : the batch, one row per customer; the target column, if present, gives the
+        realised figures and the calibration check.
+    rules, economics : the policy to evaluate (``Decision.rules`` or a policy file's).
+    p : the batch's churn probabilities when already scored (else they are computed).
+    review_by : the policy's review date (ISO), if any.
+    today : the date to measure the model's age at (default today).
+    """
+    reference = load_reference(artifact)
+    spec = artifact.model.spec_
+    spec.check_columns(frame)
+    frame = artifact.preparation.apply(frame)[0]  # text numbers and dates, as in training
+    if p is None:
+        p = churn_probability(artifact.model, frame)
+    p = np.asarray(p, dtype=float)
+    if p.shape != (len(frame),):
+        raise ChurnInputError("There must be one churn probability per customer of the batch.")
+    drift = compare(reference, spec, frame, p)
+    y = batch_labels(frame, artifact.target, str(artifact.info.get("positive_label", "1")))
+    value = economics.customer_value(frame, len(frame))
+    performance = estimate_performance(p, value, rules, economics, y)
+    calibration = None
+    if y is not None and np.count_nonzero(~np.isnan(y)) >= 10:
+        calibration = calibration_deciles(y, p)
+    return MonitorReport(
+        drift=drift,
+        performance=performance,
+        calibration=calibration,
+        staleness=staleness(artifact.info.get("trained_at", ""), review_by, today),
+        model_fingerprint=artifact.fingerprint,
+        reference_rows=int(reference["rows"]),
+        rules=list(rules),
+    )
+
+
+def headline(report: MonitorReport) -> str:
+    """One sentence on the batch's drift: the overall status, what drifted, and the score."""
+    features = report.drift.features
+    drifted = features[features["status"] != "stable"]
+    score = f"the churn scores are {report.drift.score_status} (PSI {report.drift.score_psi:.2f})"
+    if drifted.empty:
+        return (
+            f"Stable: no feature has drifted from the training data (every PSI is below "
+            f"{MODERATE:g}), and {score}."
+        )
+    named = ", ".join(f"{r.name} ({r.psi:.2f})" for r in drifted.iloc[:4].itertuples())
+    more = " ..." if len(drifted) > 4 else ""
+    return (
+        f"{report.status.capitalize()} drift: {len(drifted)} of {len(features)} features "
+        f"differ from the training data: {named}{more}; {score}."
+    )
+
+
+def banner_messages(report: MonitorReport, where: str = "the drift report") -> list[str]:
+    """Warnings every page shows: the model is past its review date, or drift is significant.
+
+    ``where`` names what to look at for details (the app names its monitoring page).
+    Returns an empty list when neither holds.
+    """
+    messages = []
+    stale = report.staleness
+    if stale["overdue"]:
+        messages.append(
+            f"The model is {stale['age_days']} days old and was due for review on "
+            f"{stale['review_by']}; retrain it on recent customers and review the policy."
+        )
+    if report.status == "significant":
+        drifted = report.drift.features
+        names = drifted.loc[drifted["status"] == "significant", "name"].tolist()
+        what = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
+        if report.drift.score_status == "significant":
+            what = f"the churn scores{', ' + what if what else ''}"
+        messages.append(
+            f"The latest customers differ significantly from the training data ({what}); "
+            f"check {where} before relying on the figures."
+        )
+    return messages
+
+
+def read_batch(data: bytes, name: str, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read an uploaded batch (its bytes and file name) like an uploaded training table:
+    CSV in any common delimiter and encoding, Parquet or Excel; nothing is written to disk."""
+    return read_bytes(data, name, text_columns)
