@@ -113,7 +113,11 @@ def _parse(source: io.BytesIO | Path, name: str, head: bytes, text_columns) -> p
                 if column in frame.columns:
                     frame[column] = frame[column].astype("str").mask(frame[column].isna())
         elif kind == "excel":
-            frame = pd.read_excel(source, sheet_name=0, dtype=dtype)
+            if not head.startswith(b"PK"):
+                raise ChurnInputError(
+                    f"{name} is not an Excel workbook (.xlsx); export it again or save it as CSV."
+                )
+            frame = pd.read_excel(source, sheet_name=0, dtype=dtype, engine="openpyxl")
         else:
             frame = _read_csv(source, name, head, dtype)
     except ChurnInputError:

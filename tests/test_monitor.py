@@ -302,8 +302,10 @@ def test_read_batch_reads_an_upload_and_refuses_other_files(new_batch_frame):
     data = new_batch_frame.head(20).to_csv(index=False).encode()
     back = monitor.read_batch(data, "batch.csv", text_columns=("customer_id",))
     assert back["customer_id"].tolist() == new_batch_frame["customer_id"].head(20).tolist()
-    with pytest.raises(ChurnInputError, match=r"\.csv or \.parquet"):
+    with pytest.raises(ChurnInputError, match=r"not an Excel workbook"):
         monitor.read_batch(b"x", "batch.xlsx")
+    with pytest.raises(ChurnInputError, match=r"use one of \.csv"):
+        monitor.read_batch(b"x", "batch.docx")
     with pytest.raises(ChurnInputError, match=r"empty\.csv"):
         monitor.read_batch(b"", "empty.csv")
 
