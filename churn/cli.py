@@ -161,8 +161,8 @@ def _mapping(args: argparse.Namespace, frame, say) -> ColumnMapping:
                 raise
             say(f"note: using --positive '{positive}' (suggested)")
     segments = args.segment
-    if segments is None:
-        segments = [c for c in suggested["segments"] if c != target]
+    if segments is None:  # the same default as train() and the app
+        segments = [c for c in suggested["segments"] if c not in (target, args.id_column)]
         if segments:
             say(f"note: segments for fairness checks: {', '.join(segments)}")
     hints = []

@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 from churn import decisions, metrics, monitor
 from churn.artifact import Artifact, compute_fingerprint
 from churn.baselines import LogisticBaseline, RuleBaseline
-from churn.checks import ColumnMapping, DataCheck, check_data
+from churn.checks import ColumnMapping, DataCheck, check_data, suggest_mapping
 from churn.decisions import default_economics
 from churn.errors import ChurnInputError
 from churn.model import ChurnModel
@@ -43,7 +43,7 @@ def train(
     model_params: dict[str, Any] | None = None,
     progress: Callable[[str], None] = _quiet,
     value_column: str | None = None,
-    segments: tuple[str, ...] | list[str] = (),
+    segments: tuple[str, ...] | list[str] | None = None,
     exclude: tuple[str, ...] | list[str] = (),
     keep: tuple[str, ...] | list[str] = (),
     check: DataCheck | None = None,
@@ -65,7 +65,8 @@ def train(
     source : a description of where the data came from (file name), for the model card.
     progress : called with a short message at the start of each long step.
     value_column : numeric column with each customer's value (default economics use it).
-    segments : attributes for fairness checks (recorded with the model).
+    segments : attributes for fairness checks (recorded with the model); ``None`` takes the
+        suggested ones (:func:`churn.checks.suggest_mapping`), as the app and the CLI do.
     exclude : columns to leave out of the features.
     keep : columns the data checks would leave out (ids, leaks, ...) to put back.
     check : the result of :func:`churn.checks.check_data` for this frame and these choices,
@@ -76,6 +77,8 @@ def train(
     """
     started = time.perf_counter()
     progress("checking the data")
+    if segments is None:
+        segments = [c for c in suggest_mapping(frame)["segments"] if c not in (target, id_column)]
     mapping = ColumnMapping(
         target=target,
         positive=positive,
