@@ -19,6 +19,7 @@ present and says which are missing.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,8 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from churn.data import encode_target, split_features
 from churn.features import FeatureSpec
@@ -105,7 +108,7 @@ def _configs(n: int, seed: int) -> list[dict[str, float]]:
     rng = np.random.default_rng(seed)
     grid = {
         "num_leaves": [4, 7, 15, 31, 63],
-        "learning_rate": [0.02, 0.05, 0.1],
+        "learning_rate": [0.03, 0.05, 0.1],
         "min_data_in_leaf": [5, 10, 20, 50, 100],
         "bagging_fraction": [0.7, 0.85, 1.0],
         "feature_fraction": [0.5, 0.7, 0.85, 1.0],
@@ -130,7 +133,7 @@ def _configs(n: int, seed: int) -> list[dict[str, float]]:
 
 
 def tuned_lightgbm_auc(
-    data: Split, n_configs: int = 30, folds: int = 5, seed: int = 0, n_jobs: int = 2
+    data: Split, n_configs: int = 30, folds: int = 5, seed: int = 0, n_jobs: int = 1
 ) -> dict[str, object]:
     """Holdout ROC-AUC of a LightGBM tuned by random search with k-fold CV on the 80% part."""
     spec = FeatureSpec.learn(data.X_dev)
@@ -155,9 +158,9 @@ def tuned_lightgbm_auc(
         result = lgb.cv(
             params,
             dataset,
-            num_boost_round=3000,
+            num_boost_round=2000,
             folds=StratifiedKFold(folds, shuffle=True, random_state=seed).split(dev, data.y_dev),
-            callbacks=[lgb.early_stopping(100, verbose=False)],
+            callbacks=[lgb.early_stopping(50, verbose=False)],
         )
         scores = result["valid auc-mean"]
         rounds = int(np.argmax(scores)) + 1

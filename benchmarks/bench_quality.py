@@ -57,9 +57,7 @@ for table in tables:
         "meets_target": best - ours <= TARGET_GAP,
         "train_seconds": round(seconds, 2),
         "ours_ece": round(artifact.metrics["model"]["ece"], 4),
-        "ours_config": artifact.model.chosen_config_
-        if hasattr(artifact.model, "chosen_config_")
-        else None,
+        "ours_config": {k: v for k, v in artifact.model.config_.items() if k != "candidates"},
         "tuned_lightgbm_best": lgbm["best"],
         "logistic_C": logistic["C"],
     }

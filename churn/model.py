@@ -40,7 +40,8 @@ from scipy.stats import norm
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import isotonic_regression
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from churn.errors import ChurnInputError
@@ -57,6 +58,13 @@ __all__ = [
 
 
 _CHUNK_ROWS = 100_000
+
+#: Tree shapes the internal cross-validation chooses between when ``num_leaves="auto"``:
+#: (num_leaves, min_child_samples), from nearly additive to strongly interacting.
+TREE_SHAPES: tuple[tuple[int, int], ...] = ((4, 20), (7, 20), (15, 20), (31, 10))
+_CV_MAX_ROWS = 20_000  # the search sees at most this many rows (a stratified subsample)
+_MAX_ROUNDS = 300  # upper bound on trees per member when ``n_estimators="auto"``
+_PATIENCE = 50  # early stopping: rounds without a better CV ROC-AUC
 
 
 def _beta_features(margin: np.ndarray) -> np.ndarray:
@@ -140,7 +148,17 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     ----------
     n_members : int
         Number of bagged LightGBM models (more members: a steadier interval, slower scoring).
-    n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings per member.
+    n_estimators : int or "auto"
+        Trees per member. ``"auto"``: the round with the best cross-validated
+        ROC-AUC (early stopping, at most 400).
+    num_leaves : int or "auto"
+        Leaves per tree. ``"auto"``: the shape in :data:`TREE_SHAPES` with the
+        best cross-validated ROC-AUC (then ``min_child_samples`` comes with it).
+    learning_rate, min_child_samples : LightGBM settings per member
+        (``min_child_samples`` is used only with a fixed ``num_leaves``).
+    cv_folds : int
+        Folds of the stratified cross-validation on the training data that
+        chooses the "auto" settings.
     calibration_size : float
         Share of the training data held back to calibrate, in (0, 1).
     confidence : float
@@ -154,10 +172,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         n_members: int = 8,
-        n_estimators: int = 32,
-        learning_rate: float = 0.18,
-        num_leaves: int = 15,
+        n_estimators: int | str = "auto",
+        learning_rate: float = 0.1,
+        num_leaves: int | str = "auto",
         min_child_samples: int = 40,
+        cv_folds: int = 3,
         calibration_size: float = 0.25,
         confidence: float = 0.95,
         random_state: int = 0,
@@ -168,18 +187,19 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.cv_folds = cv_folds
         self.calibration_size = calibration_size
         self.confidence = confidence
         self.random_state = random_state
         self.n_jobs = n_jobs
 
     # ----------------------------------------------------------------- fit
-    def _lgb_params(self, seed: int) -> dict[str, Any]:
+    def _lgb_params(self, seed: int, num_leaves: int, min_child_samples: int) -> dict[str, Any]:
         return {
             "objective": "binary",
             "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_child_samples,
+            "num_leaves": num_leaves,
+            "min_data_in_leaf": min_child_samples,
             "feature_fraction": 0.8,
             "lambda_l2": 1.0,
             "cat_smooth": 10.0,
@@ -192,6 +212,77 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             "verbosity": -1,
         }
 
+    def _choose_config(
+        self, matrix: np.ndarray, y: np.ndarray, categorical: list[int]
+    ) -> dict[str, Any]:
+        """Tree shape and number of trees by stratified k-fold CV ROC-AUC on the training data.
+
+        Each candidate shape is boosted once per fold with early stopping; the
+        shape with the best mean fold ROC-AUC wins, with the number of rounds at
+        which that mean peaked. Only what is ``"auto"`` is chosen.
+        """
+        if self.num_leaves == "auto":
+            shapes = list(TREE_SHAPES)
+        else:
+            shapes = [(int(self.num_leaves), int(self.min_child_samples))]
+        fixed_rounds = None if self.n_estimators == "auto" else int(self.n_estimators)
+        if len(shapes) == 1 and fixed_rounds is not None:
+            return {
+                "num_leaves": shapes[0][0],
+                "min_child_samples": shapes[0][1],
+                "n_estimators": fixed_rounds,
+                "learning_rate": self.learning_rate,
+            }
+        rows = np.arange(len(y))
+        if rows.size > _CV_MAX_ROWS:
+            rows, _ = train_test_split(
+                rows, train_size=_CV_MAX_ROWS, stratify=y, random_state=self.random_state
+            )
+        folds = list(
+            StratifiedKFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(
+                rows, y[rows]
+            )
+        )
+        data = lgb.Dataset(
+            matrix[rows],
+            y[rows],
+            categorical_feature=categorical,
+            free_raw_data=False,
+            params={"verbosity": -1, "feature_pre_filter": False},
+        )
+        results = []
+        for num_leaves, min_child in shapes:
+            params = self._lgb_params(self.random_state * 1000 + 999, num_leaves, min_child)
+            curve = lgb.cv(
+                {**params, "metric": "auc"},
+                data,
+                num_boost_round=fixed_rounds or _MAX_ROUNDS,
+                folds=folds,
+                callbacks=[]
+                if fixed_rounds
+                else [lgb.early_stopping(_PATIENCE, first_metric_only=True, verbose=False)],
+            )["valid auc-mean"]
+            # With early stopping the curve ends at its best round; otherwise use all rounds.
+            rounds = len(curve)
+            results.append(
+                {
+                    "num_leaves": num_leaves,
+                    "min_child_samples": min_child,
+                    "n_estimators": rounds,
+                    "cv_roc_auc": float(curve[-1]),
+                }
+            )
+        best = max(results, key=lambda r: r["cv_roc_auc"])
+        return {
+            "num_leaves": best["num_leaves"],
+            "min_child_samples": best["min_child_samples"],
+            "n_estimators": best["n_estimators"],
+            "learning_rate": self.learning_rate,
+            "cv_folds": self.cv_folds,
+            "cv_rows": int(rows.size),
+            "candidates": results,
+        }
+
     def fit(self, X: pd.DataFrame, y: Any) -> ChurnModel:
         """Fit on a frame of feature columns ``X`` and 0/1 labels ``y`` (1 = churned)."""
         X = _as_frame(X)
@@ -200,6 +291,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             raise ChurnInputError("The labels and the table have different numbers of rows.")
         spec = FeatureSpec.learn(X)
         matrix = spec.tree_matrix(X)
+        config = self._choose_config(matrix, y, spec.categorical_indices)
         rng = np.random.default_rng(self.random_state)
         fit_idx, cal_idx = train_test_split(
             np.arange(len(y)),
@@ -218,12 +310,17 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 params={"verbosity": -1},
             )
             booster = lgb.train(
-                self._lgb_params(self.random_state * 1000 + k),
+                self._lgb_params(
+                    self.random_state * 1000 + k,
+                    config["num_leaves"],
+                    config["min_child_samples"],
+                ),
                 data,
-                num_boost_round=self.n_estimators,
+                num_boost_round=config["n_estimators"],
             )
             boosters.append(booster)
         self.spec_ = spec
+        self.config_ = config
         self.boosters_ = boosters
         margins = self._member_margins_matrix(matrix[cal_idx])
         y_cal = y[cal_idx]
@@ -309,6 +406,7 @@ def model_to_files(model: ChurnModel) -> dict[str, str]:
         {
             "params": model.get_params(),
             "spec": model.spec_.to_dict(),
+            "config": model.config_,
             "calibration": model.calibration_.tolist(),
             "member_calibration": model.member_calibration_.tolist(),
             "venn_abers": model.venn_abers_,
@@ -326,6 +424,7 @@ def model_from_files(read_text: Any) -> ChurnModel:
     meta = json.loads(read_text("model.json"))
     model = ChurnModel(**meta["params"])
     model.spec_ = FeatureSpec.from_dict(meta["spec"])
+    model.config_ = meta["config"]
     model.boosters_ = [lgb.Booster(model_str=read_text(name)) for name in meta["members"]]
     model.calibration_ = np.asarray(meta["calibration"], dtype=float)
     model.member_calibration_ = np.asarray(meta["member_calibration"], dtype=float)
