@@ -2,9 +2,12 @@
 
 How it works
 ------------
-``fit`` holds back a stratified calibration part of the data it is given
-(``calibration_size``) and trains ``n_members`` LightGBM models, each on a
-bootstrap resample of the rest (bagging).
+``fit`` first chooses the tree shape and the number of trees by stratified
+k-fold cross-validation on the data it is given (:data:`TREE_SHAPES`, early
+stopping on the mean fold ROC-AUC; recorded in ``config_`` and saved with the
+model). It then holds back a stratified calibration part
+(``calibration_size``) and trains ``n_members`` LightGBM models with that
+configuration, each on a bootstrap resample of the rest (bagging).
 
 * **Churn probability.** The members' log-odds are averaged and mapped through
   a beta calibration (Kull et al. 2017) fitted on the calibration part, so that
@@ -424,7 +427,11 @@ def model_from_files(read_text: Any) -> ChurnModel:
     meta = json.loads(read_text("model.json"))
     model = ChurnModel(**meta["params"])
     model.spec_ = FeatureSpec.from_dict(meta["spec"])
-    model.config_ = meta["config"]
+    # Models saved before the settings were chosen by CV have them in their parameters.
+    model.config_ = meta.get("config") or {
+        key: meta["params"][key]
+        for key in ("num_leaves", "min_child_samples", "n_estimators", "learning_rate")
+    }
     model.boosters_ = [lgb.Booster(model_str=read_text(name)) for name in meta["members"]]
     model.calibration_ = np.asarray(meta["calibration"], dtype=float)
     model.member_calibration_ = np.asarray(meta["member_calibration"], dtype=float)

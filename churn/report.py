@@ -209,11 +209,20 @@ def model_card(artifact: Artifact) -> dict[str, Any]:
         "data": info.get("source") or "uploaded table",
         "fingerprint": artifact.fingerprint,
         "model": (
-            f"{artifact.model.n_members} bagged LightGBM models with beta calibration and "
-            "Venn-Abers bounds; baselines: logistic regression and a depth-2 rule."
+            f"{artifact.model.n_members} bagged LightGBM models{_shape(artifact)} with beta "
+            "calibration and Venn-Abers bounds; baselines: logistic regression and a depth-2 rule."
         ),
         "limitations": limitations,
     }
+
+
+def _shape(artifact: Artifact) -> str:
+    """`` (137 trees of up to 4 leaves each, chosen by cross-validation)`` or nothing."""
+    config = getattr(artifact.model, "config_", None)
+    if not config:
+        return ""
+    chosen = " chosen by cross-validation" if "candidates" in config else ""
+    return f" ({config['n_estimators']} trees of up to {config['num_leaves']} leaves each{chosen})"
 
 
 def emp_table(artifact: Artifact) -> pd.DataFrame:
