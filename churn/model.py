@@ -60,6 +60,7 @@ __all__ = [
 
 
 _CHUNK_ROWS = 100_000
+_BETA_C = 1e4  # inverse L2 penalty of the beta calibration (as scikit-learn's C)
 
 #: Tree shapes the internal cross-validation chooses between when ``num_leaves="auto"``:
 #: (num_leaves, min_child_samples), from nearly additive to strongly interacting.
@@ -81,10 +82,46 @@ def fit_beta_calibration(margin: np.ndarray, y: np.ndarray) -> tuple[float, floa
     ``s`` is the uncalibrated probability ``sigmoid(margin)``. Three parameters
     let the map bend differently at low and high scores (Platt scaling is the
     special case ``a = b``). Returns ``(a, b, c)``.
+
+    The fit is a logistic regression on ``[ln s, -ln(1 - s)]`` with a tiny L2
+    penalty on ``a`` and ``b`` (scikit-learn's ``C = 1e4``), solved by Newton's
+    method with step halving: three parameters converge in a few milliseconds,
+    where scikit-learn's general solver took about 80 ms per fit (nine fits per
+    model). It falls back to scikit-learn if Newton's method does not converge.
     """
+    y = np.asarray(y, dtype=float).ravel()
     if np.unique(y).size < 2:
         return 1.0, 1.0, 0.0
-    lr = LogisticRegression(C=1e4, max_iter=1000)
+    design = np.column_stack([_beta_features(margin), np.ones(y.size)])
+    penalty = np.array([1.0, 1.0, 0.0]) / _BETA_C
+
+    def loss(w: np.ndarray) -> float:
+        z = design @ w
+        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * np.sum(penalty * w * w))
+
+    w = np.zeros(3)
+    current = loss(w)
+    for _ in range(100):
+        p = expit(design @ w)
+        gradient = design.T @ (p - y) + penalty * w
+        hessian = (design * (p * (1.0 - p))[:, None]).T @ design + np.diag(penalty)
+        try:
+            step = np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError:
+            break
+        shrink = 1.0
+        while shrink > 1e-8:
+            candidate = w - shrink * step
+            value = loss(candidate)
+            if value <= current + 1e-12:
+                break
+            shrink /= 2.0
+        else:
+            break
+        w, previous, current = candidate, current, value
+        if np.max(np.abs(shrink * step)) < 1e-9 or previous - current < 1e-12 * max(1.0, current):
+            return float(w[0]), float(w[1]), float(w[2])
+    lr = LogisticRegression(C=_BETA_C, max_iter=1000)
     lr.fit(_beta_features(margin), y)
     return float(lr.coef_[0, 0]), float(lr.coef_[0, 1]), float(lr.intercept_[0])
 
