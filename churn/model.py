@@ -198,6 +198,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     cv_folds : int
         Folds of the stratified cross-validation on the training data that
         chooses the "auto" settings.
+    n_shapes : int
+        With ``num_leaves="auto"``, the members alternate between this many of
+        the best shapes (each with its own number of trees): a blend is less at
+        the mercy of a noisy CV ranking than the single winner.
     calibration_size : float
         Share of the training data held back to calibrate, in (0, 1).
     confidence : float
@@ -220,6 +224,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         num_leaves: int | str = "auto",
         min_child_samples: int = 40,
         cv_folds: int = 3,
+        n_shapes: int = 2,
         calibration_size: float = 0.25,
         confidence: float = 0.95,
         random_state: int = 0,
@@ -231,6 +236,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
         self.cv_folds = cv_folds
+        self.n_shapes = n_shapes
         self.calibration_size = calibration_size
         self.confidence = confidence
         self.random_state = random_state
@@ -270,12 +276,12 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             shapes = [(int(self.num_leaves), int(self.min_child_samples))]
         fixed_rounds = None if self.n_estimators == "auto" else int(self.n_estimators)
         if len(shapes) == 1 and fixed_rounds is not None:
-            return {
+            fixed = {
                 "num_leaves": shapes[0][0],
                 "min_child_samples": shapes[0][1],
                 "n_estimators": fixed_rounds,
-                "learning_rate": self.learning_rate,
             }
+            return {**fixed, "learning_rate": self.learning_rate, "shapes": [fixed]}
         rows = np.arange(len(y))
         if rows.size > _CV_MAX_ROWS:
             rows, _ = train_test_split(
@@ -315,7 +321,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                     "cv_roc_auc": float(curve[-1]),
                 }
             )
-        best = max(results, key=lambda r: r["cv_roc_auc"])
+        ranked = sorted(results, key=lambda r: -r["cv_roc_auc"])
+        best = ranked[0]
         return {
             "num_leaves": best["num_leaves"],
             "min_child_samples": best["min_child_samples"],
@@ -323,6 +330,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             "learning_rate": self.learning_rate,
             "cv_folds": self.cv_folds,
             "cv_rows": int(rows.size),
+            "shapes": [
+                {k: r[k] for k in ("num_leaves", "min_child_samples", "n_estimators")}
+                for r in ranked[: max(1, self.n_shapes)]
+            ],
             "candidates": results,
         }
 
@@ -343,7 +354,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             random_state=self.random_state,
         )
         boosters = []
+        shapes = config["shapes"]
         for k in range(self.n_members):
+            shape = shapes[k % len(shapes)]  # members alternate between the best shapes
             boot = rng.choice(fit_idx, size=fit_idx.size, replace=True)
             data = lgb.Dataset(
                 matrix[boot],
@@ -355,11 +368,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             booster = lgb.train(
                 self._lgb_params(
                     self.random_state * 1000 + k,
-                    config["num_leaves"],
-                    config["min_child_samples"],
+                    shape["num_leaves"],
+                    shape["min_child_samples"],
                 ),
                 data,
-                num_boost_round=config["n_estimators"],
+                num_boost_round=shape["n_estimators"],
             )
             boosters.append(booster)
         self.spec_ = spec

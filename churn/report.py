@@ -217,12 +217,15 @@ def model_card(artifact: Artifact) -> dict[str, Any]:
 
 
 def _shape(artifact: Artifact) -> str:
-    """`` (137 trees of up to 4 leaves each, chosen by cross-validation)`` or nothing."""
+    """`` (137 trees of up to 4 leaves and 74 of up to 7, chosen by cross-validation)``."""
     config = getattr(artifact.model, "config_", None)
     if not config:
         return ""
-    chosen = " chosen by cross-validation" if "candidates" in config else ""
-    return f" ({config['n_estimators']} trees of up to {config['num_leaves']} leaves each{chosen})"
+    shapes = config.get("shapes") or [config]
+    parts = [f"{s['n_estimators']} trees of up to {s['num_leaves']} leaves" for s in shapes[:1]]
+    parts += [f"{s['n_estimators']} of up to {s['num_leaves']}" for s in shapes[1:]]
+    chosen = ", chosen by cross-validation" if "candidates" in config else ""
+    return f" ({' and '.join(parts)}{chosen})"
 
 
 def emp_table(artifact: Artifact) -> pd.DataFrame:
