@@ -33,10 +33,9 @@ exactly, from a table per leaf (the idea of "Fast TreeSHAP v2", Yang 2021):
   of the distinct features on the leaf's path the customer satisfies (all the
   splits on that feature), a pattern of ``d`` bits. For each leaf, the values
   for all ``2^d`` patterns are computed once per model from the leaf value and
-  the training counts down the path (``d`` is at most 6 on the sample's model, of trees with up to 7 leaves;
-  leaves with more than 16 would make the tables too big, and such models
-  use ``pred_contrib``). Building the tables takes about half a second on
-  the sample's model.
+  the training counts down the path (``d`` is at most 6 on the sample's
+  model, whose trees have up to 7 leaves; leaves with more than 16 would make
+  the tables too big, and such models use ``pred_contrib``).
 * Per tree, a customer is described by the directions taken at the tree's
   (at most ``num_leaves - 1``) split nodes, read from which interval between the tree's
   thresholds each value falls in; customers with the same directions get the
