@@ -264,17 +264,23 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def _choose_config(
         self, matrix: np.ndarray, y: np.ndarray, categorical: list[int]
     ) -> dict[str, Any]:
-        """Tree shape and number of trees by stratified k-fold CV ROC-AUC on the training data.
+        """Tree shapes and numbers of trees by stratified k-fold CV ROC-AUC on the training data.
 
         Each candidate shape is boosted once per fold with early stopping; the
-        shape with the best mean fold ROC-AUC wins, with the number of rounds at
-        which that mean peaked. Only what is ``"auto"`` is chosen.
+        ``n_shapes`` shapes with the best mean fold ROC-AUC are kept (best
+        first), each with the number of rounds at which its mean peaked. Only
+        what is ``"auto"`` is chosen. With fewer than two customers of a class
+        per fold (training through :func:`churn.training.train` needs at least
+        50), nothing can be cross-validated and 32 trees of up to 15 leaves are used.
         """
         if self.num_leaves == "auto":
             shapes = list(TREE_SHAPES)
         else:
             shapes = [(int(self.num_leaves), int(self.min_child_samples))]
         fixed_rounds = None if self.n_estimators == "auto" else int(self.n_estimators)
+        if np.bincount(y, minlength=2).min() < 2 * self.cv_folds:
+            shapes = shapes if len(shapes) == 1 else [(15, int(self.min_child_samples))]
+            fixed_rounds = fixed_rounds or 32
         if len(shapes) == 1 and fixed_rounds is not None:
             fixed = {
                 "num_leaves": shapes[0][0],
