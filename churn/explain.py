@@ -3,7 +3,7 @@
 What is explained
 -----------------
 The model's probability is a beta calibration of the *ensemble margin*, the
-mean of the 8 bagged LightGBM members' log-odds (:meth:`ChurnModel.tree_margin`).
+mean of the bagged LightGBM members' log-odds (:meth:`ChurnModel.tree_margin`).
 SHAP values are linear in the model, so the ensemble's TreeSHAP values are the
 mean of the members' TreeSHAP values, and ``base_value + values.sum(axis=1)``
 equals the ensemble margin exactly (up to float rounding). The values are the
@@ -20,9 +20,11 @@ tree parser does not understand LightGBM's native categorical splits
 (``contract_type`` etc.): with background data ("interventional") its values
 fail its additivity check on our boosters. And ``pred_contrib`` is slow for
 what the app needs: it runs the O(leaves x depth^2) TreeSHAP recursion for
-every customer in every one of the 256 trees, about 0.85 s for the
-2,000-customer holdout and over 2 s for 5,000 customers on 2 idle cores, and
-5-6 times as long as the tables below on the same (busy) machine.
+every customer in every tree (256 trees of up to 15 leaves in the model this
+was measured on: about 0.85 s for the 2,000-customer holdout and over 2 s for
+5,000 customers on 2 idle cores, and 5-6 times as long as the tables below on
+the same (busy) machine). The number and shape of the trees is chosen per
+table by cross-validation (:data:`churn.model.TREE_SHAPES`).
 
 So this module computes the same TreeSHAP values in numpy (``_TreeShap``),
 exactly, from a table per leaf (the idea of "Fast TreeSHAP v2", Yang 2021):
@@ -31,14 +33,14 @@ exactly, from a table per leaf (the idea of "Fast TreeSHAP v2", Yang 2021):
   of the distinct features on the leaf's path the customer satisfies (all the
   splits on that feature), a pattern of ``d`` bits. For each leaf, the values
   for all ``2^d`` patterns are computed once per model from the leaf value and
-  the training counts down the path (``d`` is at most 9 on the sample model;
-  leaves with more than 16 would make the tables too big, and such models
-  use ``pred_contrib``). Building the tables takes about half a second.
+  the training counts down the path (``d`` is at most 6 on the sample's
+  model, whose trees have up to 7 leaves; leaves with more than 16 would make
+  the tables too big, and such models use ``pred_contrib``).
 * Per tree, a customer is described by the directions taken at the tree's
-  (at most 14) split nodes, read from which interval between the tree's
+  (at most ``num_leaves - 1``) split nodes, read from which interval between the tree's
   thresholds each value falls in; customers with the same directions get the
   same values, so each tree is evaluated once per distinct direction pattern
-  (about 760 per tree for the 5,000 customers of the new batch) by table
+  (far fewer patterns than customers in practice) by table
   look-ups.
 
 Split directions follow LightGBM's rules (numeric ``<=`` with its missing-value

@@ -209,11 +209,23 @@ def model_card(artifact: Artifact) -> dict[str, Any]:
         "data": info.get("source") or "uploaded table",
         "fingerprint": artifact.fingerprint,
         "model": (
-            f"{artifact.model.n_members} bagged LightGBM models with beta calibration and "
-            "Venn-Abers bounds; baselines: logistic regression and a depth-2 rule."
+            f"{artifact.model.n_members} bagged LightGBM models{_shape(artifact)} with beta "
+            "calibration and Venn-Abers bounds; baselines: logistic regression and a depth-2 rule."
         ),
         "limitations": limitations,
     }
+
+
+def _shape(artifact: Artifact) -> str:
+    """`` (137 trees of up to 4 leaves and 74 of up to 7, chosen by cross-validation)``."""
+    config = getattr(artifact.model, "config_", None)
+    if not config:
+        return ""
+    shapes = config.get("shapes") or [config]
+    parts = [f"{s['n_estimators']} trees of up to {s['num_leaves']} leaves" for s in shapes[:1]]
+    parts += [f"{s['n_estimators']} of up to {s['num_leaves']}" for s in shapes[1:]]
+    chosen = ", chosen by cross-validation" if "candidates" in config else ""
+    return f" ({' and '.join(parts)}{chosen})"
 
 
 def emp_table(artifact: Artifact) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from churn.decisions import default_economics
 from churn.errors import ChurnInputError
 from churn.model import ChurnModel
 
-__all__ = ["HOLDOUT_SIZE", "score_frame", "train"]
+__all__ = ["HOLDOUT_SIZE", "holdout_split", "score_frame", "train"]
 
 HOLDOUT_SIZE = 0.20
 #: The columns :func:`score_frame` adds for every customer.
@@ -29,6 +29,16 @@ SCORE_COLUMNS = ("churn_probability", "probability_low", "probability_high")
 
 def _quiet(_: str) -> None:
     return None
+
+
+def holdout_split(y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions ``(fit, holdout)``, both sorted: stratified, ``HOLDOUT_SIZE`` held out.
+
+    The one split :func:`train` uses; benchmarks reuse it to compare on the same rows.
+    """
+    rows = np.arange(len(y))
+    dev, hold = train_test_split(rows, test_size=HOLDOUT_SIZE, stratify=y, random_state=seed)
+    return np.sort(dev), np.sort(hold)
 
 
 def train(
@@ -94,10 +104,7 @@ def train(
     y = check.y
     positive_label = check.report["positive_label"]
     X = check.features
-    rows = np.arange(len(frame))
-    dev, hold = train_test_split(rows, test_size=HOLDOUT_SIZE, stratify=y, random_state=seed)
-    dev.sort()
-    hold.sort()
+    dev, hold = holdout_split(y, seed)
     params = {"random_state": seed, **(model_params or {})}
     progress(f"training the model on {dev.size:,} customers (bagged LightGBM + calibration)")
     model = ChurnModel(**params).fit(X.iloc[dev], y[dev])

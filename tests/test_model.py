@@ -175,6 +175,24 @@ def test_artifact_round_trip_gives_identical_scores(trained, model_dir, sample_f
         path.read_text(encoding="utf-8")
     manifest = json.loads((model_dir / "manifest.json").read_text())
     assert set(manifest["files"]) == {p.name for p in model_dir.iterdir()} - {"manifest.json"}
+    # the configuration chosen by cross-validation is saved and reloaded
+    assert loaded.model.config_ == trained.model.config_
+    assert json.loads((model_dir / "model.json").read_text())["config"] == trained.model.config_
+
+
+def test_tree_shape_and_trees_are_chosen_by_cv_on_the_training_data(trained):
+    config = trained.model.config_
+    assert {c["num_leaves"] for c in config["candidates"]} == {4, 7, 15, 31}
+    ranked = sorted(config["candidates"], key=lambda c: -c["cv_roc_auc"])
+    assert [s["num_leaves"] for s in config["shapes"]] == [c["num_leaves"] for c in ranked[:2]]
+    # the members alternate between the two shapes, each with its own number of trees
+    for k, booster in enumerate(trained.model.boosters_):
+        shape = config["shapes"][k % 2]
+        assert booster.num_trees() == shape["n_estimators"]
+    fixed = ChurnModel(n_members=2, num_leaves=15, n_estimators=12)
+    assert fixed._choose_config(np.zeros((10, 1)), np.arange(10) % 2, [])["shapes"] == [
+        {"num_leaves": 15, "min_child_samples": 40, "n_estimators": 12}
+    ]
 
 
 def test_tampered_artifact_is_refused(trained, tmp_path):

@@ -1,0 +1,75 @@
+"""Model quality on real public churn tables, against what a data scientist would fit.
+
+For every shared table (``../shared/datasets``, outside the repository; the
+module skips when the folder is absent, so a fresh clone passes), on exactly
+the holdout split ``train()`` uses, the default pipeline's holdout ROC-AUC is
+within 0.005 of the better of
+
+* a LightGBM tuned by random search with stratified k-fold CV and early
+  stopping on the 80% part, and
+* a one-hot, standardised logistic regression with ``C`` chosen by CV.
+
+The references are fitted here, once per session, never hard-coded. The search
+is smaller than in ``benchmarks/bench_quality.py`` (8 configurations, 3 folds,
+against 30 and 5) to keep the run time modest; the benchmark runs the full one.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not SHARED_DATASETS.is_dir(), reason=f"shared datasets not present ({SHARED_DATASETS})"
+    ),
+]
+
+TARGET_GAP = 0.005
+
+
+def _tables():
+    if not SHARED_DATASETS.is_dir():
+        return []
+    from _quality import shared_tables
+
+    return shared_tables(SHARED_DATASETS)
+
+
+TABLES = _tables()
+
+
+@pytest.fixture(scope="session")
+def quality_results() -> dict[str, dict[str, float]]:
+    """Holdout ROC-AUC of ours and both references for every shared table."""
+    from _quality import logistic_auc, split, tuned_lightgbm_auc
+
+    from churn.training import train
+
+    out = {}
+    for table in TABLES:
+        artifact = train(table.frame, table.target, table.positive, table.id_column, n_boot=20)
+        data = split(table)
+        out[table.name] = {
+            "ours": artifact.metrics["model"]["roc_auc"],
+            "lightgbm": tuned_lightgbm_auc(data, n_configs=8, folds=3)["holdout_roc_auc"],
+            "logistic": logistic_auc(data, folds=3)["holdout_roc_auc"],
+        }
+    return out
+
+
+def test_there_are_tables_to_check():
+    assert TABLES, f"no known churn table in {SHARED_DATASETS}"
+
+
+@pytest.mark.parametrize("name", [t.name for t in TABLES])
+def test_default_pipeline_is_within_target_of_tuned_references(quality_results, name):
+    result = quality_results[name]
+    best = max(result["lightgbm"], result["logistic"])
+    assert best - result["ours"] <= TARGET_GAP, result
