@@ -220,7 +220,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self,
         n_members: int = 8,
         n_estimators: int | str = "auto",
-        learning_rate: float = 0.1,
+        learning_rate: float = 0.3,
         num_leaves: int | str = "auto",
         min_child_samples: int = 40,
         cv_folds: int = 3,
