@@ -14,6 +14,7 @@ import pandas as pd
 from churn.monitor import MODERATE, SIGNIFICANT, psi_status
 
 __all__ = [
+    "DRIFT_COLOURS",
     "EFFECT_COLOURS",
     "MODEL_COLOURS",
     "PALETTE",
@@ -565,7 +566,7 @@ def fairness_chart(
 
 # ----------------------------------------------------------------------------- monitoring
 #: Drift status colours (Okabe-Ito): green, orange, vermillion.
-STATUS_COLOURS = alt.Scale(
+DRIFT_COLOURS = alt.Scale(
     domain=["stable", "moderate", "significant"], range=["#009E73", "#E69F00", "#D55E00"]
 )
 #: Training reference against the new batch.
@@ -590,7 +591,7 @@ def psi_chart(features: pd.DataFrame, score_psi: float | None = None) -> alt.Lay
         .encode(
             y=y,
             x=alt.X("psi:Q", title="Population Stability Index (PSI)"),
-            color=alt.Color("status:N", scale=STATUS_COLOURS, title="Drift"),
+            color=alt.Color("status:N", scale=DRIFT_COLOURS, title="Drift"),
             tooltip=[
                 alt.Tooltip("name:N", title="Feature"),
                 alt.Tooltip("psi:Q", title="PSI", format=".3f"),

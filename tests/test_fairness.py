@@ -351,3 +351,11 @@ def test_a_planted_miscalibrated_segment_is_found_first(trained):
     shown = fairness.slice_display(worst)
     assert shown.at[0, "Worse beyond its interval"] == worst.at[0, "worse_beyond_interval"]
     assert shown.at[0, "Calibration gap"].startswith(f"{worst.at[0, 'calibration_gap']:+.3f} (")
+
+
+def test_fairness_and_drift_charts_keep_their_own_colour_scales():
+    """Two palettes with one name once made the fairness chart lose its points."""
+    from churn import charts
+
+    assert "flagged" in charts.STATUS_COLOURS.domain
+    assert "significant" in charts.DRIFT_COLOURS.domain
