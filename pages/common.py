@@ -122,6 +122,17 @@ def _scored_base(_artifact: Artifact, fingerprint: str) -> pd.DataFrame:
     return pd.concat([base, scored[list(SCORE_COLUMNS)]], axis=1)[scorable].reset_index(drop=True)
 
 
+def base_description() -> str:
+    """What the current base is, in words, for captions."""
+    if using_upload():
+        return (
+            "your uploaded table (80% of it trained the model, so these customers' scores are "
+            "in-sample: more confident than on new customers, and the intervals of a few are "
+            "very wide; check a fresh snapshot on the Is it still working? page)"
+        )
+    return "the latest snapshot, a later table than the one the model was trained on"
+
+
 def current_base() -> pd.DataFrame:
     """The customers to act on, with their scores: for the sample, the latest snapshot
     (``data/sample_new_batch.csv``); for an upload, the uploaded table. One row per

@@ -15,6 +15,7 @@ from churn.policy import DEFAULT_ACTION
 from churn.report import money, percent
 from churn.scenario import Scenario
 from pages.common import (
+    base_description,
     current_artifact,
     current_base,
     current_decision,
@@ -64,9 +65,9 @@ summary = customers.action_summary(table, order)
 
 st.title("Customers")
 st.caption(
-    f"The latest snapshot of {len(table):,} customers, most at risk first, with the action the "
-    "policy chosen on the Decide page gives each of them. This is the list the retention team "
-    "works from."
+    f"{len(table):,} customers, most at risk first, with the action the policy chosen on the "
+    "Decide page gives each of them: the list the retention team works from. They are "
+    f"{base_description()}."
 )
 
 columns = st.columns(len(summary) + 1)

@@ -12,6 +12,7 @@ from churn.errors import ChurnInputError
 from churn.report import money, percent
 from churn.scenario import Scenario
 from pages.common import (
+    base_description,
     current_artifact,
     current_base,
     current_baselines,
@@ -295,12 +296,12 @@ def _results(decision, economics: Economics) -> None:
             "contact the highest-ranked customers first (Customers page).",
         )
     st.info(
-        f"**On the {ahead['customers']:,} customers of the current base** (the latest snapshot, "
-        f"listed on the Customers page) this policy contacts {ahead['contacted']:,} "
+        f"**On the {ahead['customers']:,} customers of the current base** (listed on the "
+        f"Customers page) this policy contacts {ahead['contacted']:,} "
         f"({percent(ahead['share_contacted'])}), about "
         f"{ahead['expected_churners_contacted']:,.0f} of them expected to churn, for an expected "
         f"value of {money(ahead['expected_profit'])}. It can differ from the holdout: the base "
-        "is a later snapshot whose customers may have changed.",
+        f"is {base_description()}.",
         icon=":material/groups:",
     )
 
