@@ -53,7 +53,8 @@ def model_cache(show_spinner: bool | str = False, max_entries: int = 16) -> Call
     """Cache ``f(_artifact, fingerprint, *args)`` per model, keeping uploads private.
 
     For the bundled sample model it is ``st.cache_data`` (shared by every visitor).
-    For a model trained on an uploaded table, results live in the session's own
+    For a model trained on an uploaded table, or a call with an uploaded file (an
+    ``upload`` argument that is not ``None``), results live in the session's own
     state: another session never sees them, and they go when the session ends.
     Parameters whose names start with ``_`` are not part of the key (as in Streamlit).
     """
@@ -66,7 +67,8 @@ def model_cache(show_spinner: bool | str = False, max_entries: int = 16) -> Call
         def cached(*args: Any, **kwargs: Any) -> Any:
             bound = signature.bind(*args, **kwargs)
             artifact = bound.arguments.get("_artifact")
-            if not _is_uploaded(artifact):
+            # private: a model trained on an upload, or an uploaded file among the arguments
+            if not _is_uploaded(artifact) and bound.arguments.get("upload") is None:
                 return shared(*args, **kwargs)
             memo = st.session_state.setdefault("_upload_cache", {})
             key = (
@@ -226,7 +228,7 @@ def show_input_error(action: Callable[[], Any]) -> Any:
         st.stop()
 
 
-@st.cache_data(show_spinner="Comparing the customers with the training data...", max_entries=64)
+@model_cache(show_spinner="Comparing the customers with the training data...", max_entries=64)
 def _monitor_report(
     _artifact: Artifact, fingerprint: str, key: str, today: str, upload: tuple[str, bytes] | None
 ) -> MonitorReport:
@@ -262,7 +264,9 @@ def current_banners() -> list[str]:
     drifted significantly. Cached per model and day (the default policy; drift and age do
     not depend on the policy), so every page but the first pays nothing."""
     artifact = current_artifact()
-    key = scenario_key(default_scenario(list(artifact.holdout_data.columns)))
+    key = scenario_key(
+        default_scenario(list(artifact.holdout_data.columns), artifact.info.get("value_column"))
+    )
     try:
         report = _monitor_report(artifact, artifact.fingerprint, key, _today(), None)
     except ChurnInputError:  # e.g. a model without a reference: the Monitor page says so

@@ -111,6 +111,9 @@ def test_an_uploaded_batch_is_monitored(app):
     assert {m.label: m.value for m in at.metric}["Customers in the batch"] == "3,000"
     assert "Realised (labels)" not in at.table[0].value.columns
     assert any("no 'churned' column" in i.value for i in at.info)
+    # the uploaded batch's report is kept in this session only, not in a server-wide cache
+    memo = at.session_state["_upload_cache"]
+    assert any(key[0] == "_monitor_report" for key in memo)
 
 
 def test_a_bad_upload_is_a_sentence(app):
