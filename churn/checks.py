@@ -214,8 +214,11 @@ def _number_share(text: pd.Series) -> tuple[float, bool]:
     sample = present.iloc[:20_000]
     plain, _ = _parse_numbers(sample, decimal_comma=False)
     share = float(np.mean(~np.isnan(plain)))
-    comma_like = sample.str.fullmatch(r"\s*-?[\d.]*\d,\d+\s*%?").mean()
-    if comma_like > 0.5:
+    # A decimal comma: "3,5", "12,75", "1.234,5"; not "1,915" (a thousands separator).
+    bare = sample.str.replace(_NUMBER_JUNK, "", regex=True)
+    comma_like = bare.str.fullmatch(r"-?(\d{1,3}(\.\d{3})+,\d+|\d+,(\d{1,2}|\d{4,}))").mean()
+    thousands_like = bare.str.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?").mean()
+    if comma_like > 0.5 and comma_like > thousands_like:
         comma, _ = _parse_numbers(sample, decimal_comma=True)
         return float(np.mean(~np.isnan(comma))), True
     return share, False
@@ -607,6 +610,11 @@ def check_data(frame: pd.DataFrame, mapping: ColumnMapping) -> DataCheck:
                 "column of amounts or use a constant value."
             )
     prep.features = features
+    used = set(features) | {mapping.value_column} - {None}
+    prep.numeric_text = [c for c in prep.numeric_text if c in used]
+    prep.decimal_comma = [c for c in prep.decimal_comma if c in used]
+    prep.dates = {c: d for c, d in prep.dates.items() if c in used}
+    prep.date_formats = {c: f for c, f in prep.date_formats.items() if c in used}
     churned = int(y.sum())
     report = {
         "rows": n,

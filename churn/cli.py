@@ -311,7 +311,9 @@ def _monitor(args: argparse.Namespace, progress: _Progress) -> int:
         economics = Economics.from_dict(policy["economics"])
         rules, review_by = policy["rules"], policy.get("review_by")
     else:
-        economics = default_economics(artifact.holdout_data.columns)
+        economics = default_economics(
+            artifact.holdout_data.columns, artifact.info.get("value_column")
+        )
         rules = decide_on_holdout(artifact, economics, Choice("max_profit")).rules
         review_by = None
     progress(f"reading {args.data}")

@@ -72,14 +72,16 @@ def _read_csv(
     if Path(name).suffix.lower() in (".tsv", ".tab"):
         delimiter = "\t"
     kwargs = {"sep": delimiter, "low_memory": False, "dtype": dtype, "skipinitialspace": True}
+    # Windows-1252 leaves five bytes undefined: a stray one becomes U+FFFD, not a failure.
+    errors = "replace" if encoding == "cp1252" else "strict"
     try:
-        return pd.read_csv(source, encoding=encoding, **kwargs)
+        return pd.read_csv(source, encoding=encoding, encoding_errors=errors, **kwargs)
     except UnicodeDecodeError:
         if encoding != "utf-8":
             raise
     if isinstance(source, io.BytesIO):  # UTF-8 at the start, something else later on
         source.seek(0)
-    return pd.read_csv(source, encoding="cp1252", **kwargs)
+    return pd.read_csv(source, encoding="cp1252", encoding_errors="replace", **kwargs)
 
 
 def _kind(name: str, head: bytes) -> str:

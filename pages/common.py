@@ -7,6 +7,7 @@ from here and never compute figures themselves.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import json
 from collections.abc import Callable
@@ -73,7 +74,7 @@ def model_cache(show_spinner: bool | str = False, max_entries: int = 16) -> Call
             memo = st.session_state.setdefault("_upload_cache", {})
             key = (
                 function.__qualname__,
-                *((n, v) for n, v in bound.arguments.items() if not n.startswith("_")),
+                *((n, _key_part(v)) for n, v in bound.arguments.items() if not n.startswith("_")),
             )
             if key not in memo:
                 if len(memo) >= 64:  # bounded, oldest first
@@ -88,6 +89,15 @@ def model_cache(show_spinner: bool | str = False, max_entries: int = 16) -> Call
         return cached
 
     return wrap
+
+
+def _key_part(value: Any) -> Any:
+    """A file's bytes are keyed by their sha256, so the memo keeps no copy of them."""
+    if isinstance(value, bytes):
+        return hashlib.sha256(value).hexdigest()
+    if isinstance(value, tuple):
+        return tuple(_key_part(v) for v in value)
+    return value
 
 
 def _is_uploaded(artifact: Artifact | None) -> bool:
@@ -263,6 +273,8 @@ def current_banners() -> list[str]:
     """Warnings for every page: the model is past its review date, or the current base has
     drifted significantly. Cached per model and day (the default policy; drift and age do
     not depend on the policy), so every page but the first pays nothing."""
+    if using_upload():  # its own table is not a later snapshot: nothing to warn about yet
+        return []
     artifact = current_artifact()
     key = scenario_key(
         default_scenario(list(artifact.holdout_data.columns), artifact.info.get("value_column"))

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from churn.checks import ColumnMapping, check_data, report_lines, suggest_mapping
+from churn.data import _label
 from churn.errors import ChurnInputError
 from churn.ingest import MAX_UPLOAD_MB, read_bytes
 from churn.training import train
@@ -32,13 +33,17 @@ if using_upload():
         f"({artifact.info['rows']:,} customers, model `{artifact.fingerprint[:12]}`)."
     )
     if st.button("Back to the sample data"):
-        for key in ("user_artifact", "user_table", "_upload_cache", "upload"):
+        for key in ("user_artifact", "user_table", "_upload_cache", "upload", "upload_keep"):
             st.session_state.pop(key, None)
+        # a new uploader key empties the file widget too, so the file is not read back in
+        st.session_state["upload_version"] = st.session_state.get("upload_version", 0) + 1
         reset_scenario()
         st.rerun()
 
 uploaded = st.file_uploader(
-    "Customer table", type=["csv", "tsv", "txt", "parquet", "xlsx"], key="upload_file"
+    "Customer table",
+    type=["csv", "tsv", "txt", "parquet", "xlsx"],
+    key=f"upload_file_{st.session_state.get('upload_version', 0)}",
 )
 if uploaded is None:
     st.info("Choose a file to start. Nothing is read until you do.")
@@ -56,8 +61,10 @@ if stored is None or stored["file_id"] != uploaded.file_id:
         "name": uploaded.name,
         "frame": frame,
         "suggested": suggest_mapping(frame),
+        "by_id": {},
     }
     st.session_state["upload"] = stored
+    st.session_state.pop("upload_keep", None)  # put-back choices belong to the previous file
 frame: pd.DataFrame = stored["frame"]
 suggested = stored["suggested"]
 columns = list(frame.columns)
@@ -72,7 +79,7 @@ target = left.selectbox(
     targets,
     help="Suggested: two-valued columns whose name or values say churn.",
 )
-values = sorted({str(v).strip() for v in frame[target].dropna().unique()}, key=str)
+values = sorted({_label(v) for v in frame[target].dropna().unique()}, key=str)
 if len(values) > 2:
     st.error(
         f"'{target}' has {len(values)} values ({', '.join(values[:10])}"
@@ -97,6 +104,13 @@ id_choice = left.selectbox(
     help="Suggested: columns unique for every row. Ids are never used as features.",
 )
 id_column = None if id_choice == NONE else id_choice
+if id_column is not None and pd.api.types.is_numeric_dtype(frame[id_column]):
+    # read the ids again as text, so that 00123 stays 00123 (as the CLI's --id does)
+    if id_column not in stored["by_id"]:
+        stored["by_id"] = {
+            id_column: read_bytes(uploaded.getvalue(), uploaded.name, text_columns=(id_column,))
+        }
+    frame = stored["by_id"][id_column]
 numeric = [c for c in columns if pd.api.types.is_numeric_dtype(frame[c]) and c != target]
 value_kind = right.radio(
     "Customer value (what keeping a customer is worth)",

@@ -8,7 +8,12 @@ import streamlit as st
 
 from churn import charts, monitor
 from churn.report import money, percent
-from pages.common import current_artifact, current_monitor_report, show_input_error
+from pages.common import (
+    current_artifact,
+    current_monitor_report,
+    show_input_error,
+    using_upload,
+)
 
 artifact = current_artifact()
 
@@ -20,7 +25,12 @@ st.caption(
     "actually achieved."
 )
 
-SOURCES = ["The latest snapshot (the current base)", "Upload a file"]
+SOURCES = [
+    "Your uploaded table (the current base)"
+    if using_upload()
+    else "The latest snapshot (the current base)",
+    "Upload a file",
+]
 source = st.radio("Batch", SOURCES, horizontal=True, key="monitor_source")
 upload = None
 if source == SOURCES[1]:

@@ -225,3 +225,21 @@ def test_preparation_is_idempotent() -> None:
     twice, unreadable = check.preparation.apply(once)
     pd.testing.assert_frame_equal(once, twice)
     assert not unreadable.any()
+
+
+def test_thousands_separators_are_not_decimal_commas() -> None:
+    frame = _frame()
+    money = (frame["charges"] * 40).round(0)
+    text = money.map(lambda v: f"{v:,.0f}")  # "1,915", "950"
+    check = _check(frame.assign(charges=text))
+    assert check.preparation.decimal_comma == []
+    np.testing.assert_allclose(check.frame["charges"], money)
+
+
+def test_preparation_covers_only_the_model_columns() -> None:
+    frame = _frame()
+    frame["charges"] = frame["charges"].map(lambda v: f"${v:,.2f}")
+    frame["closing_amount"] = np.where(frame["Churn"] == "Yes", "$10.00", "")  # a leak
+    check = _check(frame)
+    assert "closing_amount" in check.report["left_out"]
+    assert check.preparation.numeric_text == ["charges"]

@@ -89,3 +89,10 @@ def test_bad_files_give_one_sentence(name: str, data: bytes, expected: str) -> N
 def test_blank_and_repeated_column_names_are_made_readable() -> None:
     frame = read_bytes(b"a,,a, b \n1,2,3,4\n", "names.csv")
     assert list(frame.columns) == ["a", "column_2", "a.1", "b"]
+
+
+def test_bytes_undefined_in_windows_1252_do_not_stop_the_read() -> None:
+    data = "name,city\nJosé,Zürich\n".encode("cp1252") + b"Ann\x81e,Paris\n"
+    frame = read_bytes(data, "odd.csv")
+    assert frame["name"].iloc[0] == "José"
+    assert len(frame) == 2

@@ -156,3 +156,29 @@ def test_upload_writes_nothing_to_the_project(sample_frame: pd.DataFrame) -> Non
     at.run()
     after = {p for p in ROOT.rglob("*") if ".git" not in p.parts and "__pycache__" not in p.parts}
     assert after == before
+
+
+def test_float_targets_and_leading_zero_ids(sample_frame: pd.DataFrame) -> None:
+    frame = sample_frame.head(600).copy()
+    frame["churned"] = frame["churned"].astype(float)  # 1.0 / 0.0, as many exports have it
+    frame["customer_id"] = [f"{i:05d}" for i in range(len(frame))]  # leading zeros
+    at = _open("pages/data.py")
+    at.file_uploader[0].set_value(("floats.csv", frame.to_csv(index=False).encode(), "text/csv"))
+    at.run()
+    assert not at.exception and not at.error
+    assert _select(at, "Which value").value == "1"
+    assert _select(at, "Customer id").value == "customer_id"
+    next(b for b in at.button if b.label == "Train on this table").click()
+    at.run()
+    assert not at.exception and not at.error
+    artifact = at.session_state["user_artifact"]
+    assert artifact.info["positive_label"] == "1"
+    assert at.session_state["user_table"]["customer_id"].iloc[:3].tolist() == [
+        "00000",
+        "00001",
+        "00002",
+    ]
+    next(b for b in at.button if b.label == "Back to the sample data").click()
+    at.run()
+    assert not at.exception
+    assert "upload" not in at.session_state  # the file is not read back in from the widget
