@@ -50,6 +50,13 @@ def percent(x: float, digits: int = 1) -> str:
     return "n/a" if x != x else f"{x:.{digits}%}"
 
 
+def points(share: float) -> str:
+    """A width in [0, 1] as percentage points for people: ``0.17 -> "17"``, ``0.004 -> "0.4"``
+    (one decimal below one point, so a narrow interval does not read as zero)."""
+    value = share * 100
+    return f"{value:.1f}" if abs(value) < 1 else f"{value:.0f}"
+
+
 def money(x: float, digits: int = 0) -> str:
     """An amount of money for people: ``-1234.5 -> "-$1,235"``; NaN -> "n/a"."""
     if x != x:

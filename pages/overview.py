@@ -117,9 +117,9 @@ st.caption(
     "stated probability matches what happened; vertical "
     "bars are 95% intervals of the observed rate. Each customer's probability also carries a "
     f"{interval['confidence']:.0%} interval: its median width is "
-    f"{interval['median_width'] * 100:.0f} percentage points, and one customer in ten has an "
-    f"interval wider than {interval['p90_width'] * 100:.0f} points (rare kinds of customers "
-    "and rare score ranges)."
+    f"{report.points(interval['median_width'])} percentage points, and one customer in ten has "
+    f"an interval wider than {report.points(interval['p90_width'])} points (rare kinds of "
+    "customers and rare score ranges)."
 )
 
 st.subheader("Model card")

@@ -126,3 +126,9 @@ def test_emp_table_lists_every_model_and_action(trained):
     for action, figures in trained.metrics["emp"]["model"].items():
         assert model[action] == figures["emp"]
     assert ((table["share_targeted"] >= 0) & (table["share_targeted"] <= 1)).all()
+
+
+def test_points_keep_a_decimal_below_one_point():
+    assert report.points(0.17) == "17"
+    assert report.points(0.004) == "0.4"
+    assert report.points(0.0) == "0.0"
