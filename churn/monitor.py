@@ -179,6 +179,20 @@ def _worst(statuses: list[str]) -> str:
 
 
 # ------------------------------------------------------------------------ reference
+def _category_shares(
+    spec: FeatureSpec, frame: pd.DataFrame, column: str
+) -> tuple[pd.Series, float]:
+    """Share of each value of a boolean or text column (most frequent first) and the
+    missing share; the reference and the comparison count the same way."""
+    if spec.kinds[column] == "boolean":
+        counts = _boolean_counts(spec.column_values(frame, column))
+    else:
+        counts = _text_counts(frame[column])
+    n = max(float(counts.sum()), 1.0)
+    missing = float(counts.get(MISSING, 0.0)) / n
+    return counts.drop(MISSING, errors="ignore") / n, missing
+
+
 def _feature_reference(spec: FeatureSpec, frame: pd.DataFrame, column: str) -> dict[str, Any]:
     kind = spec.kinds[column]
     if kind == "numeric":
@@ -191,19 +205,13 @@ def _feature_reference(spec: FeatureSpec, frame: pd.DataFrame, column: str) -> d
             "shares": shares.tolist(),
             "missing": missing,
         }
-    if kind == "boolean":
-        counts = _boolean_counts(spec.column_values(frame, column))
-    else:
-        counts = _text_counts(frame[column])
-    n = max(float(counts.sum()), 1.0)
-    missing = float(counts.get(MISSING, 0.0)) / n
-    named = counts.drop(MISSING, errors="ignore")
+    named, missing = _category_shares(spec, frame, column)
     kept = named.iloc[:MAX_REFERENCE_CATEGORIES]
     return {
         "kind": kind,
         "categories": [str(c) for c in kept.index],
-        "shares": (kept.to_numpy(dtype=float) / n).tolist(),
-        "other": float(named.iloc[MAX_REFERENCE_CATEGORIES:].sum()) / n,
+        "shares": kept.to_numpy(dtype=float).tolist(),
+        "other": float(named.iloc[MAX_REFERENCE_CATEGORIES:].sum()),
         "missing": missing,
     }
 
@@ -295,13 +303,7 @@ def _compare_feature(
         shown_ref, shown_new = psi_ref, psi_new
         new_share = 0.0
     else:
-        if kind == "boolean":
-            counts = _boolean_counts(spec.column_values(frame, column))
-        else:
-            counts = _text_counts(frame[column])
-        n = max(float(counts.sum()), 1.0)
-        missing = float(counts.get(MISSING, 0.0)) / n
-        named = counts.drop(MISSING, errors="ignore") / n
+        named, missing = _category_shares(spec, frame, column)
         known = pd.Index(ref["categories"], dtype=object)
         shares = named.reindex(known, fill_value=0.0).to_numpy(dtype=float)
         unseen = named[~named.index.isin(known)]

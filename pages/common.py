@@ -128,9 +128,9 @@ def _scored_base(_artifact: Artifact, fingerprint: str) -> pd.DataFrame:
         base = st.session_state["user_table"]
     else:
         base = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
-    scored = score_frame(_artifact, base)
-    scorable = scored["churn_probability"].notna().to_numpy()
     base = _artifact.preparation.apply(base)[0].reset_index(drop=True)  # as the model sees it
+    scored = score_frame(_artifact, base)  # (preparing a prepared table changes nothing)
+    scorable = scored["churn_probability"].notna().to_numpy()
     return pd.concat([base, scored[list(SCORE_COLUMNS)]], axis=1)[scorable].reset_index(drop=True)
 
 
