@@ -37,9 +37,11 @@ st.caption(
 
 for warning in artifact.info.get("warnings", []):
     st.warning(warning, icon=":material/warning:")
-(st.success if verdict["beats_rule"] else st.warning)(verdict["headline"])
-for line in verdict["details"]:
-    st.markdown(f"- {line}")
+# Few, larger elements: each one costs the browser time to draw, and this is the first
+# page every visitor sees.
+(st.success if verdict["beats_rule"] else st.warning)(
+    verdict["headline"] + "\n\n" + "\n".join(f"- {line}" for line in verdict["details"])
+)
 
 st.subheader("The data")
 c1, c2, c3, c4 = st.columns(4)
@@ -65,14 +67,21 @@ st.subheader("Model against simple baselines")
 table = report.metrics_table(artifact)
 specs = _chart_specs(artifact, artifact.fingerprint)
 st.vega_lite_chart(spec=specs["metrics"], width="content")
-st.caption("Higher is better for ROC-AUC and PR-AUC; lower is better for the Brier score and ECE.")
-st.markdown("**The readable rule** (a depth-2 tree anyone can apply by hand):")
+st.caption(
+    "Higher is better for ROC-AUC and PR-AUC; lower is better for the Brier score and ECE. "
+    "The readable rule is a depth-2 tree anyone can apply by hand:"
+)
 st.text(artifact.info["rule_text"])
 
-# Small tables as static HTML (``st.table``): cheaper for the browser than the grid widget,
-# which keeps the landing page quick for a new visitor.
-with st.expander("All metrics with intervals"):
-    st.table(
+# The detail tables are drawn only when their expander is opened (``on_change="rerun"``
+# makes the open state known to the script): a closed expander's content would still be
+# sent to, and drawn by, every new visitor's browser. Static ``st.table`` is cheaper to
+# draw than the grid widget.
+all_metrics = st.expander(
+    "All metrics with intervals", key="overview_all_metrics", on_change="rerun"
+)
+if all_metrics.open:
+    all_metrics.table(
         pd.DataFrame(
             {
                 "Metric": table["metric_label"],
@@ -88,9 +97,12 @@ with st.expander("All metrics with intervals"):
         hide_index=True,
     )
 
-with st.expander("Expected maximum profit (EMP) per customer"):
+emp_details = st.expander(
+    "Expected maximum profit (EMP) per customer", key="overview_emp", on_change="rerun"
+)
+if emp_details.open:
     emp = report.emp_table(artifact)
-    st.table(
+    emp_details.table(
         pd.DataFrame(
             {
                 "Model": emp["model_label"],
@@ -101,7 +113,7 @@ with st.expander("Expected maximum profit (EMP) per customer"):
         ),
         hide_index=True,
     )
-    st.caption(
+    emp_details.caption(
         "EMP (Verbraken et al. 2013): the profit per customer of each model's best threshold, "
         "averaged over an uncertain success rate (Beta distributed around the action's rate), "
         "with the average customer value of "
@@ -129,7 +141,6 @@ st.markdown(
     f"- **For whom:** {card['for_whom']}\n"
     f"- **Model:** {card['model']}\n"
     f"- **Trained:** {card['trained_at'].replace('T', ' ')[:16]} UTC on {card['data']}\n"
-    f"- **Fingerprint:** `{card['fingerprint']}`"
+    f"- **Fingerprint:** `{card['fingerprint']}`\n\n"
+    "**Known limitations**\n\n" + "\n".join(f"- {line}" for line in card["limitations"])
 )
-st.markdown("**Known limitations**")
-st.markdown("\n".join(f"- {line}" for line in card["limitations"]))

@@ -217,6 +217,17 @@ def percent_value(text: str) -> float:
     return float(match.group(1))
 
 
+def exercise_overview(page) -> None:
+    """The detail tables are drawn when their expander opens (they are not sent before)."""
+    expander = page.locator('[data-testid="stExpander"]', has_text="All metrics with intervals")
+    assert expander.locator('[data-testid="stTable"]').count() == 0
+    expander.locator("summary").click()
+    table = expander.locator('[data-testid="stTable"]')
+    expect(table).to_contain_text("95% interval", timeout=RUN_TIMEOUT_MS)
+    expect(table).to_contain_text("Readable rule")
+    wait_until_idle(page)
+
+
 def exercise_decide(page) -> None:
     """Choose by probability, move the cut-off with the keyboard: the figures and URL follow."""
     page.locator('[data-testid="stRadioOption"]', has_text="Probability cut-off").click()
@@ -279,6 +290,8 @@ def _click_through(context, app_url: str) -> None:
         # the sample's new batch has drifted significantly: the banner is above every page
         drift_banner = page.locator(WARNING_ALERT, has_text="differ significantly")
         assert drift_banner.count() == 1, f"{link} does not show the drift banner"
+        if path == "/":
+            exercise_overview(page)
         if path == "/decide":
             exercise_decide(page)
             assert_no_errors(page, "Decide, after moving the cut-off")
