@@ -10,7 +10,9 @@ reliability chart (under the subheader "Gains and reliability on the holdout") i
 
 Drives Debian's Chromium (``/usr/bin/chromium``) with Playwright; the browser is started
 before the server, so its own start-up is not in the cold-start time. Times are wall
-clock on a possibly shared machine: the load average is reported next to them.
+clock on a possibly shared machine: the load average is reported next to them, and so is
+a reference measured in the same run, alternating with the warm landings: a new session
+of an app that only draws a title (Streamlit's own fixed cost on this machine, now).
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1400, "height": 2400}
 TIMEOUT_MS = 120_000
-WARM_REPEATS = 3
+WARM_REPEATS = 5
+EMPTY_APP = 'import streamlit as st\n\nst.title("Empty page")\n'
 
 # (sidebar link, h1 title, URL path)
 PAGES = [
@@ -154,34 +157,63 @@ def move_threshold(page) -> float:
     return time.perf_counter() - start
 
 
+def start_server(script: str, cwd: Path, port: int, log) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            script,
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    except ProcessLookupError:
+        pass
+
+
+def wait_empty(page, start: float) -> float:
+    page.locator("h1", has_text="Empty page").wait_for(timeout=TIMEOUT_MS)
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS
+    )
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=TIMEOUT_MS)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     port = free_port()
     url = f"http://localhost:{port}"
     load_before = os.getloadavg()[0]
-    with tempfile.TemporaryFile("w+") as log, sync_playwright() as p:
+    empty_dir = tempfile.TemporaryDirectory()
+    (Path(empty_dir.name) / "empty.py").write_text(EMPTY_APP)
+    empty_port = free_port()
+    empty_url = f"http://localhost:{empty_port}"
+    with tempfile.TemporaryFile("w+") as log, sync_playwright() as p, empty_dir:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         start = time.perf_counter()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--browser.gatherUsageStats",
-                "false",
-                "--server.fileWatcherType",
-                "none",
-            ],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        server = start_server("app.py", ROOT, port, log)
+        empty_server = None
         try:
             while not healthy(url):
                 if server.poll() is not None or time.perf_counter() - start > 120:
@@ -196,6 +228,10 @@ def main() -> None:
             cold = wait_landing(page, start)
             context.close()
 
+            empty_server = start_server("empty.py", Path(empty_dir.name), empty_port, log)
+            while not healthy(empty_url):
+                time.sleep(0.05)
+
             # Warm server, new Streamlit session. "Returning": a new tab of a browser that has
             # the app's scripts cached; "first visit": a new browser profile, empty cache.
             warm, empty_cache = [], []
@@ -203,8 +239,20 @@ def main() -> None:
             filler = returning.new_page()  # fills the browser cache (not timed)
             filler.goto(url)
             wait_landing(filler, time.perf_counter())
+            filler.goto(empty_url)
+            wait_empty(filler, time.perf_counter())
             filler.close()
+            empty_app, empty_app_empty_cache = [], []
             for _ in range(WARM_REPEATS):
+                for runs, returning_user in ((empty_app, True), (empty_app_empty_cache, False)):
+                    context = returning if returning_user else browser.new_context()
+                    page = context.new_page()
+                    t = time.perf_counter()
+                    page.goto(empty_url)
+                    runs.append(wait_empty(page, t))
+                    page.close()
+                    if not returning_user:
+                        context.close()
                 for runs, returning_user in ((warm, True), (empty_cache, False)):
                     context = returning
                     if not returning_user:
@@ -217,6 +265,7 @@ def main() -> None:
                     if not returning_user:
                         context.close()
             returning.close()
+            stop_server(empty_server)
             empty_cache.sort(key=lambda stages: stages["rendered"])
             warm.sort(key=lambda stages: stages["rendered"])
 
@@ -238,14 +287,9 @@ def main() -> None:
             hwm = {pid: status_mb(pid, "VmHWM") for pid in pids}
             rss = {pid: status_mb(pid, "VmRSS") for pid in pids}
         finally:
-            try:
-                os.killpg(server.pid, signal.SIGTERM)
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
-            except ProcessLookupError:
-                pass
+            stop_server(server)
+            if empty_server is not None:
+                stop_server(empty_server)
             browser.close()
 
     r = lambda x: round(x, 2)  # noqa: E731
@@ -264,6 +308,11 @@ def main() -> None:
                 k: r(v) for k, v in empty_cache[len(empty_cache) // 2].items()
             },
             "warm_target_s": 3,
+            "reference_empty_app_landing_s": r(sorted(empty_app)[len(empty_app) // 2]),
+            "reference_empty_app_runs_s": [r(x) for x in sorted(empty_app)],
+            "reference_empty_app_empty_browser_cache_s": r(
+                sorted(empty_app_empty_cache)[len(empty_app_empty_cache) // 2]
+            ),
             "page_switch_first_visit_s": {k: r(v) for k, v in first_visit.items()},
             "page_switch_warm_s": {k: r(v) for k, v in repeat_visit.items()},
             "decide_threshold_move_to_rendered_s": r(threshold_s),
