@@ -139,8 +139,9 @@ def switch(page, link: str, title: str) -> float:
     return time.perf_counter() - start
 
 
-def move_threshold(page) -> float:
-    """Choose by probability, then move the cut-off five steps with the keyboard."""
+def move_threshold(page, before_keys=lambda: None) -> float:
+    """Choose by probability, then move the cut-off five steps with the keyboard
+    (``before_keys`` is called just before the first key press)."""
     page.locator('[data-testid="stRadioOption"]', has_text="Probability cut-off").click()
     slider = page.locator('[data-testid="stSlider"]').get_by_role("slider").first
     slider.wait_for(timeout=TIMEOUT_MS)
@@ -149,6 +150,7 @@ def move_threshold(page) -> float:
     value = value.locator('[data-testid="stMetricValue"]')
     before = value.inner_text()
     slider.focus()
+    before_keys()
     start = time.perf_counter()
     for _ in range(5):
         page.keyboard.press("ArrowRight")
@@ -157,12 +159,42 @@ def move_threshold(page) -> float:
     return time.perf_counter() - start
 
 
-def start_server(script: str, cwd: Path, port: int, log) -> subprocess.Popen:
+def single_steps(page, run_log: Path, steps: int = 5) -> list[tuple[float, list[float]]]:
+    """Move the (focused) cut-off one step at a time, each time waiting for the page.
+
+    One step's server run then has the machine to itself (the browser is idle until the
+    answer comes). Returns, per step, the seconds to the rendered page and the logged
+    seconds of the server's run(s).
+    """
+    slider = page.locator('[data-testid="stSlider"]').get_by_role("slider").first
+    slider.focus()
+    found = []
+    for _ in range(steps):
+        seen = len(script_runs(run_log))
+        start = time.perf_counter()
+        page.keyboard.press("ArrowRight")
+        while len(script_runs(run_log)) == seen:
+            if time.perf_counter() - start > TIMEOUT_MS / 1000:
+                raise TimeoutError("the cut-off step started no script run")
+            time.sleep(0.01)
+        wait_rendered(page, "Decide")
+        found.append((time.perf_counter() - start, script_runs(run_log)[seen:]))
+    return found
+
+
+def start_server(
+    script: str, cwd: Path, port: int, log, run_log: Path | None = None
+) -> subprocess.Popen:
+    """``streamlit run script``; with ``run_log``, each script run's seconds are logged there."""
+    launcher = ["-m", "streamlit"]
+    env = os.environ.copy()
+    if run_log is not None:
+        launcher = [str(Path(__file__).with_name("_timed_streamlit.py"))]
+        env["CHURN_BENCH_RUN_LOG"] = str(run_log)
     return subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "streamlit",
+            *launcher,
             "run",
             script,
             "--server.headless",
@@ -175,6 +207,7 @@ def start_server(script: str, cwd: Path, port: int, log) -> subprocess.Popen:
             "none",
         ],
         cwd=cwd,
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -190,6 +223,18 @@ def stop_server(server: subprocess.Popen) -> None:
         server.wait()
     except ProcessLookupError:
         pass
+
+
+def script_runs(run_log: Path) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds of each script run the server has logged so far (oldest first)."""
+    if not run_log.exists():
+        return []
+    lines = run_log.read_text().splitlines()
+    return [(float(w), float(c)) for w, c in (line.split() for line in lines)]
+
+
+def median(values: list[float]) -> float | None:
+    return sorted(values)[len(values) // 2] if values else None
 
 
 def wait_empty(page, start: float) -> float:
@@ -212,7 +257,8 @@ def main() -> None:
     with tempfile.TemporaryFile("w+") as log, sync_playwright() as p, empty_dir:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         start = time.perf_counter()
-        server = start_server("app.py", ROOT, port, log)
+        run_log = Path(empty_dir.name) / "script-runs.log"
+        server = start_server("app.py", ROOT, port, log, run_log)
         empty_server = None
         try:
             while not healthy(url):
@@ -235,6 +281,7 @@ def main() -> None:
             # Warm server, new Streamlit session. "Returning": a new tab of a browser that has
             # the app's scripts cached; "first visit": a new browser profile, empty cache.
             warm, empty_cache = [], []
+            runs_before_landings = len(script_runs(run_log))
             returning = browser.new_context(viewport=VIEWPORT)
             filler = returning.new_page()  # fills the browser cache (not timed)
             filler.goto(url)
@@ -265,6 +312,7 @@ def main() -> None:
                     if not returning_user:
                         context.close()
             returning.close()
+            landing_runs = script_runs(run_log)[runs_before_landings:]
             stop_server(empty_server)
             empty_cache.sort(key=lambda stages: stages["rendered"])
             warm.sort(key=lambda stages: stages["rendered"])
@@ -274,11 +322,18 @@ def main() -> None:
             page.goto(url)
             wait_landing(page, time.perf_counter())
             first_visit, repeat_visit = {}, {}
+            mark: list[int] = []
+
+            def before_keys() -> None:
+                mark.append(len(script_runs(run_log)))
+
             threshold_s = None
             for link, title, _ in PAGES[1:]:
                 first_visit[link] = switch(page, link, title)
                 if link == "Decide":
-                    threshold_s = move_threshold(page)
+                    threshold_s = move_threshold(page, before_keys)
+                    threshold_runs = script_runs(run_log)[mark[0] :]
+                    steps = single_steps(page, run_log)
             for link, title, _ in [*PAGES[1:], PAGES[0]]:
                 repeat_visit[link] = switch(page, link, title)
             context.close()
@@ -316,6 +371,19 @@ def main() -> None:
             "page_switch_first_visit_s": {k: r(v) for k, v in first_visit.items()},
             "page_switch_warm_s": {k: r(v) for k, v in repeat_visit.items()},
             "decide_threshold_move_to_rendered_s": r(threshold_s),
+            "server_script_run_landing_median_s": {
+                "wall": median([w for w, _ in landing_runs]),
+                "cpu": median([c for _, c in landing_runs]),
+            },
+            "server_script_runs_threshold_sweep_s": {
+                "wall": [w for w, _ in threshold_runs],
+                "cpu": [c for _, c in threshold_runs],
+            },
+            "decide_single_step_to_rendered_s": [r(t) for t, _ in steps],
+            "server_script_run_single_step_s": {
+                "wall": [round(sum(w for w, _ in runs), 4) for _, runs in steps],
+                "cpu": [round(sum(c for _, c in runs), 4) for _, runs in steps],
+            },
             "server_peak_rss_mb": round(hwm[server.pid], 1),
             "server_processes": len(pids),
             "server_tree_peak_rss_sum_mb": round(sum(hwm.values()), 1),

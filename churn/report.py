@@ -70,20 +70,19 @@ def confusion_table(confusion: pd.DataFrame) -> pd.DataFrame:
     Rows: contacted / not contacted; columns: the outcome; each cell reads
     ``"240 customers, $60,231"``.
     """
-    cells = confusion.assign(
-        outcome=confusion["outcome"].replace(
-            {"Churned": "Would have churned", "Stayed": "Would have stayed"}
-        ),
-        cell=[
-            f"{c:,} customers, {money(m)}"
-            for c, m in zip(confusion["customers"], confusion["money"], strict=True)
-        ],
-    )
-    table = cells.pivot(index="decision", columns="outcome", values="cell")
-    table = table.loc[["Contacted", "Not contacted"], ["Would have churned", "Would have stayed"]]
-    table.index.name = None
-    table.columns.name = None
-    return table
+    readable = {"Churned": "Would have churned", "Stayed": "Would have stayed"}
+    cells = {
+        (decision, readable.get(outcome, outcome)): f"{customers:,} customers, {money(amount)}"
+        for decision, outcome, customers, amount in zip(
+            confusion["decision"],
+            confusion["outcome"],
+            confusion["customers"],
+            confusion["money"],
+            strict=True,
+        )
+    }
+    rows, columns = ["Contacted", "Not contacted"], ["Would have churned", "Would have stayed"]
+    return pd.DataFrame([[cells[r, c] for c in columns] for r in rows], index=rows, columns=columns)
 
 
 def data_summary(artifact: Artifact) -> dict[str, Any]:

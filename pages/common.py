@@ -222,6 +222,14 @@ def scenario_key(scenario: Scenario) -> str:
     return json.dumps(scenario.to_query(), sort_keys=True)
 
 
+def economics_key(scenario: Scenario) -> str:
+    """The scenario's economics alone (the choice left out), as a cache key."""
+    query = scenario.to_query()
+    return json.dumps(
+        {k: v for k, v in query.items() if k not in ("method", "value")}, sort_keys=True
+    )
+
+
 @model_cache(max_entries=256)
 def _decision(_artifact: Artifact, fingerprint: str, key: str) -> Decision:
     scenario = Scenario.from_query(json.loads(key))

@@ -18,6 +18,8 @@ from pages.common import (
     current_baselines,
     current_decision,
     current_scenario,
+    economics_key,
+    model_cache,
     set_scenario,
 )
 
@@ -31,6 +33,21 @@ METHODS = {
 
 artifact = current_artifact()
 base = current_base()
+
+
+@model_cache(max_entries=64)
+def _chart_specs(_artifact, fingerprint: str, economics: str, tiers: str, _decision, _profits):
+    """The page's two charts as Vega-Lite specs, built (and validated) once per model,
+    economics and action tiers (which fix the profit curve). Moving the policy then only
+    swaps the data that follow it (``charts.with_dataset``): no chart is rebuilt on the
+    server, and the browser updates the views in place."""
+    return {
+        "profit": charts.arrow_datasets(
+            charts.profit_curve_chart(_decision.curve, _decision.row, _decision.best_row).to_dict()
+        ),
+        "comparison": charts.arrow_datasets(charts.comparison_chart(_profits).to_dict()),
+    }
+
 
 st.title("Decide")
 st.caption(
@@ -243,12 +260,22 @@ def decide_fragment() -> None:
         st.error(str(exc))
         return
     try:
-        _results(decision, new.economics)
+        _results(decision, new)
     except ChurnInputError as exc:  # a fragment rerun does not pass through app.py
         st.error(str(exc))
 
 
-def _results(decision, economics: Economics) -> None:
+def _results(decision, scenario: Scenario) -> None:
+    economics = scenario.economics
+    profits = current_baselines()
+    specs = _chart_specs(
+        artifact,
+        artifact.fingerprint,
+        economics_key(scenario),
+        repr(tuple(decision.tiers)),
+        decision,
+        profits,
+    )
     m = decision.metrics()
     st.markdown(
         "; ".join(export.describe_rules({"rules": decision.rules, "default_action": "No action"}))
@@ -306,9 +333,9 @@ def _results(decision, economics: Economics) -> None:
     )
 
     st.markdown("**Profit against share contacted**")
-    st.altair_chart(
-        charts.profit_curve_chart(decision.curve, decision.row, decision.best_row),
-        width="stretch",
+    points = charts.profit_points(decision.curve, decision.row, decision.best_row)
+    st.vega_lite_chart(
+        charts.with_dataset(specs["profit"], charts.PROFIT_POINTS, points), width="stretch"
     )
     st.markdown("**What the decision does on the holdout**")
     st.dataframe(report.confusion_table(decision.confusion), width="stretch")
@@ -321,8 +348,10 @@ def _results(decision, economics: Economics) -> None:
     )
 
     st.markdown("**Compared with the alternatives** (profit per customer on the holdout)")
-    profits = current_baselines()
-    st.altair_chart(charts.comparison_chart(profits), width="stretch")
+    bars = charts.comparison_rows(profits)
+    st.vega_lite_chart(
+        charts.with_dataset(specs["comparison"], charts.COMPARISON, bars), width="stretch"
+    )
 
     st.markdown("**Customers the model is unsure about**")
     st.markdown(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pandas as pd
+import pyarrow as pa
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from churn import decisions
+from churn import charts, decisions
 from churn.decisions import Choice
-from churn.policy import decide_on_holdout
+from churn.policy import baseline_profits, decide_on_holdout
 from churn.report import percent
 from churn.scenario import Scenario
 
@@ -59,6 +62,34 @@ def test_moving_the_threshold_changes_the_counts_to_the_library_values():
         assert {k: shown[k] for k in expected} == expected
     assert app.query_params["method"] == "threshold"
     assert app.query_params["value"] == "0.6"
+
+
+def _chart_data(app: AppTest, name: str) -> pd.DataFrame:
+    """A named dataset of one of the page's Vega-Lite charts, as the browser receives it."""
+    for chart in app.get("vega_lite_chart"):
+        for dataset in chart.proto.datasets:
+            if dataset.name == name:
+                return pa.ipc.open_stream(dataset.data.data).read_pandas()
+    raise AssertionError(f"no chart sends a dataset named {name}")
+
+
+def test_the_charts_follow_the_threshold():
+    """Built once per economics, the charts still show the chosen policy after each move."""
+    from pages.common import sample_artifact
+
+    artifact = sample_artifact()
+    scenario = Scenario.from_query({}, list(artifact.holdout_data.columns))
+    app = _open()
+    app.radio(key="decide_method").set_value("threshold").run()
+    for value in (0.25, 0.6):
+        app.slider(key="decide_threshold").set_value(value).run()
+        decision = decide_on_holdout(artifact, scenario.economics, Choice("threshold", value))
+        points = _chart_data(app, charts.PROFIT_POINTS)
+        expected = charts.profit_points(decision.curve, decision.row, decision.best_row)
+        assert points.to_dict("records") == expected
+        bars = _chart_data(app, charts.COMPARISON).set_index("option")["profit"]
+        chosen = baseline_profits(artifact, scenario.economics, decision)["chosen"]
+        assert bars["Your policy"] == pytest.approx(chosen)
 
 
 def test_query_string_restores_a_scenario():

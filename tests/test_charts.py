@@ -1,0 +1,100 @@
+"""Decide page charts: built once per economics, then only their policy data change."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from churn import charts
+
+
+def _curve(n: int = 50) -> pd.DataFrame:
+    share = np.linspace(0.0, 1.0, n)
+    profit = 30 * share - 25 * share**2
+    return pd.DataFrame(
+        {
+            "share_targeted": share,
+            "threshold": np.r_[np.inf, np.linspace(0.99, 0.01, n - 1)],
+            "profit_per_customer": profit,
+            "profit_per_customer_low": profit - 2,
+            "profit_per_customer_high": profit + 2,
+        }
+    )
+
+
+PROFITS = {"nobody": 0.0, "everybody": -3.5, "rule": 4.25, "model_best": 9.0, "chosen": 6.5}
+
+
+def test_swapping_the_points_gives_the_chart_built_for_that_choice():
+    curve = _curve()
+    best = int(curve["profit_per_customer"].idxmax())
+    built_once = charts.profit_curve_chart(curve, best, best).to_dict()
+    for row in (0, 7, best, len(curve) - 1):
+        swapped = charts.with_dataset(
+            built_once, charts.PROFIT_POINTS, charts.profit_points(curve, row, best)
+        )
+        assert swapped == charts.profit_curve_chart(curve, row, best).to_dict()
+
+
+def test_swapping_the_bars_gives_the_chart_built_for_those_profits():
+    other = PROFITS | {"chosen": -1.25, "everybody": math.nan}
+    built_once = charts.comparison_chart(PROFITS).to_dict()
+    swapped = charts.with_dataset(built_once, charts.COMPARISON, charts.comparison_rows(other))
+    assert swapped == charts.comparison_chart(other).to_dict()
+
+
+def test_profit_points_are_the_chosen_and_best_rows():
+    curve = _curve()
+    points = charts.profit_points(curve, 3, 20)
+    assert points == [
+        {
+            "share_targeted": curve["share_targeted"][20],
+            "profit_per_customer": curve["profit_per_customer"][20],
+            "point": "Best profit",
+        },
+        {
+            "share_targeted": curve["share_targeted"][3],
+            "profit_per_customer": curve["profit_per_customer"][3],
+            "point": "Your policy",
+        },
+    ]
+
+
+def test_comparison_rows_leave_out_what_is_not_possible_and_format_money():
+    rows = charts.comparison_rows(PROFITS | {"everybody": math.nan, "chosen": -1234.5})
+    assert [r["option"] for r in rows] == [
+        "Your policy",
+        "Model, best profit",
+        "Readable rule, best",
+        "Contact nobody",
+    ]
+    assert rows[0]["label"] == "-$1,234.50"
+    assert rows[0]["profit"] == -1234.5
+
+
+def test_with_dataset_leaves_the_cached_spec_alone():
+    curve = _curve()
+    spec = charts.profit_curve_chart(curve, 0, 1).to_dict()
+    before = [dict(p) for p in spec["datasets"][charts.PROFIT_POINTS]]
+    charts.with_dataset(spec, charts.PROFIT_POINTS, charts.profit_points(curve, 5, 1))
+    assert spec["datasets"][charts.PROFIT_POINTS] == before
+    with pytest.raises(KeyError, match="no dataset named"):
+        charts.with_dataset(spec, "nope", [])
+
+
+def test_arrow_datasets_carry_the_same_rows_and_swaps_stay_arrow():
+    curve = _curve()
+    spec = charts.profit_curve_chart(curve, 0, 1).to_dict()
+    arrow = charts.arrow_datasets(spec)
+    assert {k: v.to_pylist() for k, v in arrow["datasets"].items()} == spec["datasets"]
+    assert {k: v for k, v in arrow.items() if k != "datasets"} == {
+        k: v for k, v in spec.items() if k != "datasets"
+    }
+    points = charts.profit_points(curve, 9, 1)
+    swapped = charts.with_dataset(arrow, charts.PROFIT_POINTS, points)
+    assert swapped["datasets"][charts.PROFIT_POINTS] == pa.Table.from_pylist(points)
+    assert swapped == charts.arrow_datasets(charts.profit_curve_chart(curve, 9, 1).to_dict())
