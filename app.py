@@ -6,8 +6,6 @@ page in ``pages/`` answers one question and draws what ``churn`` computes.
 
 from __future__ import annotations
 
-import sys
-
 import streamlit as st
 
 from churn.errors import ChurnInputError
@@ -16,7 +14,6 @@ from pages.common import (
     current_artifact,
     current_banners,
     current_scenario,
-    freeze_long_lived_objects,
     show_input_error,
     sync_query_params,
 )
@@ -58,6 +55,3 @@ try:
     navigation.run()
 except ChurnInputError as exc:  # bad input anywhere on a page: one sentence, no traceback
     st.error(str(exc))
-
-# After the page: by now the run has imported what it needs (see the function's docstring).
-freeze_long_lived_objects(len(sys.modules))

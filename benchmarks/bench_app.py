@@ -18,6 +18,7 @@ of an app that only draws a title (Streamlit's own fixed cost on this machine, n
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -252,6 +253,8 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     empty_dir = tempfile.TemporaryDirectory()
     (Path(empty_dir.name) / "empty.py").write_text(EMPTY_APP)
+    (Path(empty_dir.name) / ".streamlit").mkdir()  # the same settings (theme, toolbar) as the app
+    shutil.copy(ROOT / ".streamlit" / "config.toml", Path(empty_dir.name) / ".streamlit")
     empty_port = free_port()
     empty_url = f"http://localhost:{empty_port}"
     with tempfile.TemporaryFile("w+") as log, sync_playwright() as p, empty_dir:
@@ -275,7 +278,11 @@ def main() -> None:
             context.close()
 
             empty_server = start_server("empty.py", Path(empty_dir.name), empty_port, log)
+            started = time.perf_counter()
             while not healthy(empty_url):
+                if empty_server.poll() is not None or time.perf_counter() - started > 120:
+                    log.seek(0)
+                    sys.exit(f"the reference app did not start:\n{log.read()[-3000:]}")
                 time.sleep(0.05)
 
             # Warm server, new Streamlit session. "Returning": a new tab of a browser that has

@@ -51,6 +51,27 @@ def _leave_pages_directory_mode() -> None:
 _leave_pages_directory_mode()
 
 
+def _freeze_imported_modules() -> None:
+    """Leave the imported libraries out of the garbage collector's full passes.
+
+    Streamlit runs ``gc.collect()`` after every script run (``runner.postScriptGC``).
+    With pandas, scikit-learn, LightGBM and Altair imported, that pass walks over 200,000
+    objects (functions, classes, schema objects): about 0.2 s per run on a 2-core machine,
+    holding the GIL while the run's last messages wait to be sent. Those objects live as
+    long as the process, so once, when this module is first imported (before any page has
+    run and before any visitor's data exists), they are moved to the permanent generation
+    (``gc.freeze()``). Everything created later, every session's data included, is
+    collected as usual. Altair is imported here for the pages' charts so it is frozen too.
+    """
+    import churn.charts  # noqa: F401  (Altair, imported by the pages anyway)
+
+    gc.collect()
+    gc.freeze()
+
+
+_freeze_imported_modules()
+
+
 def model_cache(show_spinner: bool | str = False, max_entries: int = 16) -> Callable:
     """Cache ``f(_artifact, fingerprint, *args)`` per model, keeping uploads private.
 
@@ -77,8 +98,10 @@ def model_cache(show_spinner: bool | str = False, max_entries: int = 16) -> Call
                 function.__qualname__,
                 *((n, _key_part(v)) for n, v in bound.arguments.items() if not n.startswith("_")),
             )
-            if key not in memo:
-                if len(memo) >= 64:  # bounded, oldest first
+            if key in memo:  # least recently used goes first: keep this one at the end
+                memo[key] = memo.pop(key)
+            else:
+                if len(memo) >= 64:  # bounded, least recently used first
                     memo.pop(next(iter(memo)))
                 if isinstance(show_spinner, str):
                     with st.spinner(show_spinner):
@@ -110,23 +133,6 @@ def sample_artifact() -> Artifact:
     """The model trained on the bundled sample; one shared, read-only object per server."""
     frame = read_table(SAMPLE_PATH, text_columns=("customer_id",))
     return train(frame, "churned", id_column="customer_id", source=SAMPLE_PATH.name)
-
-
-@st.cache_resource(show_spinner=False)
-def freeze_long_lived_objects(n_modules: int) -> None:
-    """Leave what the server has loaded out of the garbage collector's full passes.
-
-    Streamlit runs ``gc.collect()`` after every script run (``runner.postScriptGC``).
-    With pandas, scikit-learn, LightGBM, Altair and the shared model loaded, that pass
-    walks over 200,000 long-lived objects: about 0.2 s per run on a 2-core machine,
-    holding the GIL while the last messages of the run wait to be sent. Those objects
-    live as long as the process, so they are moved to the permanent generation
-    (``gc.freeze()``) and the pass only visits what later runs create. Keyed on the
-    number of loaded modules, so a page that imports more (SHAP on Why?) freezes once
-    more; each freeze comes after a full collection, so no garbage is frozen.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def current_artifact() -> Artifact:

@@ -98,3 +98,18 @@ def test_arrow_datasets_carry_the_same_rows_and_swaps_stay_arrow():
     swapped = charts.with_dataset(arrow, charts.PROFIT_POINTS, points)
     assert swapped["datasets"][charts.PROFIT_POINTS] == pa.Table.from_pylist(points)
     assert swapped == charts.arrow_datasets(charts.profit_curve_chart(curve, 9, 1).to_dict())
+
+
+def test_points_that_are_not_finite_are_left_undrawn():
+    curve = _curve()
+    curve.loc[4, "profit_per_customer"] = np.nan
+    points = charts.profit_points(curve, 4, 1)
+    assert points[1]["profit_per_customer"] is None
+    assert points[0]["profit_per_customer"] == curve["profit_per_customer"][1]
+
+
+def test_rows_arrow_cannot_type_stay_records():
+    spec = {"mark": "point", "datasets": {"mixed": [{"a": 1}, {"a": "x"}], "ok": [{"a": 1.5}]}}
+    arrow = charts.arrow_datasets(spec)
+    assert arrow["datasets"]["mixed"] == [{"a": 1}, {"a": "x"}]
+    assert arrow["datasets"]["ok"] == pa.Table.from_pylist([{"a": 1.5}])

@@ -182,3 +182,28 @@ def test_float_targets_and_leading_zero_ids(sample_frame: pd.DataFrame) -> None:
     at.run()
     assert not at.exception
     assert "upload" not in at.session_state  # the file is not read back in from the widget
+
+
+def test_the_session_memo_keeps_what_is_used_and_drops_the_least_recently_used(monkeypatch):
+    """An upload's expensive results (its scored table) survive many cheap new entries."""
+    import streamlit as st
+
+    import pages.common as common
+
+    artifact = object()
+    monkeypatch.setattr(st, "session_state", {"user_artifact": artifact})
+    calls = []
+
+    @common.model_cache()
+    def compute(_artifact, fingerprint: str, key: int) -> int:
+        calls.append(key)
+        return key * 2
+
+    assert compute(artifact, "f", 0) == 0  # e.g. the scored base
+    for key in range(1, 200):  # e.g. one decision per slider step
+        compute(artifact, "f", key)
+        assert compute(artifact, "f", 0) == 0  # used on every run
+    assert calls.count(0) == 1
+    assert len(st.session_state["_upload_cache"]) == 64
+    compute(artifact, "f", 1)  # long gone: computed again
+    assert calls.count(1) == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -11,7 +13,7 @@ from churn import charts, decisions
 from churn.decisions import Choice
 from churn.policy import baseline_profits, decide_on_holdout
 from churn.report import percent
-from churn.scenario import Scenario
+from churn.scenario import Scenario, default_scenario
 
 TIMEOUT = 120
 
@@ -90,6 +92,55 @@ def test_the_charts_follow_the_threshold():
         bars = _chart_data(app, charts.COMPARISON).set_index("option")["profit"]
         chosen = baseline_profits(artifact, scenario.economics, decision)["chosen"]
         assert bars["Your policy"] == pytest.approx(chosen)
+
+
+def _curve_data(app: AppTest) -> pd.DataFrame:
+    for chart in app.get("vega_lite_chart"):
+        for dataset in chart.proto.datasets:
+            frame = pa.ipc.open_stream(dataset.data.data).read_pandas()
+            if "profit_per_customer_low" in frame.columns:
+                return frame
+    raise AssertionError("no chart sends the profit curve")
+
+
+def _expected_curve(decision) -> pd.DataFrame:
+    spec = charts.profit_curve_chart(decision.curve, decision.row, decision.best_row).to_dict()
+    (rows,) = [v for v in spec["datasets"].values() if "profit_per_customer_low" in v[0]]
+    return pd.DataFrame(rows)
+
+
+def _app_decision(app: AppTest):
+    from pages.common import sample_artifact
+
+    artifact = sample_artifact()
+    params = {k: app.query_params[k] for k in app.query_params}
+    scenario = Scenario.from_query(params, list(artifact.holdout_data.columns))
+    return decide_on_holdout(artifact, scenario.economics, scenario.choice)
+
+
+def test_the_charts_follow_the_economics_and_capacities():
+    """A new customer value or an action's capacity changes the curve: no stale chart."""
+    from pages.common import sample_artifact
+
+    columns = list(sample_artifact().holdout_data.columns)
+    actions = json.loads(default_scenario(columns).to_query()["actions"])
+    capped = json.dumps([[*a[:4], 0.1] for a in actions])
+    app = _open({"method": "top_share", "value": "0.3", "actions": capped})
+    for step in ("capacity", "value", "share"):
+        if step == "value":
+            app.radio(key="decide_value_kind").set_value("The same for every customer").run()
+            app.number_input(key="decide_value_constant").set_value(450.0).run()
+        if step == "share":
+            app.slider(key="decide_share").set_value(15).run()
+        assert not app.exception
+        decision = _app_decision(app)
+        shown, expected = _curve_data(app), _expected_curve(decision)
+        assert shown["profit_per_customer"].tolist() == pytest.approx(
+            expected["profit_per_customer"].tolist()
+        )
+        points = _chart_data(app, charts.PROFIT_POINTS).to_dict("records")
+        assert points == charts.profit_points(decision.curve, decision.row, decision.best_row)
+    assert app.query_params["const"] == "450.0"
 
 
 def test_query_string_restores_a_scenario():
