@@ -297,27 +297,24 @@ def main() -> None:
             wait_empty(filler, time.perf_counter())
             filler.close()
             empty_app, empty_app_empty_cache = [], []
+            # alternating: the reference app, then the app, each in both browser states
+            visits = (
+                (empty_url, wait_empty, empty_app, empty_app_empty_cache),
+                (url, wait_landing, warm, empty_cache),
+            )
             for _ in range(WARM_REPEATS):
-                for runs, returning_user in ((empty_app, True), (empty_app_empty_cache, False)):
-                    context = returning if returning_user else browser.new_context()
-                    page = context.new_page()
-                    t = time.perf_counter()
-                    page.goto(empty_url)
-                    runs.append(wait_empty(page, t))
-                    page.close()
-                    if not returning_user:
-                        context.close()
-                for runs, returning_user in ((warm, True), (empty_cache, False)):
-                    context = returning
-                    if not returning_user:
-                        context = browser.new_context(viewport=VIEWPORT)
-                    page = context.new_page()
-                    t = time.perf_counter()
-                    page.goto(url)
-                    runs.append(wait_landing(page, t))
-                    page.close()
-                    if not returning_user:
-                        context.close()
+                for target, wait, returning_runs, new_profile_runs in visits:
+                    for runs, returning_user in ((returning_runs, True), (new_profile_runs, False)):
+                        context = returning
+                        if not returning_user:
+                            context = browser.new_context(viewport=VIEWPORT)
+                        page = context.new_page()
+                        t = time.perf_counter()
+                        page.goto(target)
+                        runs.append(wait(page, t))
+                        page.close()
+                        if not returning_user:
+                            context.close()
             returning.close()
             landing_runs = script_runs(run_log)[runs_before_landings:]
             stop_server(empty_server)

@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from churn.monitor import MODERATE, SIGNIFICANT, psi_status
+from churn.report import money
 
 __all__ = [
     "COMPARISON",
@@ -315,7 +316,7 @@ def comparison_rows(profits: dict[str, float]) -> list[dict]:
         {
             "option": label,
             "profit": float(profits[key]),
-            "label": f"{'-' if profits[key] < 0 else ''}${abs(profits[key]):,.2f}",
+            "label": money(profits[key], 2),
         }
         for key, label in _COMPARISON_LABELS.items()
         if np.isfinite(profits[key])
