@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from churn.errors import ChurnInputError
-from churn.report import percent
+from churn.formatting import percent
 from pages.common import (
     current_artifact,
     current_banners,

@@ -11,7 +11,8 @@ import time
 import numpy as np
 from _common import best_of, emit, peak_memory_mb
 
-from churn.decisions import default_economics, threshold_curve
+from churn.decisions import threshold_curve
+from churn.economics import default_economics
 
 N = 1_000_000
 rng = np.random.default_rng(0)

@@ -20,7 +20,8 @@ from _common import emit, peak_memory_mb
 
 from churn import decisions
 from churn.data import read_table
-from churn.decisions import Choice, default_economics
+from churn.decisions import Choice
+from churn.economics import default_economics
 from churn.policy import baseline_profits, decide, decide_on_holdout
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.training import score_frame, train

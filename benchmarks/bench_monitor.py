@@ -17,7 +17,8 @@ from _common import emit, peak_memory_mb
 
 from churn import monitor
 from churn.data import read_table
-from churn.decisions import Choice, default_economics
+from churn.decisions import Choice
+from churn.economics import default_economics
 from churn.policy import decide_on_holdout
 from churn.sample import SAMPLE_PATH, generate_customers
 from churn.training import train

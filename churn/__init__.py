@@ -4,7 +4,8 @@ The library behind the dashboard and ``python -m churn``; it never imports strea
 """
 
 from churn.artifact import Artifact, load_artifact, save_artifact
-from churn.decisions import Action, Choice, Economics, default_economics
+from churn.decisions import Choice
+from churn.economics import Action, Economics, default_economics
 from churn.errors import ChurnInputError
 from churn.model import ChurnModel
 from churn.policy import apply_policy, build_policy, decide, decide_on_holdout, load_policy

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churn import metrics
 from churn.data import MIN_MINORITY, _label, encode_target, resolve_positive
 from churn.errors import ChurnInputError
 from churn.features import MAX_CATEGORIES
@@ -252,17 +253,6 @@ def _date_format(text: pd.Series) -> str | None:
     return None
 
 
-def _rank_auc(score: np.ndarray, y: np.ndarray) -> float:
-    """ROC-AUC of one score (ties averaged), folded so that 0.5 is no signal and 1.0 perfect."""
-    order = pd.Series(score).rank(method="average").to_numpy()
-    n1 = y.sum()
-    n0 = y.size - n1
-    if n1 == 0 or n0 == 0:
-        return 0.5
-    auc = (order[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
-    return float(max(auc, 1 - auc))
-
-
 def _single_column_auc(values: pd.Series, numeric: bool, y: np.ndarray) -> float:
     """How well one column alone separates the classes (missing counts as its own value).
 
@@ -273,7 +263,7 @@ def _single_column_auc(values: pd.Series, numeric: bool, y: np.ndarray) -> float
         x = values.to_numpy(dtype=float, na_value=np.nan)
         finite = x[~np.isnan(x)]
         low = (finite.min() - 1.0) if finite.size else 0.0
-        return _rank_auc(np.where(np.isnan(x), low, x), y)
+        return metrics.rank_auc(np.where(np.isnan(x), low, x), y)
     codes = pd.factorize(values.astype("string").fillna("\x00missing"))[0]
     half = np.arange(y.size) % 2
     score = np.empty(y.size)
@@ -284,7 +274,7 @@ def _single_column_auc(values: pd.Series, numeric: bool, y: np.ndarray) -> float
         counts = np.bincount(codes[train], minlength=codes.max() + 1)
         rate = (sums + prior * 5) / (counts + 5)
         score[~train] = rate[codes[~train]]
-    return _rank_auc(score, y)
+    return metrics.rank_auc(score, y)
 
 
 # ------------------------------------------------------------------ suggestions

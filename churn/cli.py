@@ -18,7 +18,8 @@ from pathlib import Path
 from churn.artifact import load_artifact, save_artifact
 from churn.checks import ColumnMapping, check_data, report_lines, suggest_mapping
 from churn.data import read_table, resolve_positive, write_table
-from churn.decisions import Choice, Economics, default_economics
+from churn.decisions import Choice
+from churn.economics import Economics, default_economics
 from churn.errors import ChurnInputError
 from churn.monitor import monitor
 from churn.policy import (

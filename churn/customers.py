@@ -18,7 +18,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from churn import decisions
-from churn.decisions import Economics
+from churn.economics import Economics
 from churn.errors import ChurnInputError
 from churn.training import SCORE_COLUMNS
 

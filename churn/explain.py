@@ -81,6 +81,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.special import expit
 
+from churn import formatting
 from churn.artifact import Artifact
 from churn.errors import ChurnInputError
 from churn.features import FeatureSpec
@@ -92,8 +93,6 @@ __all__ = [
     "dependence_table",
     "describe_value",
     "explain",
-    "format_number",
-    "format_points",
     "global_importance",
     "missing_effect",
     "reason_sentences",
@@ -568,30 +567,6 @@ def global_importance(expl: Explanation) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- sentences
-def format_number(value: float) -> str:
-    """A feature value for people: ``3.0 -> "3"``, ``72.349 -> "72.35"``, ``1234.5 -> "1,234.5"``.
-
-    NaN becomes ``"missing"``.
-    """
-    if value != value:
-        return "missing"
-    if float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def format_points(share: float) -> str:
-    """A probability contribution as signed percentage points: ``0.123 -> "+12 points"``.
-
-    Whole points from 1 point up, one decimal below (``"+0.4 points"``).
-    """
-    x = 100.0 * share
-    text = f"{x:+.0f}" if abs(x) >= 0.95 else f"{x:+.1f}"
-    if text in ("+0.0", "-0.0"):
-        text = "0.0"
-    return f"{text} points"
-
-
 def describe_value(expl: Explanation, feature: str, rows: np.ndarray) -> list[str]:
     """What customers ``rows`` (positions) have for ``feature``, as words.
 
@@ -616,7 +591,8 @@ def describe_value(expl: Explanation, feature: str, rows: np.ndarray) -> list[st
         words = {1.0: "yes", 0.0: "no"}
         return [f"{feature} is missing" if v != v else f"{feature} is {words[v]}" for v in numbers]
     return [
-        f"{feature} is missing" if v != v else f"{feature} = {format_number(v)}" for v in numbers
+        f"{feature} is missing" if v != v else f"{feature} = {formatting.number(v)}"
+        for v in numbers
     ]
 
 
@@ -629,7 +605,7 @@ def _reasons(expl: Explanation, order: np.ndarray) -> np.ndarray:
             continue
         described = describe_value(expl, feature, rows)
         out[rows, slots] = [
-            f"{words}: {format_points(p)}"
+            f"{words}: {formatting.signed_points(p)}"
             for words, p in zip(described, expl.points[rows, j], strict=True)
         ]
     return out
@@ -922,7 +898,7 @@ def waterfall_table(expl: Explanation, row: int, k: int = 8) -> pd.DataFrame:
                 "end": start + amount,
                 "points": amount,
                 "kind": "up" if amount >= 0 else "down",
-                "text": format_points(amount),
+                "text": formatting.signed_points(amount),
             }
         )
         start += amount

@@ -27,7 +27,8 @@ import pandas as pd
 
 from churn.artifact import Artifact, fingerprint_of
 from churn.customers import SCORE_COLUMNS, action_order
-from churn.decisions import Choice, Economics
+from churn.decisions import Choice
+from churn.economics import Economics
 from churn.errors import ChurnInputError
 from churn.policy import apply_policy, validate_policy
 from churn.training import score_frame

@@ -67,9 +67,9 @@ from sklearn.metrics import precision_score
 from churn import metrics
 from churn.artifact import Artifact
 from churn.errors import ChurnInputError
-from churn.metrics import _wilson
+from churn.formatting import percent
+from churn.metrics import Z95, wilson
 from churn.policy import Decision
-from churn.report import percent
 
 __all__ = [
     "DISPARITY_METRICS",
@@ -101,7 +101,6 @@ FEW_VALUES = 6
 MAX_LEVELS = 12
 MISSING = "Missing"
 OTHER = "Other"
-_Z95 = 1.959963984540054
 #: Column names (lower case) that usually hold an attribute people are protected on.
 _SENSITIVE_NAMES = (
     "age",
@@ -304,7 +303,7 @@ def _mean_of(y_true: np.ndarray, y_pred: np.ndarray, values: np.ndarray) -> floa
 
 
 def _katz(
-    k: np.ndarray, n: np.ndarray, k_ref: float, n_ref: float, z: float = _Z95
+    k: np.ndarray, n: np.ndarray, k_ref: float, n_ref: float, z: float = Z95
 ) -> tuple[np.ndarray, np.ndarray]:
     """Katz log interval of ``(k / n) / (k_ref / n_ref)`` (95% with the default ``z``).
 
@@ -394,7 +393,7 @@ def group_table(
     for key, (k, d) in parts.items():
         rate = frame[key].to_numpy(dtype=float)
         rate = np.where(d > 0, rate, np.nan)  # fairlearn gives 0 for an empty denominator
-        low, high = _wilson(k, np.where(d > 0, d, 1.0))
+        low, high = wilson(k, np.where(d > 0, d, 1.0))
         out[key] = rate
         out[f"{key}_low"] = np.where(d > 0, low, np.nan)
         out[f"{key}_high"] = np.where(d > 0, high, np.nan)
@@ -402,7 +401,7 @@ def group_table(
         out[f"{key}_n"] = d.astype(int)
     for key in DISPARITY_METRICS:
         _add_disparity(out, key)
-    low, high = _wilson(churners, n)
+    low, high = wilson(churners, n)
     out["mean_predicted"] = frame["mean_predicted"].to_numpy(dtype=float)
     out["observed_rate"] = frame["observed_rate"].to_numpy(dtype=float)
     out["observed_low"] = low
@@ -575,13 +574,6 @@ def slice_min_size(n_customers: int) -> int:
     return max(50, math.ceil(0.05 * n_customers))
 
 
-def _resample_counts(n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap counts, shape ``(n_boot, n)``: how often each customer is drawn (as
-    :func:`churn.metrics.bootstrap_weights`, drawn as indices, which is faster)."""
-    draws = rng.integers(0, n, size=(n_boot, n)) + n * np.arange(n_boot)[:, None]
-    return np.bincount(draws.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)
-
-
 def slice_table(
     artifact: Artifact, min_size: int | None = None, n_boot: int = 200, seed: int = 0
 ) -> pd.DataFrame:
@@ -613,7 +605,7 @@ def slice_table(
     out = []
     for feature, level, mask in records:
         ys, ps = y[mask], p[mask]
-        w = _resample_counts(ys.size, n_boot, rng)
+        w = metrics.resample_counts(ys.size, n_boot, rng)
         both = 0 < ys.sum() < ys.size
         auc = metrics.roc_auc(ys, ps) if both else float("nan")
         auc_boot = metrics.roc_auc(ys, ps, weights=w) if both else np.full(n_boot, np.nan)
@@ -630,7 +622,7 @@ def slice_table(
             ("brier", metrics.brier(ys, ps), brier_boot),
             ("calibration_gap", float(np.mean(ps - ys)), gap_boot),
         ):
-            low, high = metrics._percentiles(np.asarray(boot, dtype=float))
+            low, high = metrics.percentiles(np.asarray(boot, dtype=float))
             row.update({key: float(value), f"{key}_low": low, f"{key}_high": high})
         out.append(row)
     table = pd.DataFrame(out)

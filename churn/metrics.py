@@ -33,6 +33,7 @@ import pandas as pd
 
 __all__ = [
     "LOG_LOSS_EPS",
+    "Z95",
     "bootstrap_weights",
     "brier",
     "capture_at",
@@ -42,15 +43,20 @@ __all__ = [
     "gains_curve",
     "lift_at",
     "log_loss",
+    "percentiles",
     "pr_auc",
+    "rank_auc",
     "reliability_bins",
+    "resample_counts",
     "roc_auc",
+    "wilson",
 ]
 
 #: Probabilities are clipped to ``[LOG_LOSS_EPS, 1 - LOG_LOSS_EPS]`` in :func:`log_loss`.
 LOG_LOSS_EPS = 1e-15
 
-_Z95 = 1.959963984540054  # standard normal 97.5th percentile
+#: The standard normal 97.5th percentile: the z of every two-sided 95% interval here.
+Z95 = 1.959963984540054
 _SHARE_RTOL = 1e-12  # tolerance on ``share * total weight`` (e.g. 0.1 * 30 != 3 exactly)
 
 Weights = np.ndarray | None
@@ -312,7 +318,22 @@ def lift_at(y: object, p: object, share: float = 0.10, weights: Weights = None) 
 # --------------------------------------------------------------------------- tables for plots
 
 
-def _wilson(k: np.ndarray, n: np.ndarray, z: float = _Z95) -> tuple[np.ndarray, np.ndarray]:
+def rank_auc(score: np.ndarray, y: np.ndarray) -> float:
+    """ROC-AUC of one score (ties averaged), folded so that 0.5 is no signal and 1.0 perfect.
+
+    ``y`` is 0/1; 0.5 when a class is absent. For screening single columns, where the
+    direction of the signal does not matter.
+    """
+    order = pd.Series(score).rank(method="average").to_numpy()
+    n1 = y.sum()
+    n0 = y.size - n1
+    if n1 == 0 or n0 == 0:
+        return 0.5
+    auc = (order[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
+    return float(max(auc, 1 - auc))
+
+
+def wilson(k: np.ndarray, n: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for ``k`` successes out of ``n`` trials (``n > 0``)."""
     phat = k / n
     denom = 1.0 + z**2 / n
@@ -337,7 +358,7 @@ def reliability_bins(y: object, p: object, n_bins: int = 10) -> pd.DataFrame:
     sum_y = np.bincount(idx, weights=y, minlength=n_bins)
     keep = np.flatnonzero(n > 0)
     n_k = n[keep].astype(np.float64)
-    low, high = _wilson(sum_y[keep], n_k)
+    low, high = wilson(sum_y[keep], n_k)
     return pd.DataFrame(
         {
             "bin_low": keep / n_bins,
@@ -387,6 +408,16 @@ def bootstrap_weights(n: int, n_boot: int = 200, seed: int = 0) -> np.ndarray:
     return rng.multinomial(int(n), np.full(int(n), 1.0 / n), size=int(n_boot))
 
 
+def resample_counts(n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap counts, shape ``(n_boot, n)``, float: how often each customer is drawn.
+
+    The same distribution as :func:`bootstrap_weights`, drawn as indices (faster for
+    many small samples); the caller owns ``rng``.
+    """
+    draws = rng.integers(0, n, size=(n_boot, n)) + n * np.arange(n_boot)[:, None]
+    return np.bincount(draws.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)
+
+
 def _share_label(share: float) -> str:
     return f"top{share * 100:g}"
 
@@ -415,7 +446,7 @@ def _metric_functions(
     }
 
 
-def _percentiles(values: np.ndarray) -> tuple[float, float]:
+def percentiles(values: np.ndarray) -> tuple[float, float]:
     """2.5th and 97.5th percentiles ignoring undefined (``nan``) replicates."""
     finite = values[~np.isnan(values)]
     if finite.size == 0:
@@ -455,7 +486,7 @@ def evaluate(
     full = np.ones((1, y.size))
     result: dict[str, dict[str, float]] = {}
     for name, fn in _metric_functions(share, n_bins).items():
-        low, high = _percentiles(fn(y, p, boot))
+        low, high = percentiles(fn(y, p, boot))
         result[name] = {"value": float(fn(y, p, full)[0]), "low": low, "high": high}
     return result
 
@@ -489,5 +520,5 @@ def compare(
     boot = bootstrap_weights(y.size, n_boot, seed).astype(np.float64)
     full = np.ones((1, y.size))
     difference = float(fn(y, p_a, full)[0] - fn(y, p_b, full)[0])
-    low, high = _percentiles(fn(y, p_a, boot) - fn(y, p_b, boot))
+    low, high = percentiles(fn(y, p_a, boot) - fn(y, p_b, boot))
     return {"difference": difference, "low": low, "high": high}

@@ -40,11 +40,11 @@ from scipy.special import expit
 
 from churn import decisions
 from churn.artifact import Artifact
-from churn.decisions import Economics
+from churn.economics import Economics
 from churn.errors import ChurnInputError
 from churn.features import FeatureSpec
 from churn.ingest import read_bytes
-from churn.metrics import _wilson
+from churn.metrics import wilson
 from churn.model import ChurnModel, beta_logit
 
 __all__ = [
@@ -486,7 +486,7 @@ def calibration_deciles(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> pd.Da
     p_high = np.full(n_bins, -np.inf)
     np.minimum.at(p_low, group, p)
     np.maximum.at(p_high, group, p)
-    low, high = _wilson(sum_y, n)
+    low, high = wilson(sum_y, n)
     return pd.DataFrame(
         {
             "decile": np.arange(1, n_bins + 1),

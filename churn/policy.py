@@ -21,7 +21,8 @@ import pandas as pd
 
 from churn import decisions
 from churn.artifact import Artifact
-from churn.decisions import Choice, Economics
+from churn.decisions import Choice
+from churn.economics import NO_ACTION, Economics
 from churn.errors import ChurnInputError
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("policy.schema.json")
-DEFAULT_ACTION = decisions.NO_ACTION
+DEFAULT_ACTION = NO_ACTION
 REVIEW_AFTER_DAYS = 90
 BAND_LEVEL = 0.95
 

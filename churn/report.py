@@ -9,6 +9,7 @@ import pandas as pd
 
 from churn import metrics
 from churn.artifact import Artifact
+from churn.formatting import money
 
 __all__ = [
     "METRIC_LABELS",
@@ -43,25 +44,6 @@ METRIC_LABELS = {
     "lift_top10": ("Lift in top 10%", True, "churn rate in the top 10% / overall rate"),
     "capture_top10": ("Capture in top 10%", True, "share of all churners in the top 10%"),
 }
-
-
-def percent(x: float, digits: int = 1) -> str:
-    """A share in [0, 1] as a percentage for people: ``0.2346 -> "23.5%"``; NaN -> "n/a"."""
-    return "n/a" if x != x else f"{x:.{digits}%}"
-
-
-def points(share: float) -> str:
-    """A width in [0, 1] as percentage points for people: ``0.17 -> "17"``, ``0.004 -> "0.4"``
-    (one decimal below one point, so a narrow interval does not read as zero)."""
-    value = share * 100
-    return f"{value:.1f}" if abs(value) < 1 else f"{value:.0f}"
-
-
-def money(x: float, digits: int = 0) -> str:
-    """An amount of money for people: ``-1234.5 -> "-$1,235"``; NaN -> "n/a"."""
-    if x != x:
-        return "n/a"
-    return f"{'-' if x < 0 else ''}${abs(x):,.{digits}f}"
 
 
 def confusion_table(confusion: pd.DataFrame) -> pd.DataFrame:

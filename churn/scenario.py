@@ -12,7 +12,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from churn.decisions import Action, Choice, Economics, default_economics
+from churn.decisions import Choice
+from churn.economics import Action, Economics, default_economics
 from churn.errors import ChurnInputError
 
 __all__ = ["Scenario", "default_scenario"]

@@ -16,7 +16,7 @@ from churn import decisions, metrics, monitor
 from churn.artifact import Artifact, compute_fingerprint
 from churn.baselines import LogisticBaseline, RuleBaseline
 from churn.checks import ColumnMapping, DataCheck, check_data, suggest_mapping
-from churn.decisions import default_economics
+from churn.economics import default_economics
 from churn.errors import ChurnInputError
 from churn.model import ChurnModel
 

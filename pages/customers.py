@@ -11,8 +11,8 @@ from churn import customers
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS
 from churn.explain import reasons_table
+from churn.formatting import money, percent
 from churn.policy import DEFAULT_ACTION
-from churn.report import money, percent
 from churn.scenario import Scenario
 from pages.common import (
     base_description,

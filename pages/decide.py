@@ -7,9 +7,10 @@ import streamlit as st
 
 from churn import charts, decisions, export, report
 from churn.customers import to_safe_csv
-from churn.decisions import Action, Choice, Economics
+from churn.decisions import Choice
+from churn.economics import Action, Economics
 from churn.errors import ChurnInputError
-from churn.report import money, percent
+from churn.formatting import money, percent
 from churn.scenario import Scenario
 from pages.common import (
     base_description,

@@ -8,8 +8,8 @@ import streamlit as st
 from churn import export
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS, sanitise_for_spreadsheet, to_safe_csv
+from churn.formatting import money, percent
 from churn.policy import build_policy
-from churn.report import money, percent
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from pages.common import (
     current_artifact,

@@ -7,7 +7,7 @@ import streamlit as st
 
 from churn import charts, fairness
 from churn.artifact import Artifact
-from churn.report import percent
+from churn.formatting import percent
 from pages.common import (
     current_artifact,
     current_decision,

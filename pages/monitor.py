@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from churn import charts, monitor
-from churn.report import money, percent
+from churn.formatting import money, percent
 from pages.common import (
     current_artifact,
     current_monitor_report,

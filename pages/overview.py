@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from churn import charts, report
+from churn import charts, formatting, report
 from churn.artifact import Artifact
-from churn.report import percent
+from churn.formatting import percent
 from pages.common import current_artifact, model_cache
 
 
@@ -109,7 +109,7 @@ if emp_details.open:
             {
                 "Model": emp["model_label"],
                 "Action": emp["action"],
-                "EMP per customer": emp["emp"].map(lambda x: report.money(x, 2)),
+                "EMP per customer": emp["emp"].map(lambda x: formatting.money(x, 2)),
                 "Share contacted at the best threshold": emp["share_targeted"].map(percent),
             }
         ),
@@ -119,7 +119,7 @@ if emp_details.open:
         "EMP (Verbraken et al. 2013): the profit per customer of each model's best threshold, "
         "averaged over an uncertain success rate (Beta distributed around the action's rate), "
         "with the average customer value of "
-        f"{report.money(artifact.metrics['emp_customer_value'])}."
+        f"{formatting.money(artifact.metrics['emp_customer_value'])}."
     )
 
 st.subheader("Gains and reliability on the holdout")
@@ -131,8 +131,8 @@ st.caption(
     "stated probability matches what happened; vertical "
     "bars are 95% intervals of the observed rate. Each customer's probability also carries a "
     f"{interval['confidence']:.0%} interval: its median width is "
-    f"{report.points(interval['median_width'])} percentage points, and one customer in ten has "
-    f"an interval wider than {report.points(interval['p90_width'])} points (rare kinds of "
+    f"{formatting.points(interval['median_width'])} percentage points, and one customer in ten has "
+    f"an interval wider than {formatting.points(interval['p90_width'])} points (rare kinds of "
     "customers and rare score ranges)."
 )
 

@@ -8,12 +8,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from churn import charts
+from churn import charts, formatting
 from churn.errors import ChurnInputError
 from churn.explain import (
     beeswarm_table,
     dependence_table,
-    format_points,
     global_importance,
     missing_effect,
     reason_sentences,
@@ -21,7 +20,7 @@ from churn.explain import (
     what_if,
     what_if_inputs,
 )
-from churn.report import percent
+from churn.formatting import percent
 from pages.common import current_artifact, current_base, current_explanation, show_input_error
 
 TITLE = "Why does it say that?"
@@ -79,7 +78,7 @@ st.altair_chart(charts.shap_dependence_chart(dependence, feature, numeric), widt
 absent = missing_effect(expl, feature)
 note = (
     f" {absent['customers']:,} customers have no value; on average that moves their "
-    f"probability by {format_points(absent['mean_points'])}."
+    f"probability by {formatting.signed_points(absent['mean_points'])}."
     if numeric and absent["customers"]
     else ""
 )

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from churn import report
+from churn import formatting, report
 
 TIMEOUT = 120
 
@@ -94,4 +94,4 @@ def test_overview_detail_tables_are_drawn_only_when_opened(overview):
     first = expected.iloc[0]
     assert metrics["95% interval"].iloc[0] == f"{first['low']:.3f} – {first['high']:.3f}"
     emp_expected = report.emp_table(artifact)
-    assert emp["EMP per customer"].tolist() == [report.money(x, 2) for x in emp_expected["emp"]]
+    assert emp["EMP per customer"].tolist() == [formatting.money(x, 2) for x in emp_expected["emp"]]

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from churn import decisions as d
-from churn.decisions import Action, Choice, Economics
+from churn.decisions import Choice
+from churn.economics import Action, Economics, default_economics
 from churn.errors import ChurnInputError
 
 WEAK = Action("Email", contact_cost=1.0, incentive_cost=5.0, success_rate=0.10)
@@ -526,10 +527,10 @@ def test_customer_value_from_column_and_constant():
 
 
 def test_default_economics():
-    with_column = d.default_economics(["tenure", "monthly_charges"])
+    with_column = default_economics(["tenure", "monthly_charges"])
     assert with_column.value_column == "monthly_charges" and with_column.value_multiplier == 12
-    assert d.default_economics(None).value_column is None
-    assert len(d.default_economics().actions) == 2
+    assert default_economics(None).value_column is None
+    assert len(default_economics().actions) == 2
 
 
 def test_economics_round_trip():

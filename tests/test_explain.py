@@ -9,14 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn import charts
+from churn import charts, formatting
 from churn.errors import ChurnInputError
 from churn.explain import (
     beeswarm_table,
     dependence_table,
     explain,
-    format_number,
-    format_points,
     global_importance,
     reason_sentences,
     reasons_table,
@@ -140,15 +138,15 @@ def test_features_without_effect_matter_little(expl):
 
 # ----------------------------------------------------------------- sentences
 def test_number_and_points_formatting():
-    assert format_number(3.0) == "3"
-    assert format_number(72.349) == "72.35"
-    assert format_number(1234.5) == "1,234.5"
-    assert format_number(-23.40) == "-23.4"
-    assert format_number(float("nan")) == "missing"
-    assert format_points(0.1234) == "+12 points"
-    assert format_points(-0.081) == "-8 points"
-    assert format_points(0.004) == "+0.4 points"
-    assert format_points(-0.0004) == "0.0 points"
+    assert formatting.number(3.0) == "3"
+    assert formatting.number(72.349) == "72.35"
+    assert formatting.number(1234.5) == "1,234.5"
+    assert formatting.number(-23.40) == "-23.4"
+    assert formatting.number(float("nan")) == "missing"
+    assert formatting.signed_points(0.1234) == "+12 points"
+    assert formatting.signed_points(-0.081) == "-8 points"
+    assert formatting.signed_points(0.004) == "+0.4 points"
+    assert formatting.signed_points(-0.0004) == "0.0 points"
 
 
 def test_reason_sentences_read_plainly(expl):
@@ -179,7 +177,9 @@ def test_reason_sentences_by_kind(trained, holdout):
     assert "payment_method is Digital wallet (new to the model)" in starts
     assert "recent_price_increase is yes" in starts
     contract = next(s for s in text if s.startswith("contract_type"))
-    assert contract.endswith(format_points(one.points[0, one.feature_names.index("contract_type")]))
+    assert contract.endswith(
+        formatting.signed_points(one.points[0, one.feature_names.index("contract_type")])
+    )
     with pytest.raises(ChurnInputError):
         reason_sentences(one, 5)
 

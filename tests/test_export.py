@@ -18,7 +18,8 @@ import pytest
 from churn import export
 from churn.artifact import load_artifact
 from churn.cli import main
-from churn.decisions import Action, Choice, Economics, default_economics
+from churn.decisions import Choice
+from churn.economics import Action, Economics, default_economics
 from churn.errors import ChurnInputError
 from churn.policy import apply_policy, build_policy, decide_on_holdout, validate_policy
 from churn.training import score_frame

@@ -18,7 +18,7 @@ from churn import charts, fairness
 from churn.artifact import Artifact
 from churn.decisions import Choice
 from churn.errors import ChurnInputError
-from churn.metrics import _wilson, roc_auc
+from churn.metrics import roc_auc, wilson
 from churn.policy import decide_on_holdout
 from churn.sample import generate_customers
 from churn.scenario import Scenario
@@ -50,7 +50,7 @@ def test_group_rates_counts_and_wilson_intervals_are_exact():
     assert a["false_positive_rate"] == pytest.approx(20 / 60)
     assert b["false_positive_rate"] == pytest.approx(5 / 60)
     assert (b["recall_k"], b["recall_n"]) == (15, 40)
-    low, high = _wilson(np.array([20.0]), np.array([100.0]))
+    low, high = wilson(np.array([20.0]), np.array([100.0]))
     assert (b["selection_rate_low"], b["selection_rate_high"]) == pytest.approx((low[0], high[0]))
     assert a["observed_rate"] == pytest.approx(0.4) and a["mean_predicted"] == pytest.approx(0.3)
     assert b["selection_rate_low"] < 0.2 < b["selection_rate_high"]

@@ -18,7 +18,8 @@ import pytest
 
 from churn import charts, monitor
 from churn.artifact import Artifact, load_artifact
-from churn.decisions import Choice, default_economics
+from churn.decisions import Choice
+from churn.economics import default_economics
 from churn.errors import ChurnInputError
 from churn.policy import decide_on_holdout
 from churn.sample import generate_customers

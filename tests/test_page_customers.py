@@ -24,8 +24,8 @@ from churn import customers
 from churn.customers import FORMULA_PREFIXES, SCORE_COLUMNS
 from churn.data import read_table
 from churn.explain import top_reasons
+from churn.formatting import money
 from churn.policy import DEFAULT_ACTION, decide_on_holdout
-from churn.report import money
 from churn.sample import NEW_BATCH_PATH
 from churn.training import score_frame
 

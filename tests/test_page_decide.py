@@ -11,8 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from churn import charts, decisions
 from churn.decisions import Choice
+from churn.economics import Action, Economics
+from churn.formatting import percent
 from churn.policy import baseline_profits, decide_on_holdout
-from churn.report import percent
 from churn.scenario import Scenario, default_scenario
 
 TIMEOUT = 120
@@ -152,7 +153,7 @@ def test_query_string_restores_a_scenario():
     from pages.common import sample_artifact
 
     artifact = sample_artifact()
-    economics = decisions.Economics((decisions.Action("Call", 5, 20, 0.25),), 900.0)
+    economics = Economics((Action("Call", 5, 20, 0.25),), 900.0)
     decision = decide_on_holdout(artifact, economics, Choice("top_share", 0.15))
     assert shown["Contacted"] == percent(decision.share_targeted)
     assert shown["Precision"] == percent(decision.precision)

@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from churn import monitor
 from churn.data import read_table
+from churn.formatting import percent
 from churn.policy import decide_on_holdout
-from churn.report import percent
 from churn.sample import NEW_BATCH_PATH, generate_customers
 from churn.scenario import default_scenario
 

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from churn.data import read_table
 from churn.explain import explain, reason_sentences, what_if, what_if_inputs
-from churn.report import percent
+from churn.formatting import percent
 from churn.sample import NEW_BATCH_PATH
 
 TIMEOUT = 120

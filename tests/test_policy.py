@@ -13,7 +13,8 @@ import pytest
 
 from churn import decisions as d
 from churn import policy as pol
-from churn.decisions import Action, Choice, Economics
+from churn.decisions import Choice
+from churn.economics import Action, Economics
 from churn.errors import ChurnInputError
 
 ECON = Economics(
@@ -404,7 +405,7 @@ def test_save_policy_refuses_an_invalid_policy(tmp_path):
 
 
 def test_baseline_profits_on_the_sample(trained):
-    from churn.decisions import default_economics
+    from churn.economics import default_economics
     from churn.policy import baseline_profits, decide_on_holdout
 
     economics = default_economics(trained.holdout_data.columns)
@@ -430,7 +431,8 @@ def test_baseline_profits_on_the_sample(trained):
 
 
 def test_decision_confusion_equals_the_standalone_function(trained):
-    from churn.decisions import confusion_money, default_economics
+    from churn.decisions import confusion_money
+    from churn.economics import default_economics
     from churn.policy import decide_on_holdout
 
     economics = default_economics(trained.holdout_data.columns)
@@ -453,7 +455,7 @@ def test_decision_confusion_equals_the_standalone_function(trained):
 
 
 def test_a_threshold_choice_exports_the_chosen_probability(trained):
-    from churn.decisions import default_economics
+    from churn.economics import default_economics
     from churn.policy import decide_on_holdout
 
     economics = default_economics(trained.holdout_data.columns)

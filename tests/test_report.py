@@ -8,7 +8,7 @@ import altair as alt
 import numpy as np
 import pytest
 
-from churn import charts, metrics, report
+from churn import charts, formatting, metrics, report
 
 
 def test_data_summary_counts_the_sample(trained, sample_frame):
@@ -82,14 +82,14 @@ def test_charts_build_valid_vega_lite(trained):
     ("x", "shown"), [(0.2346, "23.5%"), (0.0, "0.0%"), (1.0, "100.0%"), (float("nan"), "n/a")]
 )
 def test_percent(x, shown):
-    assert report.percent(x) == shown
+    assert formatting.percent(x) == shown
 
 
 @pytest.mark.parametrize(
     ("x", "shown"), [(1234.5, "$1,234"), (-1234.5, "-$1,234"), (0.0, "$0"), (float("nan"), "n/a")]
 )
 def test_money(x, shown):
-    assert report.money(x) == shown
+    assert formatting.money(x) == shown
 
 
 def test_model_card_names_the_model_and_its_limits(trained):
@@ -103,7 +103,8 @@ def test_model_card_names_the_model_and_its_limits(trained):
 
 
 def test_confusion_table_reads_each_cell():
-    from churn.decisions import Action, Economics, confusion_money
+    from churn.decisions import confusion_money
+    from churn.economics import Action, Economics
 
     p = np.array([0.9, 0.8, 0.3, 0.1])
     y = np.array([1, 0, 1, 0])
@@ -129,6 +130,6 @@ def test_emp_table_lists_every_model_and_action(trained):
 
 
 def test_points_keep_a_decimal_below_one_point():
-    assert report.points(0.17) == "17"
-    assert report.points(0.004) == "0.4"
-    assert report.points(0.0) == "0.0"
+    assert formatting.points(0.17) == "17"
+    assert formatting.points(0.004) == "0.4"
+    assert formatting.points(0.0) == "0.0"

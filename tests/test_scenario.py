@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from churn.decisions import Action, Choice, Economics, default_economics
+from churn.decisions import Choice
+from churn.economics import Action, Economics, default_economics
 from churn.scenario import Scenario, default_scenario
 
 COLUMNS = ["monthly_charges", "tenure_months"]
