@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from churn.drift import MODERATE, SIGNIFICANT, psi_status
 from churn.formatting import money
-from churn.monitor import MODERATE, SIGNIFICANT, psi_status
 
 __all__ = [
     "COMPARISON",

@@ -6,7 +6,7 @@ figure reads the same everywhere.
 
 from __future__ import annotations
 
-__all__ = ["money", "number", "percent", "points", "signed_points"]
+__all__ = ["money", "number", "percent", "points", "short_number", "signed_points"]
 
 
 def percent(x: float, digits: int = 1) -> str:
@@ -50,3 +50,9 @@ def number(value: float) -> str:
     if float(value).is_integer():
         return f"{value:,.0f}"
     return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def short_number(x: float) -> str:
+    """A number in four significant digits with thousands separators: ``12345.6 -> "1.235e+04"``,
+    ``1234.5 -> "1,234"``, ``0.123456 -> "0.1235"`` (bin edges, values in messages)."""
+    return f"{x:,.4g}"

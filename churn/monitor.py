@@ -2,19 +2,11 @@
 
 Three questions, each answered from the model artifact and the batch alone:
 
-* **Drift.** The training reference (``reference.json`` in the artifact, built by
-  :func:`build_reference` inside :func:`churn.training.train`) holds, per feature, ten
-  quantile bins (numbers) or category frequencies (categories, booleans), the missing
-  rate, and the distribution of the churn probability on the holdout. A batch is
-  compared bin by bin with the Population Stability Index::
-
-      PSI = sum_b (new_b - ref_b) * ln(new_b / ref_b)
-
-  with shares floored at ``EPSILON`` so empty bins stay finite. Missing values are a
-  bin of their own; categories never seen in training are pooled into one bin (and
-  reported by name and share). Bands: < 0.1 ``stable``, 0.1 to 0.25 ``moderate``,
-  > 0.25 ``significant``. The overall status is the worst of the score's and every
-  feature's status.
+* **Drift.** The batch against the training reference stored in the artifact, by the
+  Population Stability Index of every feature and of the churn score (reference, binning
+  and PSI are in :mod:`churn.drift`). Categories never seen in training are pooled into
+  one bin (and reported by name and share). The overall status is the worst of the
+  score's and every feature's status.
 * **Performance without labels** (confidence-based performance estimation, as NannyML's
   CBPE): with calibrated probabilities, a contacted customer with probability ``p`` is a
   churner with probability ``p``, so the expected true positives of a policy are the sum
@@ -27,11 +19,9 @@ Three questions, each answered from the model artifact and the batch alone:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -40,235 +30,45 @@ from scipy.special import expit
 
 from churn import decisions
 from churn.artifact import Artifact
+from churn.drift import (
+    MISSING,
+    MODERATE,
+    OTHER,
+    category_shares,
+    load_reference,
+    numeric_labels,
+    numeric_shares,
+    psi,
+    psi_status,
+    worst_status,
+)
 from churn.economics import Economics
 from churn.errors import ChurnInputError
 from churn.features import FeatureSpec
+from churn.formatting import short_number
 from churn.ingest import read_bytes
 from churn.metrics import wilson
 from churn.model import ChurnModel, beta_logit
+from churn.policy import REVIEW_AFTER_DAYS
 
 __all__ = [
-    "EPSILON",
-    "MODERATE",
-    "REFERENCE_FILE",
-    "REVIEW_AFTER_DAYS",
-    "SIGNIFICANT",
-    "STATUSES",
     "Drift",
     "MonitorReport",
     "banner_messages",
     "batch_labels",
-    "build_reference",
     "calibration_deciles",
     "churn_probability",
     "compare",
     "estimate_performance",
     "headline",
-    "load_reference",
     "monitor",
-    "psi",
-    "psi_status",
     "read_batch",
-    "reference_files",
     "staleness",
 ]
 
-REFERENCE_FILE = "reference.json"
-REFERENCE_VERSION = 1
-#: PSI bands: below ``MODERATE`` stable, up to ``SIGNIFICANT`` moderate, above significant.
-MODERATE = 0.10
-SIGNIFICANT = 0.25
-STATUSES = ("stable", "moderate", "significant")
-#: Floor of a bin's share in the PSI, so an empty bin gives a large but finite term.
-EPSILON = 1e-4
-N_BINS = 10
-#: Categories kept by name in the reference (the rest are pooled as "(other)").
-MAX_REFERENCE_CATEGORIES = 200
-#: Days after training by which the model and its policy should be reviewed
-#: (the same 90 days a policy's ``review_by`` is given).
-REVIEW_AFTER_DAYS = 90
-MISSING = "(missing)"
-OTHER = "(other)"
-NEW = "(new values)"
-
-
-# ------------------------------------------------------------------ binning helpers
-def _text_counts(series: pd.Series) -> pd.Series:
-    """Counts of each text value (stripped; blank is missing), computed on the unique values.
-
-    Returns counts indexed by value, most frequent first, with missing values under
-    :data:`MISSING`. Only the distinct values are converted, so a million rows cost one
-    hash pass.
-    """
-    counts = series.value_counts(dropna=False, sort=False)
-    labels = pd.Series(counts.index, dtype="string").str.strip()
-    labels = labels.mask(labels == "").fillna(MISSING)
-    merged = pd.Series(counts.to_numpy(), index=labels.to_numpy(dtype=object)).groupby(level=0)
-    out = merged.sum()
-    return out.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
-
-
-def _boolean_counts(values: np.ndarray) -> pd.Series:
-    """Counts of False / True / missing for a 0/1/NaN array."""
-    missing = np.isnan(values)
-    ones = int(np.count_nonzero(values[~missing] == 1.0))
-    n_missing = int(missing.sum())
-    return pd.Series(
-        {"False": values.size - n_missing - ones, "True": ones, MISSING: n_missing}, dtype=float
-    )
-
-
-def _numeric_edges(values: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
-    """Interior edges of ``n_bins`` quantile bins of the finite values (ties merged)."""
-    finite = values[np.isfinite(values)]
-    if not finite.size:
-        return np.empty(0)
-    return np.unique(np.quantile(finite, np.linspace(0, 1, n_bins + 1)[1:-1]))
-
-
-def _numeric_shares(values: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, float]:
-    """Share of the non-missing values in each bin ``(-inf, e0], (e0, e1], ..., (e_k, inf)``
-    over all rows, and the missing share; the shares and the missing share sum to 1."""
-    missing = ~np.isfinite(values)
-    index = np.searchsorted(edges, values[~missing], side="left")
-    counts = np.bincount(index, minlength=edges.size + 1).astype(float)
-    n = max(values.size, 1)
-    return counts / n, float(missing.sum()) / n
-
-
-def _fmt(x: float) -> str:
-    return f"{x:,.4g}"
-
-
-def _numeric_labels(edges: np.ndarray) -> list[str]:
-    if not edges.size:
-        return ["all values"]
-    labels = [f"≤ {_fmt(edges[0])}"]
-    labels += [f"{_fmt(a)} to {_fmt(b)}" for a, b in pairwise(edges)]
-    return [*labels, f"> {_fmt(edges[-1])}"]
-
-
-def psi(reference: np.ndarray, new: np.ndarray, epsilon: float = EPSILON) -> float:
-    """Population Stability Index between two distributions over the same bins.
-
-    Parameters
-    ----------
-    reference, new : shares per bin (each summing to 1).
-    epsilon : floor of a share, so that an empty bin gives a finite term.
-
-    Returns
-    -------
-    float, >= 0; 0 when the distributions are equal.
-    """
-    ref = np.maximum(np.asarray(reference, dtype=float), epsilon)
-    cur = np.maximum(np.asarray(new, dtype=float), epsilon)
-    return float(np.sum((cur - ref) * np.log(cur / ref)))
-
-
-def psi_status(value: float) -> str:
-    """``stable`` (< 0.1), ``moderate`` (0.1 to 0.25) or ``significant`` (> 0.25)."""
-    if value > SIGNIFICANT:
-        return "significant"
-    if value >= MODERATE:
-        return "moderate"
-    return "stable"
-
-
-def _worst(statuses: list[str]) -> str:
-    return STATUSES[max((STATUSES.index(s) for s in statuses), default=0)]
-
-
-# ------------------------------------------------------------------------ reference
-def _category_shares(
-    spec: FeatureSpec, frame: pd.DataFrame, column: str
-) -> tuple[pd.Series, float]:
-    """Share of each value of a boolean or text column (most frequent first) and the
-    missing share; the reference and the comparison count the same way."""
-    if spec.kinds[column] == "boolean":
-        counts = _boolean_counts(spec.column_values(frame, column))
-    else:
-        counts = _text_counts(frame[column])
-    n = max(float(counts.sum()), 1.0)
-    missing = float(counts.get(MISSING, 0.0)) / n
-    return counts.drop(MISSING, errors="ignore") / n, missing
-
-
-def _feature_reference(spec: FeatureSpec, frame: pd.DataFrame, column: str) -> dict[str, Any]:
-    kind = spec.kinds[column]
-    if kind == "numeric":
-        values = spec.column_values(frame, column)
-        edges = _numeric_edges(values)
-        shares, missing = _numeric_shares(values, edges)
-        return {
-            "kind": kind,
-            "edges": edges.tolist(),
-            "shares": shares.tolist(),
-            "missing": missing,
-        }
-    named, missing = _category_shares(spec, frame, column)
-    kept = named.iloc[:MAX_REFERENCE_CATEGORIES]
-    return {
-        "kind": kind,
-        "categories": [str(c) for c in kept.index],
-        "shares": kept.to_numpy(dtype=float).tolist(),
-        "other": float(named.iloc[MAX_REFERENCE_CATEGORIES:].sum()),
-        "missing": missing,
-    }
-
-
-def build_reference(
-    spec: FeatureSpec, fit_rows: pd.DataFrame, holdout_probability: np.ndarray
-) -> dict[str, Any]:
-    """The training reference a later batch is compared with.
-
-    Parameters
-    ----------
-    spec : the model's feature spec (which columns, of which kind).
-    fit_rows : the feature columns of the rows the model was fitted on (not the holdout).
-    holdout_probability : the model's churn probability on the holdout, in [0, 1]. The
-        score reference is taken there rather than on the fitted rows, whose in-sample
-        scores are more extreme than a new batch's would be.
-
-    Returns
-    -------
-    dict, JSON-ready: ``features`` (per column: kind, quantile ``edges`` and ``shares`` for
-    numbers, ``categories``/``shares``/``other`` otherwise, and the ``missing`` share),
-    ``score`` (edges and shares of the probability) and the row counts. The training date
-    is not stored here: it is the artifact's ``info["trained_at"]``, kept outside the
-    fingerprint so that retraining the same data gives the same model fingerprint.
-    """
-    p = np.asarray(holdout_probability, dtype=float)
-    score_edges = _numeric_edges(p)
-    score_shares, _ = _numeric_shares(p, score_edges)
-    return {
-        "reference_version": REFERENCE_VERSION,
-        "rows": len(fit_rows),
-        "score_rows": int(p.size),
-        "features": {c: _feature_reference(spec, fit_rows, c) for c in spec.columns},
-        "score": {"edges": score_edges.tolist(), "shares": score_shares.tolist()},
-    }
-
-
-def reference_files(
-    spec: FeatureSpec, fit_rows: pd.DataFrame, holdout_probability: np.ndarray
-) -> dict[str, str]:
-    """``{REFERENCE_FILE: json}`` for :attr:`Artifact.extra_files` (see :func:`build_reference`)."""
-    reference = build_reference(spec, fit_rows, holdout_probability)
-    return {REFERENCE_FILE: json.dumps(reference, indent=1)}
-
-
-def load_reference(artifact: Artifact) -> dict[str, Any]:
-    """The artifact's training reference; a clear error for models trained without one."""
-    text = artifact.extra_files.get(REFERENCE_FILE)
-    if text is None:
-        raise ChurnInputError(
-            "This model has no training reference to monitor against (it was trained before "
-            "monitoring existed); retrain it with 'python -m churn train'."
-        )
-    return json.loads(text)
-
-
 # --------------------------------------------------------------------------- compare
+
+
 @dataclass
 class Drift:
     """How a batch differs from the training reference.
@@ -296,14 +96,14 @@ def _compare_feature(
     new_categories: list[tuple[str, float]] = []
     if kind == "numeric":
         edges = np.asarray(ref["edges"], dtype=float)
-        shares, missing = _numeric_shares(spec.column_values(frame, column), edges)
-        labels = [*_numeric_labels(edges), MISSING]
+        shares, missing = numeric_shares(spec.column_values(frame, column), edges)
+        labels = [*numeric_labels(edges), MISSING]
         ref_shares = np.asarray(ref["shares"], dtype=float)
         psi_ref, psi_new = np.r_[ref_shares, ref["missing"]], np.r_[shares, missing]
         shown_ref, shown_new = psi_ref, psi_new
         new_share = 0.0
     else:
-        named, missing = _category_shares(spec, frame, column)
+        named, missing = category_shares(spec, frame, column)
         known = pd.Index(ref["categories"], dtype=object)
         shares = named.reindex(known, fill_value=0.0).to_numpy(dtype=float)
         unseen = named[~named.index.isin(known)]
@@ -379,13 +179,13 @@ def compare(
     features = features.reset_index(drop=True)
     score = reference["score"]
     edges = np.asarray(score["edges"], dtype=float)
-    shares, _ = _numeric_shares(np.asarray(p, dtype=float), edges)
+    shares, _ = numeric_shares(np.asarray(p, dtype=float), edges)
     score_psi = psi(score["shares"], shares)
     tables.append(
         pd.DataFrame(
             {
                 "feature": "churn_probability",
-                "bin": _numeric_labels(edges),
+                "bin": numeric_labels(edges),
                 "order": np.arange(edges.size + 1),
                 "reference": score["shares"],
                 "new": shares,
@@ -398,7 +198,7 @@ def compare(
         distributions=pd.concat(tables, ignore_index=True),
         score_psi=score_psi,
         score_status=score_status,
-        status=_worst([score_status, *features["status"]]),
+        status=worst_status([score_status, *features["status"]]),
         rows=len(frame),
     )
 
@@ -519,7 +319,7 @@ def batch_labels(frame: pd.DataFrame, target: str, positive_label: str) -> np.nd
             positive = math.nan
         is_positive = values == positive
         others = np.unique(values[~np.isnan(values) & ~is_positive])
-        shown = [_fmt(v) for v in np.unique(values[~np.isnan(values)])[:10]]
+        shown = [short_number(v) for v in np.unique(values[~np.isnan(values)])[:10]]
     else:
         text = series.astype("string").str.strip().str.lower()
         text = text.mask(text == "")

@@ -26,6 +26,7 @@ from churn.economics import NO_ACTION, Economics
 from churn.errors import ChurnInputError
 
 __all__ = [
+    "REVIEW_AFTER_DAYS",
     "SCHEMA_PATH",
     "SCHEMA_VERSION",
     "Decision",
@@ -42,6 +43,8 @@ __all__ = [
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("policy.schema.json")
 DEFAULT_ACTION = NO_ACTION
+#: Days after export by which a policy, and after training by which a model, should be
+#: reviewed (a policy's ``review_by``; the model's review date in monitoring).
 REVIEW_AFTER_DAYS = 90
 BAND_LEVEL = 0.95
 

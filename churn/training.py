@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from churn import decisions, metrics, monitor
+from churn import decisions, drift, metrics
 from churn.artifact import Artifact, compute_fingerprint
 from churn.baselines import LogisticBaseline, RuleBaseline
 from churn.checks import ColumnMapping, DataCheck, check_data, suggest_mapping
@@ -200,7 +200,7 @@ def train(
             "data_check.json": json.dumps(check.report, indent=1),
             "preparation.json": json.dumps(check.preparation.to_dict(), indent=1),
             # the training reference that later batches are monitored against
-            **monitor.reference_files(
+            **drift.reference_files(
                 model.spec_, X.iloc[dev], holdout["churn_probability"].to_numpy()
             ),
         },

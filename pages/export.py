@@ -9,7 +9,7 @@ from churn import export
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS, sanitise_for_spreadsheet, to_safe_csv
 from churn.formatting import money, percent
-from churn.policy import build_policy
+from churn.policy import REVIEW_AFTER_DAYS, build_policy
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from pages.common import (
     current_artifact,
@@ -82,9 +82,9 @@ with left:
         on_click="ignore",
     )
     st.info(
-        f"**Review by {policy['review_by']}** (90 days after export). Customers, prices and "
-        "the model's data drift: check the policy against fresh outcomes by then, retrain, and "
-        "export again.",
+        f"**Review by {policy['review_by']}** ({REVIEW_AFTER_DAYS} days after export). Customers, "
+        "prices and the model's data drift: check the policy against fresh outcomes by then, "
+        "retrain, and export again.",
         icon=":material/event:",
     )
 with right:

@@ -7,7 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from churn import charts, monitor
+from churn.drift import MODERATE, SIGNIFICANT
 from churn.formatting import money, percent
+from churn.policy import REVIEW_AFTER_DAYS
 from pages.common import (
     current_artifact,
     current_monitor_report,
@@ -57,8 +59,9 @@ c3.metric("Model age", f"{stale['age_days']} days", help=f"Trained {stale['train
 c4.metric(
     "Review by",
     stale["review_by"],
-    help="90 days after training; a policy exported from the Export page has its own "
-    "review date, 90 days after its export (the command line's monitor uses it with --policy).",
+    help=f"{REVIEW_AFTER_DAYS} days after training; a policy exported from the Export page has "
+    f"its own review date, {REVIEW_AFTER_DAYS} days after its export (the command line's monitor "
+    "uses it with --policy).",
 )
 if stale["overdue"]:
     st.warning(f"The review date {stale['review_by']} has passed; retrain and review the policy.")
@@ -91,8 +94,8 @@ st.dataframe(
     },
 )
 st.caption(
-    f"Most drifted first. PSI below {monitor.MODERATE:g} is stable, {monitor.MODERATE:g} to "
-    f"{monitor.SIGNIFICANT:g} moderate, above {monitor.SIGNIFICANT:g} significant. The overall "
+    f"Most drifted first. PSI below {MODERATE:g} is stable, {MODERATE:g} to "
+    f"{SIGNIFICANT:g} moderate, above {SIGNIFICANT:g} significant. The overall "
     "status is the worst of the churn score's and every feature's."
 )
 st.altair_chart(charts.psi_chart(drift.features, drift.score_psi), width="stretch")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn import monitor
+from churn import drift
 from churn.artifact import save_artifact
 from churn.cli import main
 from churn.policy import apply_policy
@@ -56,7 +56,7 @@ def report(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[d
 def test_the_new_batch_report_finds_the_injected_drift(report):
     data, _ = report
     assert data["status"] == "significant"
-    assert data["score_status"] in monitor.STATUSES
+    assert data["score_status"] in drift.STATUSES
     assert isinstance(data["score_psi"], float)
     statuses = {f["name"]: f["status"] for f in data["features"]}
     assert {name for name, s in statuses.items() if s != "stable"} == CHANGED

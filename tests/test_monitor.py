@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn import charts, monitor
+from churn import charts, drift, monitor
 from churn.artifact import Artifact, load_artifact
 from churn.decisions import Choice
 from churn.economics import default_economics
@@ -51,20 +51,20 @@ def new_report(trained, new_batch_frame, rules, economics) -> monitor.MonitorRep
 
 # --------------------------------------------------------------------------- PSI
 def test_psi_is_zero_for_equal_distributions_and_matches_the_formula():
-    assert monitor.psi([0.2, 0.3, 0.5], [0.2, 0.3, 0.5]) == 0.0
+    assert drift.psi([0.2, 0.3, 0.5], [0.2, 0.3, 0.5]) == 0.0
     ref, new = np.array([0.5, 0.5]), np.array([0.25, 0.75])
     expected = (0.25 - 0.5) * np.log(0.25 / 0.5) + (0.75 - 0.5) * np.log(0.75 / 0.5)
-    assert monitor.psi(ref, new) == pytest.approx(expected)
-    assert monitor.psi(new, ref) == pytest.approx(expected)  # symmetric
+    assert drift.psi(ref, new) == pytest.approx(expected)
+    assert drift.psi(new, ref) == pytest.approx(expected)  # symmetric
 
 
 def test_psi_of_an_empty_bin_is_large_but_finite():
-    value = monitor.psi([1.0, 0.0], [0.9, 0.1])
+    value = drift.psi([1.0, 0.0], [0.9, 0.1])
     assert np.isfinite(value)
     assert value == pytest.approx(
-        (0.9 - 1.0) * np.log(0.9) + (0.1 - monitor.EPSILON) * np.log(0.1 / monitor.EPSILON)
+        (0.9 - 1.0) * np.log(0.9) + (0.1 - drift.EPSILON) * np.log(0.1 / drift.EPSILON)
     )
-    assert monitor.psi_status(value) == "significant"
+    assert drift.psi_status(value) == "significant"
 
 
 @pytest.mark.parametrize(
@@ -79,12 +79,12 @@ def test_psi_of_an_empty_bin_is_large_but_finite():
     ],
 )
 def test_psi_bands(value, status):
-    assert monitor.psi_status(value) == status
+    assert drift.psi_status(value) == status
 
 
 # ---------------------------------------------------------------------- reference
 def test_the_reference_is_stored_in_the_artifact_and_survives_a_save(trained, model_dir):
-    reference = monitor.load_reference(trained)
+    reference = drift.load_reference(trained)
     assert set(reference["features"]) == set(trained.model.spec_.columns)
     assert reference["rows"] == trained.info["fit_rows"]
     assert reference["score_rows"] == trained.info["holdout_rows"]
@@ -96,7 +96,7 @@ def test_the_reference_is_stored_in_the_artifact_and_survives_a_save(trained, mo
     assert "Digital wallet" not in payment["categories"]
     assert sum(payment["shares"]) == pytest.approx(1.0)
     loaded = load_artifact(model_dir)
-    assert loaded.extra_files[monitor.REFERENCE_FILE] == trained.extra_files[monitor.REFERENCE_FILE]
+    assert loaded.extra_files[drift.REFERENCE_FILE] == trained.extra_files[drift.REFERENCE_FILE]
 
 
 def test_a_model_without_a_reference_asks_to_retrain(trained, new_batch_frame, rules, economics):
@@ -171,7 +171,7 @@ def test_the_score_psi_rises_when_the_scores_shift(trained, fresh, rules, econom
     p = trained.model.predict_proba(fresh)[:, 1]
     shifted = np.clip(p + 0.15, 0, 1)
     report = monitor.monitor(trained, fresh, rules, economics, p=shifted)
-    assert report.drift.score_psi > monitor.SIGNIFICANT
+    assert report.drift.score_psi > drift.SIGNIFICANT
     assert report.status == "significant"  # the worst of the score and the features
 
 
@@ -286,13 +286,13 @@ def test_banners_for_an_old_model_and_for_significant_drift(
 # ------------------------------------------------------------------------ report
 def test_the_json_report_has_the_promised_shape(new_report):
     data = json.loads(json.dumps(new_report.to_dict(), allow_nan=False))
-    assert data["status"] in monitor.STATUSES
+    assert data["status"] in drift.STATUSES
     assert data["score_psi"] == pytest.approx(new_report.drift.score_psi)
     names = [f["name"] for f in data["features"]]
     assert names == new_report.drift.features["name"].tolist()
     for feature in data["features"]:
         assert {"name", "psi", "status"} <= set(feature)
-        assert feature["status"] == monitor.psi_status(feature["psi"])
+        assert feature["status"] == drift.psi_status(feature["psi"])
     assert data["performance"]["realised"] is not None  # the new batch has labels
     assert len(data["calibration"]) == 10
     assert data["messages"] == monitor.banner_messages(new_report)
