@@ -28,6 +28,7 @@ from churn.policy import (
     build_policy,
     decide_on_holdout,
     load_policy,
+    rules_of,
     save_policy,
 )
 from churn.training import score_frame, train
@@ -285,9 +286,7 @@ def _policy(args: argparse.Namespace, progress: _Progress) -> int:
         save_policy(policy, args.out)
     except OSError as exc:
         raise ChurnInputError(f"Cannot write {args.out} ({exc.strerror or exc}).") from None
-    rules = ", ".join(
-        f"{r['action']} from p >= {r['min_probability']:.3f}" for r in policy["rules"]
-    )
+    rules = ", ".join(f"{r.action} from p >= {r.min_probability:.3f}" for r in decision.rules)
     print(
         f"policy written to {args.out}: {rules or 'contact nobody'}; "
         f"{decision.share_targeted:.1%} targeted, precision "
@@ -310,7 +309,7 @@ def _monitor(args: argparse.Namespace, progress: _Progress) -> int:
                 f"{Path(args.policy).name} has no economics to price its actions; export it again."
             )
         economics = Economics.from_dict(policy["economics"])
-        rules, review_by = policy["rules"], policy.get("review_by")
+        rules, review_by = rules_of(policy), policy.get("review_by")
     else:
         economics = default_economics(
             artifact.holdout_data.columns, artifact.info.get("value_column")

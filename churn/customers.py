@@ -18,6 +18,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from churn import decisions
+from churn.decisions import PolicyRule
 from churn.economics import Economics
 from churn.errors import ChurnInputError
 from churn.training import SCORE_COLUMNS
@@ -64,10 +65,9 @@ def segment_columns(
     return out
 
 
-def action_order(policy_rules: list[dict[str, Any]], default_action: str) -> list[str]:
+def action_order(policy_rules: Sequence[PolicyRule], default_action: str) -> list[str]:
     """Actions from the strongest (highest ``min_probability``) down, then the default."""
-    ranked = sorted(policy_rules, key=lambda r: r["min_probability"], reverse=True)
-    names = [str(r["action"]) for r in ranked]
+    names = [r.action for r in decisions.sorted_rules(policy_rules, strongest_first=True)]
     return list(dict.fromkeys([*names, default_action]))
 
 
@@ -88,7 +88,7 @@ def _aligned_reasons(reasons: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFram
 def action_list(
     scored: pd.DataFrame,
     id_column: str | None,
-    policy_rules: list[dict[str, Any]],
+    policy_rules: Sequence[PolicyRule],
     default_action: str,
     economics: Economics,
     reasons: pd.DataFrame | None = None,

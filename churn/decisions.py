@@ -11,7 +11,9 @@ is no loop over thresholds or customers.
 
 from __future__ import annotations
 
+import math
 import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,24 +21,26 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from churn.economics import Action, Economics, contact_profit
+from churn.economics import NO_ACTION, Action, Economics, contact_profit
 from churn.errors import ChurnInputError
 
 __all__ = [
     "Choice",
+    "PolicyRule",
     "apply_capacities",
     "assign_actions",
-    "curve_band",
+    "confusion",
     "emp",
     "expected_profit",
+    "outlook",
     "policy_rules",
     "presorted",
-    "profit_band",
     "profit_under_rules",
     "rule_index",
     "select",
     "sorted_groups",
     "sorted_rules",
+    "straddling",
     "threshold_curve",
     "tier_cutoffs",
     "tier_profit",
@@ -147,32 +151,55 @@ def _tier_cuts_sorted(
     return cuts[::-1]
 
 
-def rule_index(p: np.ndarray, rules: list[dict[str, Any]]) -> np.ndarray:
+# ------------------------------------------------------------------------- rules
+@dataclass(frozen=True)
+class PolicyRule:
+    """One cut-off of a policy: a customer whose churn probability is at least
+    ``min_probability`` (in [0, 1]) gets ``action``, unless a rule with a higher
+    ``min_probability`` also applies (the highest one wins)."""
+
+    action: str
+    min_probability: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"action", "min_probability"}``, as in the policy file."""
+        return {"action": self.action, "min_probability": self.min_probability}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PolicyRule:
+        """A rule from the policy file's ``{"action", "min_probability"}`` (validated there)."""
+        return cls(action=str(data["action"]), min_probability=float(data["min_probability"]))
+
+
+def sorted_rules(rules: Sequence[PolicyRule], strongest_first: bool = False) -> list[PolicyRule]:
+    """Rules by increasing ``min_probability`` (by decreasing with ``strongest_first``).
+
+    The one place rules are ordered: assignment, descriptions and lists all use it.
+    """
+    return sorted(rules, key=lambda r: r.min_probability, reverse=strongest_first)
+
+
+def rule_index(p: np.ndarray, rules: Sequence[PolicyRule]) -> np.ndarray:
     """Index of each customer's rule in ``sorted_rules(rules)``, or -1 when none applies.
 
     The rule that applies is the one with the highest ``min_probability`` <= p.
     """
-    cuts = np.array([r["min_probability"] for r in sorted_rules(rules)], dtype=float)
+    cuts = np.array([r.min_probability for r in sorted_rules(rules)], dtype=float)
     return np.searchsorted(cuts, np.asarray(p, dtype=float), side="right") - 1
 
 
-def sorted_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rules by increasing ``min_probability``."""
-    return sorted(rules, key=lambda r: r["min_probability"])
-
-
 def assign_actions(
-    p: np.ndarray, rules: list[dict[str, Any]], default_action: str = "none"
+    p: np.ndarray, rules: Sequence[PolicyRule], default_action: str = NO_ACTION
 ) -> np.ndarray:
     """Action per customer: the rule with the highest ``min_probability`` <= p, else default."""
-    names = np.array([default_action, *(r["action"] for r in sorted_rules(rules))], dtype=object)
+    names = np.array([default_action, *(r.action for r in sorted_rules(rules))], dtype=object)
     return names[rule_index(p, rules) + 1]
 
 
-def _rule_actions(rules: list[dict[str, Any]], economics: Economics) -> list[Action | None]:
+def _rule_actions(rules: Sequence[PolicyRule], economics: Economics) -> list[Action | None]:
     """The :class:`Action` of each rule in ``sorted_rules`` order (None if not in economics)."""
     by_name = {a.name: a for a in economics.actions}
-    return [by_name.get(r["action"]) for r in sorted_rules(rules)]
+    return [by_name.get(r.action) for r in sorted_rules(rules)]
 
 
 def tier_profit(
@@ -233,7 +260,12 @@ def threshold_curve(
         ``None`` uses the profit-maximising tiers.
     groups : ``sorted_groups(p)`` when already computed.
     band_level : when given (e.g. 0.95), adds ``profit_per_customer_low`` and
-        ``_high``: the bootstrap band of :func:`curve_band`, from the same sums.
+        ``_high``: the bootstrap band of the profit per customer at every threshold.
+        Resampling the ``n`` customers with replacement makes the total profit at a
+        threshold, ``T = sum x_i`` (``x_i`` the profit of customer i if contacted, else
+        0), vary with variance exactly ``sum x_i^2 - T^2 / n``; the band is
+        ``T / n -/+ z * sd / n`` (normal approximation of the bootstrap with its exact
+        variance), from two cumulative sums: no resampling, no randomness, O(n).
 
     Returns
     -------
@@ -349,10 +381,8 @@ def select(curve: pd.DataFrame, choice: Choice) -> int:
     return int(ok[-1] if choice.method == "precision" else ok[0])
 
 
-def policy_rules(
-    threshold: float, tiers: list[float], economics: Economics
-) -> list[dict[str, Any]]:
-    """Rules ``[{"action", "min_probability"}]`` for a contact threshold and tier cut-offs.
+def policy_rules(threshold: float, tiers: list[float], economics: Economics) -> list[PolicyRule]:
+    """The policy's rules for a contact threshold and tier cut-offs, weakest action first.
 
     A customer with probability ``p >= threshold`` gets the strongest action
     whose tier starts at or below ``p`` (the weakest below all tiers); an
@@ -367,7 +397,7 @@ def policy_rules(
         start = starts[k]
         nxt = min(starts[k + 1 :], default=np.inf)
         if start < nxt and np.isfinite(start):
-            rules.append({"action": action.name, "min_probability": float(start)})
+            rules.append(PolicyRule(action.name, float(start)))
     return rules
 
 
@@ -423,7 +453,7 @@ def within_capacity(
 
 # --------------------------------------------------------- money and intervals
 def expected_profit(
-    p: np.ndarray, value: np.ndarray, rules: list[dict[str, Any]], economics: Economics
+    p: np.ndarray, value: np.ndarray, rules: Sequence[PolicyRule], economics: Economics
 ) -> np.ndarray:
     """Expected profit of each customer under ``rules`` (0 when not contacted), in money."""
     return profit_under_rules(p, p, value, rules, economics)
@@ -433,7 +463,7 @@ def profit_under_rules(
     p: np.ndarray,
     outcome: np.ndarray,
     value: np.ndarray,
-    rules: list[dict[str, Any]],
+    rules: Sequence[PolicyRule],
     economics: Economics,
 ) -> np.ndarray:
     """Profit of each customer: action chosen by ``p``, paid off by ``outcome``.
@@ -451,54 +481,6 @@ def profit_under_rules(
         if action is not None and rows.any():
             out[rows] = action.profit(outcome[rows], value[rows])
     return out
-
-
-def profit_band(
-    p: np.ndarray,
-    low: np.ndarray,
-    high: np.ndarray,
-    value: np.ndarray,
-    rules: list[dict[str, Any]],
-    economics: Economics,
-) -> dict[str, float]:
-    """Expected total profit of ``rules`` and its range over the per-customer intervals.
-
-    Who is contacted is fixed by ``p``; the range puts every contacted customer
-    at the low end, then at the high end, of their interval (a deliberately
-    wide band: it assumes all errors go the same way).
-    """
-    total = profit_under_rules(p, p, value, rules, economics).sum()
-    lows = profit_under_rules(p, low, value, rules, economics).sum()
-    highs = profit_under_rules(p, high, value, rules, economics).sum()
-    return {
-        "expected": float(total),
-        "low": float(min(lows, highs)),
-        "high": float(max(lows, highs)),
-    }
-
-
-def curve_band(
-    p: np.ndarray,
-    y: np.ndarray,
-    value: np.ndarray,
-    economics: Economics,
-    tiers: list[float],
-    level: float = 0.95,
-    groups: SortedGroups | None = None,
-) -> pd.DataFrame:
-    """Bootstrap band of the realised profit per customer at every threshold.
-
-    Resampling the ``n`` evaluation customers with replacement makes the total
-    profit at a threshold, ``T = sum x_i`` (``x_i`` the profit of customer i if
-    contacted, else 0), vary with variance exactly ``sum x_i^2 - T^2 / n``. The
-    band is ``T / n -/+ z * sd / n`` (normal approximation of the bootstrap,
-    with the bootstrap's exact variance), from two cumulative sums: no
-    resampling, no randomness, O(n) for any number of customers.
-
-    Returns ``threshold, profit_per_customer_low, profit_per_customer_high``.
-    """
-    curve = threshold_curve(p, economics, value, y, tiers, groups=groups, band_level=level)
-    return curve[["threshold", "profit_per_customer_low", "profit_per_customer_high"]]
 
 
 def emp(
@@ -544,76 +526,129 @@ def emp(
     }
 
 
-def confusion_money(
-    p: np.ndarray,
-    y: np.ndarray,
+def confusion(
+    outcome: np.ndarray,
+    contacted: np.ndarray,
+    profit: np.ndarray,
     value: np.ndarray,
-    rules: list[dict[str, Any]],
-    economics: Economics,
+    whole_customers: bool = True,
 ) -> pd.DataFrame:
-    """Confusion matrix of a policy in customers and in money (realised on outcomes ``y``).
+    """A policy's confusion matrix in customers and in money.
 
-    Rows: contacted churners (money: what the actions saved, net of cost),
-    contacted stayers (money: incentives and contacts spent on them), churners
-    not contacted (money: the value that walked away, which no action
-    addressed; it is not part of the policy's profit) and stayers not
-    contacted (no money either way).
+    Parameters
+    ----------
+    outcome : 0/1 outcomes (realised), or churn probabilities (expected counts).
+    contacted : boolean mask of the customers the policy contacts.
+    profit : each contacted customer's profit in money (ignored where not contacted).
+    value : each customer's value in money.
+    whole_customers : round the customer counts to integers (with 0/1 outcomes).
+
+    Rows: contacted churners (money: what the actions saved, net of cost), contacted
+    stayers (money: incentives and contacts spent on them), churners not contacted
+    (money: the value that walked away, which no action addressed; it is not part of the
+    policy's profit) and stayers not contacted (no money either way).
     """
-    y = np.asarray(y, dtype=float)
-    value = np.broadcast_to(np.asarray(value, dtype=float), y.shape)
-    profit = profit_under_rules(p, y, value, rules, economics)
-    contacted = rule_index(p, rules) >= 0
-    churned = y == 1
-    cells = [
-        ("Contacted", "Would have churned", contacted & churned, profit),
-        ("Contacted", "Would have stayed", contacted & ~churned, profit),
-        ("Not contacted", "Churned", ~contacted & churned, -value),
-        ("Not contacted", "Stayed", ~contacted & ~churned, np.zeros_like(value)),
-    ]
-    return pd.DataFrame(
+    c = np.asarray(contacted, dtype=bool)
+    churned_in, churned_out = outcome[c], outcome[~c]
+    spent = profit[c]
+    confusion = pd.DataFrame(
         {
-            "decision": [c[0] for c in cells],
-            "outcome": [c[1] for c in cells],
-            "customers": [int(c[2].sum()) for c in cells],
-            "money": [float(c[3][c[2]].sum()) for c in cells],
+            "decision": ["Contacted", "Contacted", "Not contacted", "Not contacted"],
+            "outcome": ["Would have churned", "Would have stayed", "Churned", "Stayed"],
+            "customers": [
+                float(churned_in.sum()),
+                float(churned_in.size - churned_in.sum()),
+                float(churned_out.sum()),
+                float(churned_out.size - churned_out.sum()),
+            ],
+            "money": [
+                float((spent * churned_in).sum()),
+                float((spent * (1.0 - churned_in)).sum()),
+                float(-(value[~c] * churned_out).sum()),
+                0.0,
+            ],
             "in_profit": [True, True, False, False],
         }
     )
+    if whole_customers:
+        confusion["customers"] = confusion["customers"].round().astype(int)
+    return confusion
+
+
+def _figures(outcome: np.ndarray, contacted: np.ndarray, money: np.ndarray) -> dict[str, float]:
+    n = outcome.size
+    n_contacted = int(contacted.sum())
+    tp = float(outcome[contacted].sum())
+    churners = float(outcome.sum())
+    profit = float(money.sum())
+    return {
+        "customers": int(n),
+        "contacted": n_contacted,
+        "share_targeted": n_contacted / n if n else math.nan,
+        "churners_contacted": tp,
+        "precision": tp / n_contacted if n_contacted else math.nan,
+        "recall": tp / churners if churners > 0 else math.nan,
+        "churn_rate": churners / n if n else math.nan,
+        "profit": profit,
+        "profit_per_customer": profit / n if n else math.nan,
+    }
 
 
 def outlook(
     p: np.ndarray,
     value: np.ndarray,
-    rules: list[dict[str, Any]],
+    rules: Sequence[PolicyRule],
     economics: Economics,
+    y: np.ndarray | None = None,
     low: np.ndarray | None = None,
     high: np.ndarray | None = None,
-) -> dict[str, float]:
-    """What a policy is expected to do on customers without outcomes (e.g. the current base).
+) -> dict[str, Any]:
+    """What a policy does on a set of customers: expected from the probabilities, and
+    realised where outcomes are known.
 
-    Returns ``customers``, ``contacted`` (count), ``share_contacted`` in [0, 1],
-    ``expected_churners_contacted`` (sum of their probabilities) and
-    ``expected_profit`` (money: the sum of each contacted customer's expected profit).
-    With the intervals ``low``/``high`` it also returns ``review`` and
-    ``share_review``: the customers whose interval crosses a cut-off (:func:`straddling`).
+    Parameters
+    ----------
+    p : calibrated churn probabilities, in [0, 1]; they decide who is contacted.
+    value : customer value in money, one per customer (or one for all).
+    rules, economics : the policy's rules and the economics that price its actions.
+    y : 0/1 outcomes, or ``None``. NaN marks a customer without an outcome; the realised
+        figures use the others only.
+    low, high : the probability intervals; with them the customers to review are counted.
+
+    Returns
+    -------
+    ``{"estimated": {...}, "realised": {...} or None}``, each with ``customers``,
+    ``contacted`` (count), ``share_targeted`` in [0, 1], ``churners_contacted``,
+    ``precision``, ``recall``, ``churn_rate``, ``profit`` (money) and
+    ``profit_per_customer``. Estimated (confidence-based performance estimation, as
+    NannyML's CBPE): with calibrated probabilities a contacted customer is a churner with
+    probability ``p``, so the expected churners contacted are the sum of ``p`` over them,
+    the expected churners the sum over everyone, and the expected profit prices ``p``.
+    ``precision`` is NaN when nobody is contacted, ``recall`` when nobody churns. With
+    ``low``/``high`` also ``review`` and ``share_review``: the customers whose interval
+    crosses a cut-off (:func:`straddling`).
     """
     p = np.asarray(p, dtype=float)
+    value = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
     contacted = rule_index(p, rules) >= 0
-    extra = {}
+    out: dict[str, Any] = {
+        "estimated": _figures(p, contacted, expected_profit(p, value, rules, economics)),
+        "realised": None,
+    }
+    if y is not None:
+        y = np.asarray(y, dtype=float)
+        known = ~np.isnan(y)
+        if known.any():
+            money = profit_under_rules(p[known], y[known], value[known], rules, economics)
+            out["realised"] = _figures(y[known], contacted[known], money)
     if low is not None and high is not None:
         review = straddling(low, high, rules)
-        extra = {"review": int(review.sum()), "share_review": float(review.mean())}
-    return {
-        **extra,
-        "customers": int(p.size),
-        "contacted": int(contacted.sum()),
-        "share_contacted": float(contacted.mean()) if p.size else 0.0,
-        "expected_churners_contacted": float(p[contacted].sum()),
-        "expected_profit": float(expected_profit(p, value, rules, economics).sum()),
-    }
+        out["review"] = int(review.sum())
+        out["share_review"] = float(review.mean()) if review.size else math.nan
+    return out
 
 
-def straddling(low: np.ndarray, high: np.ndarray, rules: list[dict[str, Any]]) -> np.ndarray:
+def straddling(low: np.ndarray, high: np.ndarray, rules: Sequence[PolicyRule]) -> np.ndarray:
     """Customers whose interval contains a cut-off: their action could flip (boolean mask).
 
     A customer straddles the cut-off ``c`` when ``low < c <= high``: somewhere
@@ -624,6 +659,6 @@ def straddling(low: np.ndarray, high: np.ndarray, rules: list[dict[str, Any]]) -
     high = np.asarray(high, dtype=float)
     mask = np.zeros(low.shape, dtype=bool)
     for rule in rules:  # a handful of cut-offs, vectorised over customers
-        c = rule["min_probability"]
+        c = rule.min_probability
         mask |= (low < c) & (c <= high)
     return mask

@@ -20,6 +20,7 @@ import io
 import json
 import shlex
 import zipfile
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,10 +28,10 @@ import pandas as pd
 
 from churn.artifact import Artifact, fingerprint_of
 from churn.customers import SCORE_COLUMNS, action_order
-from churn.decisions import Choice
+from churn.decisions import Choice, PolicyRule, sorted_rules
 from churn.economics import Economics
 from churn.errors import ChurnInputError
-from churn.policy import apply_policy, validate_policy
+from churn.policy import apply_policy, rules_of, validate_policy
 from churn.training import score_frame
 
 __all__ = [
@@ -68,23 +69,23 @@ def economics_json(economics: Economics) -> str:
     return json.dumps(economics.to_dict(), indent=2) + "\n"
 
 
-def describe_rules(policy: dict[str, Any]) -> list[str]:
-    """The policy's rules in plain words, strongest action first.
+def describe_rules(rules: Sequence[PolicyRule], default_action: str) -> list[str]:
+    """A policy's rules in plain words, strongest action first.
 
     ``["Call + discount: churn probability 21.8% or more", "Email offer: from 12.1% to
     21.8%", "none: everyone else"]``.
     """
-    ranked = sorted(policy["rules"], key=lambda r: r["min_probability"], reverse=True)
+    ranked = sorted_rules(rules, strongest_first=True)
     lines = []
     upper = None
     for rule in ranked:
-        low = f"{rule['min_probability']:.1%}"
+        low = f"{rule.min_probability:.1%}"
         if upper is None:
-            lines.append(f"{rule['action']}: churn probability {low} or more")
+            lines.append(f"{rule.action}: churn probability {low} or more")
         else:
-            lines.append(f"{rule['action']}: churn probability from {low} to under {upper}")
+            lines.append(f"{rule.action}: churn probability from {low} to under {upper}")
         upper = low
-    lines.append(f"{policy['default_action']}: {'everyone else' if ranked else 'everyone'}")
+    lines.append(f"{default_action}: {'everyone else' if ranked else 'everyone'}")
     return lines
 
 
@@ -243,22 +244,21 @@ def golden_sample(
     rng = np.random.default_rng(seed)
     chosen: dict[int, str] = {}  # row -> why (first reason wins)
 
-    for name in action_order(policy["rules"], policy["default_action"]):
+    rules = rules_of(policy)
+    for name in action_order(rules, policy["default_action"]):
         rows = np.flatnonzero(action == name)
         if rows.size:
             chosen.setdefault(int(rng.choice(rows)), f"an example of '{name}'")
-    for rule in sorted(policy["rules"], key=lambda r: r["min_probability"]):
-        cut = float(rule["min_probability"])
+    for rule in sorted_rules(rules):
+        cut = rule.min_probability
         below = np.flatnonzero(p < cut)
         above = np.flatnonzero(p >= cut)
         if below.size:
             row = int(below[np.argmax(p[below])])
-            chosen.setdefault(row, f"closest below the {cut:.4f} cut-off of '{rule['action']}'")
+            chosen.setdefault(row, f"closest below the {cut:.4f} cut-off of '{rule.action}'")
         if above.size:
             row = int(above[np.argmin(p[above])])
-            chosen.setdefault(
-                row, f"closest at or above the {cut:.4f} cut-off of '{rule['action']}'"
-            )
+            chosen.setdefault(row, f"closest at or above the {cut:.4f} cut-off of '{rule.action}'")
     rest = np.setdiff1d(np.arange(len(inputs)), np.fromiter(chosen, dtype=int, count=len(chosen)))
     extra = max(0, min(n - len(chosen), rest.size))
     for row in rng.choice(rest, size=extra, replace=False):

@@ -1,4 +1,5 @@
-"""How numbers are written for people: money, percentages, points and feature values.
+"""How numbers are written: for people (money, percentages, points, feature values) and for
+JSON files (:func:`json_ready`).
 
 Every page, sentence and report in the product formats through these, so the same
 figure reads the same everywhere.
@@ -6,7 +7,20 @@ figure reads the same everywhere.
 
 from __future__ import annotations
 
-__all__ = ["money", "number", "percent", "points", "short_number", "signed_points"]
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "json_ready",
+    "money",
+    "number",
+    "percent",
+    "points",
+    "short_number",
+    "signed_points",
+]
 
 
 def percent(x: float, digits: int = 1) -> str:
@@ -56,3 +70,19 @@ def short_number(x: float) -> str:
     """A number in four significant digits with thousands separators: ``12345.6 -> "1.235e+04"``,
     ``1234.5 -> "1,234"``, ``0.123456 -> "0.1235"`` (bin edges, values in messages)."""
     return f"{x:,.4g}"
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with NumPy scalars as Python ones, tuples as lists, keys as text and
+    non-finite floats (NaN, infinity) as ``None``, so ``json.dumps`` writes strict JSON."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if not math.isfinite(value) else float(value)
+    return value

@@ -11,8 +11,10 @@ Three questions, each answered from the model artifact and the batch alone:
   CBPE): with calibrated probabilities, a contacted customer with probability ``p`` is a
   churner with probability ``p``, so the expected true positives of a policy are the sum
   of ``p`` over the contacted customers, the expected churners the sum over everyone,
-  and the expected profit prices ``p`` with the policy's economics. With labels, the
-  realised figures and a calibration table by probability decile sit next to them.
+  and the expected profit prices ``p`` with the policy's economics
+  (:func:`churn.decisions.outlook`, the same figures the Decide page shows for the
+  current base). With labels, the realised figures and a calibration table by
+  probability decile sit next to them.
 * **Staleness.** The model's age and the review date (the policy's ``review_by``, or 90
   days after training without a policy).
 """
@@ -20,6 +22,7 @@ Three questions, each answered from the model artifact and the batch alone:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -30,6 +33,7 @@ from scipy.special import expit
 
 from churn import decisions
 from churn.artifact import Artifact
+from churn.decisions import PolicyRule
 from churn.drift import (
     MISSING,
     MODERATE,
@@ -45,7 +49,7 @@ from churn.drift import (
 from churn.economics import Economics
 from churn.errors import ChurnInputError
 from churn.features import FeatureSpec
-from churn.formatting import short_number
+from churn.formatting import json_ready, short_number
 from churn.ingest import read_bytes
 from churn.metrics import wilson
 from churn.model import ChurnModel, beta_logit
@@ -59,7 +63,6 @@ __all__ = [
     "calibration_deciles",
     "churn_probability",
     "compare",
-    "estimate_performance",
     "headline",
     "monitor",
     "read_batch",
@@ -204,58 +207,15 @@ def compare(
 
 
 # ----------------------------------------------------------------------- performance
-def estimate_performance(
-    p: np.ndarray,
-    value: np.ndarray,
-    rules: list[dict[str, Any]],
-    economics: Economics,
-    y: np.ndarray | None = None,
-) -> dict[str, dict[str, float] | None]:
-    """What a policy does on a batch: estimated from the probabilities, and realised with labels.
-
-    Parameters
-    ----------
-    p : calibrated churn probabilities, in [0, 1].
-    value : customer value in money, one per customer.
-    rules, economics : the policy's rules and the economics that price its actions.
-    y : 0/1 outcomes, or ``None``. NaN marks a customer without a label; realised
-        figures use the labelled customers only.
-
-    Returns
-    -------
-    ``{"estimated": {...}, "realised": {...} or None}``, each with ``share_targeted`` in
-    [0, 1], ``precision``, ``recall``, ``churn_rate`` and ``profit_per_customer`` (money per
-    customer of the batch), plus ``customers``. Estimated: expected true positives are the
-    sum of ``p`` over the contacted customers, expected churners the sum of ``p`` (CBPE).
-    ``precision`` is NaN when nobody is contacted, ``recall`` when nobody churns.
-    """
-    p = np.asarray(p, dtype=float)
-    value = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
-    contacted = decisions.rule_index(p, rules) >= 0
-
-    def figures(outcome: np.ndarray, chosen: np.ndarray, money: np.ndarray) -> dict[str, float]:
-        n_chosen = int(chosen.sum())
-        tp = float(outcome[chosen].sum())
-        churners = float(outcome.sum())
-        n = outcome.size
-        return {
-            "customers": int(n),
-            "share_targeted": n_chosen / n if n else math.nan,
-            "precision": tp / n_chosen if n_chosen else math.nan,
-            "recall": tp / churners if churners > 0 else math.nan,
-            "churn_rate": churners / n if n else math.nan,
-            "profit_per_customer": float(money.sum()) / n if n else math.nan,
-        }
-
-    estimated = figures(p, contacted, decisions.expected_profit(p, value, rules, economics))
-    realised = None
-    if y is not None:
-        y = np.asarray(y, dtype=float)
-        known = ~np.isnan(y)
-        if known.any():
-            money = decisions.profit_under_rules(p[known], y[known], value[known], rules, economics)
-            realised = figures(y[known], contacted[known], money)
-    return {"estimated": estimated, "realised": realised}
+#: The policy figures the report carries, estimated and realised (see :func:`decisions.outlook`).
+PERFORMANCE_KEYS = (
+    "customers",
+    "share_targeted",
+    "precision",
+    "recall",
+    "churn_rate",
+    "profit_per_customer",
+)
 
 
 def calibration_deciles(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
@@ -386,7 +346,7 @@ class MonitorReport:
     staleness: dict[str, Any]
     model_fingerprint: str
     reference_rows: int
-    rules: list[dict[str, Any]] = field(default_factory=list)
+    rules: list[PolicyRule] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -447,7 +407,7 @@ class MonitorReport:
             if self.calibration is None
             else self.calibration.drop(columns="model_label").to_dict("records")
         )
-        return _json_ready(
+        return json_ready(
             {
                 "status": self.status,
                 "status_rule": "worst of the score's and every feature's PSI status",
@@ -460,24 +420,10 @@ class MonitorReport:
                 "performance": self.performance,
                 "calibration": calibration,
                 "staleness": self.staleness,
-                "policy_rules": self.rules,
+                "policy_rules": [rule.to_dict() for rule in self.rules],
                 "messages": banner_messages(self),
             }
         )
-
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return None if not math.isfinite(value) else float(value)
-    return value
 
 
 #: Rows scored at a time by :func:`churn_probability` (bounded memory for large batches).
@@ -502,7 +448,7 @@ def churn_probability(model: ChurnModel, frame: pd.DataFrame) -> np.ndarray:
 def monitor(
     artifact: Artifact,
     frame: pd.DataFrame,
-    rules: list[dict[str, Any]],
+    rules: Sequence[PolicyRule],
     economics: Economics,
     *,
     p: np.ndarray | None = None,
@@ -533,7 +479,11 @@ def monitor(
     drift = compare(reference, spec, frame, p)
     y = batch_labels(frame, artifact.target, str(artifact.info.get("positive_label", "1")))
     value = economics.customer_value(frame, len(frame))
-    performance = estimate_performance(p, value, rules, economics, y)
+    ahead = decisions.outlook(p, value, rules, economics, y)
+    performance = {
+        kind: None if figures is None else {k: figures[k] for k in PERFORMANCE_KEYS}
+        for kind, figures in ((k, ahead[k]) for k in ("estimated", "realised"))
+    }
     calibration = None
     if y is not None and np.count_nonzero(~np.isnan(y)) >= 10:
         calibration = calibration_deciles(y, p)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from churn import decisions
 from churn.artifact import Artifact
-from churn.decisions import Choice
+from churn.decisions import Choice, PolicyRule
 from churn.economics import NO_ACTION, Economics
 from churn.errors import ChurnInputError
 
@@ -33,9 +33,11 @@ __all__ = [
     "apply_policy",
     "baseline_profits",
     "build_policy",
+    "capacity_exceeded",
     "decide",
     "decide_on_holdout",
     "load_policy",
+    "rules_of",
     "save_policy",
     "validate_policy",
 ]
@@ -62,7 +64,7 @@ class Decision:
     choice: Choice
     threshold: float
     tiers: list[float]
-    rules: list[dict[str, Any]]
+    rules: list[PolicyRule]
     curve: pd.DataFrame
     row: int
     n_customers: int
@@ -174,29 +176,10 @@ def decide(
     for index, n_action in enumerate(np.bincount(strongest_first, minlength=len(ordered))):
         if n_action:
             counts[ordered[index].name] = int(n_action)
-    realised = decisions.tier_profit(p_s[top], o_s[top], v_s[top], economics, tiers)
-    churned_top = o_s[top]
-    confusion = pd.DataFrame(
-        {
-            "decision": ["Contacted", "Contacted", "Not contacted", "Not contacted"],
-            "outcome": ["Would have churned", "Would have stayed", "Churned", "Stayed"],
-            "customers": [
-                float(churned_top.sum()),
-                float(k - churned_top.sum()),
-                float(o_s[k:].sum()),
-                float((p.size - k) - o_s[k:].sum()),
-            ],
-            "money": [
-                float((realised * churned_top).sum()),
-                float((realised * (1.0 - churned_top)).sum()),
-                float(-(v_s[k:] * o_s[k:]).sum()),
-                0.0,
-            ],
-            "in_profit": [True, True, False, False],
-        }
-    )
-    if y is not None:
-        confusion["customers"] = confusion["customers"].round().astype(int)
+    realised = np.zeros(p.size)
+    realised[top] = decisions.tier_profit(p_s[top], o_s[top], v_s[top], economics, tiers)
+    contacted = np.arange(p.size) < k
+    confusion = decisions.confusion(o_s, contacted, realised, v_s, whole_customers=y is not None)
     n = p.size
     return Decision(
         choice=choice,
@@ -220,6 +203,29 @@ def decide(
         actions_count=counts,
         confusion=confusion,
     )
+
+
+#: How far (a share of customers) a capacity may be overrun on another base before it counts.
+CAPACITY_TOLERANCE = 0.01
+
+
+def capacity_exceeded(decision: Decision, share_contacted: float) -> float | None:
+    """The capacity (a share of customers in [0, 1]) a decision chosen by capacity overruns
+    when its cut-off contacts ``share_contacted`` of another base; ``None`` when it does not
+    (or the decision was not chosen by capacity).
+
+    A cut-off set on the holdout to contact the top 15% can reach more of a later base whose
+    customers score higher; more than :data:`CAPACITY_TOLERANCE` over counts as overrun. A
+    ``top_n`` capacity is the share it was on the holdout.
+    """
+    choice = decision.choice
+    if choice.method == "top_share":
+        capacity = float(choice.value)  # type: ignore[arg-type]
+    elif choice.method == "top_n":
+        capacity = float(choice.value) / decision.n_customers  # type: ignore[arg-type]
+    else:
+        return None
+    return capacity if share_contacted > capacity + CAPACITY_TOLERANCE else None
 
 
 def decide_on_holdout(artifact: Artifact, economics: Economics, choice: Choice) -> Decision:
@@ -289,7 +295,7 @@ def build_policy(
         "created_at": created.isoformat(),
         "review_by": (created + timedelta(days=REVIEW_AFTER_DAYS)).date().isoformat(),
         "choice": decision.choice.to_dict(),
-        "rules": decision.rules,
+        "rules": [rule.to_dict() for rule in decision.rules],
         "default_action": DEFAULT_ACTION,
         "economics": economics.to_dict(),
         "expected": {
@@ -346,10 +352,15 @@ def validate_policy(policy: Any) -> dict[str, Any]:
     return policy
 
 
+def rules_of(policy: dict[str, Any]) -> list[PolicyRule]:
+    """The rules of a policy document (validated first)."""
+    validate_policy(policy)
+    return [PolicyRule.from_dict(rule) for rule in policy["rules"]]
+
+
 def apply_policy(policy: dict[str, Any], probability: np.ndarray) -> np.ndarray:
     """Action per customer: highest ``min_probability`` <= probability, else the default."""
-    validate_policy(policy)
-    return decisions.assign_actions(probability, policy["rules"], policy["default_action"])
+    return decisions.assign_actions(probability, rules_of(policy), policy["default_action"])
 
 
 def save_policy(policy: dict[str, Any], path: str | Path) -> None:

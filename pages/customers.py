@@ -10,6 +10,7 @@ import streamlit as st
 from churn import customers
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS
+from churn.decisions import PolicyRule
 from churn.explain import reasons_table
 from churn.formatting import money, percent
 from churn.policy import DEFAULT_ACTION
@@ -40,7 +41,7 @@ def _segments(artifact: Artifact, base: pd.DataFrame) -> list[str]:
 
 @model_cache(show_spinner="Ranking the customers...", max_entries=16)
 def _action_list(
-    _artifact: Artifact, fingerprint: str, key: str, _rules: list[dict]
+    _artifact: Artifact, fingerprint: str, key: str, _rules: list[PolicyRule]
 ) -> pd.DataFrame:
     base = current_base()
     economics = Scenario.from_query(json.loads(key)).economics

@@ -11,6 +11,7 @@ from churn.decisions import Choice
 from churn.economics import Action, Economics
 from churn.errors import ChurnInputError
 from churn.formatting import money, percent
+from churn.policy import capacity_exceeded
 from churn.scenario import Scenario
 from pages.common import (
     base_description,
@@ -278,10 +279,7 @@ def _results(decision, scenario: Scenario) -> None:
         profits,
     )
     m = decision.metrics()
-    st.markdown(
-        "; ".join(export.describe_rules({"rules": decision.rules, "default_action": "No action"}))
-        + "."
-    )
+    st.markdown("; ".join(export.describe_rules(decision.rules, "No action")) + ".")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(
         "Contacted",
@@ -314,21 +312,21 @@ def _results(decision, scenario: Scenario) -> None:
         low=base["probability_low"].to_numpy(),
         high=base["probability_high"].to_numpy(),
     )
-    if decision.choice.method in ("top_share", "top_n") and (
-        ahead["share_contacted"] > decision.choice.value + 0.01
-    ):
+    on_base = ahead["estimated"]
+    capacity = capacity_exceeded(decision, on_base["share_targeted"])
+    if capacity is not None:
         st.warning(
-            f"The team's capacity is {percent(decision.choice.value)} of customers, but in the "
-            f"current base this cut-off reaches {percent(ahead['share_contacted'])}: the latest "
+            f"The team's capacity is {percent(capacity)} of customers, but in the "
+            f"current base this cut-off reaches {percent(on_base['share_targeted'])}: the latest "
             "customers score higher than the holdout (see the box below). Lower the capacity, or "
             "contact the highest-ranked customers first (Customers page).",
         )
     st.info(
-        f"**On the {ahead['customers']:,} customers of the current base** (listed on the "
-        f"Customers page) this policy contacts {ahead['contacted']:,} "
-        f"({percent(ahead['share_contacted'])}), about "
-        f"{ahead['expected_churners_contacted']:,.0f} of them expected to churn, for an expected "
-        f"value of {money(ahead['expected_profit'])}. It can differ from the holdout: the base "
+        f"**On the {on_base['customers']:,} customers of the current base** (listed on the "
+        f"Customers page) this policy contacts {on_base['contacted']:,} "
+        f"({percent(on_base['share_targeted'])}), about "
+        f"{on_base['churners_contacted']:,.0f} of them expected to churn, for an expected "
+        f"value of {money(on_base['profit'])}. It can differ from the holdout: the base "
         f"is {base_description()}.",
         icon=":material/groups:",
     )

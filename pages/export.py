@@ -9,7 +9,7 @@ from churn import export
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS, sanitise_for_spreadsheet, to_safe_csv
 from churn.formatting import money, percent
-from churn.policy import REVIEW_AFTER_DAYS, build_policy
+from churn.policy import REVIEW_AFTER_DAYS, build_policy, rules_of
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from pages.common import (
     current_artifact,
@@ -64,7 +64,7 @@ st.subheader("The policy")
 left, right = st.columns([2, 3])
 with left:
     st.markdown("Each customer gets the action of the highest cut-off their probability reaches:")
-    for line in export.describe_rules(policy):
+    for line in export.describe_rules(rules_of(policy), policy["default_action"]):
         st.markdown(f"- {line}")
     expected = policy["expected"]
     st.caption(

@@ -19,7 +19,7 @@ from churn.customers import (
     segment_columns,
     to_safe_csv,
 )
-from churn.decisions import Choice
+from churn.decisions import Choice, PolicyRule
 from churn.economics import Action, Economics, default_economics
 from churn.errors import ChurnInputError
 from churn.policy import apply_policy, build_policy, decide_on_holdout
@@ -34,8 +34,8 @@ ECONOMICS = Economics(
     value_multiplier=12.0,
 )
 RULES = [
-    {"action": "Email offer", "min_probability": 0.2},
-    {"action": "Call + discount", "min_probability": 0.5},
+    PolicyRule("Email offer", 0.2),
+    PolicyRule("Call + discount", 0.5),
 ]
 
 
@@ -94,7 +94,8 @@ def test_action_is_the_highest_cut_off_reached(scored):
     assert table["007"] == "Call + discount"  # p = 1
     p = scored.set_index("customer_id")["churn_probability"]
     policy = {"schema_version": 1, "model_fingerprint": "x", "created_at": "now"}
-    expected = apply_policy({**policy, "rules": RULES, "default_action": "none"}, p.to_numpy())
+    rules = [r.to_dict() for r in RULES]
+    expected = apply_policy({**policy, "rules": rules, "default_action": "none"}, p.to_numpy())
     assert table.loc[p.index].tolist() == list(expected)
 
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from churn import decisions as d
-from churn.decisions import Choice
+from churn.decisions import Choice, PolicyRule
 from churn.economics import Action, Economics, default_economics
 from churn.errors import ChurnInputError
 
@@ -296,38 +296,38 @@ def test_choice_valid_values_and_dict():
 
 # ------------------------------------------------------------------ rules, actions
 def test_policy_rules_for_a_single_threshold():
-    assert d.policy_rules(0.3, [], ONE) == [{"action": "Voucher", "min_probability": 0.3}]
+    assert d.policy_rules(0.3, [], ONE) == [PolicyRule("Voucher", 0.3)]
     assert d.policy_rules(np.inf, [], ONE) == []
 
 
 def test_policy_rules_for_tiers_and_empty_tiers_dropped():
     rules = d.policy_rules(0.2, [0.5, 0.8], THREE)
     assert rules == [
-        {"action": "Email", "min_probability": 0.2},
-        {"action": "Voucher", "min_probability": 0.5},
-        {"action": "Call", "min_probability": 0.8},
+        PolicyRule("Email", 0.2),
+        PolicyRule("Voucher", 0.5),
+        PolicyRule("Call", 0.8),
     ]
     # threshold above the first tier: the weakest action's tier is empty
     assert d.policy_rules(0.6, [0.5, 0.8], THREE) == [
-        {"action": "Voucher", "min_probability": 0.6},
-        {"action": "Call", "min_probability": 0.8},
+        PolicyRule("Voucher", 0.6),
+        PolicyRule("Call", 0.8),
     ]
     # threshold above every tier: only the strongest action is left
-    assert d.policy_rules(0.9, [0.5, 0.8], THREE) == [{"action": "Call", "min_probability": 0.9}]
+    assert d.policy_rules(0.9, [0.5, 0.8], THREE) == [PolicyRule("Call", 0.9)]
     # a tier that never starts (inf) is left out
-    assert d.policy_rules(0.2, [np.inf], TWO) == [{"action": "Email", "min_probability": 0.2}]
+    assert d.policy_rules(0.2, [np.inf], TWO) == [PolicyRule("Email", 0.2)]
     # two tiers starting at the same probability: only the stronger one
     assert d.policy_rules(0.2, [0.7, 0.7], THREE) == [
-        {"action": "Email", "min_probability": 0.2},
-        {"action": "Call", "min_probability": 0.7},
+        PolicyRule("Email", 0.2),
+        PolicyRule("Call", 0.7),
     ]
 
 
 def test_assign_actions_at_the_boundaries():
     rules = [
-        {"action": "Call", "min_probability": 0.8},  # order of the rules does not matter
-        {"action": "Email", "min_probability": 0.2},
-        {"action": "Voucher", "min_probability": 0.5},
+        PolicyRule("Call", 0.8),  # order of the rules does not matter
+        PolicyRule("Email", 0.2),
+        PolicyRule("Voucher", 0.5),
     ]
     p = np.array([0.0, 0.19999, 0.2, 0.49, 0.5, 0.79, 0.8, 1.0])
     got = d.assign_actions(p, rules, default_action="none")
@@ -357,7 +357,7 @@ def test_verbraken_formula_by_hand():
     value = np.full(3, 1000.0)
     # churner: 0.3 * (1000 - 50) - 10 = 275; non-churner: -(50 + 10) = -60
     assert action.profit(np.array([1.0, 0.0, 0.5]), value).tolist() == [275.0, -60.0, 107.5]
-    rules = [{"action": "Offer", "min_probability": 0.5}]
+    rules = [PolicyRule("Offer", 0.5)]
     p = np.array([1.0, 0.5, 0.0])
     # 1.0 -> 275, 0.5 -> 0.5*275 - 0.5*60 = 107.5, 0.0 -> not contacted
     assert d.expected_profit(p, value, rules, econ).tolist() == [275.0, 107.5, 0.0]
@@ -365,37 +365,10 @@ def test_verbraken_formula_by_hand():
     assert curve["profit"].tolist() == [0.0, 275.0, 215.0]
 
 
-def test_profit_band_orders_and_collapses():
-    rng = np.random.default_rng(3)
-    n = 300
-    p = rng.random(n)
-    width = rng.uniform(0.0, 0.2, n)
-    low, high = np.clip(p - width, 0, 1), np.clip(p + width, 0, 1)
-    value = rng.uniform(100, 1000, n)
-    rules = d.policy_rules(0.3, [0.6, 0.85], THREE)
-    band = d.profit_band(p, low, high, value, rules, THREE)
-    assert band["low"] <= band["expected"] <= band["high"]
-    assert band["low"] < band["high"]
-    assert band["expected"] == pytest.approx(d.expected_profit(p, value, rules, THREE).sum())
-
-    same = d.profit_band(p, p, p, value, rules, THREE)
-    assert same["low"] == pytest.approx(same["expected"]) == pytest.approx(same["high"])
-    assert same["expected"] == pytest.approx(band["expected"])
-
-    nobody = d.profit_band(p, low, high, value, [], THREE)
-    assert nobody == {"expected": 0.0, "low": 0.0, "high": 0.0}
-
-
-def test_profit_band_by_hand():
-    action = Action("Offer", contact_cost=10.0, incentive_cost=50.0, success_rate=0.3)
-    econ = Economics((action,), value_constant=1000.0)
-    rules = [{"action": "Offer", "min_probability": 0.5}]
-    p, low, high = np.array([0.6, 0.2]), np.array([0.4, 0.1]), np.array([0.9, 0.3])
-    band = d.profit_band(p, low, high, np.full(2, 1000.0), rules, econ)
-    # only the first customer is contacted: q*275 - (1-q)*60 = 335q - 60
-    assert band["expected"] == pytest.approx(335 * 0.6 - 60)
-    assert band["low"] == pytest.approx(335 * 0.4 - 60)
-    assert band["high"] == pytest.approx(335 * 0.9 - 60)
+def _curve_band(p, y, value, econ, tiers, level=0.95):
+    """The bootstrap band columns of :func:`threshold_curve` (with ``band_level``)."""
+    curve = d.threshold_curve(p, econ, value, y, tiers, band_level=level)
+    return curve[["threshold", "profit_per_customer_low", "profit_per_customer_high"]]
 
 
 def _band_and_curve(n: int, seed: int):
@@ -404,7 +377,7 @@ def _band_and_curve(n: int, seed: int):
     y = (rng.random(n) < p).astype(int)
     value = rng.uniform(100, 1000, n)
     tiers = [0.6]
-    band = d.curve_band(p, y, value, TWO, tiers)
+    band = _curve_band(p, y, value, TWO, tiers)
     curve = d.threshold_curve(p, TWO, value, y, tiers)
     return band, curve
 
@@ -443,7 +416,7 @@ def test_curve_band_matches_a_resampling_bootstrap():
     p = np.round(rng.beta(1.5, 3.0, n), 2)
     y = (rng.random(n) < p).astype(int)
     value = rng.uniform(100, 1000, n)
-    band = d.curve_band(p, y, value, TWO, [0.6])
+    band = _curve_band(p, y, value, TWO, [0.6])
     curve = d.threshold_curve(p, TWO, value, y, [0.6])
     weights = rng.multinomial(n, np.full(n, 1.0 / n), size=2000)
     for share in (0.1, 0.3, 0.6):
@@ -611,14 +584,16 @@ def test_curve_is_monotone_and_max_profit_is_best(pairs, economics):
 
 
 # ---------------------------------------------------------------- confusion and review
-def test_confusion_money_by_hand():
+def test_confusion_by_hand():
     p = np.array([0.9, 0.8, 0.3, 0.1])
     y = np.array([1, 0, 1, 0])
     value = np.array([1000.0, 500.0, 800.0, 200.0])
     action = Action("Call", contact_cost=10, incentive_cost=50, success_rate=0.3)
     econ = Economics((action,), value_constant=1.0)
-    rules = [{"action": "Call", "min_probability": 0.5}]
-    table = d.confusion_money(p, y, value, rules, econ).set_index(["decision", "outcome"])
+    rules = [PolicyRule("Call", 0.5)]
+    profit = d.profit_under_rules(p, y, value, rules, econ)
+    table = d.confusion(y, d.rule_index(p, rules) >= 0, profit, value)
+    table = table.set_index(["decision", "outcome"])
     assert table.loc[("Contacted", "Would have churned"), "customers"] == 1
     assert table.loc[("Contacted", "Would have churned"), "money"] == pytest.approx(
         0.3 * (1000 - 50) - 10
@@ -634,7 +609,7 @@ def test_confusion_money_by_hand():
 def test_straddling_marks_intervals_that_cross_a_cut_off():
     low = np.array([0.10, 0.35, 0.41, 0.20, 0.55])
     high = np.array([0.20, 0.45, 0.50, 0.40, 0.70])
-    rules = [{"action": "a", "min_probability": 0.4}, {"action": "b", "min_probability": 0.6}]
+    rules = [PolicyRule("a", 0.4), PolicyRule("b", 0.6)]
     np.testing.assert_array_equal(d.straddling(low, high, rules), [False, True, False, True, True])
     assert not d.straddling(low, high, []).any()
 
@@ -692,20 +667,20 @@ def test_outlook_counts_and_expected_profit_by_hand():
     p = np.array([0.9, 0.5, 0.2])
     action = Action("Call", contact_cost=10, incentive_cost=50, success_rate=0.3)
     econ = Economics((action,), value_constant=1.0)
-    rules = [{"action": "Call", "min_probability": 0.4}]
-    ahead = d.outlook(p, np.array([1000.0, 500.0, 100.0]), rules, econ)
+    rules = [PolicyRule("Call", 0.4)]
+    ahead = d.outlook(p, np.array([1000.0, 500.0, 100.0]), rules, econ)["estimated"]
     assert ahead["contacted"] == 2 and ahead["customers"] == 3
-    assert ahead["share_contacted"] == pytest.approx(2 / 3)
-    assert ahead["expected_churners_contacted"] == pytest.approx(1.4)
+    assert ahead["share_targeted"] == pytest.approx(2 / 3)
+    assert ahead["churners_contacted"] == pytest.approx(1.4)
     by_hand = 0.9 * (0.3 * 950 - 10) - 0.1 * 60 + 0.5 * (0.3 * 450 - 10) - 0.5 * 60
-    assert ahead["expected_profit"] == pytest.approx(by_hand)
+    assert ahead["profit"] == pytest.approx(by_hand)
 
 
 def test_outlook_counts_the_customers_to_review():
     p = np.array([0.5, 0.45, 0.2])
     low, high = p - 0.15, p + 0.15
     econ = Economics((Action("Call", 1, 0, 0.3),), value_constant=100.0)
-    rules = [{"action": "Call", "min_probability": 0.4}]
+    rules = [PolicyRule("Call", 0.4)]
     ahead = d.outlook(p, np.full(3, 100.0), rules, econ, low=low, high=high)
     assert ahead["review"] == 2  # 0.5 and 0.45 both have 0.4 inside their interval
     assert ahead["share_review"] == pytest.approx(2 / 3)

@@ -18,7 +18,7 @@ import pytest
 from churn import export
 from churn.artifact import load_artifact
 from churn.cli import main
-from churn.decisions import Choice
+from churn.decisions import Choice, PolicyRule
 from churn.economics import Action, Economics, default_economics
 from churn.errors import ChurnInputError
 from churn.policy import apply_policy, build_policy, decide_on_holdout, validate_policy
@@ -120,7 +120,7 @@ def test_the_cli_reproduces_the_apps_policy_and_actions(trained, model_dir, tmp_
         value_constant=400.0,
     )
     choice = Choice("top_share", 0.3)
-    app_rules = decide_on_holdout(trained, economics, choice).rules
+    app_rules = [r.to_dict() for r in decide_on_holdout(trained, economics, choice).rules]
     folder = tmp_path / "a folder with spaces"
     folder.mkdir()
     (folder / "economics.json").write_text(export.economics_json(economics), encoding="utf-8")
@@ -198,19 +198,13 @@ def test_policy_file_name(policy, trained):
 
 
 def test_describe_rules():
-    policy = {
-        "rules": [
-            {"action": "Email offer", "min_probability": 0.121},
-            {"action": "Call + discount", "min_probability": 0.2182},
-        ],
-        "default_action": "none",
-    }
-    assert export.describe_rules(policy) == [
+    rules = [PolicyRule("Email offer", 0.121), PolicyRule("Call + discount", 0.2182)]
+    assert export.describe_rules(rules, "none") == [
         "Call + discount: churn probability 21.8% or more",
         "Email offer: churn probability from 12.1% to under 21.8%",
         "none: everyone else",
     ]
-    assert export.describe_rules({"rules": [], "default_action": "none"}) == ["none: everyone"]
+    assert export.describe_rules([], "none") == ["none: everyone"]
 
 
 def test_economics_json_reads_back(economics):

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn import charts, drift, monitor
+from churn import charts, decisions, drift, monitor
 from churn.artifact import Artifact, load_artifact
-from churn.decisions import Choice
+from churn.decisions import Choice, PolicyRule
 from churn.economics import default_economics
 from churn.errors import ChurnInputError
 from churn.policy import decide_on_holdout
@@ -183,11 +183,12 @@ def test_the_probability_alone_is_the_models(trained, new_batch_frame, monkeypat
 
 # -------------------------------------------------------------------- performance
 def test_estimated_figures_by_hand():
+    """The figures monitoring reports come from decisions.outlook (CBPE)."""
     econ = default_economics()  # value 500, Email offer (1, 10, 10%), Call (15, 60, 35%)
-    rules = [{"action": "Email offer", "min_probability": 0.5}]
+    rules = [PolicyRule("Email offer", 0.5)]
     p = np.array([0.9, 0.6, 0.2, 0.1])
     y = np.array([1, 0, 1, 0])
-    out = monitor.estimate_performance(p, 500.0, rules, econ, y)
+    out = decisions.outlook(p, 500.0, rules, econ, y)
     est, real = out["estimated"], out["realised"]
     assert est["share_targeted"] == 0.5
     assert est["precision"] == pytest.approx(0.75)  # (0.9 + 0.6) / 2
@@ -198,9 +199,9 @@ def test_estimated_figures_by_hand():
     )
     assert real["precision"] == 0.5 and real["recall"] == 0.5
     assert real["profit_per_customer"] == pytest.approx((win - loss) / 4)
-    unlabelled = monitor.estimate_performance(p, 500.0, rules, econ, np.full(4, np.nan))
+    unlabelled = decisions.outlook(p, 500.0, rules, econ, np.full(4, np.nan))
     assert unlabelled["realised"] is None
-    nobody = monitor.estimate_performance(p, 500.0, [], econ)
+    nobody = decisions.outlook(p, 500.0, [], econ)
     assert np.isnan(nobody["estimated"]["precision"]) and nobody["estimated"]["recall"] == 0
 
 
@@ -296,7 +297,8 @@ def test_the_json_report_has_the_promised_shape(new_report):
     assert data["performance"]["realised"] is not None  # the new batch has labels
     assert len(data["calibration"]) == 10
     assert data["messages"] == monitor.banner_messages(new_report)
-    assert data["policy_rules"] == new_report.rules and data["policy_rules"]
+    assert data["policy_rules"] == [r.to_dict() for r in new_report.rules]
+    assert data["policy_rules"]
 
 
 def test_read_batch_reads_an_upload_and_refuses_other_files(new_batch_frame):

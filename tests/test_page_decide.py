@@ -195,4 +195,5 @@ def test_review_count_is_the_librarys():
     )
     texts = " ".join(m.value for m in app.markdown)
     assert f"{ahead['review']:,} of the {len(base):,} customers in the current base" in texts
-    assert f"contacts {ahead['contacted']:,}" in " ".join(i.value for i in app.info)
+    contacted = ahead["estimated"]["contacted"]
+    assert f"contacts {contacted:,}" in " ".join(i.value for i in app.info)

@@ -66,7 +66,7 @@ def test_shown_policy_validates_and_has_the_sessions_rules(page):
     validate_policy(policy)
     scenario = at.session_state["scenario"]
     decision = decide_on_holdout(_artifact(), scenario.economics, scenario.choice)
-    assert policy["rules"] == decision.rules
+    assert policy["rules"] == [r.to_dict() for r in decision.rules]
     assert policy["choice"] == scenario.choice.to_dict()
     assert set(policy["expected"]["baselines_profit_per_customer"]) >= {"nobody", "rule"}
     downloaded = json.loads(_download(at, store, "Download the policy"))

@@ -98,7 +98,7 @@ def test_decide_is_consistent_for_each_choice(data, decided, choice):
     assert dec.actions_count == dict(zip(names.tolist(), counts.tolist(), strict=True))
     assert sum(dec.actions_count.values()) == n
     assert dec.rules == d.policy_rules(dec.threshold, dec.tiers, ECON)
-    assert all(rule["min_probability"] >= dec.threshold for rule in dec.rules)
+    assert all(rule.min_probability >= dec.threshold for rule in dec.rules)
     hit = data["y"][p >= dec.threshold]
     if hit.size:
         assert dec.precision == pytest.approx(hit.mean())
@@ -217,7 +217,7 @@ def test_build_policy_fields(decided):
     assert policy["created_at"] == "2024-05-17T09:30:12+00:00"
     assert policy["review_by"] == "2024-08-15"  # 90 days later
     assert policy["default_action"] == "none"
-    assert policy["rules"] == dec.rules
+    assert policy["rules"] == [r.to_dict() for r in dec.rules]
     assert Economics.from_dict(policy["economics"]) == ECON
     assert policy["choice"] == {"method": "max_profit", "value": None}
     assert policy["expected"]["evaluated_on"] == "holdout of 1,500 customers"
@@ -431,7 +431,7 @@ def test_baseline_profits_on_the_sample(trained):
 
 
 def test_decision_confusion_equals_the_standalone_function(trained):
-    from churn.decisions import confusion_money
+    from churn.decisions import confusion, profit_under_rules, rule_index
     from churn.economics import default_economics
     from churn.policy import decide_on_holdout
 
@@ -440,13 +440,9 @@ def test_decision_confusion_equals_the_standalone_function(trained):
     value = economics.customer_value(trained.holdout_data, len(h))
     for choice in (Choice("threshold", 0.3), Choice("top_share", 0.1), Choice("max_profit")):
         decision = decide_on_holdout(trained, economics, choice)
-        standalone = confusion_money(
-            h["churn_probability"].to_numpy(),
-            h["outcome"].to_numpy(),
-            value,
-            decision.rules,
-            economics,
-        )
+        p, y = h["churn_probability"].to_numpy(), h["outcome"].to_numpy()
+        money = profit_under_rules(p, y, value, decision.rules, economics)
+        standalone = confusion(y, rule_index(p, decision.rules) >= 0, money, value)
         inside = decision.confusion
         assert inside["customers"].tolist() == standalone["customers"].tolist()
         np.testing.assert_allclose(inside["money"], standalone["money"], rtol=1e-9, atol=1e-6)
@@ -462,7 +458,7 @@ def test_a_threshold_choice_exports_the_chosen_probability(trained):
     top = float(trained.holdout["churn_probability"].max())
     for value in (0.3, min(top + 0.05, 0.999)):
         decision = decide_on_holdout(trained, economics, Choice("threshold", value))
-        assert min(r["min_probability"] for r in decision.rules) == value
+        assert min(r.min_probability for r in decision.rules) == value
     # above every holdout score: nobody in the holdout, but production customers above it
     assert decision.n_targeted == 0
     assert (
@@ -495,3 +491,30 @@ def test_with_capacities_everybody_is_not_an_option_and_the_json_stays_valid(tra
     text = json.dumps(policy, allow_nan=False)  # strict JSON: no NaN
     assert json.loads(text)["expected"]["baselines_profit_per_customer"]["everybody"] is None
     jsonschema.Draft202012Validator(json.loads(pol.SCHEMA_PATH.read_text())).validate(policy)
+
+
+def test_expected_profit_band_by_hand():
+    """Who is contacted is fixed by p; the band puts them at the low, then high, end."""
+    action = Action("Offer", contact_cost=10.0, incentive_cost=50.0, success_rate=0.3)
+    econ = Economics((action,), value_constant=1000.0)
+    p, low, high = np.array([0.6, 0.2]), np.array([0.4, 0.1]), np.array([0.9, 0.3])
+    decision = pol.decide(p, low, high, None, np.full(2, 1000.0), econ, Choice("threshold", 0.5))
+    # only the first customer is contacted: q*275 - (1-q)*60 = 335q - 60
+    assert decision.expected_profit == pytest.approx(335 * 0.6 - 60)
+    assert decision.expected_profit_low == pytest.approx(335 * 0.4 - 60)
+    assert decision.expected_profit_high == pytest.approx(335 * 0.9 - 60)
+    same = pol.decide(p, p, p, None, np.full(2, 1000.0), econ, Choice("threshold", 0.5))
+    assert same.expected_profit_low == same.expected_profit == same.expected_profit_high
+
+
+def test_a_capacity_overrun_on_another_base_is_named():
+    econ = Economics((Action("Offer", 10.0, 50.0, 0.3),), value_constant=1000.0)
+    p = np.linspace(0.01, 0.99, 100)
+    by_share = pol.decide(p, p, p, None, np.full(100, 1000.0), econ, Choice("top_share", 0.2))
+    assert pol.capacity_exceeded(by_share, 0.205) is None  # within the tolerance
+    assert pol.capacity_exceeded(by_share, 0.25) == pytest.approx(0.2)
+    by_count = pol.decide(p, p, p, None, np.full(100, 1000.0), econ, Choice("top_n", 20))
+    assert pol.capacity_exceeded(by_count, 0.25) == pytest.approx(0.2)
+    assert pol.capacity_exceeded(by_count, 0.2) is None
+    by_cut = pol.decide(p, p, p, None, np.full(100, 1000.0), econ, Choice("threshold", 0.5))
+    assert pol.capacity_exceeded(by_cut, 0.9) is None  # not chosen by capacity

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from churn import charts, formatting, metrics, report
+from churn.decisions import PolicyRule
 
 
 def test_data_summary_counts_the_sample(trained, sample_frame):
@@ -103,15 +104,16 @@ def test_model_card_names_the_model_and_its_limits(trained):
 
 
 def test_confusion_table_reads_each_cell():
-    from churn.decisions import confusion_money
+    from churn.decisions import confusion, profit_under_rules, rule_index
     from churn.economics import Action, Economics
 
     p = np.array([0.9, 0.8, 0.3, 0.1])
     y = np.array([1, 0, 1, 0])
     econ = Economics((Action("Call", 10, 50, 0.3),), value_constant=1000.0)
-    rules = [{"action": "Call", "min_probability": 0.5}]
-    confusion = confusion_money(p, y, np.full(4, 1000.0), rules, econ)
-    table = report.confusion_table(confusion)
+    rules = [PolicyRule("Call", 0.5)]
+    value = np.full(4, 1000.0)
+    money = profit_under_rules(p, y, value, rules, econ)
+    table = report.confusion_table(confusion(y, rule_index(p, rules) >= 0, money, value))
     assert list(table.index) == ["Contacted", "Not contacted"]
     assert list(table.columns) == ["Would have churned", "Would have stayed"]
     assert table.loc["Contacted", "Would have churned"] == "1 customers, $275"
