@@ -1,0 +1,415 @@
+"""Exact path-dependent TreeSHAP values of the bagged ensemble, in numpy.
+
+What is computed
+----------------
+The SHAP values of the *ensemble margin*, the mean of the bagged LightGBM
+members' log-odds (:meth:`ChurnModel.tree_margin`). SHAP values are linear in
+the model, so the ensemble's TreeSHAP values are the mean of the members'
+TreeSHAP values, and ``base_value + values.sum(axis=1)`` equals the ensemble
+margin exactly (up to float rounding). The values are the path-dependent
+("tree_path_dependent") TreeSHAP values of Lundberg et al. (2020), the ones
+``shap.TreeExplainer(booster)`` and LightGBM's
+``booster.predict(X, pred_contrib=True)`` return.
+
+Why not with ``shap.TreeExplainer`` or ``pred_contrib`` directly
+----------------------------------------------------------------
+``shap.TreeExplainer`` works on our boosters, but only because, for a LightGBM
+model without background data, it hands the work to LightGBM's own
+``pred_contrib`` (same numbers, checked in ``tests/test_explain.py``). Its own
+tree parser does not understand LightGBM's native categorical splits
+(``contract_type`` etc.): with background data ("interventional") its values
+fail its additivity check on our boosters. And ``pred_contrib`` does more work
+than the app needs: it runs the O(leaves x depth^2) TreeSHAP recursion for
+every customer in every tree, so its time grows with customers x trees x leaves
+x depth^2. The tables below do that recursion once per leaf and model; a
+customer then costs a direction pattern per tree, and each tree is evaluated
+once per distinct pattern by look-ups. On the sample's model this takes a
+fraction of ``pred_contrib``'s time, a smaller one the more customers there are.
+The number and shape of the trees is chosen per table by cross-validation
+(:data:`churn.model.TREE_SHAPES`).
+
+How
+---
+This module computes the same TreeSHAP values in numpy (``_TreeShap``),
+exactly, from a table per leaf (the idea of "Fast TreeSHAP v2", Yang 2021):
+
+* A leaf's share of the SHAP values depends on a customer only through which
+  of the distinct features on the leaf's path the customer satisfies (all the
+  splits on that feature), a pattern of ``d`` bits. For each leaf, the values
+  for all ``2^d`` patterns are computed once per model from the leaf value and
+  the training counts down the path (``d`` is at most 6 on the sample's
+  model, whose trees have up to 7 leaves; leaves with more than 16 would make
+  the tables too big, and such models use ``pred_contrib``).
+* Per tree, a customer is described by the directions taken at the tree's
+  (at most ``num_leaves - 1``) split nodes, read from which interval between the tree's
+  thresholds each value falls in; customers with the same directions get the
+  same values, so each tree is evaluated once per distinct direction pattern
+  (far fewer patterns than customers in practice) by table
+  look-ups.
+
+Split directions follow LightGBM's rules (numeric ``<=`` with its missing-value
+handling; categories in the left set go left, missing and unseen ones go
+right). As a guard, every result is checked for additivity against the
+members' own predictions; if any customer is off by more than 1e-6, the values
+are recomputed with ``pred_contrib``. Tests check agreement with
+``pred_contrib`` and with ``shap.TreeExplainer`` to 1e-9.
+
+The tables are built on a model's first explanation and kept, per model, while
+the model lives (a weak-keyed cache, rebuilt if its boosters are replaced).
+Used by :mod:`churn.explain`, which turns the values into probability points
+and sentences.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from churn.model import ChurnModel
+
+__all__ = ["shap_margin_values"]
+
+_ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| <= this counts as zero
+_MAX_PATH_FEATURES = 16  # larger leaves would need 2^d tables; use pred_contrib instead
+_CHUNK_ROWS = 20_000
+
+
+def _shapley_tables(z: np.ndarray, v: np.ndarray, d: int) -> np.ndarray:
+    """TreeSHAP values of leaves with ``d`` distinct path features, for every pattern.
+
+    ``z`` (L, d): share of training count that follows the path at each feature's
+    splits; ``v`` (L,): leaf values. Returns (L, 2^d, d): entry ``[l, p, i]`` is
+    the SHAP value of feature ``i`` from leaf ``l`` for a customer who satisfies
+    exactly the path features set in the bits of ``p``. The leaf's term is
+    ``v * prod_j (o_j if j in S else z_j)``; its Shapley value for ``i`` is
+    ``v (o_i - z_i) sum_k w(k) [t^k] prod_{j != i} (z_j + o_j t)`` with
+    ``w(k) = k! (d - 1 - k)! / d!``.
+    """
+    n_patterns = 1 << d
+    bits = ((np.arange(n_patterns)[:, None] >> np.arange(d)) & 1).astype(float)  # (P, d)
+    # Polynomial prod_j (z_j + o_j t), coefficients by power of t: (L, P, d + 1).
+    poly = np.zeros((z.shape[0], n_patterns, d + 1))
+    poly[..., 0] = 1.0
+    for j in range(d):
+        zj = z[:, j, None, None]
+        shifted = np.zeros_like(poly)
+        shifted[..., 1:] = poly[..., :-1]
+        poly = zj * poly + bits[None, :, j, None] * shifted
+    weights = np.array(
+        [math.factorial(k) * math.factorial(d - 1 - k) / math.factorial(d) for k in range(d)]
+    )
+    out = np.empty((z.shape[0], n_patterns, d))
+    for i in range(d):
+        zi = z[:, i, None]  # (L, 1)
+        # Divide out feature i: by z_i where it is not satisfied, by (t + z_i) where it is
+        # (backward synthetic division, stable because 0 < z_i <= 1).
+        cold = poly[..., :d] / zi[..., None]
+        hot = np.empty_like(cold)
+        hot[..., d - 1] = poly[..., d]
+        for k in range(d - 1, 0, -1):
+            hot[..., k - 1] = poly[..., k] - zi * hot[..., k]
+        satisfied = bits[None, :, i]
+        rest = np.where(satisfied[..., None] > 0, hot, cold) @ weights  # (L, P)
+        out[..., i] = v[:, None] * (satisfied - zi) * rest
+    return out
+
+
+class _TreeShap:
+    """Exact path-dependent TreeSHAP for the ensemble, precomputed per model."""
+
+    def __init__(self, boosters: list[Any], n_features: int) -> None:
+        scale = 1.0 / len(boosters)
+        feat, thr, is_cat, default_left, missing = [], [], [], [], []
+        cat_sets: list[set[int]] = []
+        self.trees: list[dict[str, Any]] = []
+        self.base_value = 0.0
+        leaves: list[tuple[np.ndarray, float, int]] = []  # z, value, d per leaf
+        for booster in boosters:
+            for info in booster.dump_model()["tree_info"]:
+                root = info["tree_structure"]
+                if "split_index" not in root:  # a single leaf: only shifts the base value
+                    self.base_value += scale * float(root["leaf_value"])
+                    continue
+                start = len(feat)
+                entries: list[tuple[int, bool, int]] = []  # (node position, left?, slot)
+                slot_info: list[tuple[int, int, int]] = []  # (leaf, k, feature)
+                leaf_slots: list[int] = []
+                expected = 0.0
+                stack: list[tuple[dict[str, Any], list[tuple[int, bool, float]]]] = [(root, [])]
+                while stack:
+                    node, path = stack.pop()
+                    if "split_index" in node:
+                        pos = len(feat) - start
+                        f = int(node["split_feature"])
+                        feat.append(f)
+                        categorical = node["decision_type"] == "=="
+                        is_cat.append(categorical)
+                        if categorical:
+                            thr.append(np.nan)
+                            cat_sets.append({int(c) for c in str(node["threshold"]).split("||")})
+                        else:
+                            thr.append(float(node["threshold"]))
+                            cat_sets.append(set())
+                        default_left.append(bool(node["default_left"]))
+                        missing.append({"None": 0, "Zero": 1, "NaN": 2}[node["missing_type"]])
+                        count = float(node["internal_count"])
+                        for child, left in (
+                            (node["right_child"], False),
+                            (node["left_child"], True),
+                        ):
+                            share = _count(child) / count
+                            stack.append((child, [*path, (pos, left, share)]))
+                    else:
+                        value = scale * float(node["leaf_value"])
+                        expected += (
+                            value * float(node["leaf_count"]) / float(root["internal_count"])
+                        )
+                        # Distinct features on the path, in order of first appearance.
+                        order: dict[int, int] = {}
+                        z: list[float] = []
+                        leaf_index = len(leaf_slots)
+                        for pos, _left, share in path:
+                            f = feat[start + pos]
+                            if f not in order:
+                                order[f] = len(order)
+                                z.append(1.0)
+                                slot_info.append((leaf_index, order[f], f))
+                            z[order[f]] *= share
+                        first_slot = len(slot_info) - len(order)
+                        for pos, left, _ in path:
+                            entries.append((pos, left, first_slot + order[feat[start + pos]]))
+                        leaf_slots.append(first_slot)
+                        leaves.append((np.asarray(z), value, len(order)))
+                self.base_value += expected
+                entries.sort(key=lambda e: e[2])
+                slots = np.asarray(slot_info, dtype=np.int64)
+                self.trees.append(
+                    {
+                        "nodes": (start, len(feat)),
+                        "pos": np.asarray([e[0] for e in entries], dtype=np.int64),
+                        "left": np.asarray([e[1] for e in entries], dtype=bool),
+                        "entry_starts": np.searchsorted(
+                            [e[2] for e in entries], np.arange(len(slots))
+                        ),
+                        "slot_leaf": slots[:, 0],
+                        "slot_k": slots[:, 1],
+                        "slot_feature": slots[:, 2],
+                        "leaf_starts": np.asarray(leaf_slots, dtype=np.int64),
+                        "first_leaf": len(leaves) - len(leaf_slots),
+                    }
+                )
+        self.n_features = n_features
+        self.feature = np.asarray(feat, dtype=np.int64)
+        self.usable = all(d <= _MAX_PATH_FEATURES for _, _, d in leaves)
+        self._build_decisions(thr, is_cat, default_left, missing, cat_sets)
+        if self.usable:
+            self._build_tables(leaves)
+
+    def _build_decisions(
+        self,
+        thresholds: list[float],
+        is_cat: list[bool],
+        default_left: list[bool],
+        missing: list[int],
+        cat_sets: list[set[int]],
+    ) -> None:
+        """Direction tables: node x value class -> goes left, as LightGBM decides.
+
+        A feature's value class is what every split on it can see: for numbers,
+        the interval between the split thresholds plus "was missing" and "is
+        zero" flags (for LightGBM's missing-value rules); for categories, the
+        category code (0 = missing, negative or beyond every split's set, which
+        always goes right).
+        """
+        self.cuts: dict[int, np.ndarray] = {}
+        self.limits: dict[int, int] = {}
+        for f in np.unique(self.feature):
+            nodes = np.flatnonzero(self.feature == f)
+            kinds = {is_cat[i] for i in nodes}
+            if len(kinds) > 1:  # not produced by LightGBM; keep its own algorithm
+                self.usable = False
+            if is_cat[nodes[0]]:
+                self.limits[int(f)] = 1 + max(max(cat_sets[i], default=0) for i in nodes)
+            else:
+                self.cuts[int(f)] = np.unique([thresholds[i] for i in nodes])
+        widths = [4 * (c.size + 1) for c in self.cuts.values()]
+        widths += [limit + 1 for limit in self.limits.values()]
+        self.lut = np.zeros((self.feature.size, max(widths, default=1)), dtype=bool)
+        for i, f in enumerate(self.feature):
+            if is_cat[i]:
+                self.lut[i, [c + 1 for c in cat_sets[i]]] = True
+            elif int(f) in self.cuts:
+                cuts = self.cuts[int(f)]
+                classes = np.arange(4 * (cuts.size + 1))
+                interval, was_nan, is_zero = classes // 4, (classes // 2) % 2, classes % 2
+                goes_default = ((missing[i] == 2) & (was_nan == 1)) | (
+                    (missing[i] == 1) & (is_zero == 1)
+                )
+                rank = np.searchsorted(cuts, thresholds[i])
+                self.lut[i, classes] = np.where(goes_default, default_left[i], interval <= rank)
+
+    def _classes(self, matrix: np.ndarray) -> np.ndarray:
+        """Value class of every feature for every row (see :meth:`_build_decisions`)."""
+        out = np.zeros(matrix.shape, dtype=np.int64)
+        for f, cuts in self.cuts.items():
+            x = matrix[:, f]
+            nan = np.isnan(x)
+            x = np.where(nan, 0.0, x)  # LightGBM reads NaN as 0 unless the split handles NaN
+            interval = np.searchsorted(cuts, x, side="left")
+            out[:, f] = 4 * interval + 2 * nan + (np.abs(x) <= _ZERO)
+        for f, limit in self.limits.items():
+            x = matrix[:, f]
+            valid = ~np.isnan(x) & (x < limit)
+            code = np.trunc(np.where(valid, x, -1.0)).astype(np.int64)
+            out[:, f] = np.where(valid & (code >= 0), code + 1, 0)
+        return out
+
+    def _build_tables(self, leaves: list[tuple[np.ndarray, float, int]]) -> None:
+        d_all = np.asarray([d for _, _, d in leaves], dtype=np.int64)
+        sizes = (1 << d_all) * d_all
+        self.leaf_offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self.leaf_d = d_all
+        self.table = np.empty(int(sizes.sum()))
+        for d in np.unique(d_all):
+            which = np.flatnonzero(d_all == d)
+            z = np.stack([leaves[i][0] for i in which])
+            v = np.asarray([leaves[i][1] for i in which])
+            tables = _shapley_tables(z, v, int(d)).reshape(which.size, -1)
+            for row, leaf in enumerate(which):
+                self.table[self.leaf_offset[leaf] : self.leaf_offset[leaf] + sizes[leaf]] = tables[
+                    row
+                ]
+        for tree in self.trees:
+            start, stop = tree["nodes"]
+            width = stop - start
+            # Slots in feature order, so one sum per feature adds a pattern's values up.
+            by_feature = np.argsort(tree["slot_feature"], kind="stable")
+            features = tree["slot_feature"][by_feature]
+            leaf = tree["first_leaf"] + tree["slot_leaf"][by_feature]
+            tree["slot_base"] = self.leaf_offset[leaf] + tree["slot_k"][by_feature]
+            tree["slot_d"] = self.leaf_d[leaf]
+            tree["slot_leaf_sorted"] = tree["slot_leaf"][by_feature]
+            tree["slot_bit"] = np.left_shift(1, tree["slot_k"])
+            tree["feature_starts"] = np.flatnonzero(np.r_[True, features[1:] != features[:-1]])
+            tree["features"] = features[tree["feature_starts"]]
+            if width <= 62:
+                # Per feature of the tree: value class -> bits of the directions at its splits.
+                used = np.unique(self.feature[start:stop])
+                codes = np.zeros((used.size, self.lut.shape[1]), dtype=np.int64)
+                for pos in range(width):
+                    row = np.searchsorted(used, self.feature[start + pos])
+                    codes[row] |= self.lut[start + pos].astype(np.int64) << pos
+                tree["code_features"] = used
+                tree["code_tables"] = codes
+
+    def values(self, matrix: np.ndarray) -> np.ndarray:
+        """SHAP values (n, n_features) of the ensemble margin."""
+        out = np.zeros((matrix.shape[0], self.n_features))
+        for lo in range(0, matrix.shape[0], _CHUNK_ROWS):
+            block = matrix[lo : lo + _CHUNK_ROWS]
+            out[lo : lo + block.shape[0]] = self._block_values(self._classes(block))
+        return out
+
+    def _patterns(self, tree: dict[str, Any], classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The tree's distinct direction patterns (u, nodes) and each row's pattern (n,)."""
+        start, stop = tree["nodes"]
+        width = stop - start
+        if width > 62:
+            nodes = np.arange(start, stop)
+            directions = self.lut[nodes[None, :], classes[:, self.feature[start:stop]]]
+            patterns, inverse = np.unique(directions, axis=0, return_inverse=True)
+            return patterns, inverse.ravel()
+        code = np.zeros(classes.shape[0], dtype=np.int64)
+        for table, f in zip(tree["code_tables"], tree["code_features"], strict=True):
+            code |= table[classes[:, f]]
+        if width <= 16:  # distinct codes by marking, no sort
+            seen = np.zeros(1 << width, dtype=bool)
+            seen[code] = True
+            distinct = np.flatnonzero(seen)
+            inverse = (np.cumsum(seen) - 1)[code]
+        else:
+            distinct, inverse = np.unique(code, return_inverse=True)
+        return ((distinct[:, None] >> np.arange(width)) & 1).astype(bool), inverse.ravel()
+
+    def _block_values(self, classes: np.ndarray) -> np.ndarray:
+        n = classes.shape[0]
+        per_pattern: list[np.ndarray] = []  # SHAP values of each tree's distinct patterns
+        which = np.empty((n, len(self.trees)), dtype=np.int64)  # row -> pattern, per tree
+        offset = 0
+        for t, tree in enumerate(self.trees):
+            patterns, inverse = self._patterns(tree, classes)
+            # Which distinct path features each pattern satisfies, as bits per leaf.
+            match = patterns[:, tree["pos"]] == tree["left"]
+            satisfied = np.logical_and.reduceat(match, tree["entry_starts"], axis=1)
+            mask = np.add.reduceat(satisfied * tree["slot_bit"], tree["leaf_starts"], axis=1)
+            # Look the leaves' values up and add them per feature.
+            index = tree["slot_base"] + mask[:, tree["slot_leaf_sorted"]] * tree["slot_d"]
+            sums = np.add.reduceat(self.table[index], tree["feature_starts"], axis=1)
+            values = np.zeros((patterns.shape[0], self.n_features))
+            values[:, tree["features"]] = sums
+            per_pattern.append(values)
+            which[:, t] = offset + inverse
+            offset += patterns.shape[0]
+        if not per_pattern:
+            return np.zeros((n, self.n_features))
+        gather = sparse.csr_matrix(
+            (np.ones(which.size), which.ravel(), np.arange(0, which.size + 1, which.shape[1])),
+            shape=(n, offset),
+        )
+        return np.asarray(gather @ np.vstack(per_pattern))
+
+
+def _count(node: dict[str, Any]) -> float:
+    return float(node["internal_count"] if "split_index" in node else node["leaf_count"])
+
+
+_ENGINES: weakref.WeakKeyDictionary[ChurnModel, tuple[tuple[int, ...], _TreeShap]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _engine(model: ChurnModel) -> _TreeShap:
+    """The model's TreeSHAP tables (built on first use, kept while the model lives)."""
+    key = tuple(id(b) for b in model.boosters_)
+    cached = _ENGINES.get(model)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    engine = _TreeShap(model.boosters_, len(model.spec_.columns))
+    _ENGINES[model] = (key, engine)
+    return engine
+
+
+def _pred_contrib(model: ChurnModel, matrix: np.ndarray) -> np.ndarray:
+    """LightGBM's own TreeSHAP, averaged over members: (n, F + 1), last column the base."""
+    return np.mean(
+        [b.predict(matrix, pred_contrib=True, num_threads=model.n_jobs) for b in model.boosters_],
+        axis=0,
+    )
+
+
+def shap_margin_values(
+    model: ChurnModel, matrix: np.ndarray, engine: str = "numpy"
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """Ensemble TreeSHAP values of a tree matrix: ``(values (n, F), base_value, margin (n,))``.
+
+    ``engine="numpy"`` uses the per-leaf tables (checked for additivity, with
+    ``pred_contrib`` as fallback); ``engine="lightgbm"`` uses LightGBM's
+    ``pred_contrib`` directly (slower, same numbers).
+    """
+    if engine not in ("numpy", "lightgbm"):
+        raise ValueError(f"unknown SHAP engine {engine!r}")
+    tables = _engine(model)
+    if matrix.shape[0] == 0:
+        return np.zeros((0, matrix.shape[1])), tables.base_value, np.zeros(0)
+    margin = model._member_margins_matrix(matrix).mean(axis=0)
+    if engine == "numpy" and tables.usable:
+        values = tables.values(matrix)
+        error = np.abs(tables.base_value + values.sum(axis=1) - margin)
+        if np.all(error <= 1e-6):  # NaN (a broken table) fails too
+            return values, tables.base_value, margin
+    contrib = _pred_contrib(model, matrix)
+    return contrib[:, :-1], float(contrib[0, -1]), margin
