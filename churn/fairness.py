@@ -9,7 +9,7 @@ Groups
     other numeric column gets quartile bands with edges rounded to two significant
     figures. Missing values form their own group, "Missing".
 
-Per group (:func:`group_table`, computed with fairlearn's ``MetricFrame``)
+Per group (:func:`group_table`, from the counts of each group)
     customers, selection rate (share contacted: any action other than "none"),
     precision, recall (share of churners contacted) and false positive rate (share of
     stayers contacted), each with a Wilson 95% interval, and the mean predicted churn
@@ -50,19 +50,10 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import (
-    MetricFrame,
-    count,
-    false_positive_rate,
-    selection_rate,
-    true_positive_rate,
-)
 from scipy.stats import norm
-from sklearn.metrics import precision_score
 
 from churn import metrics
 from churn.artifact import Artifact
@@ -294,12 +285,36 @@ def holdout_selection(artifact: Artifact, decision: Decision) -> pd.DataFrame:
     return pd.concat([out, extra], axis=1)
 
 
-def _observed_rate(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean(y_true))
+def _group_counts(
+    y: np.ndarray, p: np.ndarray, selected: np.ndarray, groups: pd.Series
+) -> pd.DataFrame:
+    """The counts of each group, from one groupby.
 
-
-def _mean_of(y_true: np.ndarray, y_pred: np.ndarray, values: np.ndarray) -> float:
-    return float(np.mean(values))
+    Columns: ``customers``, ``contacted``, ``churners``, ``stayers``, ``true_positives``
+    (churners contacted), ``false_positives`` (stayers contacted) and ``predicted`` (the
+    sum of the churn probabilities). Groups are the text of ``groups``' values, in a
+    categorical's order (categories nobody is in left out), else sorted.
+    """
+    labels = pd.Series(groups).astype(str).to_numpy()
+    stayer = 1 - y
+    counts = (
+        pd.DataFrame(
+            {
+                "customers": np.ones(len(y), dtype=int),
+                "contacted": selected.astype(int),
+                "churners": y,
+                "stayers": stayer,
+                "true_positives": y * selected,
+                "false_positives": stayer * selected,
+                "predicted": p,
+            }
+        )
+        .groupby(labels, sort=True)
+        .sum()
+    )
+    if isinstance(groups.dtype, pd.CategoricalDtype):
+        counts = counts.loc[[str(c) for c in groups.cat.categories if str(c) in counts.index]]
+    return counts
 
 
 def _katz(
@@ -349,61 +364,46 @@ def group_table(
     """
     y = np.asarray(y, dtype=int)
     p = np.asarray(p, dtype=float)
-    selected = np.asarray(contacted, dtype=bool).astype(int)
+    selected = np.asarray(contacted, dtype=bool)
     if not (len(y) == len(p) == len(selected) == len(groups)) or len(y) == 0:
         raise ChurnInputError("Outcomes, probabilities, decisions and groups must line up.")
     if pd.isna(groups).any():
         raise ChurnInputError("Every customer needs a group; missing values must be labelled.")
-    labels = np.asarray(pd.Series(groups).astype(str), dtype=object)
-    frame = MetricFrame(
-        metrics={
-            "customers": count,
-            "observed_rate": _observed_rate,
-            "mean_predicted": _mean_of,
-            "selection_rate": selection_rate,
-            "recall": true_positive_rate,
-            "precision": partial(precision_score, zero_division=np.nan),
-            "false_positive_rate": false_positive_rate,
-        },
-        y_true=y,
-        y_pred=selected,
-        sensitive_features=pd.Series(labels, name="group"),
-        sample_params={"mean_predicted": {"values": p}},
-    ).by_group
-    if isinstance(groups.dtype, pd.CategoricalDtype):
-        order = [str(c) for c in groups.cat.categories if str(c) in frame.index]
-        frame = frame.loc[order]
-    out = pd.DataFrame(index=pd.Index(frame.index, name="group"))
-    n = frame["customers"].to_numpy(dtype=float)
-    # the confusion counts, back from fairlearn's rates (exact up to rounding)
-    churners = np.rint(frame["observed_rate"].to_numpy(dtype=float) * n)
-    selected_n = np.rint(frame["selection_rate"].to_numpy(dtype=float) * n)
-    tp = np.rint(np.nan_to_num(frame["recall"].to_numpy(dtype=float)) * churners)
-    fp = selected_n - tp
-    fn = churners - tp
-    tn = n - churners - fp
+    counts = _group_counts(y, p, selected, groups)
+    out = pd.DataFrame(index=pd.Index(counts.index, name="group"))
+    n, contacted_n, churners, stayers, tp, fp, predicted = (
+        counts[c].to_numpy(dtype=float)
+        for c in (
+            "customers",
+            "contacted",
+            "churners",
+            "stayers",
+            "true_positives",
+            "false_positives",
+            "predicted",
+        )
+    )
     out["customers"] = n.astype(int)
     out["share"] = n / n.sum()
     parts = {
-        "selection_rate": (tp + fp, n),
-        "recall": (tp, tp + fn),
-        "precision": (tp, tp + fp),
-        "false_positive_rate": (fp, fp + tn),
+        "selection_rate": (contacted_n, n),
+        "recall": (tp, churners),
+        "precision": (tp, contacted_n),
+        "false_positive_rate": (fp, stayers),
     }
     for key, (k, d) in parts.items():
-        rate = frame[key].to_numpy(dtype=float)
-        rate = np.where(d > 0, rate, np.nan)  # fairlearn gives 0 for an empty denominator
-        low, high = wilson(k, np.where(d > 0, d, 1.0))
-        out[key] = rate
-        out[f"{key}_low"] = np.where(d > 0, low, np.nan)
-        out[f"{key}_high"] = np.where(d > 0, high, np.nan)
+        some = d > 0
+        low, high = wilson(k, np.where(some, d, 1.0))
+        out[key] = np.divide(k, d, out=np.full(d.shape, np.nan), where=some)
+        out[f"{key}_low"] = np.where(some, low, np.nan)
+        out[f"{key}_high"] = np.where(some, high, np.nan)
         out[f"{key}_k"] = k.astype(int)
         out[f"{key}_n"] = d.astype(int)
     for key in DISPARITY_METRICS:
         _add_disparity(out, key)
     low, high = wilson(churners, n)
-    out["mean_predicted"] = frame["mean_predicted"].to_numpy(dtype=float)
-    out["observed_rate"] = frame["observed_rate"].to_numpy(dtype=float)
+    out["mean_predicted"] = predicted / n
+    out["observed_rate"] = churners / n
     out["observed_low"] = low
     out["observed_high"] = high
     out["calibration_gap"] = out["mean_predicted"] - out["observed_rate"]

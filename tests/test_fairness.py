@@ -251,6 +251,30 @@ def scenario(trained: Artifact) -> Scenario:
     return Scenario.from_query({}, list(trained.holdout_data.columns))
 
 
+def test_the_counts_per_group_are_the_customers_themselves(trained, scenario):
+    decision = decide_on_holdout(trained, scenario.economics, Choice("top_share", 0.2))
+    selection = fairness.holdout_selection(trained, decision)
+    table = fairness.fairness_table(trained, decision, "region")
+    labels = fairness.segment_labels(selection, "region")
+    y, hit = selection["outcome"].to_numpy() == 1, selection["contacted"].to_numpy()
+    for group, row in table.iterrows():
+        mine = (labels == group).to_numpy()
+        assert row["customers"] == mine.sum()
+        assert (row["selection_rate_k"], row["selection_rate_n"]) == (
+            (mine & hit).sum(),
+            mine.sum(),
+        )
+        assert (row["recall_k"], row["recall_n"]) == ((mine & hit & y).sum(), (mine & y).sum())
+        assert (row["precision_k"], row["precision_n"]) == (
+            (mine & hit & y).sum(),
+            (mine & hit).sum(),
+        )
+        fp, stayers = (mine & hit & ~y).sum(), (mine & ~y).sum()
+        assert (row["false_positive_rate_k"], row["false_positive_rate_n"]) == (fp, stayers)
+        assert row["mean_predicted"] == pytest.approx(selection["churn_probability"][mine].mean())
+    assert table["customers"].sum() == len(selection)
+
+
 def test_holdout_selection_is_the_policys_contacted_customers(trained, scenario):
     decision = decide_on_holdout(trained, scenario.economics, Choice("threshold", 0.3))
     selection = fairness.holdout_selection(trained, decision)
