@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from churn import metrics
-from churn.data import MIN_MINORITY, _label, encode_target, resolve_positive
+from churn.data import MIN_MINORITY, encode_target, label_text, resolve_positive
 from churn.errors import ChurnInputError
 from churn.features import MAX_CATEGORIES
 
@@ -294,7 +294,7 @@ def _suggest_positive(series: pd.Series) -> str | None:
         return resolve_positive(series)
     except ChurnInputError:
         pass
-    values = sorted({_label(v) for v in series.dropna().unique()})
+    values = sorted({label_text(v) for v in series.dropna().unique()})
     if len(values) != 2:
         return None
     for word in _POSITIVE_WORDS:
