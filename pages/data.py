@@ -9,10 +9,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from churn.checks import ColumnMapping, check_data, report_lines, suggest_mapping
+from churn.checks import ColumnMapping, check_data, report_lines
 from churn.data import positive_choices
 from churn.errors import ChurnInputError
 from churn.ingest import MAX_UPLOAD_MB, read_bytes
+from churn.suggest import suggest_mapping
 from churn.training import train
 from pages.common import current_artifact, reset_scenario, using_upload
 
