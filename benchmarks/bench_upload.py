@@ -18,13 +18,14 @@ import time
 import numpy as np
 from _common import emit, peak_memory_mb
 
-from churn.checks import ColumnMapping, check_data, suggest_mapping
+from churn.checks import ColumnMapping, check_data
 from churn.decisions import Choice
 from churn.explain import explain
 from churn.ingest import read_bytes
 from churn.policy import decide_on_holdout
 from churn.sample import generate_customers
 from churn.scenario import default_scenario
+from churn.suggest import suggest_mapping
 from churn.training import score_frame, train
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000

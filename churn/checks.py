@@ -1,7 +1,7 @@
 """Data checks before training: what a careful data scientist looks at in a raw export.
 
-:func:`suggest_mapping` proposes which column is the target, which value means
-"churned", the id, the customer value and segment attributes.
+:func:`churn.suggest.suggest_mapping` proposes which column is the target, which value
+means "churned", the id, the customer value and segment attributes.
 :func:`check_data` then prepares the table and reports, column by column:
 
 * blank strings are missing values; numbers stored as text (``"$1,234"``,
@@ -20,17 +20,17 @@ it scores, so scoring sees the columns exactly as training did.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from churn import metrics
-from churn.data import MIN_MINORITY, _label, encode_target, resolve_positive
+from churn.data import MIN_MINORITY, encode_target, resolve_positive
 from churn.errors import ChurnInputError
 from churn.features import MAX_CATEGORIES
+from churn.suggest import id_reason
 
 __all__ = [
     "LEAK_AUC",
@@ -38,7 +38,7 @@ __all__ = [
     "DataCheck",
     "Preparation",
     "check_data",
-    "suggest_mapping",
+    "report_lines",
 ]
 
 #: A single column whose ROC-AUC against the target reaches this is left out as a leak.
@@ -48,34 +48,12 @@ PARSE_SHARE = 0.95
 #: Text columns with more distinct values than this share of rows are free text or names.
 FREE_TEXT_SHARE = 0.5
 
-_TARGET_WORDS = ("churn", "attrition", "attrited", "exited", "cancel", "left", "leave", "lost")
-_TARGET_WEAK = ("status", "target", "label", "flag", "outcome", "active")
-_POSITIVE_WORDS = (
-    "churn", "attrit", "exit", "cancel", "left", "leave", "lost", "closed", "yes", "true",
-)  # fmt: skip
-_ID_WORDS = re.compile(r"(^|_|\b)(id|ids|key|uuid|guid|number|num|no|code)$|clientnum|^id", re.I)
-_VALUE_WORDS = (
-    "value", "revenue", "charge", "spend", "arpu", "clv", "ltv", "amount", "balance", "fee",
-    "price", "bill", "amt",
-)  # fmt: skip
-_SEGMENT_WORDS = (
-    "gender", "sex", "age", "region", "state", "country", "city", "senior", "segment",
-    "income", "marital", "education", "geography", "area",
-)  # fmt: skip
-
-
-def _tokens(name: str) -> list[str]:
-    """Words of a column name: ``"SeniorCitizen"`` and ``"senior_citizen"`` give the same."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(name))
-    return [t for t in re.split(r"[^a-z0-9]+", spaced.lower()) if t]
-
-
 _NUMBER_JUNK = r"[\s$€£¥%’']"  # currency, percent, spaces and Swiss thousands marks
 
 
 @dataclass(frozen=True)
 class ColumnMapping:
-    """What each column is, as the user chose (or :func:`suggest_mapping` proposed).
+    """What each column is, as the user chose (or :func:`churn.suggest.suggest_mapping` proposed).
 
     ``exclude`` are columns the user leaves out; ``keep`` are columns the checks
     would leave out that the user puts back.
@@ -277,102 +255,50 @@ def _single_column_auc(values: pd.Series, numeric: bool, y: np.ndarray) -> float
     return metrics.rank_auc(score, y)
 
 
-# ------------------------------------------------------------------ suggestions
-def _binary_columns(frame: pd.DataFrame) -> list[str]:
-    out = []
-    for column in frame.columns:
-        values = frame[column].dropna()
-        if values.empty:
-            continue
-        if values.iloc[:50_000].nunique() == 2 and values.nunique() == 2:
-            out.append(column)
-    return out
-
-
-def _suggest_positive(series: pd.Series) -> str | None:
-    try:
-        return resolve_positive(series)
-    except ChurnInputError:
-        pass
-    values = sorted({_label(v) for v in series.dropna().unique()})
-    if len(values) != 2:
-        return None
-    for word in _POSITIVE_WORDS:
-        hits = [v for v in values if word in v.lower()]
-        if len(hits) == 1:
-            return hits[0]
-    return None
-
-
-def _id_like(series: pd.Series, name: str) -> str | None:
-    """Why a column identifies rows rather than describing customers (or ``None``)."""
-    n = len(series)
-    present = series.dropna()
-    if n < 20 or present.size < 0.95 * n or present.nunique() != present.size:
-        return None
-    if pd.api.types.is_float_dtype(series) and not np.all(np.mod(present, 1) == 0):
-        return None  # distinct measurements (balances, amounts) are not ids
-    if pd.api.types.is_numeric_dtype(series):
-        values = np.sort(present.to_numpy(dtype=float))
-        if np.all(np.diff(values) == 1):
-            return "sequential row numbers"
-        if _ID_WORDS.search(name) or pd.api.types.is_integer_dtype(series):
-            return "unique for every row (an id)"
-        return None
-    return "unique for every row (an id)"
-
-
-def suggest_mapping(frame: pd.DataFrame) -> dict[str, Any]:
-    """Likely choices for each role, best first.
-
-    Returns ``{"target": [...], "positive": {column: value or None}, "id_column": [...],
-    "value_column": [...], "segments": [...]}`` (lists of column names).
-    """
-    binary = _binary_columns(frame)
-
-    def target_rank(column: str) -> tuple[int, int]:
-        lower = column.lower()
-        strong = any(w in lower for w in _TARGET_WORDS)
-        weak = any(w in lower for w in _TARGET_WEAK)
-        values = " ".join(str(v).lower() for v in frame[column].dropna().unique()[:2])
-        worded = any(w in values for w in _POSITIVE_WORDS[:8])
-        return (-(3 * strong + 2 * worded + weak), list(frame.columns).index(column))
-
-    targets = sorted(binary, key=target_rank)
-    if targets and target_rank(targets[0])[0] == 0:  # no name or value says churn: guess last
-        targets = sorted(binary, key=lambda c: -list(frame.columns).index(c))
-    ids = [c for c in frame.columns if _id_like(frame[c], c)]
-    ids.sort(key=lambda c: (not _ID_WORDS.search(c), list(frame.columns).index(c)))
-    numeric = [
-        c
-        for c in frame.columns
-        if pd.api.types.is_numeric_dtype(frame[c]) and c not in ids and c not in binary
-    ]
-    ratio_words = {"chng", "change", "ratio", "pct", "percent", "rate", "count", "ct", "avg"}
-    values = [
-        c
-        for c in numeric
-        if any(t.startswith(_VALUE_WORDS) for t in _tokens(c)) and not ratio_words & set(_tokens(c))
-    ]
-    segments = [
-        c
-        for c in frame.columns
-        if set(_tokens(c)) & set(_SEGMENT_WORDS)
-        and len(_tokens(c)) <= 4
-        and c not in ids
-        and c not in targets[:1]
-        and (frame[c].nunique() <= 60 or pd.api.types.is_numeric_dtype(frame[c]))
-    ]
-    return {
-        "target": targets,
-        "positive": {c: _suggest_positive(frame[c]) for c in targets},
-        "id_column": ids,
-        "value_column": values,
-        "segments": segments,
-    }
-
-
 # ------------------------------------------------------------------ the checks
+@dataclass
+class _Findings:
+    """What the passes of :func:`check_data` record as they go, in the report's order.
+
+    ``columns`` holds one report entry per column of the table, in its order;
+    ``problems`` the notes for the user, in the order they were found.
+    """
+
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: list[dict[str, str]] = field(default_factory=list)
+
+    def note(self, column: str, check: str, message: str, severity: str = "info") -> None:
+        self.problems.append(
+            {"column": column, "check": check, "message": message, "severity": severity}
+        )
+
+    def left_out(self) -> dict[str, str]:
+        """Each column left out of the features, with the reason."""
+        return {c: e["reason"] for c, e in self.columns.items() if e.get("role") == "left out"}
+
+
+class _Target(NamedTuple):
+    """The target as 0/1 (1 = churned) and the value that means churned, as text."""
+
+    y: np.ndarray
+    positive: str
+
+
+class _Prepared(NamedTuple):
+    """What pass 1 hands on: the table with text numbers and dates converted, and how."""
+
+    frame: pd.DataFrame
+    preparation: Preparation
+
+
+class _Profile(NamedTuple):
+    """A converted column's share of missing cells, distinct values, and whether it is numeric."""
+
+    missing: float
+    distinct: int
+    numeric: bool
+
+
 def _require(frame: pd.DataFrame, columns: tuple[str | None, ...], role: str) -> None:
     for column in columns:
         if column is not None and column not in frame.columns:
@@ -381,15 +307,8 @@ def _require(frame: pd.DataFrame, columns: tuple[str | None, ...], role: str) ->
             )
 
 
-def check_data(frame: pd.DataFrame, mapping: ColumnMapping) -> DataCheck:
-    """Check and prepare a table for training; see the module docstring for what is checked.
-
-    Raises
-    ------
-    ChurnInputError
-        Target missing, not two values, one class, missing labels, fewer than 50 of the
-        smaller class, duplicate ids, or no usable feature left.
-    """
+def _check_roles(frame: pd.DataFrame, mapping: ColumnMapping) -> _Target:
+    """The target encoded, once the table has rows and every chosen column is in it."""
     if len(frame) == 0:
         raise ChurnInputError("The table has no rows; export it again with data.")
     y = encode_target(frame, mapping.target, mapping.positive)
@@ -398,219 +317,289 @@ def check_data(frame: pd.DataFrame, mapping: ColumnMapping) -> DataCheck:
     _require(frame, (mapping.value_column,), "customer value")
     _require(frame, tuple(mapping.segments), "segment")
     _require(frame, tuple(mapping.exclude), "left-out")
+    return _Target(y, positive)
 
-    n = len(frame)
-    problems: list[dict[str, str]] = []
-    columns: dict[str, dict[str, Any]] = {}
-    prep = Preparation()
-    reserved = {mapping.target, mapping.id_column} - {None}
 
-    def note(column: str, check: str, message: str, severity: str = "info") -> None:
-        problems.append(
-            {"column": column, "check": check, "message": message, "severity": severity}
-        )
-
+def _check_duplicates(frame: pd.DataFrame, id_column: str | None, findings: _Findings) -> int:
+    """The number of rows that copy an earlier row (noted); repeated ids are refused."""
     duplicates = int(frame.duplicated().sum())
     if duplicates:
-        note(
+        findings.note(
             "",
             "duplicate rows",
             f"{duplicates:,} rows are exact copies of an earlier row; they are kept, but check "
             "the export (a join can repeat customers).",
             "warning",
         )
-    if mapping.id_column is not None:
-        dupes = frame[mapping.id_column].dropna().duplicated()
+    if id_column is not None:
+        dupes = frame[id_column].dropna().duplicated()
         if dupes.any():
-            example = frame[mapping.id_column].dropna()[dupes].iloc[0]
+            example = frame[id_column].dropna()[dupes].iloc[0]
             raise ChurnInputError(
-                f"The id column '{mapping.id_column}' has {int(dupes.sum()):,} repeated value(s) "
+                f"The id column '{id_column}' has {int(dupes.sum()):,} repeated value(s) "
                 f"(for example {example}); remove the repeated customers or choose another id "
                 "column."
             )
+    return duplicates
 
-    # Pass 1: missing values and conversions (every column, so scoring tables match).
+
+def _latest(stamps: pd.Series) -> pd.Timestamp:
+    """The latest time in ``stamps``, without a time zone."""
+    reference = stamps.max()
+    if getattr(reference, "tz", None) is not None:
+        reference = reference.tz_localize(None)
+    return reference
+
+
+def _convert_text(
+    column: str, series: pd.Series, is_id: bool, prep: Preparation, findings: _Findings
+) -> pd.Series | np.ndarray:
+    """A text column with blank cells missing, read as numbers or dates when it holds them.
+
+    The conversion is recorded in ``prep``, the column's report entry and a note.
+    """
+    entry = findings.columns[column]
+    text = _blank_to_missing(series)
+    blanks = int(text.isna().sum() - series.isna().sum())
+    if blanks:
+        entry["blank_cells"] = blanks
+        findings.note(column, "blank strings", f"{blanks:,} blank cells are treated as missing.")
+    if is_id:
+        return text
+    share, comma = _number_share(text)
+    if share >= PARSE_SHARE:
+        prep.numeric_text.append(column)
+        if comma:
+            prep.decimal_comma.append(column)
+        values, bad = _parse_numbers(text, comma)
+        entry["converted"] = "numbers stored as text"
+        entry["unparsed_cells"] = int(bad.sum())
+        findings.note(
+            column,
+            "numbers stored as text",
+            f"numbers stored as text were converted; {int(bad.sum()):,} cells "
+            "did not parse and count as missing.",
+            "warning" if bad.sum() else "info",
+        )
+        return values
+    date_format = _date_format(text)
+    if date_format is None:
+        return text
+    reference = _latest(pd.to_datetime(text, errors="coerce", format=date_format))
+    prep.dates[column] = reference.normalize().isoformat()
+    prep.date_formats[column] = date_format
+    values, bad = _parse_dates(text, reference.normalize(), date_format)
+    entry["converted"] = f"dates, now days before {reference.date()}"
+    entry["unparsed_cells"] = int(bad.sum())
+    findings.note(
+        column,
+        "dates",
+        f"dates were turned into days before {reference.date()} "
+        f"(the latest date in the column); {int(bad.sum()):,} cells did not parse.",
+    )
+    return values
+
+
+def _convert_columns(frame: pd.DataFrame, mapping: ColumnMapping, findings: _Findings) -> _Prepared:
+    """Pass 1: missing values and conversions, with a report entry for every column."""
+    prep = Preparation()
     converted: dict[str, pd.Series | np.ndarray] = {}
-    for column in frame.columns:
+    for column in frame.columns:  # every column, so scoring tables match
         series = frame[column]
         entry: dict[str, Any] = {
             "name": column,
             "dtype": str(series.dtype),
             "missing_rate": round(float(series.isna().mean()), 4),
         }
-        columns[column] = entry
+        findings.columns[column] = entry
         if column == mapping.target:
             entry.update(role="target", kind="target")
-            continue
-        if _is_text(series):
-            text = _blank_to_missing(series)
-            blanks = int(text.isna().sum() - series.isna().sum())
-            if blanks:
-                entry["blank_cells"] = blanks
-                note(column, "blank strings", f"{blanks:,} blank cells are treated as missing.")
-            if column != mapping.id_column:
-                share, comma = _number_share(text)
-                if share >= PARSE_SHARE:
-                    prep.numeric_text.append(column)
-                    if comma:
-                        prep.decimal_comma.append(column)
-                    values, bad = _parse_numbers(text, comma)
-                    converted[column] = values
-                    entry["converted"] = "numbers stored as text"
-                    entry["unparsed_cells"] = int(bad.sum())
-                    note(
-                        column,
-                        "numbers stored as text",
-                        f"numbers stored as text were converted; {int(bad.sum()):,} cells "
-                        "did not parse and count as missing.",
-                        "warning" if bad.sum() else "info",
-                    )
-                    continue
-                date_format = _date_format(text)
-                if date_format is not None:
-                    stamps = pd.to_datetime(text, errors="coerce", format=date_format)
-                    reference = stamps.max()
-                    if getattr(reference, "tz", None) is not None:
-                        reference = reference.tz_localize(None)
-                    prep.dates[column] = reference.normalize().isoformat()
-                    prep.date_formats[column] = date_format
-                    values, bad = _parse_dates(text, reference.normalize(), date_format)
-                    converted[column] = values
-                    entry["converted"] = f"dates, now days before {reference.date()}"
-                    entry["unparsed_cells"] = int(bad.sum())
-                    note(
-                        column,
-                        "dates",
-                        f"dates were turned into days before {reference.date()} "
-                        f"(the latest date in the column); {int(bad.sum()):,} cells did not parse.",
-                    )
-                    continue
-            converted[column] = text
+        elif _is_text(series):
+            is_id = column == mapping.id_column
+            converted[column] = _convert_text(column, series, is_id, prep, findings)
         elif pd.api.types.is_datetime64_any_dtype(series):
-            reference = series.max()
-            if getattr(reference, "tz", None) is not None:
-                reference = reference.tz_localize(None)
+            reference = _latest(series)
             prep.dates[column] = reference.normalize().isoformat()
             converted[column], _ = _parse_dates(series, reference.normalize())
             entry["converted"] = f"dates, now days before {reference.date()}"
         else:
             converted[column] = series
-    prepared = frame.assign(**{c: v for c, v in converted.items()})
+    return _Prepared(frame.assign(**converted), prep)
 
-    # Pass 2: which columns can be features.
+
+def _is_number_like(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+
+
+def _why_not_a_feature(series: pd.Series, column: str, profile: _Profile) -> str | None:
+    """Why a column cannot be a feature: empty, constant, an id or free text (else ``None``)."""
+    if profile.missing == 1.0:
+        return "empty: every cell is missing"
+    if profile.distinct <= 1 and profile.missing == 0:
+        return "constant: the same value in every row"
+    why_id = id_reason(series, column)
+    if why_id is not None or profile.numeric:
+        return why_id
+    lengths = pd.Series(series.dropna().unique()).astype("string").str.len()
+    if profile.distinct > max(20, FREE_TEXT_SHARE * (len(series) - series.isna().sum())):
+        return "free text or names: almost every row has its own value"
+    if profile.distinct > 20 and float(lengths.mean()) > 30:
+        return "free text: long sentences, not categories"
+    return None
+
+
+def _screen_columns(
+    prepared: pd.DataFrame, mapping: ColumnMapping, findings: _Findings
+) -> list[str]:
+    """Pass 2: the columns that can be features; the others are left out with the reason."""
+    reserved = {mapping.target, mapping.id_column} - {None}
     candidates: list[str] = []
-    for column in frame.columns:
+    for column in prepared.columns:
         if column in reserved:
             if column == mapping.id_column:
-                columns[column].update(role="id", kind="id")
+                findings.columns[column].update(role="id", kind="id")
             continue
-        entry = columns[column]
+        entry = findings.columns[column]
         series = prepared[column]
-        missing = float(series.isna().mean())
-        entry["missing_rate"] = round(missing, 4)
-        entry["distinct"] = int(series.nunique())
-        numeric = pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
-        entry["kind"] = "numeric" if numeric else "text"
-        reason = None
+        profile = _Profile(
+            float(series.isna().mean()), int(series.nunique()), _is_number_like(series)
+        )
+        entry.update(
+            missing_rate=round(profile.missing, 4),
+            distinct=profile.distinct,
+            kind="numeric" if profile.numeric else "text",
+        )
         if column in mapping.exclude:
             reason = "left out by you"
-        elif missing == 1.0:
-            reason = "empty: every cell is missing"
-        elif entry["distinct"] <= 1 and missing == 0:
-            reason = "constant: the same value in every row"
         else:
-            why_id = _id_like(series, column)
-            if why_id is not None:
-                reason = why_id
-            elif not numeric:
-                lengths = pd.Series(series.dropna().unique()).astype("string").str.len()
-                if entry["distinct"] > max(20, FREE_TEXT_SHARE * (n - series.isna().sum())):
-                    reason = "free text or names: almost every row has its own value"
-                elif entry["distinct"] > 20 and float(lengths.mean()) > 30:
-                    reason = "free text: long sentences, not categories"
-                elif entry["distinct"] > MAX_CATEGORIES:
-                    entry["reduced"] = MAX_CATEGORIES
-                    note(
-                        column,
-                        "high cardinality",
-                        f"{entry['distinct']:,} distinct values; the {MAX_CATEGORIES} most "
-                        "frequent are kept, the rest count as missing.",
-                    )
-        if reason is not None and column in mapping.keep and column != mapping.id_column:
-            note(column, "put back", f"would be left out ({reason}) but you put it back.")
+            reason = _why_not_a_feature(series, column, profile)
+        if reason is None and not profile.numeric and profile.distinct > MAX_CATEGORIES:
+            entry["reduced"] = MAX_CATEGORIES
+            findings.note(
+                column,
+                "high cardinality",
+                f"{profile.distinct:,} distinct values; the {MAX_CATEGORIES} most "
+                "frequent are kept, the rest count as missing.",
+            )
+        if reason is not None and column in mapping.keep:
+            findings.note(column, "put back", f"would be left out ({reason}) but you put it back.")
             reason = None
         if reason is not None:
             entry.update(role="left out", reason=reason)
             if column not in mapping.exclude:
-                note(column, "left out", f"left out of the features: {reason}.")
+                findings.note(column, "left out", f"left out of the features: {reason}.")
             continue
-        if missing >= 0.5:
-            note(column, "missing", f"{missing:.0%} of the cells are missing.", "warning")
+        if profile.missing >= 0.5:
+            findings.note(
+                column, "missing", f"{profile.missing:.0%} of the cells are missing.", "warning"
+            )
         candidates.append(column)
+    return candidates
 
-    # Pass 3: the leakage guard.
+
+def _leak(series: pd.Series, y: np.ndarray) -> tuple[float, str | None]:
+    """The column's own ROC-AUC, and why it looks like a leak (``None`` when it does not)."""
+    present = series.notna().to_numpy()
+    filled = [float(present[y == k].mean()) for k in (0, 1)]
+    auc = _single_column_auc(series, _is_number_like(series), y)
+    if min(filled) <= 0.01 and max(filled) >= 0.2:
+        only = "churned" if filled[1] > filled[0] else "retained"
+        return auc, (
+            f"filled only for {only} customers ({max(filled):.0%} of them, "
+            f"{min(filled):.1%} of the others): it is probably recorded after the fact"
+        )
+    if auc >= 0.999 and series.nunique() <= 2:
+        return auc, "a copy of the target"
+    if auc >= LEAK_AUC:
+        return auc, (
+            f"alone it predicts churn almost perfectly (ROC-AUC {auc:.3f}): it is probably "
+            "known only after the customer left, or derived from the target"
+        )
+    return auc, None
+
+
+def _guard_leaks(
+    prepared: pd.DataFrame,
+    candidates: list[str],
+    y: np.ndarray,
+    keep: tuple[str, ...],
+    findings: _Findings,
+) -> list[str]:
+    """Pass 3: the leakage guard; returns the features (candidates not left out as leaks)."""
     features: list[str] = []
     for column in candidates:
-        series = prepared[column]
-        numeric = pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
-        present = series.notna().to_numpy()
-        filled = [float(present[y == k].mean()) for k in (0, 1)]
-        auc = _single_column_auc(series, numeric, y)
-        columns[column]["single_column_auc"] = round(auc, 4)
-        reason = None
-        if min(filled) <= 0.01 and max(filled) >= 0.2:
-            only = "churned" if filled[1] > filled[0] else "retained"
-            reason = (
-                f"filled only for {only} customers ({max(filled):.0%} of them, "
-                f"{min(filled):.1%} of the others): it is probably recorded after the fact"
-            )
-        elif auc >= 0.999 and series.nunique() <= 2:
-            reason = "a copy of the target"
-        elif auc >= LEAK_AUC:
-            reason = (
-                f"alone it predicts churn almost perfectly (ROC-AUC {auc:.3f}): it is probably "
-                "known only after the customer left, or derived from the target"
-            )
+        entry = findings.columns[column]
+        auc, reason = _leak(prepared[column], y)
+        entry["single_column_auc"] = round(auc, 4)
         if reason is not None:
-            if column in mapping.keep:
-                note(column, "leakage", f"possible leak ({reason}), kept because you said so.")
+            if column in keep:
+                findings.note(
+                    column, "leakage", f"possible leak ({reason}), kept because you said so."
+                )
             else:
-                columns[column].update(role="left out", reason=f"possible leak: {reason}")
-                note(column, "leakage", f"left out as a possible leak: {reason}.", "warning")
+                entry.update(role="left out", reason=f"possible leak: {reason}")
+                findings.note(
+                    column, "leakage", f"left out as a possible leak: {reason}.", "warning"
+                )
                 continue
-        columns[column]["role"] = "feature"
+        entry["role"] = "feature"
         features.append(column)
+    return features
 
+
+def _mark_roles(
+    prepared: pd.DataFrame, mapping: ColumnMapping, features: list[str], findings: _Findings
+) -> None:
+    """Mark the segments and the value column; refuse a table with no feature left or a
+    value column that is not numeric."""
     if not features:
-        left = "; ".join(
-            f"{c}: {e['reason']}" for c, e in columns.items() if e.get("role") == "left out"
-        )
+        left = "; ".join(f"{c}: {reason}" for c, reason in findings.left_out().items())
         raise ChurnInputError(
             "No usable feature is left after the data checks"
             + (f" ({left})" if left else "")
             + "; add customer attributes, or put a left-out column back."
         )
     for column in mapping.segments:
-        columns[column]["segment"] = True
+        findings.columns[column]["segment"] = True
     if mapping.value_column is not None:
-        columns[mapping.value_column]["customer_value"] = True
+        findings.columns[mapping.value_column]["customer_value"] = True
         if not pd.api.types.is_numeric_dtype(prepared[mapping.value_column]):
             raise ChurnInputError(
                 f"The customer value column '{mapping.value_column}' is not numeric; choose a "
                 "column of amounts or use a constant value."
             )
-    prep.features = features
-    used = set(features) | {mapping.value_column} - {None}
-    prep.numeric_text = [c for c in prep.numeric_text if c in used]
-    prep.decimal_comma = [c for c in prep.decimal_comma if c in used]
-    prep.dates = {c: d for c, d in prep.dates.items() if c in used}
-    prep.date_formats = {c: f for c, f in prep.date_formats.items() if c in used}
-    churned = int(y.sum())
+
+
+def _for_columns_used(
+    prep: Preparation, features: list[str], value_column: str | None
+) -> Preparation:
+    """``prep`` with ``features`` and only the conversions of the columns the model uses."""
+    used = set(features) | {value_column} - {None}
+    return Preparation(
+        numeric_text=[c for c in prep.numeric_text if c in used],
+        decimal_comma=[c for c in prep.decimal_comma if c in used],
+        dates={c: d for c, d in prep.dates.items() if c in used},
+        date_formats={c: f for c, f in prep.date_formats.items() if c in used},
+        features=features,
+    )
+
+
+def _report(
+    frame: pd.DataFrame,
+    mapping: ColumnMapping,
+    target: _Target,
+    duplicates: int,
+    features: list[str],
+    findings: _Findings,
+) -> dict[str, Any]:
+    """The JSON-ready summary stored with the model as ``data_check.json``."""
+    n = len(frame)
+    churned = int(target.y.sum())
     report = {
         "rows": n,
         "columns": len(frame.columns),
         "target": mapping.target,
-        "positive_label": positive,
+        "positive_label": target.positive,
         "class_balance": {
             "churned": churned,
             "retained": n - churned,
@@ -619,13 +608,40 @@ def check_data(frame: pd.DataFrame, mapping: ColumnMapping) -> DataCheck:
         },
         "duplicate_rows": duplicates,
         "features": features,
-        "left_out": {c: e["reason"] for c, e in columns.items() if e.get("role") == "left out"},
+        "left_out": findings.left_out(),
         "mapping": asdict(mapping),
-        "column_details": list(columns.values()),
-        "problems": problems,
+        "column_details": list(findings.columns.values()),
+        "problems": findings.problems,
     }
+    return _jsonable(report)
+
+
+def check_data(frame: pd.DataFrame, mapping: ColumnMapping) -> DataCheck:
+    """Check and prepare a table for training; see the module docstring for what is checked.
+
+    After the roles and duplicates are checked, three passes run: text numbers and dates
+    are converted (every column), the columns that cannot be features are left out, and
+    the leakage guard screens the rest; then the roles are marked and the report written.
+
+    Raises
+    ------
+    ChurnInputError
+        Target missing, not two values, one class, missing labels, fewer than 50 of the
+        smaller class, duplicate ids, or no usable feature left.
+    """
+    target = _check_roles(frame, mapping)
+    findings = _Findings()
+    duplicates = _check_duplicates(frame, mapping.id_column, findings)
+    prepared, preparation = _convert_columns(frame, mapping, findings)
+    candidates = _screen_columns(prepared, mapping, findings)
+    features = _guard_leaks(prepared, candidates, target.y, mapping.keep, findings)
+    _mark_roles(prepared, mapping, features, findings)
     return DataCheck(
-        frame=prepared, y=y, preparation=prep, mapping=mapping, report=_jsonable(report)
+        frame=prepared,
+        y=target.y,
+        preparation=_for_columns_used(preparation, features, mapping.value_column),
+        mapping=mapping,
+        report=_report(frame, mapping, target, duplicates, features, findings),
     )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from churn.artifact import load_artifact, save_artifact
-from churn.checks import ColumnMapping, check_data, report_lines, suggest_mapping
+from churn.checks import ColumnMapping, check_data, report_lines
 from churn.data import read_table, resolve_positive, write_table
 from churn.decisions import Choice
 from churn.economics import Economics, default_economics
@@ -31,6 +31,7 @@ from churn.policy import (
     rules_of,
     save_policy,
 )
+from churn.suggest import suggest_mapping
 from churn.training import score_frame, train
 
 __all__ = ["main"]

@@ -13,6 +13,8 @@ from churn.ingest import read_path
 __all__ = [
     "MIN_MINORITY",
     "encode_target",
+    "label_text",
+    "positive_choices",
     "read_table",
     "resolve_positive",
     "split_features",
@@ -59,10 +61,39 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
         raise ChurnInputError(f"Cannot write {path} ({exc.strerror or exc}).") from None
 
 
-def _label(value: object) -> str:
+def label_text(value: object) -> str:
+    """A target value as text: a whole float reads as an integer (``1.0`` is ``"1"``),
+    surrounding spaces are dropped."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+def _labels(target: pd.Series) -> list[str]:
+    """The distinct non-missing values of ``target`` as text, sorted."""
+    return sorted({label_text(v) for v in target.dropna().unique()})
+
+
+def _listed(values: list[str]) -> str:
+    """The first ten values, comma-separated, with ``...`` when there are more."""
+    return ", ".join(values[:10]) + (" ..." if len(values) > 10 else "")
+
+
+def positive_choices(target: pd.Series) -> list[str]:
+    """The values a user can pick as "churned": the target's values as text, sorted.
+
+    Raises
+    ------
+    ChurnInputError
+        When the column has more than two values (fewer are left to :func:`encode_target`).
+    """
+    values = _labels(target)
+    if len(values) > 2:
+        raise ChurnInputError(
+            f"'{target.name}' has {len(values)} values ({_listed(values)}); the churn column "
+            "must have two. Pick another."
+        )
+    return values
 
 
 def resolve_positive(target: pd.Series, positive: str | None = None) -> str:
@@ -72,12 +103,11 @@ def resolve_positive(target: pd.Series, positive: str | None = None) -> str:
     true/false (any case) or similar words; otherwise the user must say.
     """
     name = target.name
-    values = sorted({_label(v) for v in target.dropna().unique()})
+    values = _labels(target)
     if len(values) > 2:
-        shown = ", ".join(values[:10]) + (" ..." if len(values) > 10 else "")
         raise ChurnInputError(
             f"The target column '{name}' must have two values (churned or not) but has "
-            f"{len(values)}: {shown}; pick a yes/no column."
+            f"{len(values)}: {_listed(values)}; pick a yes/no column."
         )
     if len(values) < 2:
         only = values[0] if values else "nothing but missing values"
@@ -86,7 +116,7 @@ def resolve_positive(target: pd.Series, positive: str | None = None) -> str:
             "churned and retained customers."
         )
     if positive is not None:
-        wanted = _label(positive)
+        wanted = label_text(positive)
         for v in values:
             if v == wanted or v.lower() == wanted.lower():
                 return v

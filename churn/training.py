@@ -15,10 +15,11 @@ from sklearn.model_selection import train_test_split
 from churn import decisions, drift, metrics
 from churn.artifact import Artifact, compute_fingerprint
 from churn.baselines import LogisticBaseline, RuleBaseline
-from churn.checks import ColumnMapping, DataCheck, check_data, suggest_mapping
+from churn.checks import ColumnMapping, DataCheck, check_data
 from churn.economics import default_economics
 from churn.errors import ChurnInputError
 from churn.model import ChurnModel
+from churn.suggest import suggest_mapping
 
 __all__ = ["HOLDOUT_SIZE", "holdout_split", "score_frame", "train"]
 
@@ -76,7 +77,7 @@ def train(
     progress : called with a short message at the start of each long step.
     value_column : numeric column with each customer's value (default economics use it).
     segments : attributes for fairness checks (recorded with the model); ``None`` takes the
-        suggested ones (:func:`churn.checks.suggest_mapping`), as the app and the CLI do.
+        suggested ones (:func:`churn.suggest.suggest_mapping`), as the app and the CLI do.
     exclude : columns to leave out of the features.
     keep : columns the data checks would leave out (ids, leaks, ...) to put back.
     check : the result of :func:`churn.checks.check_data` for this frame and these choices,

@@ -9,10 +9,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from churn.checks import ColumnMapping, check_data, report_lines, suggest_mapping
-from churn.data import _label
+from churn.checks import ColumnMapping, check_data, report_lines
+from churn.data import positive_choices
 from churn.errors import ChurnInputError
 from churn.ingest import MAX_UPLOAD_MB, read_bytes
+from churn.suggest import suggest_mapping
 from churn.training import train
 from pages.common import current_artifact, reset_scenario, using_upload
 
@@ -79,12 +80,10 @@ target = left.selectbox(
     targets,
     help="Suggested: two-valued columns whose name or values say churn.",
 )
-values = sorted({_label(v) for v in frame[target].dropna().unique()}, key=str)
-if len(values) > 2:
-    st.error(
-        f"'{target}' has {len(values)} values ({', '.join(values[:10])}"
-        f"{' ...' if len(values) > 10 else ''}); the churn column must have two. Pick another."
-    )
+try:
+    values = positive_choices(frame[target])
+except ChurnInputError as exc:
+    st.error(str(exc))
     st.stop()
 suggested_positive = suggest_mapping(frame[[target]])["positive"].get(target)
 positive = left.selectbox(

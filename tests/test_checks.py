@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn.checks import ColumnMapping, Preparation, check_data, report_lines, suggest_mapping
+from churn.checks import ColumnMapping, Preparation, check_data, report_lines
 from churn.errors import ChurnInputError
+from churn.suggest import suggest_mapping
 
 N = 400
 

@@ -14,6 +14,8 @@ import pytest
 from churn.data import (
     MIN_MINORITY,
     encode_target,
+    label_text,
+    positive_choices,
     read_table,
     resolve_positive,
     split_features,
@@ -311,6 +313,39 @@ def test_only_missing_values() -> None:
     with pytest.raises(ChurnInputError) as excinfo:
         resolve_positive(pd.Series([None, None], name="churned", dtype=object))
     assert "nothing but missing values" in _error(excinfo)
+
+
+# ------------------------------------------------- label_text and positive_choices
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(1.0, "1"), (0.5, "0.5"), (2, "2"), (" Yes ", "Yes"), (True, "True")],
+)
+def test_label_text(value: object, expected: str) -> None:
+    assert label_text(value) == expected
+
+
+def test_positive_choices_are_the_two_values_as_sorted_text() -> None:
+    series = pd.Series([1.0, 0.0, None, 1.0], name="churned")
+    assert positive_choices(series) == ["0", "1"]
+    assert positive_choices(pd.Series(["Stayed", " Gone"], name="s")) == ["Gone", "Stayed"]
+
+
+def test_positive_choices_leave_one_value_to_encode_target() -> None:
+    assert positive_choices(pd.Series([1, 1, 1], name="churned")) == ["1"]
+
+
+def test_positive_choices_refuse_more_than_two_values() -> None:
+    with pytest.raises(ChurnInputError) as excinfo:
+        positive_choices(pd.Series([f"v{i:02d}" for i in range(12)], name="plan"))
+    assert _error(excinfo) == (
+        "'plan' has 12 values (v00, v01, v02, v03, v04, v05, v06, v07, v08, v09 ...); "
+        "the churn column must have two. Pick another."
+    )
+    with pytest.raises(ChurnInputError) as excinfo:
+        positive_choices(pd.Series([0, 1, 2], name="tier"))
+    assert _error(excinfo) == (
+        "'tier' has 3 values (0, 1, 2); the churn column must have two. Pick another."
+    )
 
 
 # --------------------------------------------------------------- encode_target

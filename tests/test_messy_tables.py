@@ -13,9 +13,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from churn.checks import ColumnMapping, check_data, suggest_mapping
+from churn.checks import ColumnMapping, check_data
 from churn.errors import ChurnInputError
 from churn.ingest import read_bytes
+from churn.suggest import suggest_mapping
 from churn.training import SCORE_COLUMNS, score_frame, train
 
 CELL_KINDS = ["number", "text_number", "category", "date", "blank", "free_text", "bool"]

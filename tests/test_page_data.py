@@ -149,6 +149,22 @@ def test_unreadable_upload_is_a_sentence() -> None:
     assert "valid Excel" in at.error[0].value
 
 
+def test_a_churn_column_with_more_than_two_values_is_a_sentence(sample_frame: pd.DataFrame) -> None:
+    frame = sample_frame.head(200).copy()
+    at = _open("pages/data.py")
+    at.file_uploader[0].set_value(("plans.csv", frame.to_csv(index=False).encode(), "text/csv"))
+    at.run()
+    _select(at, "Churn column").set_value("region")
+    at.run()
+    assert not at.exception
+    values = sorted(frame["region"].unique())
+    assert at.error[0].value == (
+        f"'region' has {len(values)} values ({', '.join(values)}); the churn column must have "
+        "two. Pick another."
+    )
+    assert not [s for s in at.selectbox if s.label.startswith("Which value")]
+
+
 def test_upload_writes_nothing_to_the_project(sample_frame: pd.DataFrame) -> None:
     before = {p for p in ROOT.rglob("*") if ".git" not in p.parts and "__pycache__" not in p.parts}
     at = _open("pages/data.py")
