@@ -30,6 +30,7 @@ from churn import metrics
 from churn.data import MIN_MINORITY, encode_target, resolve_positive
 from churn.errors import ChurnInputError
 from churn.features import MAX_CATEGORIES
+from churn.formatting import json_ready
 from churn.suggest import id_reason
 
 __all__ = [
@@ -613,7 +614,7 @@ def _report(
         "column_details": list(findings.columns.values()),
         "problems": findings.problems,
     }
-    return _jsonable(report)
+    return json_ready(report)
 
 
 def check_data(frame: pd.DataFrame, mapping: ColumnMapping) -> DataCheck:
@@ -643,16 +644,6 @@ def check_data(frame: pd.DataFrame, mapping: ColumnMapping) -> DataCheck:
         mapping=mapping,
         report=_report(frame, mapping, target, duplicates, features, findings),
     )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def report_lines(report: dict[str, Any]) -> list[str]:
