@@ -44,11 +44,11 @@ for message in current_banners():  # staleness and significant drift, on every p
 
 with st.sidebar:
     st.caption("Data and model")
-    st.markdown(f"**{artifact.info['source'] or 'uploaded table'}**")
+    st.markdown(f"**{artifact.info.source or 'uploaded table'}**")
     st.caption(
-        f"{artifact.info['rows']:,} customers, {percent(artifact.info['churn_rate'])} churned · "
+        f"{artifact.info.rows:,} customers, {percent(artifact.info.churn_rate)} churned · "
         f"model `{artifact.fingerprint[:12]}` · trained "
-        f"{artifact.info['trained_at'].replace('T', ' ')[:16]} UTC"
+        f"{artifact.info.trained_at.replace('T', ' ')[:16]} UTC"
     )
 
 try:

@@ -32,6 +32,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from churn.checks import ColumnMapping
 from churn.data import encode_target, split_features
 from churn.features import FeatureSpec
 from churn.training import holdout_split
@@ -49,6 +50,11 @@ class Table:
     positive: str | None = None
     id_column: str | None = None
     drop: list[str] = field(default_factory=list)
+
+    @property
+    def roles(self) -> ColumnMapping:
+        """The column roles as the app would default them for this table."""
+        return ColumnMapping.for_table(self.frame, self.target, self.positive, self.id_column)
 
 
 def _bank_churners(folder: Path) -> Table | None:

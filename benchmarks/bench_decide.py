@@ -19,6 +19,7 @@ import numpy as np
 from _common import emit, peak_memory_mb
 
 from churn import decisions
+from churn.checks import ColumnMapping
 from churn.data import read_table
 from churn.decisions import Choice
 from churn.economics import default_economics
@@ -36,7 +37,8 @@ def timed(fn, repeat: int = 7) -> float:
     return best * 1000.0
 
 
-artifact = train(read_table(SAMPLE_PATH), "churned", id_column="customer_id")
+sample = read_table(SAMPLE_PATH)
+artifact = train(sample, ColumnMapping.for_table(sample, "churned", id_column="customer_id"))
 base = score_frame(artifact, read_table(NEW_BATCH_PATH))
 economics = default_economics(artifact.holdout_data.columns)
 h = artifact.holdout

@@ -16,6 +16,7 @@ import time
 from _common import emit, peak_memory_mb
 
 from churn import monitor
+from churn.checks import ColumnMapping
 from churn.data import read_table
 from churn.decisions import Choice
 from churn.economics import default_economics
@@ -24,7 +25,8 @@ from churn.sample import SAMPLE_PATH, generate_customers
 from churn.training import train
 
 N = 1_000_000
-artifact = train(read_table(SAMPLE_PATH), "churned", id_column="customer_id")
+sample = read_table(SAMPLE_PATH)
+artifact = train(sample, ColumnMapping.for_table(sample, "churned", id_column="customer_id"))
 economics = default_economics(artifact.holdout_data.columns)
 rules = decide_on_holdout(artifact, economics, Choice("max_profit")).rules
 frame, _ = generate_customers(N, seed=321, snapshot="new")

@@ -40,7 +40,7 @@ for table in tables:
     if args.only and args.only not in table.name:
         continue
     start = time.perf_counter()
-    artifact = train(table.frame, table.target, table.positive, table.id_column, n_boot=200)
+    artifact = train(table.frame, table.roles, n_boot=200)
     seconds = time.perf_counter() - start
     ours = artifact.metrics["model"]["roc_auc"]
     data = split(table)

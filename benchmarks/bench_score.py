@@ -12,11 +12,13 @@ from pathlib import Path
 from _common import emit, peak_memory_mb
 
 from churn.artifact import load_artifact, save_artifact
+from churn.checks import ColumnMapping
 from churn.data import read_table
 from churn.sample import SAMPLE_PATH, generate_customers
 from churn.training import score_frame, train
 
-artifact = train(read_table(SAMPLE_PATH), "churned", id_column="customer_id")
+sample = read_table(SAMPLE_PATH)
+artifact = train(sample, ColumnMapping.for_table(sample, "churned", id_column="customer_id"))
 with tempfile.TemporaryDirectory() as tmp:
     save_artifact(artifact, Path(tmp) / "m")
     start = time.perf_counter()

@@ -9,13 +9,14 @@ import time
 
 from _common import emit, peak_memory_mb
 
+from churn.checks import ColumnMapping
 from churn.data import read_table
 from churn.sample import SAMPLE_PATH
 from churn.training import train
 
 frame = read_table(SAMPLE_PATH)
 start = time.perf_counter()
-artifact = train(frame, "churned", id_column="customer_id")
+artifact = train(frame, ColumnMapping.for_table(frame, "churned", id_column="customer_id"))
 seconds = time.perf_counter() - start
 emit(
     "train_sample",

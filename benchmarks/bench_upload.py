@@ -75,15 +75,7 @@ def main() -> None:
     )
     check = check_data(frame, mapping)
     t = stage("check", t)
-    artifact = train(
-        frame,
-        mapping.target,
-        positive=mapping.positive,
-        id_column=mapping.id_column,
-        value_column=mapping.value_column,
-        segments=mapping.segments,
-        check=check,
-    )
+    artifact = train(frame, check)
     t = stage("train", t)
     scored = score_frame(artifact, frame)
     t = stage("score_table", t)

@@ -4,19 +4,25 @@ Layout::
 
     DIR/
       manifest.json      fingerprint, sha256 of every other file, when it was trained
-      info.json          target, positive label, id column, data summary
+      info.json          artifact version, target, positive label, id column, data summary
+                         (:class:`ArtifactInfo`)
       model.json         feature spec, calibration, member list, parameters
       member_00.txt ...  LightGBM text models (the bagged members)
       baselines.json     logistic coefficients and the readable rule
       metrics.json       holdout metrics with bootstrap intervals (model, logistic, rule)
       holdout.csv        holdout scores: row, outcome, model / logistic / rule probabilities
       holdout_data.csv   the holdout customers' original columns (never used to fit)
+      data_check.json    the data-check report made before training (churn.checks)
+      preparation.json   how raw columns become model inputs (text numbers, dates)
+      reference.json     the training reference monitoring compares batches with (churn.drift)
 
 The fingerprint is the sha256 of the sorted ``name  sha256`` lines of every
 file but the manifest, so it changes when any file changes. When and how
 fast the model was trained is recorded in the manifest, outside the
-fingerprint: the same data, settings and seed give the same fingerprint. Loading checks
-every file against the manifest. Writing goes to a temporary sibling
+fingerprint: the same data, settings and seed give the same fingerprint. Loading reads the
+artifact version first (a directory written by a newer version, or by one older than
+``MIN_ARTIFACT_VERSION``, is refused with a sentence), then checks every file against the
+manifest. Writing goes to a temporary sibling
 directory that is renamed into place, so a reader never sees half an artifact.
 """
 
@@ -28,7 +34,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -42,18 +48,75 @@ from churn.errors import ChurnInputError
 from churn.model import ChurnModel, model_from_files, model_to_files
 
 __all__ = [
+    "ARTIFACT_VERSION",
     "Artifact",
+    "ArtifactInfo",
+    "check_version",
     "compute_fingerprint",
     "fingerprint_of",
     "load_artifact",
     "save_artifact",
 ]
 
+#: The layout this code writes. Bump it when a file's meaning changes; loading refuses
+#: directories written by a newer version and reads those back to ``MIN_ARTIFACT_VERSION``.
 ARTIFACT_VERSION = 1
+MIN_ARTIFACT_VERSION = 1
 #: Facts about the training run, not the model: kept in the manifest, outside the
 #: fingerprint, so that training the same data with the same seed gives the same
 #: fingerprint (and a policy exported from the app fits a model engineering retrains).
 RUN_KEYS = ("trained_at", "training_seconds")
+
+
+@dataclass
+class ArtifactInfo:
+    """What a model was trained on and how (``info.json``, plus the run facts of the manifest).
+
+    ``features`` maps each model input to its kind (numeric, boolean, category);
+    ``segments`` are the attributes for fairness checks; ``left_out`` maps each column the
+    checks (or the user) left out of the features to the reason; shares are in [0, 1].
+    ``trained_at`` (ISO date-time, UTC) and ``training_seconds`` describe the run and are
+    kept outside the fingerprint (:data:`RUN_KEYS`).
+    """
+
+    target: str
+    positive_label: str
+    id_column: str | None = None
+    trained_at: str = ""
+    source: str = ""
+    rows: int = 0
+    fit_rows: int = 0
+    holdout_rows: int = 0
+    churn_rate: float = 0.0
+    features: dict[str, str] = field(default_factory=dict)
+    rule_text: str = ""
+    value_column: str | None = None
+    segments: list[str] = field(default_factory=list)
+    left_out: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    training_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, in the order of ``info.json``."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArtifactInfo:
+        """From ``info.json`` (the version key is ignored; unknown keys are dropped).
+
+        ``segments`` written as one column name or as a mapping ``{role: column}`` by
+        earlier versions become a list of column names.
+        """
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        segments = values.get("segments") or []
+        if isinstance(segments, dict):
+            segments = list(segments.values())
+        elif isinstance(segments, str):
+            segments = [segments]
+        values["segments"] = [c for c in segments if isinstance(c, str)]
+        values["positive_label"] = str(values.get("positive_label", "1"))
+        return cls(**values)
 
 
 @dataclass
@@ -63,7 +126,7 @@ class Artifact:
     model: ChurnModel
     logistic: LogisticBaseline
     rule: RuleBaseline
-    info: dict[str, Any]
+    info: ArtifactInfo
     metrics: dict[str, Any]
     holdout: pd.DataFrame
     holdout_data: pd.DataFrame
@@ -99,11 +162,11 @@ class Artifact:
 
     @property
     def target(self) -> str:
-        return self.info["target"]
+        return self.info.target
 
     @property
     def id_column(self) -> str | None:
-        return self.info.get("id_column")
+        return self.info.id_column
 
     def files(self) -> dict[str, str]:
         """All files except the manifest, as ``{name: text}``."""
@@ -111,7 +174,7 @@ class Artifact:
         files["baselines.json"] = json.dumps(
             {"logistic": self.logistic.to_dict(), "rule": self.rule.to_dict()}, indent=1
         )
-        content_info = {k: v for k, v in self.info.items() if k not in RUN_KEYS}
+        content_info = {k: v for k, v in self.info.to_dict().items() if k not in RUN_KEYS}
         files["info.json"] = json.dumps(
             {"artifact_version": ARTIFACT_VERSION, **content_info}, indent=1
         )
@@ -167,7 +230,7 @@ def save_artifact(artifact: Artifact, directory: str | Path) -> str:
         manifest = {
             "fingerprint": fingerprint,
             "files": hashes,
-            **{k: artifact.info[k] for k in RUN_KEYS if k in artifact.info},
+            **{k: getattr(artifact.info, k) for k in RUN_KEYS},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         for path in tmp.iterdir():  # make the files durable before the rename
@@ -185,6 +248,25 @@ def save_artifact(artifact: Artifact, directory: str | Path) -> str:
         raise
     artifact.fingerprint = fingerprint
     return fingerprint
+
+
+def check_version(version: Any, directory: str | Path) -> None:
+    """Refuse, with one sentence, a model directory this code cannot read."""
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ChurnInputError(
+            f"The model in {directory} does not say which version wrote it; train it again."
+        )
+    if version > ARTIFACT_VERSION:
+        raise ChurnInputError(
+            f"The model in {directory} was written by a newer version of this tool (artifact "
+            f"version {version}; this one reads up to {ARTIFACT_VERSION}); upgrade the tool or "
+            "train the model again with this one."
+        )
+    if version < MIN_ARTIFACT_VERSION:
+        raise ChurnInputError(
+            f"The model in {directory} was written by an older version of this tool (artifact "
+            f"version {version}) that this one no longer reads; train the model again."
+        )
 
 
 def load_artifact(directory: str | Path) -> Artifact:
@@ -221,11 +303,11 @@ def load_artifact(directory: str | Path) -> Artifact:
 
     if fingerprint_of(manifest["files"]) != manifest["fingerprint"]:
         raise ChurnInputError(f"The manifest of {directory} is inconsistent; train again.")
+    info = json.loads(read("info.json"))
+    check_version(info.get("artifact_version"), directory)
+    info.update({k: manifest[k] for k in RUN_KEYS if k in manifest})
     model = model_from_files(read)
     baselines = json.loads(read("baselines.json"))
-    info = json.loads(read("info.json"))
-    info.pop("artifact_version", None)
-    info.update({k: manifest[k] for k in RUN_KEYS if k in manifest})
     known = {"model.json", *json.loads(read("model.json"))["members"]} | {
         "baselines.json",
         "info.json",
@@ -238,7 +320,7 @@ def load_artifact(directory: str | Path) -> Artifact:
         model=model,
         logistic=LogisticBaseline.from_dict(model.spec_, baselines["logistic"]),
         rule=RuleBaseline.from_dict(model.spec_, baselines["rule"]),
-        info=info,
+        info=ArtifactInfo.from_dict(info),
         metrics=json.loads(read("metrics.json")),
         holdout=pd.read_csv(io.StringIO(read("holdout.csv"))),
         holdout_data=pd.read_csv(io.StringIO(read("holdout_data.csv")), low_memory=False),

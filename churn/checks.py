@@ -31,7 +31,7 @@ from churn.data import MIN_MINORITY, encode_target, resolve_positive
 from churn.errors import ChurnInputError
 from churn.features import MAX_CATEGORIES
 from churn.formatting import json_ready
-from churn.suggest import id_reason
+from churn.suggest import id_reason, suggest_mapping
 
 __all__ = [
     "LEAK_AUC",
@@ -39,6 +39,7 @@ __all__ = [
     "DataCheck",
     "Preparation",
     "check_data",
+    "default_segments",
     "report_lines",
 ]
 
@@ -67,6 +68,30 @@ class ColumnMapping:
     segments: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     keep: tuple[str, ...] = ()
+
+    @classmethod
+    def for_table(
+        cls,
+        frame: pd.DataFrame,
+        target: str,
+        positive: str | None = None,
+        id_column: str | None = None,
+        value_column: str | None = None,
+    ) -> ColumnMapping:
+        """These roles with the suggested fairness segments (the target and the id left
+        out): the default of the app and the command line."""
+        return cls(
+            target=target,
+            positive=positive,
+            id_column=id_column,
+            value_column=value_column,
+            segments=default_segments(frame, target, id_column),
+        )
+
+
+def default_segments(frame: pd.DataFrame, target: str, id_column: str | None) -> tuple[str, ...]:
+    """The suggested fairness attributes of ``frame``, without the target and the id."""
+    return tuple(c for c in suggest_mapping(frame)["segments"] if c not in (target, id_column))
 
 
 @dataclass

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from churn.artifact import load_artifact, save_artifact
-from churn.checks import ColumnMapping, check_data, report_lines
+from churn.checks import ColumnMapping, check_data, default_segments, report_lines
 from churn.data import read_table, resolve_positive, write_table
 from churn.decisions import Choice
 from churn.economics import Economics, default_economics
@@ -164,8 +164,8 @@ def _mapping(args: argparse.Namespace, frame, say) -> ColumnMapping:
                 raise
             say(f"note: using --positive '{positive}' (suggested)")
     segments = args.segment
-    if segments is None:  # the same default as train() and the app
-        segments = [c for c in suggested["segments"] if c not in (target, args.id_column)]
+    if segments is None:  # the same default as the app
+        segments = default_segments(frame, target, args.id_column)
         if segments:
             say(f"note: segments for fairness checks: {', '.join(segments)}")
     hints = []
@@ -206,37 +206,24 @@ def _train(args: argparse.Namespace, progress: _Progress) -> int:
     check = check_data(frame, mapping)
     for line in report_lines(check.report)[2:]:
         progress.note(f"check: {line}")
-    artifact = train(
-        frame,
-        mapping.target,
-        positive=mapping.positive,
-        id_column=mapping.id_column,
-        seed=args.seed,
-        source=Path(args.data).name,
-        progress=progress,
-        value_column=mapping.value_column,
-        segments=mapping.segments,
-        exclude=mapping.exclude,
-        keep=mapping.keep,
-        check=check,
-    )
+    artifact = train(frame, check, seed=args.seed, source=Path(args.data).name, progress=progress)
     progress(f"writing {args.out}")
     fingerprint = save_artifact(artifact, args.out)
     m = artifact.metrics
     auc = {name: m[name]["roc_auc"] for name in ("model", "logistic", "rule")}
     print(
-        f"trained on {artifact.info['fit_rows']:,} customers, checked on "
-        f"{artifact.info['holdout_rows']:,}: holdout ROC-AUC model {auc['model']:.3f}, "
+        f"trained on {artifact.info.fit_rows:,} customers, checked on "
+        f"{artifact.info.holdout_rows:,}: holdout ROC-AUC model {auc['model']:.3f}, "
         f"logistic {auc['logistic']:.3f}, rule {auc['rule']:.3f}; "
         f"model {fingerprint[:12]} written to {args.out}"
     )
-    left_out = artifact.info["left_out"]
+    left_out = artifact.info.left_out
     if left_out:
         print(
             f"left out of the features: {', '.join(left_out)} "
             f"(reasons in {Path(args.out) / 'data_check.json'})"
         )
-    for warning in artifact.info["warnings"]:
+    for warning in artifact.info.warnings:
         print(f"warning: {warning}")
     return 0
 
@@ -270,9 +257,7 @@ def _policy(args: argparse.Namespace, progress: _Progress) -> int:
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise ChurnInputError(f"{path.name} is not valid JSON.") from None
     else:
-        economics = default_economics(
-            artifact.holdout_data.columns, artifact.info.get("value_column")
-        )
+        economics = default_economics(artifact.holdout_data.columns, artifact.info.value_column)
     if args.max_profit:
         choice = Choice("max_profit")
     else:
@@ -312,9 +297,7 @@ def _monitor(args: argparse.Namespace, progress: _Progress) -> int:
         economics = Economics.from_dict(policy["economics"])
         rules, review_by = rules_of(policy), policy.get("review_by")
     else:
-        economics = default_economics(
-            artifact.holdout_data.columns, artifact.info.get("value_column")
-        )
+        economics = default_economics(artifact.holdout_data.columns, artifact.info.value_column)
         rules = decide_on_holdout(artifact, economics, Choice("max_profit")).rules
         review_by = None
     progress(f"reading {args.data}")

@@ -202,7 +202,7 @@ def build_reference(
     dict, JSON-ready: ``features`` (per column: kind, quantile ``edges`` and ``shares`` for
     numbers, ``categories``/``shares``/``other`` otherwise, and the ``missing`` share),
     ``score`` (edges and shares of the probability) and the row counts. The training date
-    is not stored here: it is the artifact's ``info["trained_at"]``, kept outside the
+    is not stored here: it is the artifact's ``info.trained_at``, kept outside the
     fingerprint so that retraining the same data gives the same model fingerprint.
     """
     p = np.asarray(holdout_probability, dtype=float)

@@ -170,8 +170,7 @@ def segment_candidates(artifact: Artifact) -> SegmentCandidates:
     Options are every feature grouped by levels (text and boolean columns with 2 to
     :data:`MAX_LEVELS` levels, numeric columns with few values) or bands (other numeric
     columns); the id and the target are left out. The default is
-    ``artifact.info["segments"]`` (a list of columns, or a mapping whose values are
-    columns) when the upload named them; otherwise the options whose names usually
+    ``artifact.info.segments`` when the upload named them; otherwise the options whose names usually
     hold a protected attribute (age, gender, region, ...), or else the first three
     options grouped by levels.
     """
@@ -179,12 +178,7 @@ def segment_candidates(artifact: Artifact) -> SegmentCandidates:
     skip = {artifact.target, artifact.id_column}
     kinds = {c: k for c in data.columns if c not in skip and (k := _kind(data[c])) is not None}
     options = list(kinds)
-    named = artifact.info.get("segments")
-    if isinstance(named, dict):
-        named = list(named.values())
-    if isinstance(named, str):
-        named = [named]
-    default = [c for c in (named or []) if isinstance(c, str) and c in data.columns]
+    default = [c for c in artifact.info.segments if c in data.columns]
     for column in default:
         kinds.setdefault(column, _kind(data[column]) or "levels")
         if column not in options:

@@ -303,7 +303,7 @@ def staleness(
 
     Parameters
     ----------
-    trained_at : ISO date-time of training (``artifact.info["trained_at"]``).
+    trained_at : ISO date-time of training (``artifact.info.trained_at``).
     review_by : ISO date from the policy (``policy["review_by"]``); without one, the
         model is due :data:`REVIEW_AFTER_DAYS` days after training.
     today : the date to measure at (default: today, UTC).
@@ -477,7 +477,7 @@ def monitor(
     if p.shape != (len(frame),):
         raise ChurnInputError("There must be one churn probability per customer of the batch.")
     drift = compare(reference, spec, frame, p)
-    y = batch_labels(frame, artifact.target, str(artifact.info.get("positive_label", "1")))
+    y = batch_labels(frame, artifact.target, artifact.info.positive_label)
     value = economics.customer_value(frame, len(frame))
     ahead = decisions.outlook(p, value, rules, economics, y)
     performance = {
@@ -491,7 +491,7 @@ def monitor(
         drift=drift,
         performance=performance,
         calibration=calibration,
-        staleness=staleness(artifact.info.get("trained_at", ""), review_by, today),
+        staleness=staleness(artifact.info.trained_at, review_by, today),
         model_fingerprint=artifact.fingerprint,
         reference_rows=int(reference["rows"]),
         rules=list(rules),

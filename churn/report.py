@@ -70,19 +70,19 @@ def confusion_table(confusion: pd.DataFrame) -> pd.DataFrame:
 def data_summary(artifact: Artifact) -> dict[str, Any]:
     """Rows, base rate, features by kind and split sizes, for the model card."""
     info = artifact.info
-    kinds = pd.Series(info["features"]).value_counts()
+    kinds = pd.Series(info.features).value_counts()
     return {
-        "source": info.get("source") or "uploaded table",
-        "rows": int(info["rows"]),
-        "churn_rate": float(info["churn_rate"]),
-        "churners": round(info["churn_rate"] * info["rows"]),
-        "n_features": len(info["features"]),
+        "source": info.source or "uploaded table",
+        "rows": int(info.rows),
+        "churn_rate": float(info.churn_rate),
+        "churners": round(info.churn_rate * info.rows),
+        "n_features": len(info.features),
         "features_by_kind": {str(k): int(v) for k, v in kinds.items()},
-        "fit_rows": int(info["fit_rows"]),
-        "holdout_rows": int(info["holdout_rows"]),
-        "trained_at": info["trained_at"],
-        "target": info["target"],
-        "positive_label": info["positive_label"],
+        "fit_rows": int(info.fit_rows),
+        "holdout_rows": int(info.holdout_rows),
+        "trained_at": info.trained_at,
+        "target": info.target,
+        "positive_label": info.positive_label,
         "interval": dict(artifact.metrics["interval"]),
     }
 
@@ -186,15 +186,15 @@ def model_card(artifact: Artifact) -> dict[str, Any]:
     ]
     return {
         "predicts": (
-            f"The probability that a customer churns ({info['target']} = "
-            f"{info['positive_label']}), with a {artifact.model.confidence:.0%} interval."
+            f"The probability that a customer churns ({info.target} = "
+            f"{info.positive_label}), with a {artifact.model.confidence:.0%} interval."
         ),
         "for_whom": (
-            f"Customers like the {info['rows']:,} in {info.get('source') or 'the uploaded table'}"
-            f" ({len(spec.columns)} attributes; base churn rate {info['churn_rate']:.1%})."
+            f"Customers like the {info.rows:,} in {info.source or 'the uploaded table'}"
+            f" ({len(spec.columns)} attributes; base churn rate {info.churn_rate:.1%})."
         ),
-        "trained_at": info["trained_at"],
-        "data": info.get("source") or "uploaded table",
+        "trained_at": info.trained_at,
+        "data": info.source or "uploaded table",
         "fingerprint": artifact.fingerprint,
         "model": (
             f"{artifact.model.n_members} bagged LightGBM models{_shape(artifact)} with beta "

@@ -13,13 +13,12 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from churn import decisions, drift, metrics
-from churn.artifact import Artifact, compute_fingerprint
+from churn.artifact import Artifact, ArtifactInfo, compute_fingerprint
 from churn.baselines import LogisticBaseline, RuleBaseline
 from churn.checks import ColumnMapping, DataCheck, check_data
 from churn.economics import default_economics
 from churn.errors import ChurnInputError
 from churn.model import ChurnModel
-from churn.suggest import suggest_mapping
 
 __all__ = ["HOLDOUT_SIZE", "holdout_split", "score_frame", "train"]
 
@@ -44,20 +43,13 @@ def holdout_split(y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
 
 def train(
     frame: pd.DataFrame,
-    target: str,
-    positive: str | None = None,
-    id_column: str | None = None,
+    roles: ColumnMapping | DataCheck,
     *,
     seed: int = 0,
     n_boot: int = 200,
     source: str = "",
     model_params: dict[str, Any] | None = None,
     progress: Callable[[str], None] = _quiet,
-    value_column: str | None = None,
-    segments: tuple[str, ...] | list[str] | None = None,
-    exclude: tuple[str, ...] | list[str] = (),
-    keep: tuple[str, ...] | list[str] = (),
-    check: DataCheck | None = None,
 ) -> Artifact:
     """Train the model and both baselines and evaluate them on a holdout.
 
@@ -68,39 +60,29 @@ def train(
     Parameters
     ----------
     frame : the customer table, one row per customer.
-    target : name of the 0/1 (or yes/no, true/false, ...) churn column.
-    positive : the target value meaning "churned"; inferred when obvious.
-    id_column : customer id column, kept out of the features.
+    roles : what each column is: a :class:`~churn.checks.ColumnMapping` (the target and
+        its churned value, the id, the value column, the fairness segments, columns to
+        leave out or put back; :meth:`ColumnMapping.for_table` gives the defaults the app
+        and the CLI use), or the :class:`~churn.checks.DataCheck` of ``frame`` when the
+        caller has run the checks already (the app shows them before training).
     seed : seed of the split, the model and the bootstrap.
     n_boot : bootstrap replicates for the metric intervals.
     source : a description of where the data came from (file name), for the model card.
+    model_params : extra :class:`~churn.model.ChurnModel` parameters.
     progress : called with a short message at the start of each long step.
-    value_column : numeric column with each customer's value (default economics use it).
-    segments : attributes for fairness checks (recorded with the model); ``None`` takes the
-        suggested ones (:func:`churn.suggest.suggest_mapping`), as the app and the CLI do.
-    exclude : columns to leave out of the features.
-    keep : columns the data checks would leave out (ids, leaks, ...) to put back.
-    check : the result of :func:`churn.checks.check_data` for this frame and these choices,
-        when the caller has it already (the app shows it before training).
 
-    The data checks of :mod:`churn.checks` run first; their report is stored in the
-    artifact as ``data_check.json`` and the preparation as ``preparation.json``.
+    The data checks of :mod:`churn.checks` run first (unless ``roles`` is their result);
+    their report is stored in the artifact as ``data_check.json`` and the preparation as
+    ``preparation.json``.
     """
     started = time.perf_counter()
     progress("checking the data")
-    if segments is None:
-        segments = [c for c in suggest_mapping(frame)["segments"] if c not in (target, id_column)]
-    mapping = ColumnMapping(
-        target=target,
-        positive=positive,
-        id_column=id_column,
-        value_column=value_column,
-        segments=tuple(segments),
-        exclude=tuple(exclude),
-        keep=tuple(keep),
-    )
-    if check is None or check.mapping != mapping or len(check.frame) != len(frame):
+    if isinstance(roles, DataCheck) and len(roles.frame) == len(frame):
+        check = roles
+    else:
+        mapping = roles.mapping if isinstance(roles, DataCheck) else roles
         check = check_data(frame, mapping)
+    mapping = check.mapping
     frame = check.frame
     y = check.y
     positive_label = check.report["positive_label"]
@@ -147,7 +129,7 @@ def train(
         }
         for other in ("logistic", "rule")
     }
-    economics = default_economics(frame.columns, value_column)
+    economics = default_economics(frame.columns, mapping.value_column)
     mean_value = float(economics.customer_value(frame.iloc[hold], hold.size).mean())
     results["emp"] = {
         name: {
@@ -170,24 +152,24 @@ def train(
     }
     results["holdout_size"] = int(hold.size)
 
-    info = {
-        "target": target,
-        "positive_label": positive_label,
-        "id_column": id_column,
-        "trained_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "source": source,
-        "rows": len(frame),
-        "fit_rows": int(dev.size),
-        "holdout_rows": int(hold.size),
-        "churn_rate": float(y.mean()),
-        "features": {c: model.spec_.kinds[c] for c in model.spec_.columns},
-        "rule_text": rule.to_text(),
-        "value_column": value_column,
-        "segments": list(segments),
-        "left_out": check.report["left_out"],
-        "warnings": _quality_warnings(results),
-        "training_seconds": round(time.perf_counter() - started, 2),
-    }
+    info = ArtifactInfo(
+        target=mapping.target,
+        positive_label=positive_label,
+        id_column=mapping.id_column,
+        trained_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+        source=source,
+        rows=len(frame),
+        fit_rows=int(dev.size),
+        holdout_rows=int(hold.size),
+        churn_rate=float(y.mean()),
+        features={c: model.spec_.kinds[c] for c in model.spec_.columns},
+        rule_text=rule.to_text(),
+        value_column=mapping.value_column,
+        segments=list(mapping.segments),
+        left_out=check.report["left_out"],
+        warnings=_quality_warnings(results),
+        training_seconds=round(time.perf_counter() - started, 2),
+    )
     holdout_data = frame.iloc[hold].reset_index(drop=True)
     artifact = Artifact(
         model=model,

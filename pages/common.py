@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from churn.artifact import Artifact
+from churn.checks import ColumnMapping
 from churn.data import read_table
 from churn.errors import ChurnInputError
 from churn.explain import Explanation, explain
@@ -132,7 +133,8 @@ def _is_uploaded(artifact: Artifact | None) -> bool:
 def sample_artifact() -> Artifact:
     """The model trained on the bundled sample; one shared, read-only object per server."""
     frame = read_table(SAMPLE_PATH, text_columns=("customer_id",))
-    return train(frame, "churned", id_column="customer_id", source=SAMPLE_PATH.name)
+    roles = ColumnMapping.for_table(frame, "churned", id_column="customer_id")
+    return train(frame, roles, source=SAMPLE_PATH.name)
 
 
 def current_artifact() -> Artifact:
@@ -195,7 +197,7 @@ def current_scenario() -> Scenario:
         artifact = current_artifact()
         columns = list(artifact.holdout_data.columns)
         scenario = Scenario.from_query(
-            st.query_params.to_dict(), columns, artifact.info.get("value_column")
+            st.query_params.to_dict(), columns, artifact.info.value_column
         )
         st.session_state["scenario"] = scenario
         st.session_state["scenario_problems"] = scenario.problems
@@ -206,7 +208,7 @@ def reset_scenario() -> None:
     """Start the session's scenario afresh for the current model (after a model switch)."""
     artifact = current_artifact()
     st.session_state["scenario"] = default_scenario(
-        list(artifact.holdout_data.columns), artifact.info.get("value_column")
+        list(artifact.holdout_data.columns), artifact.info.value_column
     )
     sync_query_params()
 
@@ -309,7 +311,7 @@ def current_banners() -> list[str]:
         return []
     artifact = current_artifact()
     key = scenario_key(
-        default_scenario(list(artifact.holdout_data.columns), artifact.info.get("value_column"))
+        default_scenario(list(artifact.holdout_data.columns), artifact.info.value_column)
     )
     try:
         report = _monitor_report(artifact, artifact.fingerprint, key, _today(), None)

@@ -30,8 +30,8 @@ st.caption(
 if using_upload():
     artifact = current_artifact()
     st.success(
-        f"The app is using your table **{artifact.info['source']}** "
-        f"({artifact.info['rows']:,} customers, model `{artifact.fingerprint[:12]}`)."
+        f"The app is using your table **{artifact.info.source}** "
+        f"({artifact.info.rows:,} customers, model `{artifact.fingerprint[:12]}`)."
     )
     if st.button("Back to the sample data"):
         for key in ("user_artifact", "user_table", "_upload_cache", "upload", "upload_keep"):
@@ -192,19 +192,7 @@ st.divider()
 if st.button("Train on this table", type="primary"):
     with st.status("Training on your table...", expanded=True) as status:
         try:
-            artifact = train(
-                frame,
-                target,
-                positive=positive,
-                id_column=id_column,
-                source=stored["name"],
-                value_column=value_column,
-                segments=tuple(segments),
-                exclude=tuple(exclude),
-                keep=mapping.keep,
-                check=check,
-                progress=status.write,
-            )
+            artifact = train(frame, check, source=stored["name"], progress=status.write)
         except ChurnInputError as exc:
             status.update(label="Training stopped", state="error")
             st.error(str(exc))
@@ -224,7 +212,7 @@ if using_upload():
         f"{artifact.metrics['logistic']['roc_auc']:.3f}, readable rule "
         f"{artifact.metrics['rule']['roc_auc']:.3f}). Every page now uses your table."
     )
-    for warning in artifact.info.get("warnings", []):
+    for warning in artifact.info.warnings:
         st.warning(warning)
     st.page_link("pages/decide.py", label="Go to Decide", icon=":material/tune:")
     with st.expander("The data-check report as text"):

@@ -49,8 +49,8 @@ policy = show_input_error(
 )
 policy_text = export.policy_json(policy)
 policy_name = export.policy_file_name(policy)
-is_sample = artifact.info.get("source") == SAMPLE_PATH.name
-train_data = f"data/{SAMPLE_PATH.name}" if is_sample else artifact.info.get("source") or "data.csv"
+is_sample = artifact.info.source == SAMPLE_PATH.name
+train_data = f"data/{SAMPLE_PATH.name}" if is_sample else artifact.info.source or "data.csv"
 score_data = f"data/{NEW_BATCH_PATH.name}" if is_sample else "customers.csv"
 
 st.title("Export")

@@ -37,7 +37,7 @@ st.caption(
     "calibrated. Ranges are 95% bootstrap intervals."
 )
 
-for warning in artifact.info.get("warnings", []):
+for warning in artifact.info.warnings:
     st.warning(warning, icon=":material/warning:")
 # Few, larger elements: each one costs the browser time to draw, and this is the first
 # page every visitor sees.
@@ -57,7 +57,7 @@ st.caption(
     f"(churned = `{summary['positive_label']}`). Features: {kinds}. "
     f"Fitted on {summary['fit_rows']:,} customers (a quarter of them held back to calibrate)."
 )
-left_out = artifact.info.get("left_out") or {}
+left_out = artifact.info.left_out
 if left_out:
     st.caption(
         "Left out by the data checks: "
@@ -73,7 +73,7 @@ st.caption(
     "Higher is better for ROC-AUC and PR-AUC; lower is better for the Brier score and ECE. "
     "The readable rule is a depth-2 tree anyone can apply by hand:"
 )
-st.text(artifact.info["rule_text"])
+st.text(artifact.info.rule_text)
 
 # The detail tables are drawn only when their expander is opened (``on_change="rerun"``
 # makes the open state known to the script): a closed expander's content would still be

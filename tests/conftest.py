@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from churn.artifact import Artifact, save_artifact
+from churn.checks import ColumnMapping
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.training import train
 
@@ -28,7 +29,8 @@ def new_batch_frame() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def trained(sample_frame: pd.DataFrame) -> Artifact:
     """The default model on the sample (as the app and the CLI train it)."""
-    return train(sample_frame, "churned", id_column="customer_id", source=SAMPLE_PATH.name)
+    roles = ColumnMapping.for_table(sample_frame, "churned", id_column="customer_id")
+    return train(sample_frame, roles, source=SAMPLE_PATH.name)
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,7 @@ def test_overview_shows_the_library_figures(overview):
     banners = [e.value for e in overview.success] + [e.value for e in overview.warning]
     assert any(b.startswith(verdict["headline"]) for b in banners)
     assert all(any(line in b for b in banners) for line in verdict["details"])
-    assert artifact.info["rule_text"] in [t.value for t in overview.text]
+    assert artifact.info.rule_text in [t.value for t in overview.text]
 
 
 def test_imported_libraries_are_frozen_but_session_data_is_collected(overview):

@@ -96,7 +96,9 @@ def test_messy_tables_give_a_result_or_a_clear_error(table: tuple[bytes, str]) -
         assert len(check.frame) == len(frame)  # every row accounted for
         assert set(check.preparation.features) <= set(frame.columns)
         if len(frame) >= 150:
-            artifact = train(frame, target, positive=mapping.positive, n_boot=20)
+            artifact = train(
+                frame, ColumnMapping.for_table(frame, target, mapping.positive), n_boot=20
+            )
             scored = score_frame(artifact, frame)
             assert len(scored) == len(frame)
             unscored = scored["churn_probability"].isna()

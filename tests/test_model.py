@@ -167,7 +167,7 @@ def test_artifact_round_trip_gives_identical_scores(trained, model_dir, sample_f
     X = FEATURES(sample_frame)
     pd.testing.assert_frame_equal(trained.model.predict_frame(X), loaded.model.predict_frame(X))
     assert loaded.fingerprint == trained.fingerprint and len(loaded.fingerprint) == 64
-    assert loaded.info["target"] == "churned"
+    assert loaded.info.target == "churned"
     assert loaded.rule.to_text() == trained.rule.to_text()
     np.testing.assert_allclose(loaded.logistic.predict_proba(X), trained.logistic.predict_proba(X))
     # no pickles anywhere: every file is text
@@ -239,14 +239,16 @@ def test_damaged_manifest_is_a_clear_error(trained, tmp_path, manifest):
 
 def test_same_data_and_seed_give_the_same_fingerprint(trained, sample_frame, tmp_path):
     """A policy exported from the app fits the model engineering retrains from the same data."""
+    from churn.checks import ColumnMapping
     from churn.training import train
 
-    again = train(sample_frame, "churned", id_column="customer_id", source="sample_customers.csv")
+    roles = ColumnMapping.for_table(sample_frame, "churned", id_column="customer_id")
+    again = train(sample_frame, roles, source="sample_customers.csv")
     assert again.fingerprint == trained.fingerprint
     assert save_artifact(again, tmp_path / "m") == trained.fingerprint
     loaded = load_artifact(tmp_path / "m")
-    assert loaded.info["trained_at"] == again.info["trained_at"]  # kept, outside the fingerprint
-    other_seed = train(sample_frame, "churned", id_column="customer_id", seed=1)
+    assert loaded.info.trained_at == again.info.trained_at  # kept, outside the fingerprint
+    other_seed = train(sample_frame, roles, seed=1)
     assert other_seed.fingerprint != trained.fingerprint
 
 
@@ -260,3 +262,44 @@ def test_large_tables_are_scored_in_chunks_with_the_same_results(
     monkeypatch.setattr(churn.model, "_CHUNK_ROWS", 300)
     chunked = trained.model.predict_frame(X)
     pd.testing.assert_frame_equal(whole, chunked)
+
+
+def _with_version(model_dir, folder, version):
+    """A copy of the model whose info.json says ``version``, with a consistent manifest."""
+    import shutil
+
+    from churn.artifact import _sha, fingerprint_of
+
+    shutil.copytree(model_dir, folder)
+    info = json.loads((folder / "info.json").read_text(encoding="utf-8"))
+    info["artifact_version"] = version
+    text = json.dumps(info, indent=1)
+    (folder / "info.json").write_text(text, encoding="utf-8")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"]["info.json"] = _sha(text)
+    manifest["fingerprint"] = fingerprint_of(manifest["files"])
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+def test_the_artifact_version_is_checked_on_load(model_dir, tmp_path, capsys):
+    from churn.artifact import ARTIFACT_VERSION
+    from churn.cli import main
+
+    same = _with_version(model_dir, tmp_path / "same", ARTIFACT_VERSION)
+    assert load_artifact(same).fingerprint != ""
+    newer = _with_version(model_dir, tmp_path / "newer", ARTIFACT_VERSION + 1)
+    with pytest.raises(ChurnInputError, match=r"newer version.*upgrade the tool or train"):
+        load_artifact(newer)
+    older = _with_version(model_dir, tmp_path / "older", 0)
+    with pytest.raises(ChurnInputError, match=r"older version.*train the model again"):
+        load_artifact(older)
+    unsaid = _with_version(model_dir, tmp_path / "unsaid", "one")
+    with pytest.raises(ChurnInputError, match="does not say which version"):
+        load_artifact(unsaid)
+    out = tmp_path / "scores.csv"
+    code = main(["--quiet", "score", "--model", str(newer), "--data", "data/sample_new_batch.csv",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "newer version" in err[0]

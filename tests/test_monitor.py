@@ -86,8 +86,8 @@ def test_psi_bands(value, status):
 def test_the_reference_is_stored_in_the_artifact_and_survives_a_save(trained, model_dir):
     reference = drift.load_reference(trained)
     assert set(reference["features"]) == set(trained.model.spec_.columns)
-    assert reference["rows"] == trained.info["fit_rows"]
-    assert reference["score_rows"] == trained.info["holdout_rows"]
+    assert reference["rows"] == trained.info.fit_rows
+    assert reference["score_rows"] == trained.info.holdout_rows
     charges = reference["features"]["monthly_charges"]
     assert len(charges["edges"]) == 9 and len(charges["shares"]) == 10
     assert sum(charges["shares"]) + charges["missing"] == pytest.approx(1.0)
@@ -269,7 +269,7 @@ def test_staleness_from_the_training_date_or_the_policys_review_date():
 def test_banners_for_an_old_model_and_for_significant_drift(
     trained, new_batch_frame, fresh, rules, economics
 ):
-    trained_on = date.fromisoformat(trained.info["trained_at"][:10])
+    trained_on = date.fromisoformat(trained.info.trained_at[:10])
     young = trained_on.replace(day=1) if trained_on.day > 1 else trained_on
     calm = monitor.monitor(trained, fresh, rules, economics, today=young)
     assert monitor.banner_messages(calm) == []

@@ -84,10 +84,10 @@ def test_training_reaches_decide_with_the_uploaded_model(
     at.run()
     assert not at.exception and not at.error
     artifact = at.session_state["user_artifact"]
-    assert artifact.info["source"] == "export.csv"
-    assert artifact.info["positive_label"] == "Gekündigt"
-    assert artifact.info["rows"] == 1500
-    assert set(artifact.info["left_out"]) == {"row", "cancel_note"}
+    assert artifact.info.source == "export.csv"
+    assert artifact.info.positive_label == "Gekündigt"
+    assert artifact.info.rows == 1500
+    assert set(artifact.info.left_out) == {"row", "cancel_note"}
     assert artifact.metrics["model"]["roc_auc"] > 0.7
     at.switch_page("pages/decide.py")
     at.run()
@@ -188,7 +188,7 @@ def test_float_targets_and_leading_zero_ids(sample_frame: pd.DataFrame) -> None:
     at.run()
     assert not at.exception and not at.error
     artifact = at.session_state["user_artifact"]
-    assert artifact.info["positive_label"] == "1"
+    assert artifact.info.positive_label == "1"
     assert at.session_state["user_table"]["customer_id"].iloc[:3].tolist() == [
         "00000",
         "00001",

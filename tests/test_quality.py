@@ -54,7 +54,7 @@ def quality_results() -> dict[str, dict[str, float]]:
 
     out = {}
     for table in TABLES:
-        artifact = train(table.frame, table.target, table.positive, table.id_column, n_boot=20)
+        artifact = train(table.frame, table.roles, n_boot=20)
         data = split(table)
         out[table.name] = {
             "ours": artifact.metrics["model"]["roc_auc"],
