@@ -10,7 +10,6 @@ from __future__ import annotations
 import altair as alt
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from churn.drift import MODERATE, SIGNIFICANT, psi_status
 from churn.formatting import money
@@ -23,7 +22,6 @@ __all__ = [
     "PALETTE",
     "PROFIT_POINTS",
     "STATUS_COLOURS",
-    "arrow_datasets",
     "batch_calibration_chart",
     "comparison_chart",
     "comparison_rows",
@@ -41,7 +39,6 @@ __all__ = [
     "shap_importance_chart",
     "shap_waterfall_chart",
     "what_if_chart",
-    "with_dataset",
 ]
 
 #: Okabe-Ito, without yellow (too light on white).
@@ -180,7 +177,8 @@ def gains_and_reliability_chart(gains: pd.DataFrame, bins: pd.DataFrame) -> alt.
     )
 
 
-#: Named datasets of the Decide page's charts: the parts that follow the chosen policy.
+#: Named datasets of the Decide page's charts: the parts that follow the chosen policy
+#: (the page swaps only these when the policy moves).
 PROFIT_POINTS = "profit_points"
 COMPARISON = "profit_comparison"
 _COMPARISON_LABELS = {
@@ -321,40 +319,6 @@ def comparison_rows(profits: dict[str, float]) -> list[dict]:
         for key, label in _COMPARISON_LABELS.items()
         if np.isfinite(profits[key])
     ]
-
-
-def arrow_datasets(spec: dict) -> dict:
-    """``spec`` (a chart's ``to_dict()``) with its named datasets as Arrow tables.
-
-    Streamlit sends a chart's datasets to the browser in Arrow form; handed Arrow tables
-    it has nothing to convert (0.1 ms instead of 7 to 10 ms for the profit curve's 600
-    rows), which matters for a spec that is built once and sent on every rerun.
-    """
-    return {**spec, "datasets": {k: _arrow(rows) for k, rows in spec["datasets"].items()}}
-
-
-def _arrow(rows: list[dict]) -> pa.Table | list[dict]:
-    """Rows as an Arrow table; rows Arrow cannot type (a column mixing text and numbers)
-    stay records, which Streamlit converts itself."""
-    try:
-        return pa.Table.from_pylist(rows)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return rows
-
-
-def with_dataset(spec: dict, name: str, records: list[dict]) -> dict:
-    """``spec`` (a chart's ``to_dict()``) with its named dataset ``name`` replaced.
-
-    The Decide page builds (and validates) its charts once per model and economics and
-    then only swaps the data that follow the chosen policy: a threshold move then costs
-    no chart building on the server, and the browser can update the view in place.
-    ``spec`` itself is left unchanged. The new data take the form of the old (Arrow
-    table after :func:`arrow_datasets`, else records).
-    """
-    if name not in spec.get("datasets", {}):
-        raise KeyError(f"the chart has no dataset named {name!r}")
-    data = _arrow(records) if isinstance(spec["datasets"][name], pa.Table) else records
-    return {**spec, "datasets": {**spec["datasets"], name: data}}
 
 
 # --------------------------------------------------------------------------- why? (SHAP)

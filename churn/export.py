@@ -8,9 +8,11 @@
   policy must give them: customers of every action, the customers closest on each side of
   every cut-off, and a few random ones. Engineering scores it and compares;
 * :func:`model_zip` is the model directory as a zip, built in memory: a policy only works
-  with the model whose fingerprint it carries, and a model trained again gets a new
-  fingerprint (its training time is part of it), so engineering either unzips this model or
-  exports the policy for its own model with :func:`policy_command`.
+  with the model whose fingerprint it carries. Training the same data with the same seed
+  and settings gives the same fingerprint (when and how fast it was trained are kept
+  outside it), but any other change gives a new one, so engineering either unzips this
+  model, retrains it exactly (:func:`train_command`), or exports the policy for its own
+  model with :func:`policy_command`.
 """
 
 from __future__ import annotations

@@ -189,7 +189,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         Number of bagged LightGBM models (more members: a steadier interval, slower scoring).
     n_estimators : int or "auto"
         Trees per member. ``"auto"``: the round with the best cross-validated
-        ROC-AUC (early stopping, at most 400).
+        ROC-AUC (early stopping, at most :data:`_MAX_ROUNDS`, 300).
     num_leaves : int or "auto"
         Leaves per tree. ``"auto"``: the shape in :data:`TREE_SHAPES` with the
         best cross-validated ROC-AUC (then ``min_child_samples`` comes with it).

@@ -20,7 +20,14 @@ from churn.economics import default_economics
 from churn.errors import ChurnInputError
 from churn.model import ChurnModel
 
-__all__ = ["HOLDOUT_SIZE", "holdout_split", "score_frame", "train"]
+__all__ = [
+    "HOLDOUT_SIZE",
+    "SCORE_COLUMNS",
+    "holdout_split",
+    "score_frame",
+    "scored_customers",
+    "train",
+]
 
 HOLDOUT_SIZE = 0.20
 #: The columns :func:`score_frame` adds for every customer.
@@ -261,3 +268,18 @@ def score_frame(artifact: Artifact, frame: pd.DataFrame) -> pd.DataFrame:
     if id_column is not None:
         scored.insert(0, id_column, frame[id_column].reset_index(drop=True))
     return scored
+
+
+def scored_customers(artifact: Artifact, frame: pd.DataFrame) -> pd.DataFrame:
+    """The customers to act on: ``frame`` prepared as the model sees it (text numbers and
+    dates parsed), with the :data:`SCORE_COLUMNS`, one row per scorable customer in input
+    order.
+
+    Rows with no value in any model column cannot be scored and are left out here (the
+    app's lists and decisions need a probability); :func:`score_frame` keeps every row
+    and says why such a row has none, which is what the scoring command line writes.
+    """
+    base = artifact.preparation.apply(frame)[0].reset_index(drop=True)
+    scored = score_frame(artifact, base)  # (preparing a prepared table changes nothing)
+    scorable = scored["churn_probability"].notna().to_numpy()
+    return pd.concat([base, scored[list(SCORE_COLUMNS)]], axis=1)[scorable].reset_index(drop=True)

@@ -27,7 +27,7 @@ from churn.monitor import MonitorReport, banner_messages, monitor, read_batch
 from churn.policy import Decision, baseline_profits, decide_on_holdout
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.scenario import Scenario, default_scenario
-from churn.training import SCORE_COLUMNS, score_frame, train
+from churn.training import scored_customers, train
 
 
 def _leave_pages_directory_mode() -> None:
@@ -154,10 +154,7 @@ def _scored_base(_artifact: Artifact, fingerprint: str) -> pd.DataFrame:
         base = st.session_state["user_table"]
     else:
         base = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
-    base = _artifact.preparation.apply(base)[0].reset_index(drop=True)  # as the model sees it
-    scored = score_frame(_artifact, base)  # (preparing a prepared table changes nothing)
-    scorable = scored["churn_probability"].notna().to_numpy()
-    return pd.concat([base, scored[list(SCORE_COLUMNS)]], axis=1)[scorable].reset_index(drop=True)
+    return scored_customers(_artifact, base)
 
 
 def base_description() -> str:

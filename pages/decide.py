@@ -13,6 +13,7 @@ from churn.errors import ChurnInputError
 from churn.formatting import money, percent
 from churn.policy import capacity_exceeded
 from churn.scenario import Scenario
+from pages.chart_data import arrow_datasets, with_dataset
 from pages.common import (
     base_description,
     current_artifact,
@@ -41,13 +42,13 @@ base = current_base()
 def _chart_specs(_artifact, fingerprint: str, economics: str, tiers: str, _decision, _profits):
     """The page's two charts as Vega-Lite specs, built (and validated) once per model,
     economics and action tiers (which fix the profit curve). Moving the policy then only
-    swaps the data that follow it (``charts.with_dataset``): no chart is rebuilt on the
+    swaps the data that follow it (``with_dataset``): no chart is rebuilt on the
     server, and the browser updates the views in place."""
     return {
-        "profit": charts.arrow_datasets(
+        "profit": arrow_datasets(
             charts.profit_curve_chart(_decision.curve, _decision.row, _decision.best_row).to_dict()
         ),
-        "comparison": charts.arrow_datasets(charts.comparison_chart(_profits).to_dict()),
+        "comparison": arrow_datasets(charts.comparison_chart(_profits).to_dict()),
     }
 
 
@@ -333,9 +334,7 @@ def _results(decision, scenario: Scenario) -> None:
 
     st.markdown("**Profit against share contacted**")
     points = charts.profit_points(decision.curve, decision.row, decision.best_row)
-    st.vega_lite_chart(
-        charts.with_dataset(specs["profit"], charts.PROFIT_POINTS, points), width="stretch"
-    )
+    st.vega_lite_chart(with_dataset(specs["profit"], charts.PROFIT_POINTS, points), width="stretch")
     st.markdown("**What the decision does on the holdout**")
     st.dataframe(report.confusion_table(decision.confusion), width="stretch")
     counts = ", ".join(f"{k}: {v:,}" for k, v in decision.actions_count.items())
@@ -348,9 +347,7 @@ def _results(decision, scenario: Scenario) -> None:
 
     st.markdown("**Compared with the alternatives** (profit per customer on the holdout)")
     bars = charts.comparison_rows(profits)
-    st.vega_lite_chart(
-        charts.with_dataset(specs["comparison"], charts.COMPARISON, bars), width="stretch"
-    )
+    st.vega_lite_chart(with_dataset(specs["comparison"], charts.COMPARISON, bars), width="stretch")
 
     st.markdown("**Customers the model is unsure about**")
     st.markdown(

@@ -8,6 +8,7 @@ import streamlit as st
 from churn import charts, formatting, report
 from churn.artifact import Artifact
 from churn.formatting import percent
+from pages.chart_data import arrow_datasets
 from pages.common import current_artifact, model_cache
 
 
@@ -17,8 +18,8 @@ def _chart_specs(_artifact: Artifact, fingerprint: str) -> dict[str, dict]:
     table = report.metrics_table(_artifact)
     metrics = ["ROC-AUC", "PR-AUC", "Brier score", "Calibration error (ECE)"]
     return {
-        "metrics": charts.arrow_datasets(charts.metric_intervals_chart(table, metrics).to_dict()),
-        "gains_reliability": charts.arrow_datasets(
+        "metrics": arrow_datasets(charts.metric_intervals_chart(table, metrics).to_dict()),
+        "gains_reliability": arrow_datasets(
             charts.gains_and_reliability_chart(
                 report.gains_table(_artifact), report.reliability_table(_artifact)
             ).to_dict()

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from churn import charts
+from pages.chart_data import arrow_datasets, with_dataset
 
 
 def _curve(n: int = 50) -> pd.DataFrame:
@@ -34,7 +35,7 @@ def test_swapping_the_points_gives_the_chart_built_for_that_choice():
     best = int(curve["profit_per_customer"].idxmax())
     built_once = charts.profit_curve_chart(curve, best, best).to_dict()
     for row in (0, 7, best, len(curve) - 1):
-        swapped = charts.with_dataset(
+        swapped = with_dataset(
             built_once, charts.PROFIT_POINTS, charts.profit_points(curve, row, best)
         )
         assert swapped == charts.profit_curve_chart(curve, row, best).to_dict()
@@ -43,7 +44,7 @@ def test_swapping_the_points_gives_the_chart_built_for_that_choice():
 def test_swapping_the_bars_gives_the_chart_built_for_those_profits():
     other = PROFITS | {"chosen": -1.25, "everybody": math.nan}
     built_once = charts.comparison_chart(PROFITS).to_dict()
-    swapped = charts.with_dataset(built_once, charts.COMPARISON, charts.comparison_rows(other))
+    swapped = with_dataset(built_once, charts.COMPARISON, charts.comparison_rows(other))
     assert swapped == charts.comparison_chart(other).to_dict()
 
 
@@ -80,24 +81,24 @@ def test_with_dataset_leaves_the_cached_spec_alone():
     curve = _curve()
     spec = charts.profit_curve_chart(curve, 0, 1).to_dict()
     before = [dict(p) for p in spec["datasets"][charts.PROFIT_POINTS]]
-    charts.with_dataset(spec, charts.PROFIT_POINTS, charts.profit_points(curve, 5, 1))
+    with_dataset(spec, charts.PROFIT_POINTS, charts.profit_points(curve, 5, 1))
     assert spec["datasets"][charts.PROFIT_POINTS] == before
     with pytest.raises(KeyError, match="no dataset named"):
-        charts.with_dataset(spec, "nope", [])
+        with_dataset(spec, "nope", [])
 
 
 def test_arrow_datasets_carry_the_same_rows_and_swaps_stay_arrow():
     curve = _curve()
     spec = charts.profit_curve_chart(curve, 0, 1).to_dict()
-    arrow = charts.arrow_datasets(spec)
+    arrow = arrow_datasets(spec)
     assert {k: v.to_pylist() for k, v in arrow["datasets"].items()} == spec["datasets"]
     assert {k: v for k, v in arrow.items() if k != "datasets"} == {
         k: v for k, v in spec.items() if k != "datasets"
     }
     points = charts.profit_points(curve, 9, 1)
-    swapped = charts.with_dataset(arrow, charts.PROFIT_POINTS, points)
+    swapped = with_dataset(arrow, charts.PROFIT_POINTS, points)
     assert swapped["datasets"][charts.PROFIT_POINTS] == pa.Table.from_pylist(points)
-    assert swapped == charts.arrow_datasets(charts.profit_curve_chart(curve, 9, 1).to_dict())
+    assert swapped == arrow_datasets(charts.profit_curve_chart(curve, 9, 1).to_dict())
 
 
 def test_points_that_are_not_finite_are_left_undrawn():
@@ -110,6 +111,6 @@ def test_points_that_are_not_finite_are_left_undrawn():
 
 def test_rows_arrow_cannot_type_stay_records():
     spec = {"mark": "point", "datasets": {"mixed": [{"a": 1}, {"a": "x"}], "ok": [{"a": 1.5}]}}
-    arrow = charts.arrow_datasets(spec)
+    arrow = arrow_datasets(spec)
     assert arrow["datasets"]["mixed"] == [{"a": 1}, {"a": "x"}]
     assert arrow["datasets"]["ok"] == pa.Table.from_pylist([{"a": 1.5}])

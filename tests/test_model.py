@@ -303,3 +303,18 @@ def test_the_artifact_version_is_checked_on_load(model_dir, tmp_path, capsys):
     assert code == 2 and not out.exists()
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "newer version" in err[0]
+
+
+def test_scored_customers_are_the_scorable_rows_in_order(trained, new_batch_frame):
+    from churn.training import SCORE_COLUMNS, score_frame, scored_customers
+
+    frame = new_batch_frame.head(50).astype(object)
+    features = list(trained.model.spec_.columns)
+    frame.loc[[3, 17], features] = None  # nothing to score these two from
+    base = scored_customers(trained, frame)
+    assert len(base) == 48
+    assert base["customer_id"].tolist() == frame.drop(index=[3, 17])["customer_id"].tolist()
+    full = score_frame(trained, frame).drop(index=[3, 17]).reset_index(drop=True)
+    for column in SCORE_COLUMNS:
+        np.testing.assert_array_equal(base[column].to_numpy(), full[column].to_numpy())
+    assert base[list(SCORE_COLUMNS)].notna().all().all()

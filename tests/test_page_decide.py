@@ -180,9 +180,11 @@ def test_review_count_is_the_librarys():
 
     app = _open()
     artifact = sample_artifact()
-    from pages.common import _scored_base
+    from churn.data import read_table
+    from churn.sample import NEW_BATCH_PATH
+    from churn.training import scored_customers
 
-    base = _scored_base(artifact, artifact.fingerprint)
+    base = scored_customers(artifact, read_table(NEW_BATCH_PATH, text_columns=("customer_id",)))
     scenario = Scenario.from_query({}, list(artifact.holdout_data.columns))
     decision = decide_on_holdout(artifact, scenario.economics, Choice("max_profit"))
     ahead = decisions.outlook(
