@@ -405,7 +405,7 @@ def shap_margin_values(
     tables = _engine(model)
     if matrix.shape[0] == 0:
         return np.zeros((0, matrix.shape[1])), tables.base_value, np.zeros(0)
-    margin = model._member_margins_matrix(matrix).mean(axis=0)
+    margin = model.member_margins(matrix).mean(axis=0)
     if engine == "numpy" and tables.usable:
         values = tables.values(matrix)
         error = np.abs(tables.base_value + values.sum(axis=1) - margin)

@@ -384,7 +384,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.spec_ = spec
         self.config_ = config
         self.boosters_ = boosters
-        margins = self._member_margins_matrix(matrix[cal_idx])
+        margins = self.member_margins(matrix[cal_idx])
         y_cal = y[cal_idx]
         ensemble = margins.mean(axis=0)
         self.calibration_ = np.asarray(fit_beta_calibration(ensemble, y_cal))
@@ -400,7 +400,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return self
 
     # ------------------------------------------------------------- predict
-    def _member_margins_matrix(self, matrix: np.ndarray) -> np.ndarray:
+    def member_margins(self, matrix: np.ndarray) -> np.ndarray:
+        """Raw (log-odds) score of every bagged member, shape ``(members, rows)``, for a
+        matrix already encoded by ``spec_`` (what the explanations decompose)."""
         return np.vstack(
             [b.predict(matrix, raw_score=True, num_threads=self.n_jobs) for b in self.boosters_]
         )
@@ -415,7 +417,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 for start in range(0, len(X), _CHUNK_ROWS)
             ]
             return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
-        margins = self._member_margins_matrix(self.spec_.tree_matrix(X))
+        margins = self.member_margins(self.spec_.tree_matrix(X))
         ensemble = margins.mean(axis=0)
         point_logit = beta_logit(self.calibration_, ensemble)
         member_logit = beta_logit(self.member_calibration_, margins)
@@ -451,7 +453,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def tree_margin(self, X: pd.DataFrame) -> np.ndarray:
         """Average member log-odds before calibration (what SHAP values explain)."""
         check_is_fitted(self, "boosters_")
-        return self._member_margins_matrix(self.spec_.tree_matrix(_as_frame(X))).mean(axis=0)
+        return self.member_margins(self.spec_.tree_matrix(_as_frame(X))).mean(axis=0)
 
 
 # ---------------------------------------------------------------- persistence
