@@ -50,7 +50,6 @@ from churn.economics import Economics
 from churn.errors import ChurnInputError
 from churn.features import FeatureSpec
 from churn.formatting import json_ready, short_number
-from churn.ingest import read_bytes
 from churn.metrics import wilson
 from churn.model import ChurnModel, beta_logit
 from churn.policy import REVIEW_AFTER_DAYS
@@ -65,7 +64,6 @@ __all__ = [
     "compare",
     "headline",
     "monitor",
-    "read_batch",
     "staleness",
 ]
 
@@ -540,9 +538,3 @@ def banner_messages(report: MonitorReport, where: str = "the drift report") -> l
             f"check {where} before relying on the figures."
         )
     return messages
-
-
-def read_batch(data: bytes, name: str, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read an uploaded batch (its bytes and file name) like an uploaded training table:
-    CSV in any common delimiter and encoding, Parquet or Excel; nothing is written to disk."""
-    return read_bytes(data, name, text_columns)

@@ -23,7 +23,8 @@ from churn.checks import ColumnMapping
 from churn.data import read_table
 from churn.errors import ChurnInputError
 from churn.explain import Explanation, explain
-from churn.monitor import MonitorReport, banner_messages, monitor, read_batch
+from churn.ingest import read_bytes
+from churn.monitor import MonitorReport, banner_messages, monitor
 from churn.policy import Decision, baseline_profits, decide_on_holdout
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.scenario import Scenario, default_scenario
@@ -280,7 +281,7 @@ def _monitor_report(
         p = base["churn_probability"].to_numpy()
     else:
         id_columns = (_artifact.id_column,) if _artifact.id_column else ()
-        base, p = read_batch(upload[1], upload[0], text_columns=id_columns), None
+        base, p = read_bytes(upload[1], upload[0], text_columns=id_columns), None
     return monitor(_artifact, base, rules, scenario.economics, p=p, today=date.fromisoformat(today))
 
 

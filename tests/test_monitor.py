@@ -21,6 +21,7 @@ from churn.artifact import Artifact, load_artifact
 from churn.decisions import Choice, PolicyRule
 from churn.economics import default_economics
 from churn.errors import ChurnInputError
+from churn.ingest import read_bytes
 from churn.policy import decide_on_holdout
 from churn.sample import generate_customers
 
@@ -303,14 +304,14 @@ def test_the_json_report_has_the_promised_shape(new_report):
 
 def test_read_batch_reads_an_upload_and_refuses_other_files(new_batch_frame):
     data = new_batch_frame.head(20).to_csv(index=False).encode()
-    back = monitor.read_batch(data, "batch.csv", text_columns=("customer_id",))
+    back = read_bytes(data, "batch.csv", text_columns=("customer_id",))
     assert back["customer_id"].tolist() == new_batch_frame["customer_id"].head(20).tolist()
     with pytest.raises(ChurnInputError, match=r"not an Excel workbook"):
-        monitor.read_batch(b"x", "batch.xlsx")
+        read_bytes(b"x", "batch.xlsx")
     with pytest.raises(ChurnInputError, match=r"use one of \.csv"):
-        monitor.read_batch(b"x", "batch.docx")
+        read_bytes(b"x", "batch.docx")
     with pytest.raises(ChurnInputError, match=r"empty\.csv"):
-        monitor.read_batch(b"", "empty.csv")
+        read_bytes(b"", "empty.csv")
 
 
 def test_charts_build(new_report):
