@@ -10,7 +10,6 @@ export; the original choice is recorded next to them.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ from churn.artifact import Artifact
 from churn.decisions import Choice, PolicyRule
 from churn.economics import NO_ACTION, Economics
 from churn.errors import ChurnInputError
+from churn.formatting import json_ready
 
 __all__ = [
     "REVIEW_AFTER_DAYS",
@@ -299,17 +299,12 @@ def build_policy(
         "default_action": DEFAULT_ACTION,
         "economics": economics.to_dict(),
         "expected": {
-            **{
-                k: (None if isinstance(v, float) and math.isnan(v) else v)
-                for k, v in decision.metrics().items()
-            },
+            **json_ready(decision.metrics()),
             "evaluated_on": f"holdout of {decision.n_customers:,} customers",
         },
     }
     if baselines is not None:
-        policy["expected"]["baselines_profit_per_customer"] = {
-            k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in baselines.items()
-        }
+        policy["expected"]["baselines_profit_per_customer"] = json_ready(baselines)
     validate_policy(policy)
     return policy
 
