@@ -9,9 +9,11 @@ within 0.005 of the better of
   stopping on the 80% part, and
 * a one-hot, standardised logistic regression with ``C`` chosen by CV.
 
-The references are fitted here, once per session, never hard-coded. The search
-is smaller than in ``benchmarks/bench_quality.py`` (8 configurations, 3 folds,
-against 30 and 5) to keep the run time modest; the benchmark runs the full one.
+The references are fitted once per session, never hard-coded: ``conftest.py`` runs
+``_quality_job.py`` in a process of its own, started right after collection, so the
+fitting goes on beside the other tests (fixture ``quality_results``). The search is
+smaller than in ``benchmarks/bench_quality.py`` (8 configurations, 3 folds, against
+30 and 5) to keep the run time modest; the benchmark runs the full one.
 """
 
 from __future__ import annotations
@@ -43,25 +45,6 @@ def _tables():
 
 
 TABLES = _tables()
-
-
-@pytest.fixture(scope="session")
-def quality_results() -> dict[str, dict[str, float]]:
-    """Holdout ROC-AUC of ours and both references for every shared table."""
-    from _quality import logistic_auc, split, tuned_lightgbm_auc
-
-    from churn.training import train
-
-    out = {}
-    for table in TABLES:
-        artifact = train(table.frame, table.target, table.positive, table.id_column, n_boot=20)
-        data = split(table)
-        out[table.name] = {
-            "ours": artifact.metrics["model"]["roc_auc"],
-            "lightgbm": tuned_lightgbm_auc(data, n_configs=8, folds=3)["holdout_roc_auc"],
-            "logistic": logistic_auc(data, folds=3)["holdout_roc_auc"],
-        }
-    return out
 
 
 def test_there_are_tables_to_check():
