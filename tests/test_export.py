@@ -151,34 +151,44 @@ def test_the_cli_reproduces_the_apps_policy_and_actions(trained, model_dir, tmp_
 def test_golden_commands_score_and_check_the_golden_sample(
     trained, model_dir, tmp_path, base_inputs, policy
 ):
-    """The bash block engineering runs passes on the right model and fails on a wrong policy."""
+    """The bash block engineering runs passes on the right model and fails on a wrong policy.
+
+    The two runs (right policy, wrong policy) go side by side, each in a folder of its own.
+    """
     from churn.customers import to_safe_csv
 
     root = Path(__file__).resolve().parent.parent
-    work = tmp_path / "engineering dir"
-    work.mkdir()
     golden = export.golden_sample(trained, base_inputs, policy)
-    (work / "golden-sample.csv").write_bytes(to_safe_csv(golden))
-    (work / "my policy.json").write_text(export.policy_json(policy), encoding="utf-8")
-    script = export.golden_commands(str(model_dir), "my policy.json")
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    python_dir = str(Path(sys.executable).parent)
-    env["PATH"] = python_dir + os.pathsep + env.get("PATH", "")
-    done = subprocess.run(
-        ["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr
-    assert "golden test passed: 20 customers" in done.stdout
     wrong = {
         **policy,
         "rules": [{**r, "min_probability": r["min_probability"] + 0.05} for r in policy["rules"]],
     }
-    (work / "my policy.json").write_text(export.policy_json(wrong), encoding="utf-8")
-    done = subprocess.run(
-        ["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode != 0
-    assert "golden test failed" in done.stderr
+    script = export.golden_commands(str(model_dir), "my policy.json")
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    python_dir = str(Path(sys.executable).parent)
+    env["PATH"] = python_dir + os.pathsep + env.get("PATH", "")
+    started = []
+    for name, written in (("engineering dir", policy), ("engineering dir, wrong policy", wrong)):
+        work = tmp_path / name
+        work.mkdir()
+        (work / "golden-sample.csv").write_bytes(to_safe_csv(golden))
+        (work / "my policy.json").write_text(export.policy_json(written), encoding="utf-8")
+        started.append(
+            subprocess.Popen(
+                ["bash", "-c", script],
+                cwd=work,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    (right_out, right_err), (_, wrong_err) = (p.communicate(timeout=300) for p in started)
+    right, wrong_run = started
+    assert right.returncode == 0, right_err
+    assert "golden test passed: 20 customers" in right_out
+    assert wrong_run.returncode != 0
+    assert "golden test failed" in wrong_err
 
 
 # ------------------------------------------------------------------- policy
