@@ -6,18 +6,14 @@ fixtures below, so a change to how ``train()`` takes its column roles touches th
 only. The models are session fixtures shared by many modules: never write into one;
 copy a model directory first (``shutil.copytree``).
 
-The figures ``test_quality.py`` checks (reference models tuned on the shared tables) are
-computed in a process of their own, started right after collection, so they are fitted
-on the second core while the other tests run (:func:`quality_results`).
+Right after collection, :func:`pytest_collection_finish` starts the slow, independent work
+of the selected test modules (the quality references, the browser session), which then
+runs on the second core beside the other tests (see ``_beside.py``); the tests that wait
+for it run last.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,10 +26,6 @@ from churn.artifact import Artifact, save_artifact
 from churn.cli import main
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.training import train
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
-QUALITY_JOB = Path(__file__).with_name("_quality_job.py")
 
 
 # --------------------------------------------------------------------------- training
@@ -131,52 +123,24 @@ def messy_model(messy_export: Path, tmp_path_factory: pytest.TempPathFactory) ->
     )  # fmt: skip
 
 
-# ------------------------------------------------------- the quality figures, beside the rest
-_QUALITY = pytest.StashKey[tuple[subprocess.Popen, Path, Any]]()
+# -------------------------------------------------------- work started beside the tests
+_BESIDE = pytest.StashKey[list]()
 
 
-def _start_quality_job(config: pytest.Config) -> None:
-    handle, name = tempfile.mkstemp(prefix="churn-quality-", suffix=".json")
-    os.close(handle)
-    log = tempfile.TemporaryFile("w+")  # noqa: SIM115  (closed at the session's end)
-    job = subprocess.Popen(
-        [sys.executable, str(QUALITY_JOB), str(SHARED_DATASETS), name],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    config.stash[_QUALITY] = (job, Path(name), log)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that wait for work started beside run last, when it is most likely done."""
+    items.sort(key=lambda item: hasattr(getattr(item, "module", None), "start_beside"))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the quality job when a collected test needs its figures (and the tables exist)."""
-    if session.config.option.collectonly or not SHARED_DATASETS.is_dir():
+    """Call ``start_beside()`` of every test module with a selected test (``_beside.py``)."""
+    if session.config.option.collectonly:
         return
-    if any("quality_results" in getattr(item, "fixturenames", ()) for item in session.items):
-        _start_quality_job(session.config)
+    modules = {getattr(item, "module", None): None for item in session.items}
+    jobs = [module.start_beside() for module in modules if hasattr(module, "start_beside")]
+    session.config.stash[_BESIDE] = [job for job in jobs if job is not None]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    started = session.config.stash.get(_QUALITY, None)
-    if started is None:
-        return
-    job, path, log = started
-    if job.poll() is None:  # the session ended early (-x, Ctrl-C): the figures are not needed
-        job.kill()
-        job.wait()
-    log.close()
-    path.unlink(missing_ok=True)
-
-
-@pytest.fixture(scope="session")
-def quality_results(request: pytest.FixtureRequest) -> dict[str, dict[str, float]]:
-    """Holdout ROC-AUC of ours and both references for every shared table
-    (``_quality_job.py``), waiting for the job started after collection."""
-    if _QUALITY not in request.config.stash:
-        _start_quality_job(request.config)
-    job, path, log = request.config.stash[_QUALITY]
-    if job.wait() != 0:
-        log.seek(0)
-        pytest.fail(f"the quality job failed (exit {job.returncode}):\n{log.read()[-4000:]}")
-    return json.loads(path.read_text(encoding="utf-8"))
+    for job in session.config.stash.get(_BESIDE, []):
+        job.stop()

@@ -6,6 +6,9 @@ Starts ``streamlit run app.py`` on a free port and drives Debian's Chromium
 ``benchmarks/_browser.py``, is shared with ``bench_app.py``). Screenshots of every
 page and the downloaded policy go to ``test-artifacts/`` (git-ignored), with the server's
 log, so a failure can be looked at afterwards.
+
+The browser session starts right after collection, in a thread, and runs beside the other
+tests (it mostly waits on the server and the browser); the test reports its outcome.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ import contextlib
 import json
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _beside import ThreadJob
 from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,19 +66,29 @@ def _log_tail(n: int = 40) -> str:
         return "(no server log)"
 
 
-@pytest.fixture(scope="module")
-def chromium_path() -> Path:
+_SESSION: ThreadJob | None = None
+
+
+def start_beside() -> ThreadJob:
+    """Start the browser session right after collection (``conftest.py``, ``_beside.py``).
+
+    It mostly waits on the server and Chromium, so it runs in a thread of the test process
+    beside the other tests; :func:`test_every_page_in_a_real_browser` waits for it.
+    """
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = ThreadJob(_browser_session, "browser session")
+    return _SESSION
+
+
+def _browser_session(job: ThreadJob) -> str | None:
+    """``streamlit run app.py`` on a free port, from the repository root, and Chromium on
+    it: the click-through. Returns why it was skipped, if it was."""
     if not CHROMIUM.exists():
-        pytest.skip(
+        return (
             f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; "
             ".ci/run does it). The test never downloads a browser of its own."
         )
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def app_url(chromium_path: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port, from the repository root; stopped at teardown."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.glob("failure-*.png"):
         old.unlink()
@@ -83,24 +96,21 @@ def app_url(chromium_path: Path) -> Iterator[str]:
     url = f"http://localhost:{port}"
     with SERVER_LOG.open("w") as log:
         server = start_server("app.py", ROOT, port, log)
+    job.on_stop(lambda: stop_server(server))
     try:
         try:
             wait_healthy(server, url, START_TIMEOUT_S)
         except ServerNotReady as exc:
             pytest.fail(f"{exc}:\n{_log_tail()}")
-        yield url
+        with sync_playwright() as p:
+            browser = launch_chromium(p)
+            try:
+                _every_page(browser, url)
+            finally:
+                browser.close()
     finally:
         stop_server(server)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: Path) -> Iterator[object]:
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    return None
 
 
 def wait_until_idle(page) -> None:
@@ -198,7 +208,18 @@ def exercise_export(page) -> None:
     assert policy["choice"]["method"] == "threshold"  # the scenario is shared across pages
 
 
-def test_every_page_in_a_real_browser(app_url: str, browser) -> None:
+def test_every_page_in_a_real_browser() -> None:
+    """Every page, the Decide slider, the policy download and a shared link, in Chromium.
+
+    The session itself started right after collection (:func:`start_beside`); this waits
+    for it and reports what it found.
+    """
+    skipped = start_beside().result(timeout=900)
+    if skipped:
+        pytest.skip(skipped)
+
+
+def _every_page(browser, app_url: str) -> None:
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     try:
         _click_through(context, app_url)
