@@ -1,8 +1,9 @@
 """Tests for ``python -m churn``: train -> policy -> score round trips and every bad input.
 
-Most cases call :func:`churn.cli.main` in-process; a few run the real command in a
-subprocess to prove the exit code and that stderr is one ``error:`` line, never a traceback.
-The sample model is trained once per module through the CLI itself.
+Most cases call :func:`churn.cli.main` in-process (helpers in ``_cli.py``); a failing and
+a working run of the real command, side by side in subprocesses, prove the exit codes and
+that stderr is one ``error:`` line, never a traceback. The sample model is trained once per
+session through the CLI itself (``cli_sample_model`` in ``conftest.py``).
 """
 
 from __future__ import annotations
