@@ -6,6 +6,10 @@ a thread that mostly waits on other processes) and returns the job; the module's
 then wait for the job's :meth:`result`. Everything else in the session runs one test at a
 time, so this is where the second core goes. ``stop()`` is called at the session's end: it
 ends work still running when the session ended early (``-x``, Ctrl-C).
+
+Work that needs a session fixture (a trained model) cannot start that early:
+:func:`start_with_module` starts it when its module starts instead, so it runs beside the
+module's other tests.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 
 class ProcessJob:
@@ -85,3 +91,21 @@ class ThreadJob:
             for cleanup in reversed(self._cleanups):
                 cleanup()
             self._thread.join(10)
+
+
+def start_with_module(fixture: str) -> Any:
+    """An autouse module fixture that sets up ``fixture`` (one that starts processes and
+    returns them, not their results) before the module's first test, when a selected test
+    of the module uses it; assign it to a module-level name."""
+
+    @pytest.fixture(scope="module", autouse=True)
+    def _start_with_module(request: pytest.FixtureRequest) -> None:
+        needed = any(
+            fixture in getattr(item, "fixturenames", ())
+            for item in request.session.items
+            if getattr(item, "module", None) is request.module
+        )
+        if needed:
+            request.getfixturevalue(fixture)
+
+    return _start_with_module

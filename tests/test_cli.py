@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from _beside import start_with_module
 from _cli import (
     NEW_BATCH,
     ROOT,
@@ -783,12 +784,12 @@ def test_errors_are_one_line_with_exit_2(
 
 # ----------------------------------------------------------- real subprocesses
 @pytest.fixture(scope="module")
-def subprocess_runs(
+def started_runs(
     cli_model: Path, cli_policies: dict[str, Path], wrong_policy: Path, work: Path
-) -> dict[str, subprocess.CompletedProcess[str]]:
-    """The real ``python -m churn``, a failing and a working run, started together: the
-    exit codes and the streams as a script sees them (the other cases run in-process)."""
-    started = {
+) -> dict[str, subprocess.Popen[str]]:
+    """The real ``python -m churn``, a failing and a working run, started when the module
+    starts (``_start_the_real_runs``), so they run beside its in-process tests."""
+    return {
         "missing-file": start_command(
             "--quiet", *_error_case("missing-file", cli_model, wrong_policy, work)
         ),
@@ -797,7 +798,18 @@ def subprocess_runs(
             "--out", work / "sub-scores.csv", "--policy", cli_policies["max_profit"],
         ),
     }  # fmt: skip
-    return {name: finish(process) for name, process in started.items()}
+
+
+_start_the_real_runs = start_with_module("started_runs")
+
+
+@pytest.fixture(scope="module")
+def subprocess_runs(
+    started_runs: dict[str, subprocess.Popen[str]],
+) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Exit codes and streams of the real runs, as a script sees them (the other cases run
+    in-process)."""
+    return {name: finish(process) for name, process in started_runs.items()}
 
 
 @pytest.mark.parametrize(("name", "expected"), ERROR_CASES[:1])

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _beside import start_with_module
 from _cli import NEW_BATCH, error, finish, run, start_command
 
 from churn import monitor
@@ -142,16 +144,29 @@ def test_a_policy_for_another_model_is_refused(model_dir, capsys, tmp_path):
     assert "not for this model" in error(capsys, *args)
 
 
-def test_the_real_command_exit_codes(model_dir, tmp_path):
-    """``python -m churn monitor`` for real: a working run and a failing one, side by side."""
-    ok = start_command(
-        "monitor", "--model", model_dir, "--data", NEW_BATCH, "--out", tmp_path / "r.json",
-        cwd=tmp_path,
-    )  # fmt: skip
-    bad = start_command("monitor", "--model", tmp_path, "--data", NEW_BATCH, cwd=tmp_path)
-    ok, bad = finish(ok), finish(bad)
+@pytest.fixture(scope="module")
+def started_runs(model_dir, tmp_path_factory) -> tuple[Path, dict[str, subprocess.Popen[str]]]:
+    """``python -m churn monitor`` for real, a working run and a failing one, started when
+    the module starts (``_start_the_real_runs``), so they run beside its other tests."""
+    folder = tmp_path_factory.mktemp("real-monitor")
+    runs = {
+        "ok": start_command(
+            "monitor", "--model", model_dir, "--data", NEW_BATCH, "--out", folder / "r.json",
+            cwd=folder,
+        ),
+        "bad": start_command("monitor", "--model", folder, "--data", NEW_BATCH, cwd=folder),
+    }  # fmt: skip
+    return folder, runs
+
+
+_start_the_real_runs = start_with_module("started_runs")
+
+
+def test_the_real_command_exit_codes(started_runs):
+    folder, runs = started_runs
+    ok, bad = finish(runs["ok"]), finish(runs["bad"])
     assert ok.returncode == 0, ok.stderr  # significant drift is still a successful run
-    assert json.loads((tmp_path / "r.json").read_text())["status"] == "significant"
+    assert json.loads((folder / "r.json").read_text())["status"] == "significant"
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: ")
     assert "Traceback" not in bad.stderr

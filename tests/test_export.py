@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _beside import start_with_module
 
 from churn import export
 from churn.artifact import load_artifact
@@ -147,14 +148,13 @@ def test_the_cli_reproduces_the_apps_policy_and_actions(trained, model_dir, tmp_
     assert scores["action"].tolist() == list(expected)
 
 
-@pytest.mark.slow
-def test_golden_commands_score_and_check_the_golden_sample(
-    trained, model_dir, tmp_path, base_inputs, policy
-):
-    """The bash block engineering runs passes on the right model and fails on a wrong policy.
-
-    The two runs (right policy, wrong policy) go side by side, each in a folder of its own.
-    """
+@pytest.fixture(scope="module")
+def started_golden_runs(
+    trained, model_dir, base_inputs, policy, tmp_path_factory
+) -> list[subprocess.Popen[str]]:
+    """The bash block engineering runs, on the right policy and on a wrong one, each in a
+    folder of its own, started when the module starts (``_start_the_golden_runs``), so
+    they run beside its other tests."""
     from churn.customers import to_safe_csv
 
     root = Path(__file__).resolve().parent.parent
@@ -168,9 +168,8 @@ def test_golden_commands_score_and_check_the_golden_sample(
     python_dir = str(Path(sys.executable).parent)
     env["PATH"] = python_dir + os.pathsep + env.get("PATH", "")
     started = []
-    for name, written in (("engineering dir", policy), ("engineering dir, wrong policy", wrong)):
-        work = tmp_path / name
-        work.mkdir()
+    for written in (policy, wrong):
+        work = tmp_path_factory.mktemp("engineering dir")
         (work / "golden-sample.csv").write_bytes(to_safe_csv(golden))
         (work / "my policy.json").write_text(export.policy_json(written), encoding="utf-8")
         started.append(
@@ -183,11 +182,21 @@ def test_golden_commands_score_and_check_the_golden_sample(
                 text=True,
             )
         )
-    (right_out, right_err), (_, wrong_err) = (p.communicate(timeout=300) for p in started)
-    right, wrong_run = started
+    return started
+
+
+_start_the_golden_runs = start_with_module("started_golden_runs")
+
+
+@pytest.mark.slow
+def test_golden_commands_score_and_check_the_golden_sample(started_golden_runs):
+    """The bash block engineering runs passes on the right model and fails on a wrong policy."""
+    right, wrong = started_golden_runs
+    right_out, right_err = right.communicate(timeout=300)
+    _, wrong_err = wrong.communicate(timeout=300)
     assert right.returncode == 0, right_err
     assert "golden test passed: 20 customers" in right_out
-    assert wrong_run.returncode != 0
+    assert wrong.returncode != 0
     assert "golden test failed" in wrong_err
 
 
