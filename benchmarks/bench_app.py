@@ -8,54 +8,46 @@ peak resident memory of the server through a click-through of every page <= 700 
 is gone and no chart is still a loading skeleton. For the landing page it also means the
 reliability chart (under the subheader "Gains and reliability on the holdout") is drawn.
 
-Drives Debian's Chromium (``/usr/bin/chromium``) with Playwright; the browser is started
-before the server, so its own start-up is not in the cold-start time. Times are wall
-clock on a possibly shared machine: the load average is reported next to them, and so is
-a reference measured in the same run, alternating with the warm landings: a new session
-of an app that only draws a title (Streamlit's own fixed cost on this machine, now).
+Drives Debian's Chromium (``/usr/bin/chromium``) with Playwright through ``_browser.py``
+(the harness shared with ``tests/test_browser.py``); the browser is started before the
+server, so its own start-up is not in the cold-start time. Times are wall clock on a
+possibly shared machine: the load average is reported next to them, and so is a reference
+measured in the same run, alternating with the warm landings: a new session of an app
+that only draws a title (Streamlit's own fixed cost on this machine, now).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+from _browser import (
+    MAIN_H1,
+    PAGES,
+    ROOT,
+    SCRIPT_IDLE,
+    SIDEBAR_LINK,
+    STATUS_WIDGET,
+    VIEWPORT,
+    ServerNotReady,
+    free_port,
+    launch_chromium,
+    start_server,
+    stop_server,
+    wait_healthy,
+    wait_rendered,
+)
 from _common import emit
 from playwright.sync_api import expect, sync_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VIEWPORT = {"width": 1400, "height": 2400}
 TIMEOUT_MS = 120_000
 WARM_REPEATS = 5
 EMPTY_APP = 'import streamlit as st\n\nst.title("Empty page")\n'
 
-# (sidebar link, h1 title, URL path)
-PAGES = [
-    ("Can we rely on it?", "Can we rely on it?", "/"),
-    ("Decide", "Decide", "/decide"),
-    ("Why?", "Why does it say that?", "/why"),
-    ("Customers", "Customers", "/customers"),
-    ("Export", "Export", "/export"),
-    ("Is it still working?", "Is it still working?", "/monitor"),
-]
 LANDING_TITLE = PAGES[0][1]
 RELIABILITY_CHART = (
     'xpath=//*[@data-testid="stElementContainer"]'
@@ -65,43 +57,17 @@ RELIABILITY_CHART = (
 )
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
-def wait_rendered(page, title: str) -> None:
-    page.locator('[data-testid="stMain"] h1', has_text=title).wait_for(timeout=TIMEOUT_MS)
-    for selector in ('[data-testid="stStatusWidget"]', '[data-testid="stSkeleton"]'):
-        page.wait_for_selector(selector, state="detached", timeout=TIMEOUT_MS)
-    page.wait_for_selector(
-        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS
-    )
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=TIMEOUT_MS)
-
-
 def wait_landing(page, start: float) -> dict[str, float]:
     """Wait for the rendered landing page; seconds from ``start`` to each stage on the way."""
     stages = {}
-    page.locator('[data-testid="stMain"] h1', has_text=LANDING_TITLE).wait_for(timeout=TIMEOUT_MS)
+    page.locator(MAIN_H1, has_text=LANDING_TITLE).wait_for(timeout=TIMEOUT_MS)
     stages["title_visible"] = time.perf_counter() - start
-    page.wait_for_selector(
-        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS
-    )
+    page.wait_for_selector(SCRIPT_IDLE, timeout=TIMEOUT_MS)
     stages["script_run_over"] = time.perf_counter() - start
     page.get_by_text("Gains and reliability on the holdout").wait_for(timeout=TIMEOUT_MS)
     page.locator(RELIABILITY_CHART).first.wait_for(timeout=TIMEOUT_MS)
     stages["reliability_chart_drawn"] = time.perf_counter() - start
-    wait_rendered(page, LANDING_TITLE)
+    wait_rendered(page, LANDING_TITLE, TIMEOUT_MS)
     stages["rendered"] = time.perf_counter() - start
     return stages
 
@@ -135,8 +101,8 @@ def status_mb(pid: int, field: str) -> float:
 
 def switch(page, link: str, title: str) -> float:
     start = time.perf_counter()
-    page.locator('[data-testid="stSidebarNav"] a', has_text=link).click()
-    wait_rendered(page, title)
+    page.locator(SIDEBAR_LINK, has_text=link).click()
+    wait_rendered(page, title, TIMEOUT_MS)
     return time.perf_counter() - start
 
 
@@ -146,7 +112,7 @@ def move_threshold(page, before_keys=lambda: None) -> float:
     page.locator('[data-testid="stRadioOption"]', has_text="Probability cut-off").click()
     slider = page.locator('[data-testid="stSlider"]').get_by_role("slider").first
     slider.wait_for(timeout=TIMEOUT_MS)
-    wait_rendered(page, "Decide")
+    wait_rendered(page, "Decide", TIMEOUT_MS)
     value = page.locator('[data-testid="stMetric"]', has_text="Contacted").first
     value = value.locator('[data-testid="stMetricValue"]')
     before = value.inner_text()
@@ -156,7 +122,7 @@ def move_threshold(page, before_keys=lambda: None) -> float:
     for _ in range(5):
         page.keyboard.press("ArrowRight")
     expect(value).not_to_have_text(before, timeout=TIMEOUT_MS)
-    wait_rendered(page, "Decide")
+    wait_rendered(page, "Decide", TIMEOUT_MS)
     return time.perf_counter() - start
 
 
@@ -178,52 +144,9 @@ def single_steps(page, run_log: Path, steps: int = 5) -> list[tuple[float, list[
             if time.perf_counter() - start > TIMEOUT_MS / 1000:
                 raise TimeoutError("the cut-off step started no script run")
             time.sleep(0.01)
-        wait_rendered(page, "Decide")
+        wait_rendered(page, "Decide", TIMEOUT_MS)
         found.append((time.perf_counter() - start, script_runs(run_log)[seen:]))
     return found
-
-
-def start_server(
-    script: str, cwd: Path, port: int, log, run_log: Path | None = None
-) -> subprocess.Popen:
-    """``streamlit run script``; with ``run_log``, each script run's seconds are logged there."""
-    launcher = ["-m", "streamlit"]
-    env = os.environ.copy()
-    if run_log is not None:
-        launcher = [str(Path(__file__).with_name("_timed_streamlit.py"))]
-        env["CHURN_BENCH_RUN_LOG"] = str(run_log)
-    return subprocess.Popen(
-        [
-            sys.executable,
-            *launcher,
-            "run",
-            script,
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=cwd,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-    except ProcessLookupError:
-        pass
 
 
 def script_runs(run_log: Path) -> list[tuple[float, float]]:
@@ -240,10 +163,8 @@ def median(values: list[float]) -> float | None:
 
 def wait_empty(page, start: float) -> float:
     page.locator("h1", has_text="Empty page").wait_for(timeout=TIMEOUT_MS)
-    page.wait_for_selector(
-        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS
-    )
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=TIMEOUT_MS)
+    page.wait_for_selector(SCRIPT_IDLE, timeout=TIMEOUT_MS)
+    page.wait_for_selector(STATUS_WIDGET, state="detached", timeout=TIMEOUT_MS)
     return time.perf_counter() - start
 
 
@@ -258,17 +179,17 @@ def main() -> None:
     empty_port = free_port()
     empty_url = f"http://localhost:{empty_port}"
     with tempfile.TemporaryFile("w+") as log, sync_playwright() as p, empty_dir:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         start = time.perf_counter()
         run_log = Path(empty_dir.name) / "script-runs.log"
         server = start_server("app.py", ROOT, port, log, run_log)
         empty_server = None
         try:
-            while not healthy(url):
-                if server.poll() is not None or time.perf_counter() - start > 120:
-                    log.seek(0)
-                    sys.exit(f"streamlit did not start:\n{log.read()[-3000:]}")
-                time.sleep(0.05)
+            try:
+                wait_healthy(server, url, 120)
+            except ServerNotReady:
+                log.seek(0)
+                sys.exit(f"streamlit did not start:\n{log.read()[-3000:]}")
             health_s = time.perf_counter() - start
 
             context = browser.new_context(viewport=VIEWPORT)
@@ -278,12 +199,11 @@ def main() -> None:
             context.close()
 
             empty_server = start_server("empty.py", Path(empty_dir.name), empty_port, log)
-            started = time.perf_counter()
-            while not healthy(empty_url):
-                if empty_server.poll() is not None or time.perf_counter() - started > 120:
-                    log.seek(0)
-                    sys.exit(f"the reference app did not start:\n{log.read()[-3000:]}")
-                time.sleep(0.05)
+            try:
+                wait_healthy(empty_server, empty_url, 120)
+            except ServerNotReady:
+                log.seek(0)
+                sys.exit(f"the reference app did not start:\n{log.read()[-3000:]}")
 
             # Warm server, new Streamlit session. "Returning": a new tab of a browser that has
             # the app's scripts cached; "first visit": a new browser profile, empty cache.

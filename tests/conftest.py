@@ -1,19 +1,61 @@
-"""Shared fixtures: the sample data and one model trained on it per test session."""
+"""Shared fixtures: the sample data and every model the tests train, each trained once.
+
+Every training in the tests goes through :func:`train_model` (the library's ``train()``,
+called nowhere else in ``tests/``) or through the command line's ``train`` in the
+fixtures below, so a change to how ``train()`` takes its column roles touches this file
+only. The models are session fixtures shared by many modules: never write into one;
+copy a model directory first (``shutil.copytree``).
+
+Right after collection, :func:`pytest_collection_finish` starts the slow, independent work
+of the selected test modules (the quality references, the browser session), which then
+runs on the second core beside the other tests (see ``_beside.py``); the tests that wait
+for it run last.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from churn.artifact import Artifact, save_artifact
 from churn.checks import ColumnMapping
+from churn.cli import main
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.training import train
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
+
+# --------------------------------------------------------------------------- training
+def train_model(
+    frame: pd.DataFrame,
+    target: str,
+    *,
+    positive: str | None = None,
+    id_column: str | None = None,
+    **options: Any,
+) -> Artifact:
+    """``churn.training.train`` with the column roles by name: the one call of it in the tests.
+
+    ``options`` are ``train()``'s other keywords (``seed``, ``n_boot``, ``source``, ...).
+    """
+    roles = ColumnMapping.for_table(frame, target, positive, id_column)
+    return train(frame, roles, **options)
+
+
+def train_sample(frame: pd.DataFrame, **options: Any) -> Artifact:
+    """A model on the sample's columns (target ``churned``, id ``customer_id``)."""
+    return train_model(frame, "churned", id_column="customer_id", **options)
+
+
+def cli_train(data: Path, out: Path, *flags: object) -> Path:
+    """``python -m churn --quiet train --data data --out out *flags``, in this process."""
+    code = main(["--quiet", "train", "--data", str(data), "--out", str(out), *map(str, flags)])
+    assert code == 0, f"training {data} through the command line failed"
+    return out
 
 
 @pytest.fixture(scope="session")
@@ -29,12 +71,78 @@ def new_batch_frame() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def trained(sample_frame: pd.DataFrame) -> Artifact:
     """The default model on the sample (as the app and the CLI train it)."""
-    roles = ColumnMapping.for_table(sample_frame, "churned", id_column="customer_id")
-    return train(sample_frame, roles, source=SAMPLE_PATH.name)
+    return train_sample(sample_frame, source=SAMPLE_PATH.name)
+
+
+@pytest.fixture(scope="session")
+def trained_seed_1(sample_frame: pd.DataFrame) -> Artifact:
+    """The sample's model with another seed (split, model and bootstrap)."""
+    return train_sample(sample_frame, seed=1)
+
+
+@pytest.fixture(scope="session")
+def train_table() -> Callable[..., Artifact]:
+    """:func:`train_model`, for tests that train on tables of their own."""
+    return train_model
 
 
 @pytest.fixture(scope="session")
 def model_dir(trained: Artifact, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``trained``, saved (read-only: copy it before writing into it)."""
     directory = tmp_path_factory.mktemp("model") / "sample-model"
     save_artifact(trained, directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def cli_sample_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample model trained once through the command line (read-only)."""
+    out = tmp_path_factory.mktemp("cli-model") / "model"
+    return cli_train(SAMPLE_PATH, out, "--target", "churned", "--id", "customer_id")
+
+
+@pytest.fixture(scope="session")
+def messy_export(sample_frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1,200 customers exported badly: semicolons, Latin-1, money as text, a leak."""
+    frame = sample_frame.head(1200).copy()
+    frame["churned"] = np.where(frame["churned"] == 1, "Yes", "No")
+    frame["monthly_charges"] = frame["monthly_charges"].map(lambda v: f"€ {v:.2f}")
+    frame["closed_on"] = np.where(frame["churned"] == "Yes", "2024-03-01", "")
+    path = tmp_path_factory.mktemp("messy") / "export.csv"
+    path.write_bytes(frame.to_csv(sep=";", index=False).encode("cp1252"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def messy_model(messy_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second, small model, trained through the command line on ``messy_export`` with
+    every column-role flag (read-only)."""
+    out = tmp_path_factory.mktemp("models") / "messy"
+    return cli_train(
+        messy_export, out, "--target", "churned", "--id", "customer_id",
+        "--value-column", "monthly_charges", "--segment", "gender", "--segment", "age",
+        "--exclude", "plan",
+    )  # fmt: skip
+
+
+# -------------------------------------------------------- work started beside the tests
+_BESIDE = pytest.StashKey[list]()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that wait for work started beside run last, when it is most likely done."""
+    items.sort(key=lambda item: hasattr(getattr(item, "module", None), "start_beside"))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Call ``start_beside()`` of every test module with a selected test (``_beside.py``)."""
+    if session.config.option.collectonly:
+        return
+    modules = {getattr(item, "module", None): None for item in session.items}
+    jobs = [module.start_beside() for module in modules if hasattr(module, "start_beside")]
+    session.config.stash[_BESIDE] = [job for job in jobs if job is not None]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for job in session.config.stash.get(_BESIDE, []):
+        job.stop()

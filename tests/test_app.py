@@ -47,9 +47,28 @@ def test_imported_libraries_are_frozen_but_session_data_is_collected(overview):
     import types
     import weakref
 
+    import altair
+    import lightgbm
+    import sklearn.linear_model
+    import streamlit
+
     import pages.common  # noqa: F401  (imported by the app; the freeze happened then)
 
-    assert gc.get_freeze_count() > 100_000  # pandas, scikit-learn, LightGBM, Altair, ...
+    def collectable(*objects: object) -> list[bool]:
+        """Whether each object is in the collector's generations (frozen ones are not)."""
+        seen = {id(o) for o in gc.get_objects()}
+        return [id(o) in seen for o in objects]
+
+    library = [
+        pd.DataFrame,
+        pd.read_csv,
+        sklearn.linear_model.LogisticRegression,
+        lightgbm.Booster,
+        altair.Chart,
+        streamlit.cache_data,
+    ]
+    assert all(gc.is_tracked(o) for o in library)
+    assert collectable(*library) == [False] * len(library)  # frozen
 
     class SessionData:  # a page's namespace holds its data in a cycle like this one
         pass
@@ -59,13 +78,15 @@ def test_imported_libraries_are_frozen_but_session_data_is_collected(overview):
     data.frame = pd.DataFrame({"x": range(1000)})
     probe = weakref.ref(data)
     # a run that sees a module it has not seen before (an import on a page) freezes nothing
-    sys.modules["_churn_test_new_module"] = types.ModuleType("_churn_test_new_module")
+    new_module = types.ModuleType("_churn_test_new_module")
+    sys.modules["_churn_test_new_module"] = new_module
     try:
         app = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
         app.run()
         app.switch_page("pages/decide.py")
         app.run()
         assert not app.exception
+        assert collectable(data, new_module, app) == [True, True, True]
     finally:
         del sys.modules["_churn_test_new_module"]
     del data

@@ -2,80 +2,61 @@
 shared link.
 
 Starts ``streamlit run app.py`` on a free port and drives Debian's Chromium
-(``/usr/bin/chromium``) with Playwright; no browser is downloaded. Screenshots of every
+(``/usr/bin/chromium``) with Playwright; no browser is downloaded (the harness,
+``benchmarks/_browser.py``, is shared with ``bench_app.py``). Screenshots of every
 page and the downloaded policy go to ``test-artifacts/`` (git-ignored), with the server's
 log, so a failure can be looked at afterwards.
+
+The browser session starts right after collection, in a thread, and runs beside the other
+tests (it mostly waits on the server and the browser); the test reports its outcome.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _beside import ThreadJob
 from playwright.sync_api import expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _browser import (  # noqa: E402  (the harness shared with benchmarks/bench_app.py)
+    CHROMIUM,
+    PAGES,
+    SIDEBAR_LINK,
+    START_TIMEOUT_S,
+    VIEWPORT,
+    ServerNotReady,
+    free_port,
+    launch_chromium,
+    main_h1,
+    start_server,
+    stop_server,
+    wait_healthy,
+    wait_settled,
+)
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 SERVER_LOG = ARTIFACTS / "streamlit-server.log"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VIEWPORT = {"width": 1400, "height": 2400}
-START_TIMEOUT_S = 120
 RUN_TIMEOUT_MS = 60_000
 
-STATUS_WIDGET = '[data-testid="stStatusWidget"]'
-SCRIPT_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'
 ERROR_ALERT = '[data-testid="stAlertContentError"]'
 WARNING_ALERT = '[data-testid="stAlertContentWarning"]'
-SKELETON = '[data-testid="stSkeleton"]'
 
 
-# (sidebar link, h1 title, URL path, screenshot name)
-PAGES = [
-    ("Can we rely on it?", "Can we rely on it?", "/", "1-overview"),
-    ("Decide", "Decide", "/decide", "2-decide"),
-    ("Why?", "Why does it say that?", "/why", "3-why"),
-    ("Customers", "Customers", "/customers", "4-customers"),
-    ("Export", "Export", "/export", "5-export"),
-    ("Is it still working?", "Is it still working?", "/monitor", "6-monitor"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except OSError:
-        return False
+def _screenshot_name(number: int, path: str) -> str:
+    """``1-overview``, ``2-decide``, ...: the page's place in the sidebar and its URL path."""
+    return f"{number}-{path.strip('/') or 'overview'}"
 
 
 def _log_tail(n: int = 40) -> str:
@@ -85,90 +66,57 @@ def _log_tail(n: int = 40) -> str:
         return "(no server log)"
 
 
-@pytest.fixture(scope="module")
-def chromium_path() -> Path:
+_SESSION: ThreadJob | None = None
+
+
+def start_beside() -> ThreadJob:
+    """Start the browser session right after collection (``conftest.py``, ``_beside.py``).
+
+    It mostly waits on the server and Chromium, so it runs in a thread of the test process
+    beside the other tests; :func:`test_every_page_in_a_real_browser` waits for it.
+    """
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = ThreadJob(_browser_session, "browser session")
+    return _SESSION
+
+
+def _browser_session(job: ThreadJob) -> str | None:
+    """``streamlit run app.py`` on a free port, from the repository root, and Chromium on
+    it: the click-through. Returns why it was skipped, if it was."""
     if not CHROMIUM.exists():
-        pytest.skip(
+        return (
             f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; "
             ".ci/run does it). The test never downloads a browser of its own."
         )
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def app_url(chromium_path: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port, from the repository root; killed at teardown."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.glob("failure-*.png"):
         old.unlink()
-    port = _free_port()
+    port = free_port()
     url = f"http://localhost:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-        # Source edits while the test runs must not put "source changed" in the status widget.
-        "--server.fileWatcherType",
-        "none",
-    ]
     with SERVER_LOG.open("w") as log:
-        server = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, killed as a whole below
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        server = start_server("app.py", ROOT, port, log)
+    job.on_stop(lambda: stop_server(server))
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not _healthy(url):
-            if server.poll() is not None:
-                pytest.fail(f"streamlit exited with code {server.returncode}:\n{_log_tail()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit not healthy after {START_TIMEOUT_S} s:\n{_log_tail()}")
-            time.sleep(0.25)
-        yield url
-    finally:
-        for sig, wait_s in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(server.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                server.wait(timeout=wait_s)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: Path) -> Iterator[object]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
         try:
-            yield chromium
-        finally:
-            chromium.close()
+            wait_healthy(server, url, START_TIMEOUT_S)
+        except ServerNotReady as exc:
+            pytest.fail(f"{exc}:\n{_log_tail()}")
+        with sync_playwright() as p:
+            browser = launch_chromium(p)
+            try:
+                _every_page(browser, url)
+            finally:
+                browser.close()
+    finally:
+        stop_server(server)
+    return None
 
 
 def wait_until_idle(page) -> None:
-    """The script run is over, the status widget is gone and every chart has loaded."""
-    for _ in range(2):
-        # A rerun can follow right after an idle moment (a widget's debounced value, the URL
-        # sync): idle twice in a row, a short while apart.
-        page.wait_for_selector(SCRIPT_IDLE, timeout=RUN_TIMEOUT_MS)
-        page.wait_for_selector(STATUS_WIDGET, state="detached", timeout=RUN_TIMEOUT_MS)
-        page.wait_for_selector(SKELETON, state="detached", timeout=RUN_TIMEOUT_MS)
-        page.wait_for_timeout(300)
+    """The script run is over, the status widget is gone and every chart has loaded, twice
+    in a row a short while apart (see ``_browser.wait_settled``)."""
+    wait_settled(page, RUN_TIMEOUT_MS)
 
 
 def assert_no_errors(page, where: str) -> None:
@@ -195,12 +143,8 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def main_h1(page, title: str):
-    return page.locator('[data-testid="stMain"] h1', has_text=title)
-
-
 def open_from_sidebar(page, link: str, title: str, path: str) -> None:
-    page.locator('[data-testid="stSidebarNav"] a', has_text=link).click()
+    page.locator(SIDEBAR_LINK, has_text=link).click()
     page.wait_for_url(re.compile(rf"^[^?#]*//[^/]+{re.escape(path)}(\?.*)?$"))
     main_h1(page, title).wait_for(timeout=RUN_TIMEOUT_MS)
     wait_until_idle(page)
@@ -264,7 +208,18 @@ def exercise_export(page) -> None:
     assert policy["choice"]["method"] == "threshold"  # the scenario is shared across pages
 
 
-def test_every_page_in_a_real_browser(app_url: str, browser) -> None:
+def test_every_page_in_a_real_browser() -> None:
+    """Every page, the Decide slider, the policy download and a shared link, in Chromium.
+
+    The session itself started right after collection (:func:`start_beside`); this waits
+    for it and reports what it found.
+    """
+    skipped = start_beside().result(timeout=900)
+    if skipped:
+        pytest.skip(skipped)
+
+
+def _every_page(browser, app_url: str) -> None:
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     try:
         _click_through(context, app_url)
@@ -283,7 +238,7 @@ def _click_through(context, app_url: str) -> None:
     # The first visit trains the model.
     main_h1(page, "Can we rely on it?").wait_for(timeout=START_TIMEOUT_S * 1000)
     wait_until_idle(page)
-    for link, title, path, name in PAGES:
+    for number, (link, title, path) in enumerate(PAGES, start=1):
         if path != "/":
             open_from_sidebar(page, link, title, path)
         assert_no_errors(page, link)
@@ -295,7 +250,7 @@ def _click_through(context, app_url: str) -> None:
         if path == "/decide":
             exercise_decide(page)
             assert_no_errors(page, "Decide, after moving the cut-off")
-        screenshot(page, name)
+        screenshot(page, _screenshot_name(number, path))
         if path == "/export":
             exercise_export(page)
 

@@ -1,31 +1,41 @@
 """Tests for ``python -m churn``: train -> policy -> score round trips and every bad input.
 
-Most cases call :func:`churn.cli.main` in-process; a few run the real command in a
-subprocess to prove the exit code and that stderr is one ``error:`` line, never a traceback.
-The sample model is trained once per module through the CLI itself.
+Most cases call :func:`churn.cli.main` in-process (helpers in ``_cli.py``); a failing and
+a working run of the real command, side by side in subprocesses, prove the exit codes and
+that stderr is one ``error:`` line, never a traceback. The sample model is trained once per
+session through the CLI itself (``cli_sample_model`` in ``conftest.py``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from _beside import start_with_module
+from _cli import (
+    NEW_BATCH,
+    ROOT,
+    SAMPLE,
+    error,
+    fingerprint,
+    finish,
+    ok,
+    one_error_line,
+    read_scores,
+    run,
+    start_command,
+    write_table,
+)
 
 from churn.cli import main
 from churn.policy import apply_policy
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "data" / "sample_customers.csv"
-NEW_BATCH = ROOT / "data" / "sample_new_batch.csv"
 SCORE_COLUMNS = ["churn_probability", "probability_low", "probability_high"]
 REPORTED = ("roc_auc", "pr_auc", "brier", "ece")
 POLICY_ARGS = {
@@ -36,47 +46,6 @@ POLICY_ARGS = {
 
 
 # --------------------------------------------------------------------- helpers
-def _run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    """``main(["--quiet", *args])`` -> (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    code = main(["--quiet", *map(str, args)])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _ok(capsys: pytest.CaptureFixture[str], *args: object) -> str:
-    code, out, err = _run(capsys, *args)
-    assert code == 0, err
-    assert err == ""
-    return out
-
-
-def _one_error_line(code: int, err: str, expected_code: int = 2) -> str:
-    assert code == expected_code, err
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1, f"stderr should be one line, got {err!r}"
-    assert lines[0].startswith("error: ")
-    return lines[0]
-
-
-def _error(capsys: pytest.CaptureFixture[str], *args: object) -> str:
-    """Run, expect exit 2 and exactly one ``error:`` line on stderr (nothing on stdout)."""
-    code, out, err = _run(capsys, *args)
-    assert out == ""
-    return _one_error_line(code, err)
-
-
-def _fingerprint(model: Path) -> str:
-    return json.loads((model / "manifest.json").read_text(encoding="utf-8"))["fingerprint"]
-
-
-def _read_scores(path: Path) -> pd.DataFrame:
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
-
-
 def _actions_by_hand(policy: dict[str, Any], p: np.ndarray) -> list[str]:
     """The action of the highest ``min_probability`` <= p, else the default action."""
     out = []
@@ -100,15 +69,6 @@ def _check_scores(scored: pd.DataFrame, data: pd.DataFrame) -> None:
     assert (high - low > 0).mean() > 0.5  # the intervals are not all degenerate
 
 
-def _subset(tmp: Path, name: str, frame: pd.DataFrame) -> Path:
-    path = tmp / name
-    if path.suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False)
-    return path
-
-
 # -------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -116,22 +76,19 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def sample() -> pd.DataFrame:
-    return pd.read_csv(SAMPLE)
+def sample(sample_frame: pd.DataFrame) -> pd.DataFrame:
+    return sample_frame
 
 
 @pytest.fixture(scope="module")
-def batch() -> pd.DataFrame:
-    return pd.read_csv(NEW_BATCH)
+def batch(new_batch_frame: pd.DataFrame) -> pd.DataFrame:
+    return new_batch_frame
 
 
 @pytest.fixture(scope="module")
-def cli_model(work: Path) -> Path:
-    """The sample model, trained once through the CLI."""
-    out = work / "model"
-    args = ["--quiet", "train", "--data", str(SAMPLE), "--target", "churned"]
-    assert main([*args, "--id", "customer_id", "--out", str(out)]) == 0
-    return out
+def cli_model(cli_sample_model: Path) -> Path:
+    """The sample model, trained once per session through the CLI (``conftest.py``)."""
+    return cli_sample_model
 
 
 @pytest.fixture(scope="module")
@@ -150,18 +107,14 @@ def plain_scores(cli_model: Path, work: Path) -> pd.DataFrame:
     out = work / "plain-scores.csv"
     args = ["--quiet", "score", "--model", str(cli_model), "--data", str(NEW_BATCH)]
     assert main([*args, "--out", str(out)]) == 0
-    return _read_scores(out)
+    return read_scores(out)
 
 
 @pytest.fixture(scope="module")
-def small_model(work: Path, sample: pd.DataFrame) -> Path:
-    """A second, different model (600 customers, target as yes/no)."""
-    frame = sample.head(600).assign(churned=sample["churned"].head(600).map({1: "yes", 0: "no"}))
-    data = _subset(work, "small-yes-no.csv", frame)
-    out = work / "small-model"
-    args = ["--quiet", "train", "--data", str(data), "--target", "churned"]
-    assert main([*args, "--id", "customer_id", "--out", str(out)]) == 0
-    return out
+def other_model(messy_model: Path) -> Path:
+    """A second, different model (1,200 customers of a messy export, target as Yes/No;
+    ``conftest.py``), trained once per session through the CLI."""
+    return messy_model
 
 
 # ------------------------------------------------------------------------ train
@@ -207,7 +160,7 @@ def test_round_trip_policy_then_score(
     method: str,
 ) -> None:
     policy = json.loads(cli_policies[method].read_text(encoding="utf-8"))
-    assert policy["model_fingerprint"] == _fingerprint(cli_model)
+    assert policy["model_fingerprint"] == fingerprint(cli_model)
     assert policy["choice"]["method"] == method
     assert [a["name"] for a in policy["economics"]["actions"]] == [
         "Email offer",
@@ -217,12 +170,12 @@ def test_round_trip_policy_then_score(
     assert policy["rules"], "the sample's policies should contact someone"
 
     out = work / f"scores-{method}.csv"
-    stdout = _ok(
+    stdout = ok(
         capsys, "score", "--model", cli_model, "--data", NEW_BATCH, "--out", out,
         "--policy", cli_policies[method],
     )  # fmt: skip
     assert stdout.strip() == f"scored {len(batch):,} customers into {out}"
-    scored = _read_scores(out)
+    scored = read_scores(out)
     assert list(scored.columns) == ["customer_id", *SCORE_COLUMNS, "action", "score_note"]
     _check_scores(scored, batch)
     # the policy does not change the probabilities
@@ -271,7 +224,7 @@ def test_other_policy_choices(
     capsys: pytest.CaptureFixture[str], cli_model: Path, work: Path, how: list[str], check: Any
 ) -> None:
     out = work / f"policy{how[0]}.json"
-    stdout = _ok(capsys, "policy", "--model", cli_model, "--out", out, *how)
+    stdout = ok(capsys, "policy", "--model", cli_model, "--out", out, *how)
     assert stdout.startswith(f"policy written to {out}")
     policy = json.loads(out.read_text(encoding="utf-8"))
     assert policy["choice"] == {"method": how[0][2:].replace("-", "_"), "value": float(how[1])}
@@ -290,7 +243,7 @@ def test_policy_with_economics_file(
     path = work / "economics.json"
     path.write_text(json.dumps(economics), encoding="utf-8")
     out = work / "policy-economics.json"
-    _ok(capsys, "policy", "--model", cli_model, "--out", out, "--max-profit", "--economics", path)
+    ok(capsys, "policy", "--model", cli_model, "--out", out, "--max-profit", "--economics", path)
     policy = json.loads(out.read_text(encoding="utf-8"))
     assert [r["action"] for r in policy["rules"]] == ["Letter"]
     assert policy["economics"]["value_constant"] == 1000.0
@@ -304,10 +257,10 @@ def test_score_parquet_matches_csv(
     plain_scores: pd.DataFrame,
     work: Path,
 ) -> None:
-    data = _subset(work, "batch.parquet", batch)
+    data = write_table(work, "batch.parquet", batch)
     out = work / "scores.parquet"
-    _ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
-    scored = _read_scores(out)
+    ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
+    scored = read_scores(out)
     assert list(scored.columns) == ["customer_id", *SCORE_COLUMNS, "score_note"]
     assert scored["customer_id"].tolist() == plain_scores["customer_id"].tolist()
     np.testing.assert_allclose(
@@ -326,10 +279,10 @@ def test_score_extra_and_shuffled_columns(
     columns = list(frame.columns)
     np.random.default_rng(7).shuffle(columns)
     assert columns[0] != "customer_id"
-    data = _subset(work, "shuffled.csv", frame[columns])
+    data = write_table(work, "shuffled.csv", frame[columns])
     out = work / "shuffled-scores.csv"
-    _ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
-    scored = _read_scores(out)
+    ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
+    scored = read_scores(out)
     assert list(scored.columns) == ["customer_id", *SCORE_COLUMNS, "score_note"]
     _check_scores(scored, batch)
     np.testing.assert_array_equal(
@@ -345,10 +298,10 @@ def test_score_reordered_rows_keeps_input_order(
     work: Path,
 ) -> None:
     order = np.random.default_rng(3).permutation(len(batch))[:500]
-    data = _subset(work, "reordered.csv", batch.iloc[order])
+    data = write_table(work, "reordered.csv", batch.iloc[order])
     out = work / "reordered-scores.csv"
-    _ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
-    scored = _read_scores(out)
+    ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
+    scored = read_scores(out)
     assert scored["customer_id"].tolist() == batch["customer_id"].iloc[order].tolist()
     np.testing.assert_array_equal(
         scored[SCORE_COLUMNS].to_numpy(), plain_scores[SCORE_COLUMNS].to_numpy()[order]
@@ -366,10 +319,10 @@ def test_score_unseen_categories_and_missing_values(
     frame[features] = frame[features].astype(object)
     frame.loc[200:249, features] = None  # rows with every feature missing
     frame.loc[250:, ["tenure_months", "paperless_billing", "plan"]] = None
-    data = _subset(work, "odd.csv", frame)
+    data = write_table(work, "odd.csv", frame)
     out = work / "odd-scores.csv"
-    _ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
-    scored = _read_scores(out)
+    ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
+    scored = read_scores(out)
     assert scored["customer_id"].tolist() == frame["customer_id"].tolist()  # every row, in order
     empty = np.zeros(len(frame), dtype=bool)
     empty[200:250] = True
@@ -397,51 +350,38 @@ def test_scores_rank_churners_higher(plain_scores: pd.DataFrame, batch: pd.DataF
 
 
 # ------------------------------------------------------------ positive labels
-def test_positive_yes_no_is_inferred(small_model: Path, sample: pd.DataFrame) -> None:
-    info = json.loads((small_model / "info.json").read_text(encoding="utf-8"))
-    assert info["positive_label"] == "yes"
-    assert info["churn_rate"] == pytest.approx(sample["churned"].head(600).mean())
+WORDS = {1: "Attrited Customer", 0: "Existing Customer"}
 
 
 @pytest.mark.parametrize(
-    ("name", "mapping", "positive", "expected"),
+    ("name", "mapping", "flags", "expected"),
     [
-        ("Yes-No.csv", {1: "Yes", 0: "No"}, None, "Yes"),
-        ("true-false.parquet", {1: True, 0: False}, None, "True"),
-        ("words.csv", {1: "Attrited Customer", 0: "Existing Customer"}, "attrited CUSTOMER",
-         "Attrited Customer"),
+        ("lower-yes-no.csv", {1: "yes", 0: "no"}, ["--id", "customer_id"], "yes"),
+        ("Yes-No.csv", {1: "Yes", 0: "No"}, [], "Yes"),
+        ("true-false.parquet", {1: True, 0: False}, [], "True"),
+        ("words-only.csv", WORDS, [], "Attrited Customer"),
+        ("words.csv", WORDS, ["--positive", "attrited CUSTOMER"], "Attrited Customer"),
     ],
-)  # fmt: skip
+    ids=["yes-no", "Yes-No", "true-false-parquet", "churn-words-suggested", "given-positive"],
+)
 def test_positive_label(
     capsys: pytest.CaptureFixture[str],
     sample: pd.DataFrame,
     work: Path,
     name: str,
     mapping: dict[int, object],
-    positive: str | None,
+    flags: list[str],
     expected: str,
 ) -> None:
+    """The value that counts as churned is inferred (yes/no, true/false), suggested from a
+    churn word, or given with ``--positive`` (any case); the model records it."""
     head = sample.head(600)
-    data = _subset(work, f"label-{name}", head.assign(churned=head["churned"].map(mapping)))
+    data = write_table(work, f"label-{name}", head.assign(churned=head["churned"].map(mapping)))
     out = work / f"label-model-{name}"
-    extra = ["--positive", positive] if positive is not None else []
-    _ok(capsys, "train", "--data", data, "--target", "churned", "--out", out, *extra)
+    ok(capsys, "train", "--data", data, "--target", "churned", "--out", out, *flags)
     info = json.loads((out / "info.json").read_text(encoding="utf-8"))
     assert info["positive_label"] == expected
     # the churners are the rows that were 1 before relabelling: the rate proves the direction
-    assert info["churn_rate"] == pytest.approx(head["churned"].mean())
-
-
-def test_churn_words_suggest_the_positive_value(
-    capsys: pytest.CaptureFixture[str], sample: pd.DataFrame, work: Path
-) -> None:
-    head = sample.head(600)
-    words = head["churned"].map({1: "Attrited Customer", 0: "Existing Customer"})
-    data = _subset(work, "words-only.csv", head.assign(churned=words))
-    out = work / "words-model"
-    _ok(capsys, "train", "--data", data, "--target", "churned", "--out", out)
-    info = json.loads((out / "info.json").read_text(encoding="utf-8"))
-    assert info["positive_label"] == "Attrited Customer"
     assert info["churn_rate"] == pytest.approx(head["churned"].mean())
 
 
@@ -450,9 +390,9 @@ def test_two_unclear_words_need_positive(
 ) -> None:
     head = sample.head(600)
     words = head["churned"].map({1: "Gold", 0: "Silver"})
-    data = _subset(work, "gold-silver.csv", head.assign(churned=words))
+    data = write_table(work, "gold-silver.csv", head.assign(churned=words))
     out = work / "gold-model"
-    line = _error(capsys, "train", "--data", data, "--target", "churned", "--out", out)
+    line = error(capsys, "train", "--data", data, "--target", "churned", "--out", out)
     assert "--positive" in line
     assert "Gold" in line and "Silver" in line
     assert not out.exists()
@@ -461,8 +401,8 @@ def test_two_unclear_words_need_positive(
 def test_unknown_positive_value(
     capsys: pytest.CaptureFixture[str], sample: pd.DataFrame, work: Path
 ) -> None:
-    data = _subset(work, "unknown-positive.csv", sample.head(600))
-    line = _error(
+    data = write_table(work, "unknown-positive.csv", sample.head(600))
+    line = error(
         capsys, "train", "--data", data, "--target", "churned", "--positive", "Gone",
         "--out", work / "unused",
     )  # fmt: skip
@@ -542,7 +482,7 @@ def test_train_bad_input(
     else:
         frame.to_csv(path, index=False)
     out = work / f"bad-model-{case}"
-    line = _error(
+    line = error(
         capsys, "train", "--data", path, "--target", target, "--id", id_column, "--out", out
     )
     for fragment in expected:
@@ -553,7 +493,7 @@ def test_train_bad_input(
 def test_train_refuses_to_replace_a_folder_that_is_not_a_model(
     capsys: pytest.CaptureFixture[str], sample: pd.DataFrame, work: Path
 ) -> None:
-    data = _subset(work, "overwrite.csv", sample.head(600))
+    data = write_table(work, "overwrite.csv", sample.head(600))
     for name in ("precious", "precious.txt"):
         target = work / name
         if name.endswith(".txt"):
@@ -561,7 +501,7 @@ def test_train_refuses_to_replace_a_folder_that_is_not_a_model(
         else:
             target.mkdir()
             (target / "notes.txt").write_text("keep me", encoding="utf-8")
-        line = _error(capsys, "train", "--data", data, "--target", "churned", "--out", target)
+        line = error(capsys, "train", "--data", data, "--target", "churned", "--out", target)
         assert "not a model directory" in line
         kept = target if name.endswith(".txt") else target / "notes.txt"
         assert kept.read_text(encoding="utf-8") == "keep me"
@@ -570,21 +510,21 @@ def test_train_refuses_to_replace_a_folder_that_is_not_a_model(
 def test_train_replaces_a_model_and_reports(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-    small_model: Path,
+    other_model: Path,
     sample: pd.DataFrame,
     work: Path,
 ) -> None:
     """Retraining into an existing model directory replaces it; progress goes to a terminal."""
     monkeypatch.setattr("sys.stderr.isatty", lambda: True)
     model = work / "retrained"
-    shutil.copytree(small_model, model)
-    before = _fingerprint(model)
-    data = _subset(work, "retrain.csv", sample.iloc[600:1200])
+    shutil.copytree(other_model, model)
+    before = fingerprint(model)
+    data = write_table(work, "retrain.csv", sample.iloc[600:1200])
     capsys.readouterr()
     args = ["train", "--data", str(data), "--target", "churned", "--out", str(model)]
     assert main([*args, "--id", "customer_id", "--seed", "3"]) == 0
     stdout, stderr = capsys.readouterr()
-    after = _fingerprint(model)
+    after = fingerprint(model)
     assert after != before
     assert stdout.startswith("trained on 480 customers, checked on 120")
     assert stdout.rstrip().endswith(f"model {after[:12]} written to {model}")
@@ -604,9 +544,9 @@ def test_train_replaces_a_model_and_reports(
 def test_score_missing_model_columns(
     capsys: pytest.CaptureFixture[str], cli_model: Path, batch: pd.DataFrame, work: Path
 ) -> None:
-    data = _subset(work, "lacking.csv", batch.drop(columns=["tenure_months", "plan"]))
+    data = write_table(work, "lacking.csv", batch.drop(columns=["tenure_months", "plan"]))
     out = work / "lacking-scores.csv"
-    line = _error(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
+    line = error(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
     assert "2 column(s)" in line
     assert "tenure_months" in line and "plan" in line
     assert not out.exists()
@@ -616,16 +556,16 @@ def test_score_policy_of_another_model(
     capsys: pytest.CaptureFixture[str],
     cli_policies: dict[str, Path],
     cli_model: Path,
-    small_model: Path,
+    other_model: Path,
     work: Path,
 ) -> None:
     out = work / "mismatch.csv"
-    line = _error(
-        capsys, "score", "--model", small_model, "--data", NEW_BATCH, "--out", out,
+    line = error(
+        capsys, "score", "--model", other_model, "--data", NEW_BATCH, "--out", out,
         "--policy", cli_policies["max_profit"],
     )  # fmt: skip
-    assert _fingerprint(cli_model)[:12] in line
-    assert _fingerprint(small_model)[:12] in line
+    assert fingerprint(cli_model)[:12] in line
+    assert fingerprint(other_model)[:12] in line
     assert "export a policy for this model" in line
     assert not out.exists()
 
@@ -654,7 +594,7 @@ def test_score_tampered_artifact(
         (model / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
         expected = "inconsistent"
     out = work / f"tampered-{tamper}.csv"
-    line = _error(capsys, "score", "--model", model, "--data", NEW_BATCH, "--out", out)
+    line = error(capsys, "score", "--model", model, "--data", NEW_BATCH, "--out", out)
     assert expected in line
     assert not out.exists()
 
@@ -668,7 +608,7 @@ def test_not_a_model(capsys: pytest.CaptureFixture[str], work: Path, where: str)
         ["score", "--model", model, "--data", NEW_BATCH, "--out", work / "x.csv"],
         ["policy", "--model", model, "--out", work / "x.json", "--max-profit"],
     ):
-        line = _error(capsys, *args)
+        line = error(capsys, *args)
         assert "not a model directory" in line
     assert not (work / "x.csv").exists() and not (work / "x.json").exists()
 
@@ -680,26 +620,26 @@ def test_score_and_policy_file_errors(
     work: Path,
 ) -> None:
     score = ["score", "--model", cli_model, "--data", NEW_BATCH]
-    line = _error(capsys, *score, "--out", work / "x.csv", "--policy", work / "none.json")
+    line = error(capsys, *score, "--out", work / "x.csv", "--policy", work / "none.json")
     assert "Policy file not found" in line
     bad = work / "not-json.json"
     bad.write_text("{rules: ", encoding="utf-8")
-    assert "not valid JSON" in _error(capsys, *score, "--out", work / "x.csv", "--policy", bad)
-    line = _error(capsys, *score, "--out", work / "no-folder" / "x.csv")
+    assert "not valid JSON" in error(capsys, *score, "--out", work / "x.csv", "--policy", bad)
+    line = error(capsys, *score, "--out", work / "no-folder" / "x.csv")
     assert "does not exist" in line
-    assert "is a folder" in _error(capsys, *score, "--out", work)
-    assert "scores.xlsx" in _error(capsys, *score, "--out", work / "scores.xlsx")
+    assert "is a folder" in error(capsys, *score, "--out", work)
+    assert "scores.xlsx" in error(capsys, *score, "--out", work / "scores.xlsx")
     assert not (work / "scores.xlsx").exists()
-    line = _error(capsys, "score", "--model", cli_model, "--data", work / "gone.csv", "--out", bad)
+    line = error(capsys, "score", "--model", cli_model, "--data", work / "gone.csv", "--out", bad)
     assert "gone.csv" in line
 
     policy = ["policy", "--model", cli_model, "--max-profit"]
-    line = _error(capsys, *policy, "--out", work / "no-folder" / "p.json")
+    line = error(capsys, *policy, "--out", work / "no-folder" / "p.json")
     assert "Cannot write" in line and "p.json" in line
-    assert "must be between 0 and 1" in _error(
+    assert "must be between 0 and 1" in error(
         capsys, "policy", "--model", cli_model, "--out", work / "p.json", "--threshold", "1.5"
     )
-    assert "needs a number" in _error(
+    assert "needs a number" in error(
         capsys, "policy", "--model", cli_model, "--out", work / "p.json", "--top-share", "nan"
     )
     assert not (work / "p.json").exists()
@@ -736,7 +676,7 @@ def test_policy_bad_economics(
         path = work / "economics-bad.json"
         path.write_text(content, encoding="utf-8")
     out = work / "p-economics.json"
-    line = _error(
+    line = error(
         capsys, "policy", "--model", cli_model, "--out", out, "--max-profit", "--economics", path
     )
     assert expected in line
@@ -767,7 +707,7 @@ def test_policy_bad_economics(
     ],
 )
 def test_bad_arguments(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
-    line = _error(capsys, *args)
+    line = error(capsys, *args)
     assert "--help" in line
 
 
@@ -782,28 +722,30 @@ def test_unexpected_failure_is_one_line_with_exit_1(
 
     monkeypatch.delenv("CHURN_DEBUG", raising=False)
     monkeypatch.setattr("churn.cli.score_frame", boom)
-    code, out, err = _run(
+    code, out, err = run(
         capsys, "score", "--model", cli_model, "--data", NEW_BATCH, "--out", work / "boom.csv"
     )
     assert out == ""
-    line = _one_error_line(code, err, expected_code=1)
+    line = one_error_line(code, err, expected_code=1)
     assert "unexpected failure (RuntimeError: disk on fire)" in line
     assert "CHURN_DEBUG" in line
 
 
-# ----------------------------------------------------------- real subprocesses
+# ------------------------------------------------------ errors: one line, exit 2
 @pytest.fixture(scope="module")
-def subprocess_runs(
-    cli_model: Path, cli_policies: dict[str, Path], work: Path
-) -> dict[str, subprocess.CompletedProcess[str]]:
-    """A few real ``python -m churn`` runs, started together to save time."""
+def wrong_policy(cli_policies: dict[str, Path], work: Path) -> Path:
+    """The sample model's policy, claiming to be for another model."""
     wrong = json.loads(cli_policies["max_profit"].read_text(encoding="utf-8"))
     wrong["model_fingerprint"] = "f" * 64
-    wrong_path = work / "policy-wrong-model.json"
-    wrong_path.write_text(json.dumps(wrong), encoding="utf-8")
-    cases: dict[str, Sequence[object]] = {
+    path = work / "policy-wrong-model.json"
+    path.write_text(json.dumps(wrong), encoding="utf-8")
+    return path
+
+
+def _error_case(name: str, cli_model: Path, wrong_policy: Path, work: Path) -> list[object]:
+    return {
         "missing-file": [
-            "--quiet", "train", "--data", work / "absent.csv", "--target", "churned",
+            "train", "--data", work / "absent.csv", "--target", "churned",
             "--out", work / "sub-model",
         ],
         "bad-argument": [
@@ -811,47 +753,73 @@ def subprocess_runs(
         ],
         "policy-mismatch": [
             "score", "--model", cli_model, "--data", NEW_BATCH, "--out", work / "sub-x.csv",
-            "--policy", wrong_path,
+            "--policy", wrong_policy,
         ],
-        "ok": [
+    }[name]  # fmt: skip
+
+
+ERROR_CASES = [
+    ("missing-file", "absent.csv"),
+    ("bad-argument", "invalid float value: 'abc'"),
+    ("policy-mismatch", "export a policy for this model"),
+]
+
+
+@pytest.mark.parametrize(("name", "expected"), ERROR_CASES)
+def test_errors_are_one_line_with_exit_2(
+    capsys: pytest.CaptureFixture[str],
+    cli_model: Path,
+    wrong_policy: Path,
+    work: Path,
+    name: str,
+    expected: str,
+) -> None:
+    code, out, err = run(capsys, *_error_case(name, cli_model, wrong_policy, work))
+    assert out == ""
+    line = one_error_line(code, err)
+    assert err == line + "\n"
+    assert expected in line
+    assert not (work / "sub-model").exists() and not (work / "sub-x.csv").exists()
+
+
+# ----------------------------------------------------------- real subprocesses
+@pytest.fixture(scope="module")
+def started_runs(
+    cli_model: Path, cli_policies: dict[str, Path], wrong_policy: Path, work: Path
+) -> dict[str, subprocess.Popen[str]]:
+    """The real ``python -m churn``, a failing and a working run, started when the module
+    starts (``_start_the_real_runs``), so they run beside its in-process tests."""
+    return {
+        "missing-file": start_command(
+            "--quiet", *_error_case("missing-file", cli_model, wrong_policy, work)
+        ),
+        "ok": start_command(
             "--quiet", "score", "--model", cli_model, "--data", NEW_BATCH,
             "--out", work / "sub-scores.csv", "--policy", cli_policies["max_profit"],
-        ],
+        ),
     }  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if k != "CHURN_DEBUG"}
-    started = {
-        name: subprocess.Popen(
-            [sys.executable, "-m", "churn", *map(str, args)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for name, args in cases.items()
-    }
-    runs = {}
-    for name, process in started.items():
-        out, err = process.communicate(timeout=120)
-        runs[name] = subprocess.CompletedProcess(process.args, process.returncode, out, err)
-    return runs
 
 
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("missing-file", "absent.csv"),
-        ("bad-argument", "invalid float value: 'abc'"),
-        ("policy-mismatch", "export a policy for this model"),
-    ],
-)
+_start_the_real_runs = start_with_module("started_runs")
+
+
+@pytest.fixture(scope="module")
+def subprocess_runs(
+    started_runs: dict[str, subprocess.Popen[str]],
+) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Exit codes and streams of the real runs, as a script sees them (the other cases run
+    in-process)."""
+    return {name: finish(process) for name, process in started_runs.items()}
+
+
+@pytest.mark.parametrize(("name", "expected"), ERROR_CASES[:1])
 def test_subprocess_error(
     subprocess_runs: dict[str, subprocess.CompletedProcess[str]], name: str, expected: str
 ) -> None:
-    run = subprocess_runs[name]
-    assert run.stdout == ""
-    line = _one_error_line(run.returncode, run.stderr)
-    assert run.stderr == line + "\n"
+    done = subprocess_runs[name]
+    assert done.stdout == ""
+    line = one_error_line(done.returncode, done.stderr)
+    assert done.stderr == line + "\n"
     assert expected in line
 
 
@@ -861,11 +829,11 @@ def test_subprocess_score(
     plain_scores: pd.DataFrame,
     work: Path,
 ) -> None:
-    run = subprocess_runs["ok"]
-    assert run.returncode == 0, run.stderr
-    assert run.stderr == ""
-    assert run.stdout == f"scored 5,000 customers into {work / 'sub-scores.csv'}\n"
-    scored = _read_scores(work / "sub-scores.csv")
+    done = subprocess_runs["ok"]
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout == f"scored 5,000 customers into {work / 'sub-scores.csv'}\n"
+    scored = read_scores(work / "sub-scores.csv")
     pd.testing.assert_frame_equal(scored.drop(columns="action"), plain_scores)
     policy = json.loads(cli_policies["max_profit"].read_text(encoding="utf-8"))
     p = scored["churn_probability"].to_numpy()
@@ -873,32 +841,19 @@ def test_subprocess_score(
 
 
 def test_ids_keep_leading_zeros_and_a_missing_id_column_is_named(
-    capsys: pytest.CaptureFixture[str], sample: pd.DataFrame, work: Path
+    capsys: pytest.CaptureFixture[str], cli_model: Path, sample: pd.DataFrame, work: Path
 ) -> None:
     frame = sample.iloc[:1500].copy()
     frame["customer_id"] = [f"{i:07d}" for i in range(len(frame))]
     data = work / "zeros.csv"
     frame.to_csv(data, index=False)
-    model = work / "zeros-model"
-    _ok(
-        capsys,
-        "train",
-        "--data",
-        data,
-        "--target",
-        "churned",
-        "--id",
-        "customer_id",
-        "--out",
-        model,
-    )
     out = work / "zeros-scored.csv"
-    _ok(capsys, "score", "--model", model, "--data", data, "--out", out)
+    ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
     scored = pd.read_csv(out, dtype={"customer_id": str})
     assert scored["customer_id"].tolist() == frame["customer_id"].tolist()
     without_id = work / "no-id.csv"
     frame.drop(columns=["customer_id"]).to_csv(without_id, index=False)
-    message = _error(capsys, "score", "--model", model, "--data", without_id, "--out", out)
+    message = error(capsys, "score", "--model", cli_model, "--data", without_id, "--out", out)
     assert "customer_id" in message
 
 

@@ -1,4 +1,8 @@
-"""The command line on messy tables: `check`, the column-role flags, and scoring odd batches."""
+"""The command line on messy tables: `check`, the column-role flags, and scoring odd batches.
+
+The model trained with the role flags is ``messy_model`` (``conftest.py``), shared with
+``test_cli.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,57 +12,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _cli import error, run
 
-from churn.cli import main
 from churn.training import SCORE_COLUMNS
 
 
-def _run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(["--quiet", *map(str, args)])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _error_line(capsys: pytest.CaptureFixture[str], *args: object) -> str:
-    code, out, err = _run(capsys, *args)
-    assert code == 2 and out == ""
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ")
-    return lines[0]
-
-
 @pytest.fixture(scope="module")
-def messy(sample_frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """1,200 customers exported badly: semicolons, Latin-1, money as text, a leak."""
-    frame = sample_frame.head(1200).copy()
-    frame["churned"] = np.where(frame["churned"] == 1, "Yes", "No")
-    frame["monthly_charges"] = frame["monthly_charges"].map(lambda v: f"€ {v:.2f}")
-    frame["closed_on"] = np.where(frame["churned"] == "Yes", "2024-03-01", "")
-    path = tmp_path_factory.mktemp("messy") / "export.csv"
-    path.write_bytes(frame.to_csv(sep=";", index=False).encode("cp1252"))
-    return path
-
-
-@pytest.fixture(scope="module")
-def messy_model(messy: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("models") / "messy"
-    code = main(
-        [
-            "--quiet", "train", "--data", str(messy), "--target", "churned",
-            "--id", "customer_id", "--value-column", "monthly_charges",
-            "--segment", "gender", "--segment", "age", "--exclude", "plan", "--out", str(out),
-        ]
-    )  # fmt: skip
-    assert code == 0
-    return out
+def messy(messy_export: Path) -> Path:
+    """1,200 customers exported badly (``conftest.py``): semicolons, Latin-1, money as text,
+    a leak."""
+    return messy_export
 
 
 def test_check_prints_the_report_and_writes_json(
     capsys: pytest.CaptureFixture[str], messy: Path, tmp_path: Path, sample_frame: pd.DataFrame
 ) -> None:
     report_path = tmp_path / "report.json"
-    code, out, err = _run(
+    code, out, err = run(
         capsys, "check", "--data", messy, "--target", "churned", "--out", report_path
     )
     assert code == 0 and err == ""
@@ -90,7 +60,7 @@ def test_train_records_the_roles_and_the_report(
 def test_keep_puts_a_left_out_column_back(
     capsys: pytest.CaptureFixture[str], messy: Path, tmp_path: Path
 ) -> None:
-    code, out, _ = _run(
+    code, out, _ = run(
         capsys, "check", "--data", messy, "--target", "churned", "--keep", "closed_on"
     )
     assert code == 0
@@ -101,7 +71,7 @@ def test_policy_uses_the_mapped_value_column(
     capsys: pytest.CaptureFixture[str], messy_model: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "policy.json"
-    code, _, err = _run(capsys, "policy", "--model", messy_model, "--out", out, "--max-profit")
+    code, _, err = run(capsys, "policy", "--model", messy_model, "--out", out, "--max-profit")
     assert code == 0, err
     policy = json.loads(out.read_text(encoding="utf-8"))
     assert policy["economics"]["value_column"] == "monthly_charges"
@@ -122,7 +92,7 @@ def test_score_a_messy_batch_keeps_every_row_with_reasons(
     path = tmp_path / "batch.csv"
     batch.to_csv(path, index=False)
     out = tmp_path / "scores.csv"
-    code, _, err = _run(capsys, "score", "--model", messy_model, "--data", path, "--out", out)
+    code, _, err = run(capsys, "score", "--model", messy_model, "--data", path, "--out", out)
     assert code == 0, err
     scored = pd.read_csv(out, dtype={"customer_id": str})
     assert scored["customer_id"].tolist() == batch["customer_id"].tolist()
@@ -138,7 +108,7 @@ def test_score_names_the_missing_columns(
 ) -> None:
     path = tmp_path / "short.csv"
     sample_frame.head(20).drop(columns=["tenure_months", "region"]).to_csv(path, index=False)
-    line = _error_line(
+    line = error(
         capsys, "score", "--model", messy_model, "--data", path, "--out", tmp_path / "s.csv"
     )
     assert "tenure_months" in line and "region" in line
@@ -164,5 +134,5 @@ def test_check_errors_are_one_line(
 ) -> None:
     path = tmp_path / "t.csv"
     path.write_bytes(content)
-    line = _error_line(capsys, "check", "--data", path, *args)
+    line = error(capsys, "check", "--data", path, *args)
     assert expected in line

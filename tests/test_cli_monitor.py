@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _beside import start_with_module
+from _cli import NEW_BATCH, error, finish, run, start_command
 
 from churn import drift
 from churn.artifact import save_artifact
@@ -23,25 +23,7 @@ from churn.cli import main
 from churn.policy import apply_policy
 from churn.sample import generate_customers
 
-ROOT = Path(__file__).resolve().parent.parent
-NEW_BATCH = ROOT / "data" / "sample_new_batch.csv"
 CHANGED = {"monthly_charges", "recent_price_increase", "payment_method"}
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(["--quiet", *map(str, args)])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _error(capsys: pytest.CaptureFixture[str], *args: object) -> str:
-    code, out, err = _run(capsys, *args)
-    assert code == 2, err
-    assert out == ""
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +51,7 @@ def test_the_new_batch_report_finds_the_injected_drift(report):
 
 
 def test_the_summary_is_short_and_names_the_drifted_features(model_dir, capsys, tmp_path):
-    code, out, err = _run(
+    code, out, err = run(
         capsys, "monitor", "--model", model_dir, "--data", NEW_BATCH, "--out", tmp_path / "r.json"
     )
     assert code == 0 and err == ""
@@ -86,7 +68,7 @@ def test_a_fresh_sample_exits_0_and_is_stable(model_dir, capsys, tmp_path):
     frame, _ = generate_customers(5_000, seed=5, id_offset=70_000)
     path = tmp_path / "fresh.parquet"
     frame.drop(columns="churned").to_parquet(path, index=False)
-    code, out, _ = _run(capsys, "monitor", "--model", model_dir, "--data", path)
+    code, out, _ = run(capsys, "monitor", "--model", model_dir, "--data", path)
     assert code == 0
     assert out.startswith("drift: stable")
     assert "realised:" not in out  # no labels, no realised figures
@@ -95,12 +77,12 @@ def test_a_fresh_sample_exits_0_and_is_stable(model_dir, capsys, tmp_path):
 
 def test_a_policy_file_sets_the_rules_economics_and_review_date(model_dir, capsys, tmp_path):
     policy_path = tmp_path / "policy.json"
-    code, _, err = _run(
+    code, _, err = run(
         capsys, "policy", "--model", model_dir, "--out", policy_path, "--top-share", "0.2"
     )
     assert code == 0, err
     out = tmp_path / "r.json"
-    code, _, err = _run(
+    code, _, err = run(
         capsys, "monitor", "--model", model_dir, "--data", NEW_BATCH, "--policy", policy_path,
         "--out", out,
     )  # fmt: skip
@@ -141,43 +123,50 @@ def test_bad_input_exits_2_with_one_line(model_dir, capsys, tmp_path, change, ex
         data = tmp_path / "b.csv"
         batch.assign(churned=np.arange(len(batch)) % 3).to_csv(data, index=False)
     args = ["monitor", "--model", model_dir, "--data", data, "--out", out]
-    line = _error(capsys, *args)
+    line = error(capsys, *args)
     assert expected in line
 
 
 def test_a_model_without_a_reference_asks_to_retrain(trained, capsys, tmp_path):
     old = dataclasses.replace(trained, extra_files={})
     save_artifact(old, tmp_path / "old-model")
-    line = _error(capsys, "monitor", "--model", tmp_path / "old-model", "--data", NEW_BATCH)
+    line = error(capsys, "monitor", "--model", tmp_path / "old-model", "--data", NEW_BATCH)
     assert "retrain" in line
 
 
 def test_a_policy_for_another_model_is_refused(model_dir, capsys, tmp_path):
     policy_path = tmp_path / "policy.json"
-    assert (
-        _run(capsys, "policy", "--model", model_dir, "--out", policy_path, "--max-profit")[0] == 0
-    )
+    assert run(capsys, "policy", "--model", model_dir, "--out", policy_path, "--max-profit")[0] == 0
     policy = json.loads(policy_path.read_text(encoding="utf-8"))
     policy["model_fingerprint"] = "0" * 64
     policy_path.write_text(json.dumps(policy), encoding="utf-8")
     args = ["monitor", "--model", model_dir, "--data", NEW_BATCH, "--policy", policy_path]
-    assert "not for this model" in _error(capsys, *args)
+    assert "not for this model" in error(capsys, *args)
 
 
-def test_the_real_command_exit_codes(model_dir, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    ok = subprocess.run(
-        [sys.executable, "-m", "churn", "monitor", "--model", str(model_dir), "--data",
-         str(NEW_BATCH), "--out", str(tmp_path / "r.json")],
-        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
-    )  # fmt: skip
+@pytest.fixture(scope="module")
+def started_runs(model_dir, tmp_path_factory) -> tuple[Path, dict[str, subprocess.Popen[str]]]:
+    """``python -m churn monitor`` for real, a working run and a failing one, started when
+    the module starts (``_start_the_real_runs``), so they run beside its other tests."""
+    folder = tmp_path_factory.mktemp("real-monitor")
+    runs = {
+        "ok": start_command(
+            "monitor", "--model", model_dir, "--data", NEW_BATCH, "--out", folder / "r.json",
+            cwd=folder,
+        ),
+        "bad": start_command("monitor", "--model", folder, "--data", NEW_BATCH, cwd=folder),
+    }  # fmt: skip
+    return folder, runs
+
+
+_start_the_real_runs = start_with_module("started_runs")
+
+
+def test_the_real_command_exit_codes(started_runs):
+    folder, runs = started_runs
+    ok, bad = finish(runs["ok"]), finish(runs["bad"])
     assert ok.returncode == 0, ok.stderr  # significant drift is still a successful run
-    assert json.loads((tmp_path / "r.json").read_text())["status"] == "significant"
-    bad = subprocess.run(
-        [sys.executable, "-m", "churn", "monitor", "--model", str(tmp_path), "--data",
-         str(NEW_BATCH)],
-        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
-    )  # fmt: skip
+    assert json.loads((folder / "r.json").read_text())["status"] == "significant"
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: ")
     assert "Traceback" not in bad.stderr

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn import customers
 from churn.customers import (
     action_list,
     action_order,
@@ -307,5 +306,18 @@ def test_safe_csv_is_utf8_with_newlines_and_numbers_stay_numbers():
     assert back["amount"].dtype == float
 
 
+#: What OWASP's CSV-injection guidance lists: a cell starting with one of these is a formula.
+OWASP_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def test_formula_prefixes_follow_owasp():
-    assert set(customers.FORMULA_PREFIXES) == {"=", "+", "-", "@", "\t", "\r"}
+    """A text cell or column name starting with any character OWASP lists is neutralised with
+    a leading quote; text starting otherwise, even with such characters inside, is kept."""
+    risky = [f"{start}SUM(A1:A9)" for start in OWASP_FORMULA_STARTS]
+    harmless = ["SUM(A1:A9)", "a=b+c", "1-2", "mail@example.com", "Zoë"]
+    frame = pd.DataFrame({"text": risky + harmless})
+    for start in OWASP_FORMULA_STARTS:
+        frame[f"{start}cmd"] = "x"
+    out = sanitise_for_spreadsheet(frame)
+    assert out["text"].tolist() == [f"'{cell}" for cell in risky] + harmless
+    assert out.columns.tolist() == ["text", *(f"'{s}cmd" for s in OWASP_FORMULA_STARTS)]

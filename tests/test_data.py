@@ -212,29 +212,25 @@ def test_write_unsupported_type(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------ resolve_positive
 @pytest.mark.parametrize(
-    ("values", "expected"),
+    ("series", "expected"),
     [
-        ([1, 0], "1"),
-        ([0, 1], "1"),
-        ([1.0, 0.0], "1"),
-        ([True, False], "True"),
-        (["yes", "no"], "yes"),
-        (["No", "Yes"], "Yes"),
-        (["TRUE", "FALSE"], "TRUE"),
-        (["true", "false"], "true"),
-        (["1", "0"], "1"),
-        (["Y", "N"], "Y"),
-        (["Churned", "Stayed"], "Churned"),
-        (["Retained", "Left"], "Left"),
+        (_binary([1, 0]), "1"),
+        (_binary([0, 1]), "1"),
+        (_binary([1.0, 0.0]), "1"),
+        (_binary([True, False]), "True"),
+        (_binary(["yes", "no"]), "yes"),
+        (_binary(["No", "Yes"]), "Yes"),
+        (_binary(["TRUE", "FALSE"]), "TRUE"),
+        (_binary(["true", "false"]), "true"),
+        (_binary(["1", "0"]), "1"),
+        (_binary(["Y", "N"]), "Y"),
+        (_binary(["Churned", "Stayed"]), "Churned"),
+        (_binary(["Retained", "Left"]), "Left"),
+        (pd.Series(["yes", None, "no", "yes", None], name="t"), "yes"),  # missing ignored
     ],
 )
-def test_positive_is_inferred(values: list[object], expected: str) -> None:
-    assert resolve_positive(_binary(values)) == expected
-
-
-def test_positive_inference_ignores_missing_values() -> None:
-    series = pd.Series(["yes", None, "no", "yes", None], name="t")
-    assert resolve_positive(series) == "yes"
+def test_positive_is_inferred(series: pd.Series, expected: str) -> None:
+    assert resolve_positive(series) == expected
 
 
 @pytest.mark.parametrize(
@@ -350,29 +346,24 @@ def test_positive_choices_refuse_more_than_two_values() -> None:
 
 # --------------------------------------------------------------- encode_target
 @pytest.mark.parametrize(
-    ("values", "positive"),
+    ("values", "positive", "first"),
     [
-        ([1, 0], None),
-        ([1.0, 0.0], None),
-        ([True, False], None),
-        (["Yes", "No"], None),
-        ([" yes", "no "], None),
-        (["Attrited Customer", "Existing Customer"], "attrited customer"),
+        ([1, 0], None, 1),
+        ([1.0, 0.0], None, 1),
+        ([True, False], None, 1),
+        (["Yes", "No"], None, 1),
+        ([" yes", "no "], None, 1),
+        (["Attrited Customer", "Existing Customer"], "attrited customer", 1),
+        ([True, False], "false", 0),  # the negative-looking value, when given, is the positive
     ],
 )
 def test_encode_target_marks_the_positive_as_one(
-    values: list[object], positive: str | None
+    values: list[object], positive: str | None, first: int
 ) -> None:
     series = _binary(values, n_each=MIN_MINORITY, name="churned")
     y = encode_target(series.to_frame(), "churned", positive)
     assert y.dtype.kind == "i"
-    np.testing.assert_array_equal(y, np.tile([1, 0], MIN_MINORITY))
-
-
-def test_encode_target_with_negative_as_positive() -> None:
-    frame = _binary([True, False], name="churned").to_frame()
-    y = encode_target(frame, "churned", "false")
-    np.testing.assert_array_equal(y, np.tile([0, 1], 60))
+    np.testing.assert_array_equal(y, np.tile([first, 1 - first], MIN_MINORITY))
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _beside import start_with_module
 
 from churn import export
 from churn.artifact import load_artifact
@@ -148,38 +149,56 @@ def test_the_cli_reproduces_the_apps_policy_and_actions(trained, model_dir, tmp_
     assert scores["action"].tolist() == list(expected)
 
 
-@pytest.mark.slow
-def test_golden_commands_score_and_check_the_golden_sample(
-    trained, model_dir, tmp_path, base_inputs, policy
-):
-    """The bash block engineering runs passes on the right model and fails on a wrong policy."""
+@pytest.fixture(scope="module")
+def started_golden_runs(
+    trained, model_dir, base_inputs, policy, tmp_path_factory
+) -> list[subprocess.Popen[str]]:
+    """The bash block engineering runs, on the right policy and on a wrong one, each in a
+    folder of its own, started when the module starts (``_start_the_golden_runs``), so
+    they run beside its other tests."""
     from churn.customers import to_safe_csv
 
     root = Path(__file__).resolve().parent.parent
-    work = tmp_path / "engineering dir"
-    work.mkdir()
     golden = export.golden_sample(trained, base_inputs, policy)
-    (work / "golden-sample.csv").write_bytes(to_safe_csv(golden))
-    (work / "my policy.json").write_text(export.policy_json(policy), encoding="utf-8")
-    script = export.golden_commands(str(model_dir), "my policy.json")
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    python_dir = str(Path(sys.executable).parent)
-    env["PATH"] = python_dir + os.pathsep + env.get("PATH", "")
-    done = subprocess.run(
-        ["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr
-    assert "golden test passed: 20 customers" in done.stdout
     wrong = {
         **policy,
         "rules": [{**r, "min_probability": r["min_probability"] + 0.05} for r in policy["rules"]],
     }
-    (work / "my policy.json").write_text(export.policy_json(wrong), encoding="utf-8")
-    done = subprocess.run(
-        ["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode != 0
-    assert "golden test failed" in done.stderr
+    script = export.golden_commands(str(model_dir), "my policy.json")
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    python_dir = str(Path(sys.executable).parent)
+    env["PATH"] = python_dir + os.pathsep + env.get("PATH", "")
+    started = []
+    for written in (policy, wrong):
+        work = tmp_path_factory.mktemp("engineering dir")
+        (work / "golden-sample.csv").write_bytes(to_safe_csv(golden))
+        (work / "my policy.json").write_text(export.policy_json(written), encoding="utf-8")
+        started.append(
+            subprocess.Popen(
+                ["bash", "-c", script],
+                cwd=work,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    return started
+
+
+_start_the_golden_runs = start_with_module("started_golden_runs")
+
+
+@pytest.mark.slow
+def test_golden_commands_score_and_check_the_golden_sample(started_golden_runs):
+    """The bash block engineering runs passes on the right model and fails on a wrong policy."""
+    right, wrong = started_golden_runs
+    right_out, right_err = right.communicate(timeout=300)
+    _, wrong_err = wrong.communicate(timeout=300)
+    assert right.returncode == 0, right_err
+    assert "golden test passed: 20 customers" in right_out
+    assert wrong.returncode != 0
+    assert "golden test failed" in wrong_err
 
 
 # ------------------------------------------------------------------- policy

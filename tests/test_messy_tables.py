@@ -8,16 +8,19 @@ check, and (when the checks pass and the table is big enough) train and score.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from churn.artifact import Artifact
 from churn.checks import ColumnMapping, check_data
 from churn.errors import ChurnInputError
 from churn.ingest import read_bytes
 from churn.suggest import suggest_mapping
-from churn.training import SCORE_COLUMNS, score_frame, train
+from churn.training import SCORE_COLUMNS, score_frame
 
 CELL_KINDS = ["number", "text_number", "category", "date", "blank", "free_text", "bool"]
 
@@ -83,7 +86,9 @@ def messy_tables(draw) -> tuple[bytes, str]:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(messy_tables())
-def test_messy_tables_give_a_result_or_a_clear_error(table: tuple[bytes, str]) -> None:
+def test_messy_tables_give_a_result_or_a_clear_error(
+    train_table: Callable[..., Artifact], table: tuple[bytes, str]
+) -> None:
     data, target = table
     try:
         frame = read_bytes(data, "messy.csv")
@@ -96,9 +101,7 @@ def test_messy_tables_give_a_result_or_a_clear_error(table: tuple[bytes, str]) -
         assert len(check.frame) == len(frame)  # every row accounted for
         assert set(check.preparation.features) <= set(frame.columns)
         if len(frame) >= 150:
-            artifact = train(
-                frame, ColumnMapping.for_table(frame, target, mapping.positive), n_boot=20
-            )
+            artifact = train_table(frame, target, positive=mapping.positive, n_boot=20)
             scored = score_frame(artifact, frame)
             assert len(scored) == len(frame)
             unscored = scored["churn_probability"].isna()

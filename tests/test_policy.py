@@ -336,11 +336,22 @@ def test_validate_rejects_bad_policies(policy, request):
 
 
 def test_validate_accepts_the_bounds_and_integers():
-    policy = _with_rules(
+    """Cut-offs of exactly 0 and 1, as integers, and an empty rule list are valid: the checked
+    document comes back as it is (the same object, unchanged) and the schema agrees."""
+    bounds = _with_rules(
         [{"action": "a", "min_probability": 0}, {"action": "b", "min_probability": 1}]
     )
-    pol.validate_policy(policy)
-    assert pol.validate_policy(_with_rules([])) is not None
+    no_rules = _with_rules([])
+    for policy in (bounds, no_rules):
+        before = copy.deepcopy(policy)
+        assert pol.validate_policy(policy) is policy
+        assert policy == before
+        jsonschema.Draft202012Validator(SCHEMA).validate(policy)
+    assert [type(r["min_probability"]) for r in bounds["rules"]] == [int, int]
+    # the bounds are usable: 0 takes everybody, 1 only the certain; no rules, nobody
+    p = np.array([0.0, 0.5, 1.0])
+    assert pol.apply_policy(bounds, p).tolist() == ["a", "a", "b"]
+    assert pol.apply_policy(no_rules, p).tolist() == ["none", "none", "none"]
 
 
 # ------------------------------------------------------------------------ apply_policy
