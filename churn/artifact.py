@@ -51,6 +51,7 @@ __all__ = [
     "ARTIFACT_VERSION",
     "Artifact",
     "ArtifactInfo",
+    "check_destination",
     "check_version",
     "compute_fingerprint",
     "fingerprint_of",
@@ -207,8 +208,9 @@ def compute_fingerprint(artifact: Artifact) -> str:
     return fingerprint_of({name: _sha(text) for name, text in artifact.files().items()})
 
 
-def save_artifact(artifact: Artifact, directory: str | Path) -> str:
-    """Write the artifact atomically to ``directory``; returns its fingerprint."""
+def check_destination(directory: str | Path) -> None:
+    """Refuse, before any work, a destination :func:`save_artifact` would not replace: it
+    replaces only a model directory or an empty folder, never other data."""
     directory = Path(directory)
     if directory.exists() and not (
         directory.is_dir()
@@ -218,6 +220,12 @@ def save_artifact(artifact: Artifact, directory: str | Path) -> str:
             f"{directory} already exists and is not a model directory; choose a new folder "
             "for the model."
         )
+
+
+def save_artifact(artifact: Artifact, directory: str | Path) -> str:
+    """Write the artifact atomically to ``directory``; returns its fingerprint."""
+    directory = Path(directory)
+    check_destination(directory)
     parent = directory.parent if str(directory.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
     files = artifact.files()

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from churn.artifact import load_artifact, save_artifact
+from churn.artifact import check_destination, load_artifact, save_artifact
 from churn.checks import ColumnMapping, check_data, default_segments, report_lines
 from churn.data import read_table, resolve_positive, write_table
 from churn.decisions import Choice
@@ -200,6 +200,7 @@ def _check(args: argparse.Namespace, progress: _Progress) -> int:
 
 
 def _train(args: argparse.Namespace, progress: _Progress) -> int:
+    check_destination(args.out)  # before reading and training, not after
     progress(f"reading {args.data}")
     frame = read_table(args.data, text_columns=(args.id_column,) if args.id_column else ())
     mapping = _mapping(args, frame, progress.note)
