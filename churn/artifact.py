@@ -28,6 +28,7 @@ directory that is renamed into place, so a reader never sees half an artifact.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -95,7 +96,7 @@ class ArtifactInfo:
     segments: list[str] = field(default_factory=list)
     left_out: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    training_seconds: float = 0.0
+    training_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, in the order of ``info.json``."""
@@ -133,6 +134,10 @@ class Artifact:
     holdout_data: pd.DataFrame
     fingerprint: str = ""
     extra_files: dict[str, str] = field(default_factory=dict)
+    #: ``info.json`` as read from a model directory, with a copy of the info read from it:
+    #: written back as it was while ``info`` is unchanged, so a model written by an earlier
+    #: version (other keys) zips and saves with the fingerprint it has on disk.
+    loaded_info: tuple[ArtifactInfo, str] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def holdout_sorted(self) -> tuple[pd.DataFrame, pd.DataFrame, SortedGroups]:
@@ -175,10 +180,13 @@ class Artifact:
         files["baselines.json"] = json.dumps(
             {"logistic": self.logistic.to_dict(), "rule": self.rule.to_dict()}, indent=1
         )
-        content_info = {k: v for k, v in self.info.to_dict().items() if k not in RUN_KEYS}
-        files["info.json"] = json.dumps(
-            {"artifact_version": ARTIFACT_VERSION, **content_info}, indent=1
-        )
+        if self.loaded_info is not None and self.loaded_info[0] == self.info:
+            files["info.json"] = self.loaded_info[1]
+        else:
+            content = {k: v for k, v in self.info.to_dict().items() if k not in RUN_KEYS}
+            files["info.json"] = json.dumps(
+                {"artifact_version": ARTIFACT_VERSION, **content}, indent=1
+            )
         files["metrics.json"] = json.dumps(self.metrics, indent=1)
         files["holdout.csv"] = _csv_text(self.holdout)
         files["holdout_data.csv"] = _csv_text(self.holdout_data)
@@ -238,7 +246,11 @@ def save_artifact(artifact: Artifact, directory: str | Path) -> str:
         manifest = {
             "fingerprint": fingerprint,
             "files": hashes,
-            **{k: getattr(artifact.info, k) for k in RUN_KEYS},
+            **{
+                k: getattr(artifact.info, k)
+                for k in RUN_KEYS
+                if getattr(artifact.info, k) not in (None, "")
+            },
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         for path in tmp.iterdir():  # make the files durable before the rename
@@ -311,9 +323,11 @@ def load_artifact(directory: str | Path) -> Artifact:
 
     if fingerprint_of(manifest["files"]) != manifest["fingerprint"]:
         raise ChurnInputError(f"The manifest of {directory} is inconsistent; train again.")
-    info = json.loads(read("info.json"))
+    info_text = read("info.json")
+    info = json.loads(info_text)
     check_version(info.get("artifact_version"), directory)
     info.update({k: manifest[k] for k in RUN_KEYS if k in manifest})
+    info = ArtifactInfo.from_dict(info)
     model = model_from_files(read)
     baselines = json.loads(read("baselines.json"))
     known = {"model.json", *json.loads(read("model.json"))["members"]} | {
@@ -328,10 +342,11 @@ def load_artifact(directory: str | Path) -> Artifact:
         model=model,
         logistic=LogisticBaseline.from_dict(model.spec_, baselines["logistic"]),
         rule=RuleBaseline.from_dict(model.spec_, baselines["rule"]),
-        info=ArtifactInfo.from_dict(info),
+        info=info,
         metrics=json.loads(read("metrics.json")),
         holdout=pd.read_csv(io.StringIO(read("holdout.csv"))),
         holdout_data=pd.read_csv(io.StringIO(read("holdout_data.csv")), low_memory=False),
         fingerprint=manifest["fingerprint"],
         extra_files=extra,
+        loaded_info=(copy.deepcopy(info), info_text),
     )

@@ -605,7 +605,7 @@ BATCH_COLOURS = alt.Scale(domain=["Training reference", "New batch"], range=["#0
 def psi_chart(features: pd.DataFrame, score_psi: float | None = None) -> alt.LayerChart:
     """PSI per feature (most drifted on top), coloured by status, with the 0.1 and 0.25 bands.
 
-    ``features`` is :attr:`churn.monitor.Drift.features` (``name``, ``psi``, ``status``);
+    ``features`` is :attr:`churn.drift.Drift.features` (``name``, ``psi``, ``status``);
     with ``score_psi`` the churn score is added as a bar of its own.
     """
     data = features[["name", "psi", "status"]].copy()
@@ -639,7 +639,7 @@ def psi_chart(features: pd.DataFrame, score_psi: float | None = None) -> alt.Lay
 def drift_distribution_chart(distribution: pd.DataFrame, feature: str) -> alt.Chart:
     """Share of customers per bin, training reference next to the new batch, for one feature.
 
-    ``distribution`` is :attr:`churn.monitor.Drift.distributions` (``feature``, ``bin``,
+    ``distribution`` is :attr:`churn.drift.Drift.distributions` (``feature``, ``bin``,
     ``order``, ``reference``, ``new``; shares in [0, 1]).
     """
     rows = distribution[distribution["feature"] == feature].sort_values("order")

@@ -89,9 +89,16 @@ class ColumnMapping:
         )
 
 
-def default_segments(frame: pd.DataFrame, target: str, id_column: str | None) -> tuple[str, ...]:
-    """The suggested fairness attributes of ``frame``, without the target and the id."""
-    return tuple(c for c in suggest_mapping(frame)["segments"] if c not in (target, id_column))
+def default_segments(
+    frame: pd.DataFrame,
+    target: str,
+    id_column: str | None,
+    suggested: dict[str, Any] | None = None,
+) -> tuple[str, ...]:
+    """The suggested fairness attributes of ``frame``, without the target and the id
+    (``suggested``: :func:`~churn.suggest.suggest_mapping` of ``frame`` when already made)."""
+    segments = (suggested or suggest_mapping(frame))["segments"]
+    return tuple(c for c in segments if c not in (target, id_column))
 
 
 @dataclass

@@ -165,7 +165,7 @@ def _mapping(args: argparse.Namespace, frame, say) -> ColumnMapping:
             say(f"note: using --positive '{positive}' (suggested)")
     segments = args.segment
     if segments is None:  # the same default as the app
-        segments = default_segments(frame, target, args.id_column)
+        segments = default_segments(frame, target, args.id_column, suggested)
         if segments:
             say(f"note: segments for fairness checks: {', '.join(segments)}")
     hints = []

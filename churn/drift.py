@@ -11,11 +11,15 @@ rate, and the distribution of the churn probability on the holdout. Monitoring
 with shares floored at ``EPSILON`` so empty bins stay finite. Missing values are a bin
 of their own. Bands: < 0.1 ``stable``, 0.1 to 0.25 ``moderate``, > 0.25 ``significant``.
 Both sides bin and count with the functions here, so they always count the same way.
+:func:`compare` measures a batch against the reference: the PSI of every feature and of
+the score, missing rates, and categories never seen in training (pooled into one bin,
+reported by name and share); the overall status is the worst of them.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -38,8 +42,10 @@ __all__ = [
     "REFERENCE_FILE",
     "SIGNIFICANT",
     "STATUSES",
+    "Drift",
     "build_reference",
     "category_shares",
+    "compare",
     "load_reference",
     "numeric_edges",
     "numeric_labels",
@@ -234,3 +240,140 @@ def load_reference(artifact: Artifact) -> dict[str, Any]:
             "monitoring existed); retrain it with 'python -m churn train'."
         )
     return json.loads(text)
+
+
+# --------------------------------------------------------------------------- compare
+
+
+@dataclass
+class Drift:
+    """How a batch differs from the training reference.
+
+    ``features`` has one row per feature, most drifted first: ``name``, ``kind``, ``psi``,
+    ``status``, ``missing_reference``, ``missing_new``, ``missing_change`` (shares in
+    [0, 1]; the change is new minus reference), ``new_share`` (share of rows with a
+    category never seen in training) and ``new_categories`` (list of ``(value, share)``,
+    most frequent first). ``distributions`` is the long table behind the charts:
+    ``feature, bin, order, reference, new`` (shares per bin, the missing bin included).
+    """
+
+    features: pd.DataFrame
+    distributions: pd.DataFrame
+    score_psi: float
+    score_status: str
+    status: str
+    rows: int
+
+
+def _compare_feature(
+    spec: FeatureSpec, frame: pd.DataFrame, column: str, ref: dict[str, Any]
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    kind = ref["kind"]
+    new_categories: list[tuple[str, float]] = []
+    if kind == "numeric":
+        edges = np.asarray(ref["edges"], dtype=float)
+        shares, missing = numeric_shares(spec.column_values(frame, column), edges)
+        labels = [*numeric_labels(edges), MISSING]
+        ref_shares = np.asarray(ref["shares"], dtype=float)
+        psi_ref, psi_new = np.r_[ref_shares, ref["missing"]], np.r_[shares, missing]
+        shown_ref, shown_new = psi_ref, psi_new
+        new_share = 0.0
+    else:
+        named, missing = category_shares(spec, frame, column)
+        known = pd.Index(ref["categories"], dtype=object)
+        shares = named.reindex(known, fill_value=0.0).to_numpy(dtype=float)
+        unseen = named[~named.index.isin(known)]
+        if ref["other"] > 0:  # the reference pooled rare categories: unseen may be among them
+            other, unseen = float(unseen.sum()), unseen.iloc[:0]
+        else:
+            other = 0.0
+        new_share = float(unseen.sum())
+        new_categories = [(str(k), float(v)) for k, v in unseen.items()]
+        ref_shares = np.asarray(ref["shares"], dtype=float)
+        psi_ref = np.r_[ref_shares, ref["other"], 0.0, ref["missing"]]
+        psi_new = np.r_[shares, other, new_share, missing]
+        labels = [*ref["categories"], OTHER]
+        shown_ref = np.r_[ref_shares, ref["other"]]
+        shown_new = np.r_[shares, other]
+        if new_categories:  # each new category by name in the chart, pooled in the PSI
+            labels += [f"{name} (new)" for name, _ in new_categories]
+            shown_ref = np.r_[shown_ref, np.zeros(len(new_categories))]
+            shown_new = np.r_[shown_new, [s for _, s in new_categories]]
+        labels = [*labels, MISSING]
+        shown_ref, shown_new = np.r_[shown_ref, ref["missing"]], np.r_[shown_new, missing]
+        if ref["other"] <= 0:  # no "(other)" bin to show
+            keep = np.array([label != OTHER for label in labels])
+            labels = [label for label, k in zip(labels, keep, strict=True) if k]
+            shown_ref, shown_new = shown_ref[keep], shown_new[keep]
+    if shown_ref[-1] == 0 and shown_new[-1] == 0:  # no missing values anywhere: no such bin
+        labels, shown_ref, shown_new = labels[:-1], shown_ref[:-1], shown_new[:-1]
+    value = psi(psi_ref, psi_new)
+    row = {
+        "name": column,
+        "kind": kind,
+        "psi": value,
+        "status": psi_status(value),
+        "missing_reference": float(ref["missing"]),
+        "missing_new": float(missing),
+        "missing_change": float(missing) - float(ref["missing"]),
+        "new_share": new_share,
+        "new_categories": new_categories,
+    }
+    distribution = pd.DataFrame(
+        {
+            "feature": column,
+            "bin": labels,
+            "order": np.arange(len(labels)),
+            "reference": shown_ref,
+            "new": shown_new,
+        }
+    )
+    return row, distribution
+
+
+def compare(
+    reference: dict[str, Any], spec: FeatureSpec, frame: pd.DataFrame, p: np.ndarray
+) -> Drift:
+    """Compare a batch (its feature columns and churn probabilities) with the reference.
+
+    Parameters
+    ----------
+    reference : from :func:`build_reference` (or :func:`load_reference`).
+    spec : the model's feature spec.
+    frame : the batch, one row per customer; extra columns are ignored.
+    p : the model's churn probability for each row, in [0, 1].
+    """
+    spec.check_columns(frame)
+    if len(frame) == 0:
+        raise ChurnInputError("The batch has no rows; give a file with customers to monitor.")
+    rows, tables = [], []
+    for column in spec.columns:
+        row, table = _compare_feature(spec, frame, column, reference["features"][column])
+        rows.append(row)
+        tables.append(table)
+    features = pd.DataFrame(rows).sort_values("psi", ascending=False, kind="stable")
+    features = features.reset_index(drop=True)
+    score = reference["score"]
+    edges = np.asarray(score["edges"], dtype=float)
+    shares, _ = numeric_shares(np.asarray(p, dtype=float), edges)
+    score_psi = psi(score["shares"], shares)
+    tables.append(
+        pd.DataFrame(
+            {
+                "feature": "churn_probability",
+                "bin": numeric_labels(edges),
+                "order": np.arange(edges.size + 1),
+                "reference": score["shares"],
+                "new": shares,
+            }
+        )
+    )
+    score_status = psi_status(score_psi)
+    return Drift(
+        features=features,
+        distributions=pd.concat(tables, ignore_index=True),
+        score_psi=score_psi,
+        score_status=score_status,
+        status=worst_status([score_status, *features["status"]]),
+        rows=len(frame),
+    )

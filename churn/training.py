@@ -69,9 +69,11 @@ def train(
     frame : the customer table, one row per customer.
     roles : what each column is: a :class:`~churn.checks.ColumnMapping` (the target and
         its churned value, the id, the value column, the fairness segments, columns to
-        leave out or put back; :meth:`ColumnMapping.for_table` gives the defaults the app
-        and the CLI use), or the :class:`~churn.checks.DataCheck` of ``frame`` when the
-        caller has run the checks already (the app shows them before training).
+        leave out or put back; taken as given, so a mapping without segments records
+        none: :meth:`ColumnMapping.for_table` adds the suggested ones, as the app and the
+        CLI do), or the :class:`~churn.checks.DataCheck` of ``frame`` when the caller has
+        run the checks already (the app shows them before training): its prepared table
+        is used, and the checks run again only if it does not have ``frame``'s rows.
     seed : seed of the split, the model and the bootstrap.
     n_boot : bootstrap replicates for the metric intervals.
     source : a description of where the data came from (file name), for the model card.

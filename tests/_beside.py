@@ -38,8 +38,14 @@ class ProcessJob:
             [*args, name], cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT, text=True
         )
 
-    def result(self) -> Any:
-        if self._process.wait() != 0:
+    def result(self, timeout: float = 1800) -> Any:
+        """What the process wrote; it is killed when it runs past ``timeout`` seconds."""
+        try:
+            code = self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise TimeoutError(f"{self._process.args} still running after {timeout} s") from None
+        if code != 0:
             self._log.seek(0)
             raise RuntimeError(
                 f"{self._process.args} failed (exit {self._process.returncode}):\n"

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -68,6 +69,15 @@ def start_command(*args: object, cwd: Path = ROOT) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def stop(processes: Iterable[subprocess.Popen[str]]) -> None:
+    """Kill the processes still running (a fixture's teardown: a test that failed before
+    :func:`finish` leaves nothing behind)."""
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
 
 
 def finish(process: subprocess.Popen[str], timeout: float = 120) -> subprocess.CompletedProcess:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from _cli import (
     read_scores,
     run,
     start_command,
+    stop,
     write_table,
 )
 
@@ -786,10 +788,10 @@ def test_errors_are_one_line_with_exit_2(
 @pytest.fixture(scope="module")
 def started_runs(
     cli_model: Path, cli_policies: dict[str, Path], wrong_policy: Path, work: Path
-) -> dict[str, subprocess.Popen[str]]:
+) -> Iterator[dict[str, subprocess.Popen[str]]]:
     """The real ``python -m churn``, a failing and a working run, started when the module
     starts (``_start_the_real_runs``), so they run beside its in-process tests."""
-    return {
+    runs = {
         "missing-file": start_command(
             "--quiet", *_error_case("missing-file", cli_model, wrong_policy, work)
         ),
@@ -798,6 +800,8 @@ def started_runs(
             "--out", work / "sub-scores.csv", "--policy", cli_policies["max_profit"],
         ),
     }  # fmt: skip
+    yield runs
+    stop(runs.values())
 
 
 _start_the_real_runs = start_with_module("started_runs")

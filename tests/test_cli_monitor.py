@@ -9,13 +9,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from _beside import start_with_module
-from _cli import NEW_BATCH, error, finish, run, start_command
+from _cli import NEW_BATCH, error, finish, run, start_command, stop
 
 from churn import drift
 from churn.artifact import save_artifact
@@ -145,7 +146,9 @@ def test_a_policy_for_another_model_is_refused(model_dir, capsys, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def started_runs(model_dir, tmp_path_factory) -> tuple[Path, dict[str, subprocess.Popen[str]]]:
+def started_runs(
+    model_dir, tmp_path_factory
+) -> Iterator[tuple[Path, dict[str, subprocess.Popen[str]]]]:
     """``python -m churn monitor`` for real, a working run and a failing one, started when
     the module starts (``_start_the_real_runs``), so they run beside its other tests."""
     folder = tmp_path_factory.mktemp("real-monitor")
@@ -156,7 +159,8 @@ def started_runs(model_dir, tmp_path_factory) -> tuple[Path, dict[str, subproces
         ),
         "bad": start_command("monitor", "--model", folder, "--data", NEW_BATCH, cwd=folder),
     }  # fmt: skip
-    return folder, runs
+    yield folder, runs
+    stop(runs.values())
 
 
 _start_the_real_runs = start_with_module("started_runs")

@@ -9,12 +9,14 @@ import shlex
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from _beside import start_with_module
+from _cli import stop
 
 from churn import export
 from churn.artifact import load_artifact
@@ -152,7 +154,7 @@ def test_the_cli_reproduces_the_apps_policy_and_actions(trained, model_dir, tmp_
 @pytest.fixture(scope="module")
 def started_golden_runs(
     trained, model_dir, base_inputs, policy, tmp_path_factory
-) -> list[subprocess.Popen[str]]:
+) -> Iterator[list[subprocess.Popen[str]]]:
     """The bash block engineering runs, on the right policy and on a wrong one, each in a
     folder of its own, started when the module starts (``_start_the_golden_runs``), so
     they run beside its other tests."""
@@ -183,7 +185,8 @@ def started_golden_runs(
                 text=True,
             )
         )
-    return started
+    yield started
+    stop(started)
 
 
 _start_the_golden_runs = start_with_module("started_golden_runs")

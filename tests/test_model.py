@@ -266,21 +266,8 @@ def test_large_tables_are_scored_in_chunks_with_the_same_results(
 
 
 def _with_version(model_dir, folder, version):
-    """A copy of the model whose info.json says ``version``, with a consistent manifest."""
-    import shutil
-
-    from churn.artifact import _sha, fingerprint_of
-
-    shutil.copytree(model_dir, folder)
-    info = json.loads((folder / "info.json").read_text(encoding="utf-8"))
-    info["artifact_version"] = version
-    text = json.dumps(info, indent=1)
-    (folder / "info.json").write_text(text, encoding="utf-8")
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    manifest["files"]["info.json"] = _sha(text)
-    manifest["fingerprint"] = fingerprint_of(manifest["files"])
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return folder
+    """A copy of the model whose info.json says ``version``."""
+    return _with_info(model_dir, folder, lambda info: {**info, "artifact_version": version})
 
 
 def test_the_artifact_version_is_checked_on_load(model_dir, tmp_path, capsys):
@@ -319,3 +306,59 @@ def test_scored_customers_are_the_scorable_rows_in_order(trained, new_batch_fram
     for column in SCORE_COLUMNS:
         np.testing.assert_array_equal(base[column].to_numpy(), full[column].to_numpy())
     assert base[list(SCORE_COLUMNS)].notna().all().all()
+
+
+def _with_info(model_dir, folder, change):
+    """A copy of the model whose info.json is ``change(info)``, with a consistent manifest."""
+    import shutil
+
+    from churn.artifact import _sha, fingerprint_of
+
+    shutil.copytree(model_dir, folder)
+    info = change(json.loads((folder / "info.json").read_text(encoding="utf-8")))
+    text = json.dumps(info, indent=1)
+    (folder / "info.json").write_text(text, encoding="utf-8")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"]["info.json"] = _sha(text)
+    manifest["fingerprint"] = fingerprint_of(manifest["files"])
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+def test_a_model_from_an_earlier_layout_of_info_loads_zips_and_saves_unchanged(model_dir, tmp_path):
+    """info.json of an earlier version: fewer keys, segments as a mapping, a key unknown now."""
+    from churn.export import model_zip
+
+    def earlier(info):
+        for key in ("left_out", "warnings", "value_column"):
+            info.pop(key)
+        return {**info, "segments": {"protected": "gender"}, "retired_key": 1}
+
+    folder = _with_info(model_dir, tmp_path / "earlier", earlier)
+    loaded = load_artifact(folder)
+    assert loaded.info.segments == ["gender"]
+    assert loaded.info.left_out == {} and loaded.info.warnings == []
+    assert model_zip(loaded)  # the files are the ones on disk: no "model changed" error
+    assert save_artifact(loaded, tmp_path / "again") == loaded.fingerprint
+    saved = (tmp_path / "again" / "info.json").read_text(encoding="utf-8")
+    assert saved == (folder / "info.json").read_text(encoding="utf-8")
+    manifest = json.loads((tmp_path / "again" / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest) <= {"fingerprint", "files", "trained_at", "training_seconds"}
+
+
+def test_train_takes_the_roles_or_the_data_check_alike(sample_frame):
+    """train(frame, mapping) and train(frame, check_data(frame, mapping)) are one model."""
+    from churn.checks import ColumnMapping, check_data
+    from churn.training import train
+
+    frame = sample_frame.head(1500)
+    roles = ColumnMapping.for_table(frame, "churned", id_column="customer_id")
+    assert roles.segments and "customer_id" not in roles.segments
+    options = {"n_boot": 10, "model_params": {"n_members": 2, "n_estimators": 20}}
+    by_roles = train(frame, roles, **options)
+    by_check = train(frame, check_data(frame, roles), **options)
+    assert by_roles.fingerprint == by_check.fingerprint
+    assert by_roles.info.segments == list(roles.segments)
+    bare = train(frame, ColumnMapping("churned", id_column="customer_id"), **options)
+    assert bare.info.segments == []  # taken as given
+    assert bare.model.predict_proba(frame).tolist() == by_roles.model.predict_proba(frame).tolist()

@@ -529,3 +529,32 @@ def test_a_capacity_overrun_on_another_base_is_named():
     assert pol.capacity_exceeded(by_count, 0.2) is None
     by_cut = pol.decide(p, p, p, None, np.full(100, 1000.0), econ, Choice("threshold", 0.5))
     assert pol.capacity_exceeded(by_cut, 0.9) is None  # not chosen by capacity
+
+
+def test_expected_profit_band_orders_with_three_tiers():
+    """The band holds the expected profit and collapses when every interval is a point."""
+    rng = np.random.default_rng(3)
+    n = 300
+    p = rng.random(n)
+    width = rng.uniform(0.0, 0.2, n)
+    low, high = np.clip(p - width, 0, 1), np.clip(p + width, 0, 1)
+    value = rng.uniform(100, 1000, n)
+    actions = (
+        Action("Email", 1.0, 5.0, 0.1),
+        Action("Voucher", 5.0, 30.0, 0.25),
+        Action("Call", 15.0, 60.0, 0.4),
+    )
+    econ = Economics(actions, value_constant=500.0)
+    decision = pol.decide(p, low, high, None, value, econ, Choice("top_share", 0.6))
+    assert len(decision.rules) >= 2
+    lo, mid, hi = (
+        decision.expected_profit_low,
+        decision.expected_profit,
+        decision.expected_profit_high,
+    )
+    assert lo <= mid <= hi and lo < hi
+    from churn.decisions import expected_profit
+
+    assert mid == pytest.approx(expected_profit(p, value, decision.rules, econ).sum())
+    nobody = pol.decide(p, low, high, None, value, econ, Choice("top_n", 0))
+    assert nobody.expected_profit_low == nobody.expected_profit_high == 0.0
