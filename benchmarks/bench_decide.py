@@ -18,7 +18,7 @@ import time
 import numpy as np
 from _common import emit, peak_memory_mb
 
-from churn import decisions
+from churn import decisions, targeting
 from churn.checks import ColumnMapping
 from churn.data import read_table
 from churn.decisions import Choice
@@ -47,7 +47,7 @@ _ = artifact.holdout_sorted  # sorted once per model, as in the app
 
 def sample_threshold_change(t: float = 0.3) -> None:
     d = decide_on_holdout(artifact, economics, Choice("threshold", t))  # includes the confusion
-    decisions.straddling(
+    targeting.straddling(
         base["probability_low"].to_numpy(), base["probability_high"].to_numpy(), d.rules
     )
 
@@ -75,7 +75,7 @@ ready = decisions.presorted(groups)
 
 def big_threshold_change(t: float = 0.3) -> None:
     d = decide(p_s, low_s, high_s, y_s, value_s, economics, Choice("threshold", t), groups=ready)
-    decisions.straddling(low_s, high_s, d.rules)
+    targeting.straddling(low_s, high_s, d.rules)
 
 
 emit(

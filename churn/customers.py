@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from churn import decisions
-from churn.decisions import PolicyRule
+from churn import targeting
 from churn.economics import Economics
 from churn.errors import ChurnInputError
+from churn.targeting import PolicyRule
 from churn.training import SCORE_COLUMNS
 
 __all__ = [
@@ -67,7 +67,7 @@ def segment_columns(
 
 def action_order(policy_rules: Sequence[PolicyRule], default_action: str) -> list[str]:
     """Actions from the strongest (highest ``min_probability``) down, then the default."""
-    names = [r.action for r in decisions.sorted_rules(policy_rules, strongest_first=True)]
+    names = [r.action for r in targeting.sorted_rules(policy_rules, strongest_first=True)]
     return list(dict.fromkeys([*names, default_action]))
 
 
@@ -130,8 +130,8 @@ def action_list(
                 scored[id_column].to_numpy() if id_column is not None else np.arange(n)
             ),
             **{c: scored[c].to_numpy(dtype=float) for c in SCORE_COLUMNS},
-            "action": decisions.assign_actions(p, policy_rules, default_action).astype(str),
-            "expected_value": decisions.expected_profit(p, value, policy_rules, economics),
+            "action": targeting.assign_actions(p, policy_rules, default_action).astype(str),
+            "expected_value": targeting.expected_profit(p, value, policy_rules, economics),
             "customer_value": value,
         }
     )

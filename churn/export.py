@@ -30,10 +30,11 @@ import pandas as pd
 
 from churn.artifact import Artifact, fingerprint_of
 from churn.customers import SCORE_COLUMNS, action_order
-from churn.decisions import Choice, PolicyRule, sorted_rules
+from churn.decisions import Choice
 from churn.economics import Economics
 from churn.errors import ChurnInputError
 from churn.policy import apply_policy, rules_of, validate_policy
+from churn.targeting import PolicyRule, sorted_rules
 from churn.training import score_frame
 
 __all__ = [

@@ -11,7 +11,7 @@ Three questions, each answered from the model artifact and the batch alone:
   churner with probability ``p``, so the expected true positives of a policy are the sum
   of ``p`` over the contacted customers, the expected churners the sum over everyone,
   and the expected profit prices ``p`` with the policy's economics
-  (:func:`churn.decisions.outlook`, the same figures the Decide page shows for the
+  (:func:`churn.targeting.outlook`, the same figures the Decide page shows for the
   current base). With labels, the realised figures and a calibration table by
   probability decile sit next to them.
 * **Staleness.** The model's age and the review date (the policy's ``review_by``, or 90
@@ -30,9 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from churn import decisions
+from churn import targeting
 from churn.artifact import Artifact
-from churn.decisions import PolicyRule
 from churn.drift import (
     MODERATE,
     Drift,
@@ -45,6 +44,7 @@ from churn.formatting import json_ready, short_number
 from churn.metrics import wilson
 from churn.model import ChurnModel, beta_logit
 from churn.policy import REVIEW_AFTER_DAYS
+from churn.targeting import PolicyRule
 
 __all__ = [
     "MonitorReport",
@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 # ----------------------------------------------------------------------- performance
-#: The policy figures the report carries, estimated and realised (see :func:`decisions.outlook`).
+#: The policy figures the report carries, estimated and realised (see :func:`targeting.outlook`).
 PERFORMANCE_KEYS = (
     "customers",
     "share_targeted",
@@ -330,7 +330,7 @@ def monitor(
     drift = compare(reference, spec, frame, p)
     y = batch_labels(frame, artifact.target, artifact.info.positive_label)
     value = economics.customer_value(frame, len(frame))
-    ahead = decisions.outlook(p, value, rules, economics, y)
+    ahead = targeting.outlook(p, value, rules, economics, y)
     performance = {
         kind: None if figures is None else {k: figures[k] for k in PERFORMANCE_KEYS}
         for kind, figures in ((k, ahead[k]) for k in ("estimated", "realised"))

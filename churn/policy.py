@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churn import decisions
+from churn import decisions, targeting
 from churn.artifact import Artifact
-from churn.decisions import Choice, PolicyRule
+from churn.decisions import Choice
 from churn.economics import NO_ACTION, Economics
 from churn.errors import ChurnInputError
 from churn.formatting import json_ready
+from churn.targeting import PolicyRule
 
 __all__ = [
     "REVIEW_AFTER_DAYS",
@@ -179,7 +180,7 @@ def decide(
     realised = np.zeros(p.size)
     realised[top] = decisions.tier_profit(p_s[top], o_s[top], v_s[top], economics, tiers)
     contacted = np.arange(p.size) < k
-    confusion = decisions.confusion(o_s, contacted, realised, v_s, whole_customers=y is not None)
+    confusion = targeting.confusion(o_s, contacted, realised, v_s, whole_customers=y is not None)
     n = p.size
     return Decision(
         choice=choice,
@@ -355,7 +356,7 @@ def rules_of(policy: dict[str, Any]) -> list[PolicyRule]:
 
 def apply_policy(policy: dict[str, Any], probability: np.ndarray) -> np.ndarray:
     """Action per customer: highest ``min_probability`` <= probability, else the default."""
-    return decisions.assign_actions(probability, rules_of(policy), policy["default_action"])
+    return targeting.assign_actions(probability, rules_of(policy), policy["default_action"])
 
 
 def save_policy(policy: dict[str, Any], path: str | Path) -> None:

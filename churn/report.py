@@ -47,7 +47,7 @@ METRIC_LABELS = {
 
 
 def confusion_table(confusion: pd.DataFrame) -> pd.DataFrame:
-    """The 2x2 confusion of :func:`churn.decisions.confusion` as readable cells.
+    """The 2x2 confusion of :func:`churn.targeting.confusion` as readable cells.
 
     Rows: contacted / not contacted; columns: the outcome; each cell reads
     ``"240 customers, $60,231"``.

@@ -10,11 +10,11 @@ import streamlit as st
 from churn import customers
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS
-from churn.decisions import PolicyRule
 from churn.explain import reasons_table
 from churn.formatting import money, percent
 from churn.policy import DEFAULT_ACTION
 from churn.scenario import Scenario
+from churn.targeting import PolicyRule
 from pages.common import (
     base_description,
     current_artifact,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from churn import charts, decisions, export, report
+from churn import charts, export, report, targeting
 from churn.customers import to_safe_csv
 from churn.decisions import Choice
 from churn.economics import Action, Economics
@@ -305,7 +305,7 @@ def _results(decision, scenario: Scenario) -> None:
         f"(range over the per-customer intervals {money(m['expected_profit_per_customer_low'], 2)}"
         f" to {money(m['expected_profit_per_customer_high'], 2)})."
     )
-    ahead = decisions.outlook(
+    ahead = targeting.outlook(
         base["churn_probability"].to_numpy(),
         economics.customer_value(base, len(base)),
         decision.rules,
@@ -356,7 +356,7 @@ def _results(decision, scenario: Scenario) -> None:
         "within what the model can tell, they could get a different action."
     )
     if ahead["review"] and st.toggle("Route them to human review", key="decide_review"):
-        review = decisions.straddling(
+        review = targeting.straddling(
             base["probability_low"].to_numpy(), base["probability_high"].to_numpy(), decision.rules
         )
         columns = [

@@ -18,10 +18,11 @@ from churn.customers import (
     segment_columns,
     to_safe_csv,
 )
-from churn.decisions import Choice, PolicyRule
+from churn.decisions import Choice
 from churn.economics import Action, Economics, default_economics
 from churn.errors import ChurnInputError
 from churn.policy import apply_policy, build_policy, decide_on_holdout
+from churn.targeting import PolicyRule
 from churn.training import score_frame
 
 ECONOMICS = Economics(

@@ -12,9 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from churn import decisions as d
-from churn.decisions import Choice, PolicyRule
+from churn import targeting
+from churn.decisions import Choice
 from churn.economics import Action, Economics, default_economics
 from churn.errors import ChurnInputError
+from churn.targeting import PolicyRule
 
 WEAK = Action("Email", contact_cost=1.0, incentive_cost=5.0, success_rate=0.10)
 MID = Action("Voucher", contact_cost=5.0, incentive_cost=20.0, success_rate=0.30)
@@ -330,9 +332,9 @@ def test_assign_actions_at_the_boundaries():
         PolicyRule("Voucher", 0.5),
     ]
     p = np.array([0.0, 0.19999, 0.2, 0.49, 0.5, 0.79, 0.8, 1.0])
-    got = d.assign_actions(p, rules, default_action="none")
+    got = targeting.assign_actions(p, rules, default_action="none")
     assert got.tolist() == ["none", "none", "Email", "Email", "Voucher", "Voucher", "Call", "Call"]
-    assert d.assign_actions(p, [], "nobody").tolist() == ["nobody"] * p.size
+    assert targeting.assign_actions(p, [], "nobody").tolist() == ["nobody"] * p.size
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -344,9 +346,9 @@ def test_rules_reproduce_the_curve_at_every_threshold(seed):
     curve = d.threshold_curve(p, THREE, value, None, tiers)
     for row in range(len(curve)):
         rules = d.policy_rules(float(curve["threshold"].iloc[row]), tiers, THREE)
-        assigned = d.assign_actions(p, rules)
+        assigned = targeting.assign_actions(p, rules)
         assert int((assigned != "none").sum()) == curve["n_targeted"].iloc[row]
-        total = d.expected_profit(p, value, rules, THREE).sum()
+        total = targeting.expected_profit(p, value, rules, THREE).sum()
         assert total == pytest.approx(curve["profit"].iloc[row], rel=1e-9, abs=1e-7)
 
 
@@ -360,7 +362,7 @@ def test_verbraken_formula_by_hand():
     rules = [PolicyRule("Offer", 0.5)]
     p = np.array([1.0, 0.5, 0.0])
     # 1.0 -> 275, 0.5 -> 0.5*275 - 0.5*60 = 107.5, 0.0 -> not contacted
-    assert d.expected_profit(p, value, rules, econ).tolist() == [275.0, 107.5, 0.0]
+    assert targeting.expected_profit(p, value, rules, econ).tolist() == [275.0, 107.5, 0.0]
     curve = d.threshold_curve(np.array([0.9, 0.1]), econ, value[:2], np.array([1, 0]), [])
     assert curve["profit"].tolist() == [0.0, 275.0, 215.0]
 
@@ -591,8 +593,8 @@ def test_confusion_by_hand():
     action = Action("Call", contact_cost=10, incentive_cost=50, success_rate=0.3)
     econ = Economics((action,), value_constant=1.0)
     rules = [PolicyRule("Call", 0.5)]
-    profit = d.profit_under_rules(p, y, value, rules, econ)
-    table = d.confusion(y, d.rule_index(p, rules) >= 0, profit, value)
+    profit = targeting.profit_under_rules(p, y, value, rules, econ)
+    table = targeting.confusion(y, targeting.rule_index(p, rules) >= 0, profit, value)
     table = table.set_index(["decision", "outcome"])
     assert table.loc[("Contacted", "Would have churned"), "customers"] == 1
     assert table.loc[("Contacted", "Would have churned"), "money"] == pytest.approx(
@@ -603,15 +605,17 @@ def test_confusion_by_hand():
     assert table.loc[("Not contacted", "Stayed"), "money"] == 0
     assert table["customers"].sum() == 4
     in_profit = table[table["in_profit"]]["money"].sum()
-    assert in_profit == pytest.approx(d.profit_under_rules(p, y, value, rules, econ).sum())
+    assert in_profit == pytest.approx(targeting.profit_under_rules(p, y, value, rules, econ).sum())
 
 
 def test_straddling_marks_intervals_that_cross_a_cut_off():
     low = np.array([0.10, 0.35, 0.41, 0.20, 0.55])
     high = np.array([0.20, 0.45, 0.50, 0.40, 0.70])
     rules = [PolicyRule("a", 0.4), PolicyRule("b", 0.6)]
-    np.testing.assert_array_equal(d.straddling(low, high, rules), [False, True, False, True, True])
-    assert not d.straddling(low, high, []).any()
+    np.testing.assert_array_equal(
+        targeting.straddling(low, high, rules), [False, True, False, True, True]
+    )
+    assert not targeting.straddling(low, high, []).any()
 
 
 # --------------------------------------------------------------------- capacities
@@ -628,7 +632,7 @@ def test_capacity_of_the_strongest_action_moves_customers_down_a_tier():
     assert groups.counts[new_row] == 7  # nobody dropped: the weak action has no limit
     assert groups.counts[tiers[0]] == 2  # strong: at most 20% of 10 customers
     rules = d.policy_rules(groups.thresholds[new_row], [groups.thresholds[tiers[0]]], econ)
-    actions = d.assign_actions(p, rules, "none")
+    actions = targeting.assign_actions(p, rules, "none")
     assert (actions == "strong").sum() == 2 and (actions == "weak").sum() == 5
 
 
@@ -668,7 +672,7 @@ def test_outlook_counts_and_expected_profit_by_hand():
     action = Action("Call", contact_cost=10, incentive_cost=50, success_rate=0.3)
     econ = Economics((action,), value_constant=1.0)
     rules = [PolicyRule("Call", 0.4)]
-    ahead = d.outlook(p, np.array([1000.0, 500.0, 100.0]), rules, econ)["estimated"]
+    ahead = targeting.outlook(p, np.array([1000.0, 500.0, 100.0]), rules, econ)["estimated"]
     assert ahead["contacted"] == 2 and ahead["customers"] == 3
     assert ahead["share_targeted"] == pytest.approx(2 / 3)
     assert ahead["churners_contacted"] == pytest.approx(1.4)
@@ -681,7 +685,7 @@ def test_outlook_counts_the_customers_to_review():
     low, high = p - 0.15, p + 0.15
     econ = Economics((Action("Call", 1, 0, 0.3),), value_constant=100.0)
     rules = [PolicyRule("Call", 0.4)]
-    ahead = d.outlook(p, np.full(3, 100.0), rules, econ, low=low, high=high)
+    ahead = targeting.outlook(p, np.full(3, 100.0), rules, econ, low=low, high=high)
     assert ahead["review"] == 2  # 0.5 and 0.45 both have 0.4 inside their interval
     assert ahead["share_review"] == pytest.approx(2 / 3)
-    assert "review" not in d.outlook(p, np.full(3, 100.0), rules, econ)
+    assert "review" not in targeting.outlook(p, np.full(3, 100.0), rules, econ)

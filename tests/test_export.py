@@ -21,10 +21,11 @@ from _cli import stop
 from churn import export
 from churn.artifact import load_artifact
 from churn.cli import main
-from churn.decisions import Choice, PolicyRule
+from churn.decisions import Choice
 from churn.economics import Action, Economics, default_economics
 from churn.errors import ChurnInputError
 from churn.policy import apply_policy, build_policy, decide_on_holdout, validate_policy
+from churn.targeting import PolicyRule
 from churn.training import score_frame
 
 NASTY = 'my models/it\'s "here" $(rm -rf ~); `x` & y'

@@ -16,14 +16,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn import charts, decisions, drift, monitor
+from churn import charts, drift, monitor, targeting
 from churn.artifact import Artifact, load_artifact
-from churn.decisions import Choice, PolicyRule
+from churn.decisions import Choice
 from churn.economics import default_economics
 from churn.errors import ChurnInputError
 from churn.ingest import read_bytes
 from churn.policy import decide_on_holdout
 from churn.sample import generate_customers
+from churn.targeting import PolicyRule
 
 CHANGED = {"monthly_charges", "recent_price_increase", "payment_method"}
 
@@ -184,12 +185,12 @@ def test_the_probability_alone_is_the_models(trained, new_batch_frame, monkeypat
 
 # -------------------------------------------------------------------- performance
 def test_estimated_figures_by_hand():
-    """The figures monitoring reports come from decisions.outlook (CBPE)."""
+    """The figures monitoring reports come from targeting.outlook (CBPE)."""
     econ = default_economics()  # value 500, Email offer (1, 10, 10%), Call (15, 60, 35%)
     rules = [PolicyRule("Email offer", 0.5)]
     p = np.array([0.9, 0.6, 0.2, 0.1])
     y = np.array([1, 0, 1, 0])
-    out = decisions.outlook(p, 500.0, rules, econ, y)
+    out = targeting.outlook(p, 500.0, rules, econ, y)
     est, real = out["estimated"], out["realised"]
     assert est["share_targeted"] == 0.5
     assert est["precision"] == pytest.approx(0.75)  # (0.9 + 0.6) / 2
@@ -200,9 +201,9 @@ def test_estimated_figures_by_hand():
     )
     assert real["precision"] == 0.5 and real["recall"] == 0.5
     assert real["profit_per_customer"] == pytest.approx((win - loss) / 4)
-    unlabelled = decisions.outlook(p, 500.0, rules, econ, np.full(4, np.nan))
+    unlabelled = targeting.outlook(p, 500.0, rules, econ, np.full(4, np.nan))
     assert unlabelled["realised"] is None
-    nobody = decisions.outlook(p, 500.0, [], econ)
+    nobody = targeting.outlook(p, 500.0, [], econ)
     assert np.isnan(nobody["estimated"]["precision"]) and nobody["estimated"]["recall"] == 0
 
 

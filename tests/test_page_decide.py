@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from churn import charts, decisions
+from churn import charts, targeting
 from churn.decisions import Choice
 from churn.economics import Action, Economics
 from churn.formatting import percent
@@ -187,7 +187,7 @@ def test_review_count_is_the_librarys():
     base = scored_customers(artifact, read_table(NEW_BATCH_PATH, text_columns=("customer_id",)))
     scenario = Scenario.from_query({}, list(artifact.holdout_data.columns))
     decision = decide_on_holdout(artifact, scenario.economics, Choice("max_profit"))
-    ahead = decisions.outlook(
+    ahead = targeting.outlook(
         base["churn_probability"].to_numpy(),
         scenario.economics.customer_value(base, len(base)),
         decision.rules,

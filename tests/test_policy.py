@@ -442,9 +442,9 @@ def test_baseline_profits_on_the_sample(trained):
 
 
 def test_decision_confusion_equals_the_standalone_function(trained):
-    from churn.decisions import confusion, profit_under_rules, rule_index
     from churn.economics import default_economics
     from churn.policy import decide_on_holdout
+    from churn.targeting import confusion, profit_under_rules, rule_index
 
     economics = default_economics(trained.holdout_data.columns)
     h = trained.holdout
@@ -553,7 +553,7 @@ def test_expected_profit_band_orders_with_three_tiers():
         decision.expected_profit_high,
     )
     assert lo <= mid <= hi and lo < hi
-    from churn.decisions import expected_profit
+    from churn.targeting import expected_profit
 
     assert mid == pytest.approx(expected_profit(p, value, decision.rules, econ).sum())
     nobody = pol.decide(p, low, high, None, value, econ, Choice("top_n", 0))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from churn import charts, formatting, metrics, report
-from churn.decisions import PolicyRule
+from churn.targeting import PolicyRule
 
 
 def test_data_summary_counts_the_sample(trained, sample_frame):
@@ -104,8 +104,8 @@ def test_model_card_names_the_model_and_its_limits(trained):
 
 
 def test_confusion_table_reads_each_cell():
-    from churn.decisions import confusion, profit_under_rules, rule_index
     from churn.economics import Action, Economics
+    from churn.targeting import confusion, profit_under_rules, rule_index
 
     p = np.array([0.9, 0.8, 0.3, 0.1])
     y = np.array([1, 0, 1, 0])
