@@ -180,10 +180,10 @@ class Artifact:
         files["baselines.json"] = json.dumps(
             {"logistic": self.logistic.to_dict(), "rule": self.rule.to_dict()}, indent=1
         )
-        if self.loaded_info is not None and self.loaded_info[0] == self.info:
-            files["info.json"] = self.loaded_info[1]
+        content = _content(self.info)
+        if self.loaded_info is not None and _content(self.loaded_info[0]) == content:
+            files["info.json"] = self.loaded_info[1]  # as read (the run facts are not in it)
         else:
-            content = {k: v for k, v in self.info.to_dict().items() if k not in RUN_KEYS}
             files["info.json"] = json.dumps(
                 {"artifact_version": ARTIFACT_VERSION, **content}, indent=1
             )
@@ -192,6 +192,11 @@ class Artifact:
         files["holdout_data.csv"] = _csv_text(self.holdout_data)
         files.update(self.extra_files)
         return files
+
+
+def _content(info: ArtifactInfo) -> dict[str, Any]:
+    """What ``info.json`` holds of ``info``: everything but the run facts."""
+    return {k: v for k, v in info.to_dict().items() if k not in RUN_KEYS}
 
 
 def _csv_text(frame: pd.DataFrame) -> str:
@@ -345,8 +350,19 @@ def load_artifact(directory: str | Path) -> Artifact:
         info=info,
         metrics=json.loads(read("metrics.json")),
         holdout=pd.read_csv(io.StringIO(read("holdout.csv"))),
-        holdout_data=pd.read_csv(io.StringIO(read("holdout_data.csv")), low_memory=False),
+        # only an empty cell is missing (as written): "NA" or "None" in a text column stays text
+        holdout_data=pd.read_csv(
+            io.StringIO(read("holdout_data.csv")),
+            low_memory=False,
+            keep_default_na=False,
+            na_values=[""],
+        ),
         fingerprint=manifest["fingerprint"],
         extra_files=extra,
-        loaded_info=(copy.deepcopy(info), info_text),
+        # written back as read only when this version wrote it; an older one is rewritten
+        loaded_info=(
+            (copy.deepcopy(info), info_text)
+            if json.loads(info_text).get("artifact_version") == ARTIFACT_VERSION
+            else None
+        ),
     )

@@ -40,6 +40,8 @@ class ProcessJob:
 
     def result(self, timeout: float = 1800) -> Any:
         """What the process wrote; it is killed when it runs past ``timeout`` seconds."""
+        if self._log.closed:  # stopped: after a timeout, or at the session's end
+            raise RuntimeError(f"{self._process.args} was stopped before it finished")
         try:
             code = self._process.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -1,10 +1,9 @@
 """Shared fixtures: the sample data and every model the tests train, each trained once.
 
-Every training in the tests goes through :func:`train_model` (the library's ``train()``,
-called nowhere else in ``tests/``) or through the command line's ``train`` in the
-fixtures below, so a change to how ``train()`` takes its column roles touches this file
-only. The models are session fixtures shared by many modules: never write into one;
-copy a model directory first (``shutil.copytree``).
+Every model the tests share is trained here, through :func:`train_model` (the library's
+``train()``) or the command line's ``train``; only the tests of ``train()`` itself
+(``test_model.py``) call it directly. The models are session fixtures shared by many
+modules: never write into one; copy a model directory first (``shutil.copytree``).
 
 Right after collection, :func:`pytest_collection_finish` starts the slow, independent work
 of the selected test modules (the quality references, the browser session), which then

@@ -1,5 +1,6 @@
-"""Tests for churn.decisions: curves against a naive per-threshold reference, the tier DP
-against brute force, choosing a row, policy rules, profit bands, EMP and the economics."""
+"""Tests for churn.decisions and churn.targeting: curves against a naive per-threshold
+reference, the tier DP against brute force, choosing a row, policy rules and applying them
+(assignment, profit, confusion, outlook), EMP and the economics."""
 
 from __future__ import annotations
 

@@ -362,3 +362,52 @@ def test_train_takes_the_roles_or_the_data_check_alike(sample_frame):
     bare = train(frame, ColumnMapping("churned", id_column="customer_id"), **options)
     assert bare.info.segments == []  # taken as given
     assert bare.model.predict_proba(frame).tolist() == by_roles.model.predict_proba(frame).tolist()
+
+
+def test_run_facts_stay_out_of_info_and_the_manifest_keeps_only_those_known(trained, tmp_path):
+    """trained_at and training_seconds live in the manifest; unknown ones are not written."""
+    import dataclasses
+
+    unknown = dataclasses.replace(
+        trained, info=dataclasses.replace(trained.info, training_seconds=None)
+    )
+    fingerprint = save_artifact(unknown, tmp_path / "m")
+    assert fingerprint == trained.fingerprint  # run facts are outside the fingerprint
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text(encoding="utf-8"))
+    assert "training_seconds" not in manifest and manifest["trained_at"] == trained.info.trained_at
+    info = json.loads((tmp_path / "m" / "info.json").read_text(encoding="utf-8"))
+    assert "trained_at" not in info and "training_seconds" not in info
+    loaded = load_artifact(tmp_path / "m")
+    assert loaded.info.training_seconds is None
+    moved = dataclasses.replace(
+        loaded, info=dataclasses.replace(loaded.info, trained_at="2030-01-01")
+    )
+    assert save_artifact(moved, tmp_path / "m2") == trained.fingerprint
+
+
+def test_text_like_na_in_the_holdout_rows_survives_a_round_trip(trained, tmp_path):
+    """A country called "NA" (Namibia) stays text when the model is loaded, so it zips."""
+    import dataclasses
+
+    from churn.artifact import compute_fingerprint
+    from churn.export import model_zip
+
+    rows = trained.holdout_data.assign(country=["NA", "None", "DE", "null"] * 500)
+    with_country = dataclasses.replace(trained, holdout_data=rows)
+    with_country.fingerprint = compute_fingerprint(with_country)
+    save_artifact(with_country, tmp_path / "m")
+    loaded = load_artifact(tmp_path / "m")
+    assert loaded.holdout_data["country"].tolist() == rows["country"].tolist()
+    assert compute_fingerprint(loaded) == loaded.fingerprint
+    assert model_zip(loaded)
+
+
+def test_an_info_json_of_an_older_version_is_rewritten_on_save(model_dir, tmp_path, monkeypatch):
+    """Reading an older version keeps its info.json only in memory: a save writes this one's."""
+    import churn.artifact
+
+    monkeypatch.setattr(churn.artifact, "ARTIFACT_VERSION", 2)  # as if the layout moved on
+    loaded = load_artifact(model_dir)  # version 1 still reads (MIN_ARTIFACT_VERSION)
+    save_artifact(loaded, tmp_path / "m")
+    info = json.loads((tmp_path / "m" / "info.json").read_text(encoding="utf-8"))
+    assert info["artifact_version"] == 2
