@@ -109,6 +109,8 @@ class ArtifactInfo:
         ``segments`` written as one column name or as a mapping ``{role: column}`` by
         earlier versions become a list of column names.
         """
+        if not isinstance(data, dict) or not isinstance(data.get("target"), str):
+            raise ChurnInputError("The model's info.json is damaged (no target); train again.")
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         segments = values.get("segments") or []
