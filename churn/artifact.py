@@ -332,7 +332,8 @@ def load_artifact(directory: str | Path) -> Artifact:
         raise ChurnInputError(f"The manifest of {directory} is inconsistent; train again.")
     info_text = read("info.json")
     info = json.loads(info_text)
-    check_version(info.get("artifact_version"), directory)
+    version = info.get("artifact_version")
+    check_version(version, directory)
     info.update({k: manifest[k] for k in RUN_KEYS if k in manifest})
     info = ArtifactInfo.from_dict(info)
     model = model_from_files(read)
@@ -362,9 +363,5 @@ def load_artifact(directory: str | Path) -> Artifact:
         fingerprint=manifest["fingerprint"],
         extra_files=extra,
         # written back as read only when this version wrote it; an older one is rewritten
-        loaded_info=(
-            (copy.deepcopy(info), info_text)
-            if json.loads(info_text).get("artifact_version") == ARTIFACT_VERSION
-            else None
-        ),
+        loaded_info=((copy.deepcopy(info), info_text) if version == ARTIFACT_VERSION else None),
     )

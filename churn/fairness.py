@@ -170,9 +170,9 @@ def segment_candidates(artifact: Artifact) -> SegmentCandidates:
     Options are every feature grouped by levels (text and boolean columns with 2 to
     :data:`MAX_LEVELS` levels, numeric columns with few values) or bands (other numeric
     columns); the id and the target are left out. The default is
-    ``artifact.info.segments`` when the upload named them; otherwise the options whose names usually
-    hold a protected attribute (age, gender, region, ...), or else the first three
-    options grouped by levels.
+    ``artifact.info.segments`` when the upload named them; otherwise the options whose
+    names usually hold a protected attribute (age, gender, region, ...), or else the
+    first three options grouped by levels.
     """
     data = artifact.holdout_data
     skip = {artifact.target, artifact.id_column}

@@ -332,8 +332,8 @@ def monitor(
     value = economics.customer_value(frame, len(frame))
     ahead = targeting.outlook(p, value, rules, economics, y)
     performance = {
-        kind: None if figures is None else {k: figures[k] for k in PERFORMANCE_KEYS}
-        for kind, figures in ((k, ahead[k]) for k in ("estimated", "realised"))
+        kind: None if ahead[kind] is None else {k: ahead[kind][k] for k in PERFORMANCE_KEYS}
+        for kind in ("estimated", "realised")
     }
     calibration = None
     if y is not None and np.count_nonzero(~np.isnan(y)) >= 10:
