@@ -106,11 +106,24 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--economics", help="economics JSON (default: the built-in actions)")
     how = q.add_mutually_exclusive_group(required=True)
     how.add_argument("--threshold", type=float, help="contact customers with probability >= P")
-    how.add_argument("--top-share", type=float, help="contact the top share S of customers")
-    how.add_argument("--top-n", type=float, help="contact at most N customers (per holdout size)")
+    how.add_argument("--top-share", type=float, help="contact the top share S of each scored batch")
+    how.add_argument("--top-n", type=int, help="contact the top N customers of each scored batch")
     how.add_argument("--precision", type=float, help="reach at least this precision")
     how.add_argument("--recall", type=float, help="reach at least this recall")
     how.add_argument("--max-profit", action="store_true", help="maximise expected profit")
+    q.add_argument(
+        "--ranking",
+        choices=("churn_probability", "expected_value"),
+        default="churn_probability",
+        help="with --top-share/--top-n or action capacities: who comes first (default: "
+        "churn_probability; expected_value needs the value column when scoring)",
+    )
+    q.add_argument(
+        "--batch-size",
+        type=int,
+        help="with --top-n: customers in a scored batch, to measure the capacity on the "
+        "holdout as that share (default: the training table's size)",
+    )
 
     m = sub.add_parser(
         "monitor",
@@ -238,7 +251,9 @@ def _score(args: argparse.Namespace, progress: _Progress) -> int:
     progress(f"scoring {len(frame):,} customers")
     scored = score_frame(artifact, frame)
     if policy is not None:  # unscored rows (empty probability) get the default action
-        action = apply_policy(policy, scored["churn_probability"].to_numpy())
+        action = apply_policy(
+            policy, scored["churn_probability"].to_numpy(), frame, artifact.id_column
+        )
         scored.insert(scored.columns.get_loc("score_note"), "action", action)
     write_table(scored, args.out)
     print(f"scored {len(scored):,} customers into {args.out}")
@@ -266,7 +281,11 @@ def _policy(args: argparse.Namespace, progress: _Progress) -> int:
             if getattr(args, method) is not None:
                 choice = Choice(method, getattr(args, method))
     progress("choosing the cut-offs on the holdout")
-    decision = decide_on_holdout(artifact, economics, choice)
+    if args.batch_size is not None and args.batch_size < 1:
+        raise ChurnInputError("--batch-size must be a number of customers, 1 or more.")
+    decision = decide_on_holdout(
+        artifact, economics, choice, ranking=args.ranking, batch_size=args.batch_size
+    )
     baselines = baseline_profits(artifact, economics, decision)
     policy = build_policy(decision, economics, artifact.fingerprint, baselines=baselines)
     try:
@@ -274,6 +293,8 @@ def _policy(args: argparse.Namespace, progress: _Progress) -> int:
     except OSError as exc:
         raise ChurnInputError(f"Cannot write {args.out} ({exc.strerror or exc}).") from None
     rules = ", ".join(f"{r.action} from p >= {r.min_probability:.3f}" for r in decision.rules)
+    if decision.capacity is not None:
+        rules += " (" + "; ".join(decision.capacity.describe()).lower() + ")"
     print(
         f"policy written to {args.out}: {rules or 'contact nobody'}; "
         f"{decision.share_targeted:.1%} targeted, precision "

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from churn import decisions, targeting
 from churn.artifact import Artifact
@@ -34,7 +35,7 @@ __all__ = [
     "apply_policy",
     "baseline_profits",
     "build_policy",
-    "capacity_exceeded",
+    "capacity_of",
     "decide",
     "decide_on_holdout",
     "load_policy",
@@ -43,7 +44,9 @@ __all__ = [
     "validate_policy",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Policy files of these versions are read (version 1 has no capacity).
+READABLE_VERSIONS = (1, 2)
 SCHEMA_PATH = Path(__file__).with_name("policy.schema.json")
 DEFAULT_ACTION = NO_ACTION
 #: Days after export by which a policy, and after training by which a model, should be
@@ -82,6 +85,8 @@ class Decision:
     best_row: int
     actions_count: dict[str, int]
     confusion: pd.DataFrame
+    capacity: targeting.Capacity | None = None
+    batch_size: int | None = None
 
     def metrics(self) -> dict[str, float]:
         """The policy's expected figures, per customer where it says so (JSON-ready)."""
@@ -112,6 +117,8 @@ def decide(
     economics: Economics,
     choice: Choice,
     groups: decisions.SortedGroups | None = None,
+    ranking: str = "churn_probability",
+    batch_size: int | None = None,
 ) -> Decision:
     """Turn a choice into a policy and measure it on customers with known outcomes.
 
@@ -125,24 +132,56 @@ def decide(
         so an app can sort once and re-decide cheaply when the choice or economics change).
         With all arrays already in descending-probability order, pass
         ``decisions.presorted(groups)``: nothing is gathered at all.
+    ranking : with a capacity, who comes first (:data:`churn.targeting.RANKINGS`).
+    batch_size : the number of customers a ``top_n`` capacity is a number of (the batch the
+        policy will score); on these customers it is evaluated as that share. ``None``: a
+        number of these customers.
+
+    A capacity choice (``top_share``, ``top_n``) becomes a :class:`~churn.targeting.Capacity`
+    applied by rank when the policy runs, with rules that no longer cut by probability: on
+    any batch, exactly the capacity is contacted. Actions with a ``max_share`` add their own
+    limits. Every figure of the chosen policy is measured by applying it as production does
+    (:func:`churn.targeting.assigned_index`).
     """
     p = np.asarray(p, dtype=float)
+    n = p.size
+    if ranking not in targeting.RANKINGS:
+        raise ChurnInputError(
+            f"Unknown ranking '{ranking}'; use one of {', '.join(targeting.RANKINGS)}."
+        )
     groups = groups or decisions.sorted_groups(p)
-    # Everything below works on the customers in descending-probability order, gathered once:
-    # a policy contacts exactly the top ``n_targeted`` of them.
+    y_arr = None if y is None else np.asarray(y, dtype=float)
+    value = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
+    is_capacity = choice.method in ("top_share", "top_n")
+    if choice.method == "top_n" and batch_size is not None:
+        share = min(1.0, float(choice.value) / max(int(batch_size), 1))  # type: ignore[arg-type]
+        evaluated_choice = Choice("top_share", share)
+    else:
+        evaluated_choice = choice
+    # The profit-maximising action tiers, from the customers in descending-probability order.
     order = groups.order
     p_s = p[order]
-    o_s = p_s if y is None else np.asarray(y, dtype=float)[order]
-    v_s = np.broadcast_to(np.asarray(value, dtype=float), p.shape)[order]
+    o_s = p_s if y_arr is None else y_arr[order]
+    v_s = value[order]
     presorted = decisions.presorted(groups)
     cuts = decisions.tier_cutoffs(p_s, o_s, v_s, economics, presorted)
     tiers = decisions.tier_thresholds(groups, cuts[1:])
+    rank_groups = groups
+    if ranking == "expected_value" and is_capacity:
+        # who comes first: the expected value of the action each customer's tier gives
+        worth = decisions.tier_profit(p, p, value, economics, tiers)
+        rank_groups = decisions.sorted_groups(worth)
+    r_order = rank_groups.order
+    p_r, v_r = p[r_order], value[r_order]
+    o_r = p_r if y_arr is None else y_arr[r_order]
+    rank_sorted = decisions.presorted(rank_groups)
     curve = decisions.threshold_curve(
-        p_s, economics, v_s, o_s, tiers, groups=presorted, band_level=BAND_LEVEL
+        p_r, economics, v_r, o_r, tiers, groups=rank_sorted, band_level=BAND_LEVEL
     )
-    row = decisions.select(curve, choice)
+    row = decisions.select(curve, evaluated_choice)
     feasible = np.ones(len(curve), dtype=bool)
-    if any(a.max_share is not None for a in economics.actions):
+    capped_actions = any(a.max_share is not None for a in economics.actions)
+    if capped_actions and rank_groups is groups:
         row, tier_groups = decisions.apply_capacities(groups, row, list(cuts[1:]), economics)
         capped = decisions.tier_thresholds(groups, tier_groups)
         if capped != tiers:
@@ -156,32 +195,61 @@ def decide(
         # export the probability the PM chose, not the lowest evaluation score above it:
         # the same customers of the evaluation set, and the intended cut-off in production
         threshold = float(choice.value)  # type: ignore[arg-type]
-    rules = decisions.policy_rules(threshold, tiers, economics)
-    at = curve.iloc[row]
-    k = int(at["n_targeted"])
-    top = slice(0, k)
-
-    def contacted_profit(outcome_sorted: np.ndarray) -> float:
-        return float(
-            decisions.tier_profit(p_s[top], outcome_sorted[top], v_s[top], economics, tiers).sum()
-        )
-
-    expected = contacted_profit(p_s)
-    bounds = (
-        contacted_profit(np.asarray(low, dtype=float)[order]),
-        contacted_profit(np.asarray(high, dtype=float)[order]),
+    total = measured_total = None
+    if is_capacity:
+        amount = float(choice.value)  # type: ignore[arg-type]
+        if choice.method == "top_share":
+            total = measured_total = targeting.Limit(share=amount)
+        else:
+            total = measured_total = targeting.Limit(customers=round(amount))
+            if batch_size is not None:  # on these customers: the share it is of the batch
+                measured_total = targeting.Limit(share=float(evaluated_choice.value))  # type: ignore[arg-type]
+    if total is not None and (total.customers == 0 or total.share == 0):
+        total = measured_total = None  # a capacity of nobody: no rules at all
+        threshold = float("inf")
+    # A capacity is applied by rank: its rules no longer cut by probability.
+    cut_off = 0.0 if total is not None else threshold
+    rules = decisions.policy_rules(cut_off, tiers, economics)
+    per_action = tuple(
+        (a.name, targeting.Limit(share=float(a.max_share)))
+        for a in economics.actions
+        if a.max_share is not None and any(r.action == a.name for r in rules)
     )
-    strongest_first = np.searchsorted(np.asarray(tiers, dtype=float), p_s[top], side="right")
-    ordered = economics.ordered_actions
-    counts = {DEFAULT_ACTION: p.size - k} if k < p.size else {}
-    for index, n_action in enumerate(np.bincount(strongest_first, minlength=len(ordered))):
+    capacity = targeting.Capacity(total=total, per_action=per_action, ranking=ranking)
+    measured = targeting.Capacity(total=measured_total, per_action=per_action, ranking=ranking)
+    ordered = targeting.sorted_rules(rules)
+    index = targeting.assigned_index(p, ordered, measured or None, value, economics)
+    contacted = index >= 0
+    k = int(contacted.sum())
+    outcome = p if y_arr is None else y_arr
+    realised = targeting.profit_by_index(index, outcome, value, ordered, economics)
+    profit = float(realised.sum())
+    z = float(norm.ppf(0.5 + BAND_LEVEL / 2.0))
+    sd = float(np.sqrt(max(float((realised * realised).sum()) - profit**2 / n, 0.0)))
+
+    def contacted_profit(result: np.ndarray) -> float:
+        return float(targeting.profit_by_index(index, result, value, ordered, economics).sum())
+
+    expected = contacted_profit(p)
+    bounds = (
+        contacted_profit(np.asarray(low, dtype=float)),
+        contacted_profit(np.asarray(high, dtype=float)),
+    )
+    counts = {DEFAULT_ACTION: n - k} if k < n else {}
+    by_rule = np.bincount(index[contacted], minlength=len(ordered))
+    for rule, n_action in zip(ordered, by_rule, strict=True):
         if n_action:
-            counts[ordered[index].name] = int(n_action)
-    realised = np.zeros(p.size)
-    realised[top] = decisions.tier_profit(p_s[top], o_s[top], v_s[top], economics, tiers)
-    contacted = np.arange(p.size) < k
-    confusion = targeting.confusion(o_s, contacted, realised, v_s, whole_customers=y is not None)
-    n = p.size
+            counts[rule.action] = counts.get(rule.action, 0) + int(n_action)
+    true_positives = float(outcome[contacted].sum())
+    positives = float(outcome.sum())
+    confusion = targeting.confusion(
+        outcome, contacted, realised, value, whole_customers=y_arr is not None
+    )
+    if is_capacity or capped_actions:  # the chart's point: the curve row with as many contacted
+        n_targeted = curve["n_targeted"].to_numpy()
+        row = int(np.flatnonzero(n_targeted <= k)[-1])
+    if is_capacity:  # the lowest probability contacted here (the capacity sets no cut-off)
+        threshold = float(p[contacted].min()) if k else float("inf")
     return Decision(
         choice=choice,
         threshold=threshold,
@@ -191,48 +259,35 @@ def decide(
         row=row,
         n_customers=n,
         n_targeted=k,
-        share_targeted=float(at["share_targeted"]),
-        precision=_finite(at["precision"]),
-        recall=float(at["recall"]),
-        profit=float(at["profit"]),
-        profit_low=float(at["profit_per_customer_low"] * n),
-        profit_high=float(at["profit_per_customer_high"] * n),
+        share_targeted=k / n,
+        precision=true_positives / k if k else float("nan"),
+        recall=true_positives / positives if positives > 0 else 0.0,
+        profit=profit,
+        profit_low=profit - z * sd,
+        profit_high=profit + z * sd,
         expected_profit=expected,
         expected_profit_low=min(bounds),
         expected_profit_high=max(bounds),
         best_row=int(np.argmax(np.where(feasible, curve["profit"].to_numpy(), -np.inf))),
         actions_count=counts,
         confusion=confusion,
+        capacity=capacity if capacity else None,
+        batch_size=batch_size,
     )
 
 
-#: How far (a share of customers) a capacity may be overrun on another base before it counts.
-CAPACITY_TOLERANCE = 0.01
-
-
-def capacity_exceeded(decision: Decision, share_contacted: float) -> float | None:
-    """The capacity (a share of customers in [0, 1]) a decision chosen by capacity overruns
-    when its cut-off contacts ``share_contacted`` of another base; ``None`` when it does not
-    (or the decision was not chosen by capacity).
-
-    A cut-off set on the holdout to contact the top 15% can reach more of a later base whose
-    customers score higher; more than :data:`CAPACITY_TOLERANCE` over counts as overrun. A
-    ``top_n`` capacity is the share it was on the holdout.
-    """
-    choice = decision.choice
-    if choice.method == "top_share":
-        capacity = float(choice.value)  # type: ignore[arg-type]
-    elif choice.method == "top_n":
-        capacity = float(choice.value) / decision.n_customers  # type: ignore[arg-type]
-    else:
-        return None
-    return capacity if share_contacted > capacity + CAPACITY_TOLERANCE else None
-
-
-def decide_on_holdout(artifact: Artifact, economics: Economics, choice: Choice) -> Decision:
+def decide_on_holdout(
+    artifact: Artifact,
+    economics: Economics,
+    choice: Choice,
+    ranking: str = "churn_probability",
+    batch_size: int | None = None,
+) -> Decision:
     """:func:`decide` on the artifact's holdout (customers never used to fit).
 
-    Uses the holdout sorted once per model (:attr:`Artifact.holdout_sorted`).
+    Uses the holdout sorted once per model (:attr:`Artifact.holdout_sorted`). ``ranking``
+    and ``batch_size`` are :func:`decide`'s; a ``top_n`` choice without a ``batch_size``
+    is a number of customers of a batch the size of the training table.
     """
     h, rows, groups = artifact.holdout_sorted
     return decide(
@@ -244,6 +299,8 @@ def decide_on_holdout(artifact: Artifact, economics: Economics, choice: Choice) 
         economics,
         choice,
         groups=groups,
+        ranking=ranking,
+        batch_size=batch_size if batch_size is not None else artifact.info.rows,
     )
 
 
@@ -298,10 +355,12 @@ def build_policy(
         "choice": decision.choice.to_dict(),
         "rules": [rule.to_dict() for rule in decision.rules],
         "default_action": DEFAULT_ACTION,
+        "capacity": None if decision.capacity is None else decision.capacity.to_dict(),
         "economics": economics.to_dict(),
         "expected": {
             **json_ready(decision.metrics()),
             "evaluated_on": f"holdout of {decision.n_customers:,} customers",
+            **({} if decision.batch_size is None else {"batch_size": int(decision.batch_size)}),
         },
     }
     if baselines is not None:
@@ -318,10 +377,15 @@ def validate_policy(policy: Any) -> dict[str, Any]:
     missing = [k for k in required if k not in policy]
     if missing:
         raise ChurnInputError(f"The policy lacks {', '.join(missing)}; export it again.")
-    if isinstance(policy["schema_version"], bool) or policy["schema_version"] != SCHEMA_VERSION:
+    version = policy["schema_version"]
+    if (
+        isinstance(version, bool)
+        or not isinstance(version, int)
+        or version not in READABLE_VERSIONS
+    ):
         raise ChurnInputError(
-            f"The policy has schema version {policy['schema_version']}, this tool reads "
-            f"version {SCHEMA_VERSION}; export it again with this version."
+            f"The policy has schema version {version}, this tool reads versions "
+            f"{' and '.join(map(str, READABLE_VERSIONS))}; export it again with this version."
         )
     if not isinstance(policy["model_fingerprint"], str):
         raise ChurnInputError("The policy's model_fingerprint must be text; export it again.")
@@ -345,7 +409,28 @@ def validate_policy(policy: Any) -> dict[str, Any]:
         seen.add(prob)
     if not isinstance(policy["default_action"], str):
         raise ChurnInputError("The policy's default_action must be a name.")
+    capacity_of(policy)
     return policy
+
+
+def capacity_of(policy: dict[str, Any]) -> targeting.Capacity | None:
+    """The policy's capacity (``None``: its rules alone decide; always so in version 1)."""
+    data = policy.get("capacity") if policy.get("schema_version") != 1 else None
+    if data is None:
+        return None
+    capacity = targeting.Capacity.from_dict(data)
+    actions = {rule["action"] for rule in policy["rules"] if isinstance(rule, dict)}
+    unknown = [name for name, _ in capacity.per_action if name not in actions]
+    if unknown:
+        raise ChurnInputError(
+            f"The policy has a capacity for {', '.join(unknown)}, which none of its rules "
+            "gives; export it again."
+        )
+    if capacity.ranking == "expected_value" and not isinstance(policy.get("economics"), dict):
+        raise ChurnInputError(
+            "The policy ranks by expected value but has no economics to price it; export it again."
+        )
+    return capacity or None
 
 
 def rules_of(policy: dict[str, Any]) -> list[PolicyRule]:
@@ -354,9 +439,41 @@ def rules_of(policy: dict[str, Any]) -> list[PolicyRule]:
     return [PolicyRule.from_dict(rule) for rule in policy["rules"]]
 
 
-def apply_policy(policy: dict[str, Any], probability: np.ndarray) -> np.ndarray:
-    """Action per customer: highest ``min_probability`` <= probability, else the default."""
-    return targeting.assign_actions(probability, rules_of(policy), policy["default_action"])
+def apply_policy(
+    policy: dict[str, Any],
+    probability: np.ndarray,
+    customers: pd.DataFrame | None = None,
+    id_column: str | None = None,
+) -> np.ndarray:
+    """Action per customer, exactly as production must apply the policy.
+
+    Each customer gets the action of the rule with the highest ``min_probability`` <= its
+    probability, else ``default_action`` (also when the probability is missing: a row that
+    could not be scored). With a capacity, the customers are then ranked and cut
+    (:func:`churn.targeting.assigned_index`): ``customers`` (the scored rows, in the same
+    order) gives the ids that break ties (``id_column``) and, when the policy ranks by
+    expected value, each customer's value (the economics' value column).
+    """
+    rules = rules_of(policy)
+    capacity = capacity_of(policy)
+    p = np.asarray(probability, dtype=float)
+    value = economics = ids = None
+    if capacity is not None:
+        if customers is not None and id_column is not None and id_column in customers.columns:
+            ids = customers[id_column].to_numpy()
+        if capacity.ranking == "expected_value":
+            economics = Economics.from_dict(policy["economics"])
+            if economics.value_column is not None and (
+                customers is None or economics.value_column not in customers.columns
+            ):
+                raise ChurnInputError(
+                    f"The policy ranks customers by expected value, which needs the "
+                    f"'{economics.value_column}' column; add it to the data to score."
+                )
+            value = economics.customer_value(customers, p.size)
+    return targeting.assign_actions(
+        p, rules, policy["default_action"], capacity, value, economics, ids
+    )
 
 
 def save_policy(policy: dict[str, Any], path: str | Path) -> None:

@@ -8,27 +8,44 @@ exported policy, scoring and monitoring all apply them the same way: the assignm
 confusion matrix in customers and money (:func:`confusion`), what a policy does on a set of
 customers with or without outcomes (:func:`outlook`) and who is near a cut-off
 (:func:`straddling`). Choosing the rules is :mod:`churn.decisions`.
+
+A policy can also carry a :class:`Capacity`: at most so many customers contacted in all
+and per action, as a number of customers or a share of the scored batch. It is applied
+after the rules, by rank (:func:`assigned_index`, what production runs): customers are
+sorted by their churn probability, or by the expected value of the action the rules give
+them, highest first; ties go to the smaller customer id (compared as text), then to the
+earlier row. Each action, strongest first, keeps its best-ranked customers up to its
+capacity and passes the rest to the next weaker action (past the weakest, to no action);
+then the total capacity keeps the best-ranked contacted customers.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from churn.economics import NO_ACTION, Action, Economics
+from churn.errors import ChurnInputError
 
 __all__ = [
+    "RANKINGS",
+    "Capacity",
+    "Limit",
     "PolicyRule",
+    "action_names",
     "assign_actions",
+    "assigned_index",
     "confusion",
     "expected_profit",
     "outlook",
+    "profit_by_index",
     "profit_under_rules",
+    "rank_order",
     "rule_index",
     "sorted_rules",
     "straddling",
@@ -65,18 +82,227 @@ def sorted_rules(rules: Sequence[PolicyRule], strongest_first: bool = False) -> 
 def rule_index(p: np.ndarray, rules: Sequence[PolicyRule]) -> np.ndarray:
     """Index of each customer's rule in ``sorted_rules(rules)``, or -1 when none applies.
 
-    The rule that applies is the one with the highest ``min_probability`` <= p.
+    The rule that applies is the one with the highest ``min_probability`` <= p. A customer
+    without a probability (NaN: not scored) gets no rule.
     """
+    p = np.asarray(p, dtype=float)
     cuts = np.array([r.min_probability for r in sorted_rules(rules)], dtype=float)
-    return np.searchsorted(cuts, np.asarray(p, dtype=float), side="right") - 1
+    index = np.searchsorted(cuts, p, side="right") - 1
+    return np.where(np.isnan(p), -1, index)
+
+
+#: How a policy with a capacity ranks customers: by churn probability or by the expected
+#: value (profit, in money) of the action the rules give them.
+RANKINGS = ("churn_probability", "expected_value")
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A capacity: ``customers`` (a whole number) or ``share`` of the scored batch, in [0, 1]."""
+
+    customers: int | None = None
+    share: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.customers is None) == (self.share is None):
+            raise ChurnInputError("A capacity is a number of customers or a share, not both.")
+        if self.customers is not None and (
+            isinstance(self.customers, bool)
+            or not isinstance(self.customers, int | np.integer)
+            or self.customers < 0
+        ):
+            raise ChurnInputError("A capacity in customers must be a whole number, 0 or more.")
+        if self.share is not None and (
+            isinstance(self.share, bool)
+            or not isinstance(self.share, int | float)
+            or not 0.0 <= self.share <= 1.0
+        ):
+            raise ChurnInputError("A capacity share must be a number between 0 and 1.")
+
+    def count(self, n: int) -> int:
+        """How many of ``n`` scored customers the capacity allows (a share is rounded down)."""
+        if self.customers is not None:
+            return min(int(self.customers), n)
+        return min(math.floor(float(self.share) * n + 1e-9), n)  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, float | int]:
+        """``{"customers": N}`` or ``{"share": s}``, as in the policy file."""
+        if self.customers is not None:
+            return {"customers": int(self.customers)}
+        return {"share": float(self.share)}  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Limit:
+        known = isinstance(data, Mapping) and len(data) == 1 and set(data) <= {"customers", "share"}
+        if not known:
+            raise ChurnInputError(
+                'A capacity must be {"customers": N} or {"share": S}; export the policy again.'
+            )
+        return cls(customers=data.get("customers"), share=data.get("share"))
+
+    def describe(self) -> str:
+        """``750 customers`` or ``15.0% of the customers scored``."""
+        if self.customers is not None:
+            return f"{int(self.customers):,} customers"
+        return f"{float(self.share):.1%} of the customers scored"  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """How many customers a policy may act on, applied by rank after its rules.
+
+    ``total`` limits the customers contacted; ``per_action`` maps an action's name to its
+    own limit; ``ranking`` (one of :data:`RANKINGS`) says who comes first.
+    """
+
+    total: Limit | None = None
+    per_action: tuple[tuple[str, Limit], ...] = field(default=())
+    ranking: str = "churn_probability"
+
+    def __post_init__(self) -> None:
+        if self.ranking not in RANKINGS:
+            raise ChurnInputError(
+                f"Unknown ranking '{self.ranking}'; use one of {', '.join(RANKINGS)}."
+            )
+
+    @property
+    def limits(self) -> dict[str, Limit]:
+        return dict(self.per_action)
+
+    def __bool__(self) -> bool:
+        return self.total is not None or bool(self.per_action)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As in the policy file: ``{"ranking", "total", "per_action"}``."""
+        return {
+            "ranking": self.ranking,
+            "total": None if self.total is None else self.total.to_dict(),
+            "per_action": {name: limit.to_dict() for name, limit in self.per_action},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Capacity:
+        if not isinstance(data, Mapping):
+            raise ChurnInputError("The policy's capacity must be an object; export it again.")
+        total = data.get("total")
+        per_action = data.get("per_action") or {}
+        if not isinstance(per_action, Mapping):
+            raise ChurnInputError("The policy's per-action capacities must be an object.")
+        return cls(
+            total=None if total is None else Limit.from_dict(total),
+            per_action=tuple((str(k), Limit.from_dict(v)) for k, v in per_action.items()),
+            ranking=str(data.get("ranking", "churn_probability")),
+        )
+
+    def describe(self) -> list[str]:
+        """The capacity in plain words, one line per limit."""
+        by = "churn probability" if self.ranking == "churn_probability" else "expected value"
+        lines = [f"{name}: at most {limit.describe()}" for name, limit in self.per_action]
+        if self.total is not None:
+            lines.append(f"In all: at most {self.total.describe()}")
+        if lines:
+            lines.append(f"Highest {by} first")
+        return lines
+
+
+def rank_order(score: np.ndarray, ids: np.ndarray | None = None) -> np.ndarray:
+    """Positions of the customers from the highest ``score`` down (a permutation).
+
+    Ties go to the smaller id (compared as text; missing ids last), then to the earlier
+    row, so the order does not depend on how a batch was split or sorted (given ids).
+    NaN scores come last.
+    """
+    score = np.asarray(score, dtype=float)
+    keys: list[np.ndarray] = [np.arange(score.size)]
+    if ids is not None:
+        text = pd.Series(ids, dtype="string")
+        missing = text.isna().to_numpy()
+        codes = np.empty(score.size, dtype=np.int64)
+        present = np.flatnonzero(~missing)
+        values = text[~missing].to_numpy(dtype=str)
+        codes[present[np.argsort(values, kind="stable")]] = np.arange(present.size)
+        codes[missing] = score.size
+        keys.append(codes)
+    keys.append(np.where(np.isnan(score), np.inf, -score))
+    return np.lexsort(keys)
+
+
+def assigned_index(
+    p: np.ndarray,
+    rules: Sequence[PolicyRule],
+    capacity: Capacity | None = None,
+    value: np.ndarray | None = None,
+    economics: Economics | None = None,
+    ids: np.ndarray | None = None,
+) -> np.ndarray:
+    """Index of each customer's action in ``sorted_rules(rules)`` (-1: no action), with the
+    policy's capacity applied: what production runs.
+
+    Parameters
+    ----------
+    p : churn probabilities in [0, 1]; NaN (not scored) never gets an action and does not
+        count in the batch a share refers to.
+    rules, capacity : the policy. Without a capacity this is :func:`rule_index`.
+    value, economics : each customer's value (money) and the actions' costs; needed only
+        when the capacity ranks by expected value.
+    ids : customer ids, to break ties in the ranking (see :func:`rank_order`).
+    """
+    p = np.asarray(p, dtype=float)
+    index = rule_index(p, rules)
+    if not capacity:
+        return index
+    ordered = sorted_rules(rules)
+    if capacity.ranking == "expected_value":
+        if value is None or economics is None:
+            raise ChurnInputError(
+                "Ranking by expected value needs each customer's value and the economics."
+            )
+        score = _profit_by_index(index, p, np.asarray(value, dtype=float), ordered, economics)
+        score = np.where(index >= 0, score, np.nan)
+    else:
+        score = np.where(index >= 0, p, np.nan)
+    position = np.empty(p.size, dtype=np.int64)
+    position[rank_order(score, ids)] = np.arange(p.size)
+    n = int(np.isfinite(p).sum())
+    limits = capacity.limits
+    for k in range(len(ordered) - 1, -1, -1):  # strongest action first
+        limit = limits.get(ordered[k].action)
+        if limit is None:
+            continue
+        members = np.flatnonzero(index == k)
+        allowed = limit.count(n)
+        if members.size > allowed:
+            overflow = members[np.argsort(position[members], kind="stable")][allowed:]
+            index[overflow] = k - 1
+    if capacity.total is not None:
+        contacted = np.flatnonzero(index >= 0)
+        allowed = capacity.total.count(n)
+        if contacted.size > allowed:
+            index[contacted[np.argsort(position[contacted], kind="stable")][allowed:]] = -1
+    return index
+
+
+def action_names(
+    index: np.ndarray, rules: Sequence[PolicyRule], default_action: str = NO_ACTION
+) -> np.ndarray:
+    """Action names for rule indices (from :func:`rule_index` or :func:`assigned_index`)."""
+    names = np.array([default_action, *(r.action for r in sorted_rules(rules))], dtype=object)
+    return names[np.asarray(index) + 1]
 
 
 def assign_actions(
-    p: np.ndarray, rules: Sequence[PolicyRule], default_action: str = NO_ACTION
+    p: np.ndarray,
+    rules: Sequence[PolicyRule],
+    default_action: str = NO_ACTION,
+    capacity: Capacity | None = None,
+    value: np.ndarray | None = None,
+    economics: Economics | None = None,
+    ids: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Action per customer: the rule with the highest ``min_probability`` <= p, else default."""
-    names = np.array([default_action, *(r.action for r in sorted_rules(rules))], dtype=object)
-    return names[rule_index(p, rules) + 1]
+    """Action per customer: the rule with the highest ``min_probability`` <= p, else default;
+    with a capacity, applied by rank (:func:`assigned_index`)."""
+    index = assigned_index(p, rules, capacity, value, economics, ids)
+    return action_names(index, rules, default_action)
 
 
 def _rule_actions(rules: Sequence[PolicyRule], economics: Economics) -> list[Action | None]:
@@ -105,15 +331,39 @@ def profit_under_rules(
     customers without an action get 0. Money, one value per customer.
     """
     p = np.asarray(p, dtype=float)
+    return _profit_by_index(rule_index(p, rules), outcome, value, rules, economics)
+
+
+def _profit_by_index(
+    index: np.ndarray,
+    outcome: np.ndarray,
+    value: np.ndarray,
+    rules: Sequence[PolicyRule],
+    economics: Economics,
+) -> np.ndarray:
+    """Profit of each customer given the index of their rule (-1: none, profit 0)."""
+    index = np.asarray(index)
     outcome = np.asarray(outcome, dtype=float)
-    value = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
-    index = rule_index(p, rules)
-    out = np.zeros(len(p))
+    value = np.broadcast_to(np.asarray(value, dtype=float), index.shape)
+    out = np.zeros(index.size)
     for k, action in enumerate(_rule_actions(rules, economics)):
         rows = index == k
         if action is not None and rows.any():
             out[rows] = action.profit(outcome[rows], value[rows])
     return out
+
+
+def profit_by_index(
+    index: np.ndarray,
+    outcome: np.ndarray,
+    value: np.ndarray,
+    rules: Sequence[PolicyRule],
+    economics: Economics,
+) -> np.ndarray:
+    """Profit of each customer given their action's index in ``sorted_rules(rules)`` (as
+    from :func:`assigned_index`; -1 is no action, profit 0), paid off by ``outcome``
+    (0/1, or a probability for the expected profit). Money, one value per customer."""
+    return _profit_by_index(index, outcome, value, rules, economics)
 
 
 def confusion(

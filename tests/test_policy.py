@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import jsonschema
 import numpy as np
+import pandas as pd
 import pytest
 
 from churn import decisions as d
@@ -84,12 +85,20 @@ def test_decide_is_consistent_for_each_choice(data, decided, choice):
     row = curve.iloc[dec.row]
     assert dec.choice == choice
     assert dec.row == d.select(curve, choice)
-    assert dec.threshold == row["threshold"]
     assert dec.n_customers == n
-    assert dec.n_targeted == int((p >= dec.threshold).sum()) == row["n_targeted"]
     assert dec.share_targeted == pytest.approx(dec.n_targeted / n)
-    assert dec.recall == row["recall"]
-    assert dec.profit == row["profit"]
+    if choice.method in ("top_n", "top_share"):
+        # a capacity contacts exactly that many, ties cut by the documented order; the chart
+        # point is the last whole group of tied scores within it
+        capacity = 250 if choice.method == "top_n" else int(0.2 * n)
+        assert dec.n_targeted == capacity >= row["n_targeted"]
+        assert curve["n_targeted"].iloc[dec.row + 1] > capacity
+        assert dec.threshold == p[np.argsort(-p, kind="stable")][capacity - 1]
+    else:
+        assert dec.threshold == row["threshold"]
+        assert dec.n_targeted == int((p >= dec.threshold).sum()) == row["n_targeted"]
+        assert dec.recall == pytest.approx(row["recall"], rel=1e-12)
+        assert dec.profit == pytest.approx(row["profit"], rel=1e-12)
 
     # the rules do exactly what the curve row describes
     assigned = pol.apply_policy(pol.build_policy(dec, ECON, FINGERPRINT, WHEN), p)
@@ -97,11 +106,17 @@ def test_decide_is_consistent_for_each_choice(data, decided, choice):
     names, counts = np.unique(assigned.astype(str), return_counts=True)
     assert dec.actions_count == dict(zip(names.tolist(), counts.tolist(), strict=True))
     assert sum(dec.actions_count.values()) == n
-    assert dec.rules == d.policy_rules(dec.threshold, dec.tiers, ECON)
-    assert all(rule.min_probability >= dec.threshold for rule in dec.rules)
-    hit = data["y"][p >= dec.threshold]
+    if choice.method in ("top_n", "top_share"):  # a capacity: rules without a cut-off
+        assert dec.capacity is not None and dec.capacity.total is not None
+        assert dec.rules == d.policy_rules(0.0, dec.tiers, ECON)
+    else:
+        assert dec.capacity is None
+        assert dec.rules == d.policy_rules(dec.threshold, dec.tiers, ECON)
+        assert all(rule.min_probability >= dec.threshold for rule in dec.rules)
+    hit = data["y"][assigned != "none"]
     if hit.size:
         assert dec.precision == pytest.approx(hit.mean())
+    assert dec.recall == pytest.approx(hit.sum() / data["y"].sum())
 
     # intervals are ordered and contain their point
     assert dec.expected_profit_low <= dec.expected_profit <= dec.expected_profit_high
@@ -113,15 +128,15 @@ def test_decide_is_consistent_for_each_choice(data, decided, choice):
 def test_decide_choice_specifics(data, decided):
     p, n = data["p"], data["p"].size
     assert decided["threshold"].n_targeted == int((p >= 0.4).sum())
-    assert decided["top_n"].n_targeted <= 250
-    assert decided["top_share"].share_targeted <= 0.2
+    assert decided["top_n"].n_targeted == 250
+    assert decided["top_share"].share_targeted == 0.2
     assert decided["precision"].precision >= 0.5
     assert decided["recall"].recall >= 0.6
     best = decided["max_profit"]
     assert best.row == best.best_row
-    assert best.profit == decided["max_profit"].curve["profit"].max()
+    assert best.profit == pytest.approx(decided["max_profit"].curve["profit"].max(), rel=1e-12)
     for dec in decided.values():
-        assert dec.profit <= best.profit
+        assert dec.profit <= best.profit + 1e-6
     # top_n is the largest group boundary within capacity: one more group would exceed it
     counts = decided["top_n"].curve["n_targeted"].to_numpy()
     assert counts[decided["top_n"].row + 1] > 250
@@ -202,7 +217,9 @@ def test_build_policy_validates_against_the_schema(decided, choice):
         assert key in policy
     for key in SCHEMA["properties"]:
         assert key in policy  # every documented field is written
-    optional = {"baselines_profit_per_customer"}  # written when baselines are given
+    # written when baselines are given, or when a capacity in customers was measured for a
+    # batch size
+    optional = {"baselines_profit_per_customer", "batch_size"}
     for key in set(SCHEMA["properties"]["expected"]["properties"]) - optional:
         assert key in policy["expected"]
     # and it survives a trip through JSON unchanged
@@ -212,7 +229,8 @@ def test_build_policy_validates_against_the_schema(decided, choice):
 def test_build_policy_fields(decided):
     dec = decided["max_profit"]
     policy = pol.build_policy(dec, ECON, FINGERPRINT, WHEN)
-    assert policy["schema_version"] == pol.SCHEMA_VERSION == 1
+    assert policy["schema_version"] == pol.SCHEMA_VERSION == 2
+    assert policy["capacity"] is None  # chosen by profit: the rules alone decide
     assert policy["model_fingerprint"] == FINGERPRINT
     assert policy["created_at"] == "2024-05-17T09:30:12+00:00"
     assert policy["review_by"] == "2024-08-15"  # 90 days later
@@ -223,16 +241,23 @@ def test_build_policy_fields(decided):
     assert policy["expected"]["evaluated_on"] == "holdout of 1,500 customers"
 
 
-def test_capacity_choice_is_recorded_with_its_cutoffs(decided):
+def test_capacity_choice_is_recorded_with_its_capacity(decided):
     dec = decided["top_share"]
     policy = pol.build_policy(dec, ECON, FINGERPRINT, WHEN)
     assert policy["choice"] == {"method": "top_share", "value": 0.2}
-    assert policy["expected"]["share_targeted"] <= 0.2
-    assert policy["rules"] and all(0 <= r["min_probability"] <= 1 for r in policy["rules"])
-    assert min(r["min_probability"] for r in policy["rules"]) == dec.threshold
+    assert policy["expected"]["share_targeted"] == 0.2
+    assert policy["capacity"] == {
+        "ranking": "churn_probability",
+        "total": {"share": 0.2},
+        "per_action": {},
+    }
+    # the rules only say which action; the capacity says how many
+    assert min(r["min_probability"] for r in policy["rules"]) == 0.0
+    top_n = pol.build_policy(decided["top_n"], ECON, FINGERPRINT, WHEN)
+    assert top_n["capacity"]["total"] == {"customers": 250}
 
 
-@pytest.mark.parametrize("method", ["top_share", "max_profit", "recall"])
+@pytest.mark.parametrize("method", ["max_profit", "recall"])
 def test_policy_expected_metrics_equal_the_curve_row(decided, method):
     dec = decided[method]
     expected = pol.build_policy(dec, ECON, FINGERPRINT, WHEN)["expected"]
@@ -288,7 +313,7 @@ def _with_rules(rules) -> dict:
 @pytest.mark.parametrize(
     "policy",
     [
-        pytest.param({**_minimal(), "schema_version": 2}, id="schema_version_2"),
+        pytest.param({**_minimal(), "schema_version": 3}, id="schema_version_3"),
         pytest.param({**_minimal(), "schema_version": "1"}, id="schema_version_text"),
         pytest.param({**_minimal(), "schema_version": True}, id="schema_version_bool"),
         pytest.param(_with_rules({"action": "x", "min_probability": 0.5}), id="rules_dict"),
@@ -444,7 +469,7 @@ def test_baseline_profits_on_the_sample(trained):
 def test_decision_confusion_equals_the_standalone_function(trained):
     from churn.economics import default_economics
     from churn.policy import decide_on_holdout
-    from churn.targeting import confusion, profit_under_rules, rule_index
+    from churn.targeting import assigned_index, confusion, profit_by_index
 
     economics = default_economics(trained.holdout_data.columns)
     h = trained.holdout
@@ -452,8 +477,9 @@ def test_decision_confusion_equals_the_standalone_function(trained):
     for choice in (Choice("threshold", 0.3), Choice("top_share", 0.1), Choice("max_profit")):
         decision = decide_on_holdout(trained, economics, choice)
         p, y = h["churn_probability"].to_numpy(), h["outcome"].to_numpy()
-        money = profit_under_rules(p, y, value, decision.rules, economics)
-        standalone = confusion(y, rule_index(p, decision.rules) >= 0, money, value)
+        index = assigned_index(p, decision.rules, decision.capacity, value, economics)
+        money = profit_by_index(index, y, value, decision.rules, economics)
+        standalone = confusion(y, index >= 0, money, value)
         inside = decision.confusion
         assert inside["customers"].tolist() == standalone["customers"].tolist()
         np.testing.assert_allclose(inside["money"], standalone["money"], rtol=1e-9, atol=1e-6)
@@ -518,17 +544,136 @@ def test_expected_profit_band_by_hand():
     assert same.expected_profit_low == same.expected_profit == same.expected_profit_high
 
 
-def test_a_capacity_overrun_on_another_base_is_named():
-    econ = Economics((Action("Offer", 10.0, 50.0, 0.3),), value_constant=1000.0)
+ONE = Economics((Action("Offer", 10.0, 50.0, 0.3),), value_constant=1000.0)
+
+
+def _policy_for(decision, economics=ONE) -> dict:
+    return pol.build_policy(decision, economics, FINGERPRINT, WHEN)
+
+
+def test_a_capacity_is_kept_on_a_base_that_scores_higher():
+    """The team can contact 20%: on a later base whose customers all score higher, the
+    policy still contacts exactly 20% (today's cut-off would reach far more)."""
     p = np.linspace(0.01, 0.99, 100)
-    by_share = pol.decide(p, p, p, None, np.full(100, 1000.0), econ, Choice("top_share", 0.2))
-    assert pol.capacity_exceeded(by_share, 0.205) is None  # within the tolerance
-    assert pol.capacity_exceeded(by_share, 0.25) == pytest.approx(0.2)
-    by_count = pol.decide(p, p, p, None, np.full(100, 1000.0), econ, Choice("top_n", 20))
-    assert pol.capacity_exceeded(by_count, 0.25) == pytest.approx(0.2)
-    assert pol.capacity_exceeded(by_count, 0.2) is None
-    by_cut = pol.decide(p, p, p, None, np.full(100, 1000.0), econ, Choice("threshold", 0.5))
-    assert pol.capacity_exceeded(by_cut, 0.9) is None  # not chosen by capacity
+    decision = pol.decide(p, p, p, None, np.full(100, 1000.0), ONE, Choice("top_share", 0.2))
+    policy = _policy_for(decision)
+    later = np.clip(np.linspace(0.01, 0.99, 500) + 0.3, 0, 1)
+    actions = pol.apply_policy(policy, later)
+    assert (actions != "none").sum() == 100  # 20% of 500, no more
+    assert later[actions != "none"].min() >= later[actions == "none"].max()
+    # in customers: exactly N of any batch
+    by_count = pol.decide(p, p, p, None, np.full(100, 1000.0), ONE, Choice("top_n", 30))
+    assert (pol.apply_policy(_policy_for(by_count), later) != "none").sum() == 30
+    assert (pol.apply_policy(_policy_for(by_count), later[:10]) != "none").sum() == 10
+    # a cut-off has no capacity: it behaves as a cut-off
+    by_cut = pol.decide(p, p, p, None, np.full(100, 1000.0), ONE, Choice("threshold", 0.5))
+    assert _policy_for(by_cut)["capacity"] is None
+    assert (pol.apply_policy(_policy_for(by_cut), later) != "none").sum() == (later >= 0.5).sum()
+
+
+def test_a_capacity_counts_only_the_scored_customers_and_unscored_get_the_default():
+    p = np.r_[np.linspace(0.9, 0.5, 10), [np.nan] * 10]
+    decision = pol.decide(
+        np.linspace(0.01, 0.99, 100),
+        np.linspace(0.01, 0.99, 100),
+        np.linspace(0.01, 0.99, 100),
+        None,
+        np.full(100, 1000.0),
+        ONE,
+        Choice("top_share", 0.2),
+    )
+    actions = pol.apply_policy(_policy_for(decision), p)
+    assert actions[10:].tolist() == ["none"] * 10  # no probability, no action
+    assert actions[:2].tolist() == ["Offer", "Offer"] and (actions[2:10] == "none").all()
+    rules_only = pol.decide(
+        np.linspace(0.01, 0.99, 100),
+        np.linspace(0.01, 0.99, 100),
+        np.linspace(0.01, 0.99, 100),
+        None,
+        np.full(100, 1000.0),
+        ONE,
+        Choice("threshold", 0.1),
+    )
+    assert pol.apply_policy(_policy_for(rules_only), p)[10:].tolist() == ["none"] * 10
+
+
+def test_ties_at_a_capacity_go_to_the_smaller_id_whatever_the_row_order():
+    p = np.array([0.9, 0.5, 0.5, 0.5, 0.1])
+    ids = np.array(["c", "b", "e", "a", "d"], dtype=object)
+    decision = pol.decide(p, p, p, None, np.full(5, 1000.0), ONE, Choice("top_n", 2))
+    policy = _policy_for(decision)
+    frame = pd.DataFrame({"id": ids})
+    actions = pol.apply_policy(policy, p, frame, "id")
+    assert set(ids[actions != "none"]) == {"c", "a"}
+    shuffled = np.array([4, 2, 0, 3, 1])
+    again = pol.apply_policy(policy, p[shuffled], frame.iloc[shuffled], "id")
+    assert set(ids[shuffled][again != "none"]) == {"c", "a"}
+    # without ids, the earlier row
+    assert pol.apply_policy(policy, p).tolist() == ["Offer", "Offer", "none", "none", "none"]
+
+
+def test_per_action_capacities_pass_the_rest_to_the_weaker_action():
+    actions = (Action("Email", 1.0, 5.0, 0.1), Action("Call", 15.0, 60.0, 0.4, max_share=0.1))
+    econ = Economics(actions, value_constant=2000.0)
+    p = np.linspace(0.01, 0.99, 200)
+    decision = pol.decide(p, p, p, None, np.full(200, 2000.0), econ, Choice("max_profit"))
+    policy = _policy_for(decision, econ)
+    assert policy["capacity"]["per_action"] == {"Call": {"share": 0.1}}
+    assert (pol.apply_policy(policy, p) == "Call").sum() <= 20  # it fits on its own holdout
+    later = np.clip(p + 0.3, 0, 1)  # everyone scores higher: more reach the Call tier
+    given = pol.apply_policy(policy, later)
+    assert (given == "Call").sum() == 20  # 10% of 200, the highest
+    assert later[given == "Call"].min() >= later[given == "Email"].max()
+    by_rules = pol.apply_policy({**policy, "capacity": None}, later)
+    # the ones the Call tier could not take get an Email instead of nothing
+    assert (given != "none").sum() == (by_rules != "none").sum()
+
+
+def test_ranking_by_expected_value_takes_the_customers_worth_most():
+    p = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    values = np.array([100.0, 5000.0, 4000.0, 200.0, 3000.0])
+    econ = Economics((Action("Offer", 10.0, 50.0, 0.3),), value_column="clv")
+    frame = pd.DataFrame({"clv": values})
+    decision = pol.decide(p, p, p, None, values, econ, Choice("top_n", 2), ranking="expected_value")
+    assert decision.n_targeted == 2
+    policy = _policy_for(decision, econ)
+    assert policy["capacity"]["ranking"] == "expected_value"
+    actions = pol.apply_policy(policy, p, frame)
+    assert actions.tolist() == ["none", "Offer", "Offer", "none", "none"]
+    # by probability, the two most likely to leave instead
+    by_p = pol.decide(p, p, p, None, values, econ, Choice("top_n", 2))
+    assert pol.apply_policy(_policy_for(by_p, econ), p).tolist()[:2] == ["Offer", "Offer"]
+    assert decision.expected_profit > by_p.expected_profit
+    with pytest.raises(ChurnInputError, match="'clv' column"):
+        pol.apply_policy(policy, p)
+
+
+def test_a_version_1_policy_still_loads_and_applies_as_before(tmp_path):
+    old = {**_minimal(), "schema_version": 1, "capacity": {"total": {"share": 0.0}}}
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(old), encoding="utf-8")
+    policy = pol.load_policy(path, FINGERPRINT)
+    p = np.array([0.1, 0.35, 0.8])
+    # version 1 has no capacity: a stray field is not read as one
+    assert pol.apply_policy(policy, p).tolist() == ["none", "Email offer", "Call + discount"]
+
+
+@pytest.mark.parametrize(
+    "capacity",
+    [
+        {"ranking": "churn_probability", "total": {"share": 1.5}, "per_action": {}},
+        {"ranking": "churn_probability", "total": {"customers": -1}, "per_action": {}},
+        {"ranking": "churn_probability", "total": {"customers": 2.5}, "per_action": {}},
+        {"ranking": "churn_probability", "total": {"count": 3}, "per_action": {}},
+        {"ranking": "loudest", "total": None, "per_action": {}},
+        {"ranking": "churn_probability", "total": None, "per_action": {"Fax": {"share": 0.1}}},
+        "all of them",
+    ],
+)
+def test_a_bad_capacity_is_refused_with_a_sentence(capacity):
+    policy = {**_minimal(), "schema_version": 2, "capacity": capacity}
+    with pytest.raises(ChurnInputError):
+        pol.validate_policy(policy)
 
 
 def test_expected_profit_band_orders_with_three_tiers():
@@ -553,8 +698,9 @@ def test_expected_profit_band_orders_with_three_tiers():
         decision.expected_profit_high,
     )
     assert lo <= mid <= hi and lo < hi
-    from churn.targeting import expected_profit
+    from churn.targeting import assigned_index, profit_by_index
 
-    assert mid == pytest.approx(expected_profit(p, value, decision.rules, econ).sum())
+    index = assigned_index(p, decision.rules, decision.capacity)
+    assert mid == pytest.approx(profit_by_index(index, p, value, decision.rules, econ).sum())
     nobody = pol.decide(p, low, high, None, value, econ, Choice("top_n", 0))
     assert nobody.expected_profit_low == nobody.expected_profit_high == 0.0
