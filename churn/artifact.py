@@ -140,6 +140,11 @@ class Artifact:
     #: written back as it was while ``info`` is unchanged, so a model written by an earlier
     #: version (other keys) zips and saves with the fingerprint it has on disk.
     loaded_info: tuple[ArtifactInfo, str] | None = field(default=None, repr=False, compare=False)
+    #: Right after training (never saved): every training row's scores from models that did
+    #: not fit it, in the training table's order (:attr:`ChurnModel.oob_frame_` for the rows
+    #: the model was fitted on, the holdout scores for the holdout), with ``in_bag`` (no
+    #: out-of-bag member: an in-sample score) and ``churned`` (the row's outcome).
+    training_scores: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def holdout_sorted(self) -> tuple[pd.DataFrame, pd.DataFrame, SortedGroups]:

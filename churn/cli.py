@@ -26,6 +26,7 @@ from churn.policy import (
     apply_policy,
     baseline_profits,
     build_policy,
+    capacity_of,
     decide_on_holdout,
     load_policy,
     rules_of,
@@ -318,15 +319,16 @@ def _monitor(args: argparse.Namespace, progress: _Progress) -> int:
             )
         economics = Economics.from_dict(policy["economics"])
         rules, review_by = rules_of(policy), policy.get("review_by")
+        capacity = capacity_of(policy)
     else:
         economics = default_economics(artifact.holdout_data.columns, artifact.info.value_column)
         rules = decide_on_holdout(artifact, economics, Choice("max_profit")).rules
-        review_by = None
+        review_by = capacity = None
     progress(f"reading {args.data}")
     id_columns = (artifact.id_column,) if artifact.id_column else ()
     frame = read_table(args.data, text_columns=id_columns)
     progress(f"scoring and comparing {len(frame):,} customers with the training reference")
-    report = monitor(artifact, frame, rules, economics, review_by=review_by)
+    report = monitor(artifact, frame, rules, economics, review_by=review_by, capacity=capacity)
     result = report.to_dict()
     if args.out:
         try:

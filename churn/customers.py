@@ -93,6 +93,7 @@ def action_list(
     economics: Economics,
     reasons: pd.DataFrame | None = None,
     segments: Sequence[str] | None = None,
+    capacity: targeting.Capacity | None = None,
 ) -> pd.DataFrame:
     """The ranked list the retention team works from: one row per customer of ``scored``.
 
@@ -107,10 +108,14 @@ def action_list(
     economics : gives each customer's value and each action's costs.
     reasons : optional frame with ``reason_1``... per customer, index aligned with ``scored``.
     segments : columns to keep for filtering; ``None`` keeps :func:`segment_columns`.
+    capacity : the policy's capacity, applied as production applies it
+        (:func:`churn.targeting.assigned_index`): customers past it get the default action,
+        and the list follows the capacity's ranking.
 
     Returns
     -------
-    DataFrame sorted by churn probability, highest first (ties keep input order), with
+    DataFrame sorted as the policy ranks (by churn probability, or by expected value when
+    the capacity ranks by it; highest first, ties as :func:`churn.targeting.rank_order`), with
     ``rank`` (1 = most at risk), the id, ``churn_probability``, ``probability_low``,
     ``probability_high``, ``action``, ``expected_value`` (expected profit of the action for
     that customer in money; 0 when there is no action), ``customer_value`` (money), the reason
@@ -124,14 +129,17 @@ def action_list(
     n = len(scored)
     p = scored["churn_probability"].to_numpy(dtype=float)
     value = economics.customer_value(scored, n)
+    ids = scored[id_column].to_numpy() if id_column is not None else None
+    index = targeting.assigned_index(p, policy_rules, capacity, value, economics, ids)
+    worth = targeting.profit_by_index(index, p, value, policy_rules, economics)
     table = pd.DataFrame(
         {
             id_column or ROW_COLUMN: (
                 scored[id_column].to_numpy() if id_column is not None else np.arange(n)
             ),
             **{c: scored[c].to_numpy(dtype=float) for c in SCORE_COLUMNS},
-            "action": targeting.assign_actions(p, policy_rules, default_action).astype(str),
-            "expected_value": targeting.expected_profit(p, value, policy_rules, economics),
+            "action": targeting.action_names(index, policy_rules, default_action).astype(str),
+            "expected_value": worth,
             "customer_value": value,
         }
     )
@@ -144,7 +152,16 @@ def action_list(
     kept = [s for s in segments if s in scored.columns and s not in table.columns]
     if kept:
         table = pd.concat([table, scored[kept].reset_index(drop=True)], axis=1)
-    order = np.argsort(-p, kind="stable")  # NaN would sort last; scores never are NaN
+    score = p
+    if capacity is not None and capacity.ranking == "expected_value":
+        # what each customer's action would be worth, had the capacity no limit
+        everyone = targeting.rule_index(p, policy_rules)
+        score = targeting.profit_by_index(everyone, p, value, policy_rules, economics)
+    order = targeting.rank_order(score, ids)
+    # the customers the policy acts on first (a capacity may skip some of the best-ranked
+    # for another action's limit), each part in rank order
+    acted = index[order] >= 0
+    order = np.r_[order[acted], order[~acted]]
     table = table.iloc[order].reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, n + 1))
     return table

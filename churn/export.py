@@ -33,7 +33,7 @@ from churn.customers import SCORE_COLUMNS, action_order
 from churn.decisions import Choice
 from churn.economics import Economics
 from churn.errors import ChurnInputError
-from churn.policy import apply_policy, rules_of, validate_policy
+from churn.policy import apply_policy, capacity_of, rules_of, validate_policy
 from churn.targeting import PolicyRule, sorted_rules
 from churn.training import score_frame
 
@@ -133,15 +133,28 @@ CHOICE_FLAGS = {
 
 
 def policy_command(
-    model_dir: str, out_path: str, choice: Choice, economics_path: str | None = None
+    model_dir: str,
+    out_path: str,
+    choice: Choice,
+    economics_path: str | None = None,
+    ranking: str = "churn_probability",
+    batch_size: int | None = None,
 ) -> str:
-    """The ``python -m churn policy`` command that makes the same choice for ``model_dir``."""
+    """The ``python -m churn policy`` command that makes the same choice for ``model_dir``
+    (with the ranking a capacity uses, and the batch size a number of customers was
+    measured for)."""
     args = [PYTHON, "-m", "churn", "policy", "--model", model_dir, "--out", out_path]
     if economics_path is not None:
         args += ["--economics", economics_path]
     args.append(CHOICE_FLAGS[choice.method])
-    if choice.method != "max_profit":
+    if choice.method == "top_n":
+        args.append(str(round(float(choice.value))))  # type: ignore[arg-type]
+        if batch_size is not None:
+            args += ["--batch-size", str(int(batch_size))]
+    elif choice.method != "max_profit":
         args.append(repr(float(choice.value)))  # type: ignore[arg-type]
+    if ranking != "churn_probability":
+        args += ["--ranking", ranking]
     return shlex.join(args)
 
 
@@ -243,7 +256,7 @@ def golden_sample(
     if inputs.empty:
         raise ChurnInputError("There are no customers to build a golden sample from.")
     p = score_frame(artifact, inputs)["churn_probability"].to_numpy(dtype=float)
-    action = np.asarray(apply_policy(policy, p), dtype=str)
+    action = np.asarray(apply_policy(policy, p, inputs, artifact.id_column), dtype=str)
     rng = np.random.default_rng(seed)
     chosen: dict[int, str] = {}  # row -> why (first reason wins)
 
@@ -269,6 +282,12 @@ def golden_sample(
 
     rows = np.fromiter(chosen, dtype=int, count=len(chosen))
     rows = rows[np.argsort(-p[rows], kind="stable")]
+    if capacity_of(policy) is not None:
+        # the golden test scores the sample as a batch of its own: the capacity applies to it
+        action = np.asarray(action, dtype=object)
+        action[rows] = np.asarray(
+            apply_policy(policy, p[rows], inputs.iloc[rows], artifact.id_column), dtype=str
+        )
     return (
         inputs.iloc[rows]
         .reset_index(drop=True)

@@ -27,7 +27,9 @@ configuration, each on a bootstrap resample of the rest (bagging).
 
 The estimator follows scikit-learn's conventions: ``__init__`` only stores
 parameters, ``fit`` returns ``self``, learned attributes end in ``_``, and no
-training data is kept. Models are saved as LightGBM text plus JSON
+training data is kept (only the out-of-bag
+scores of the training rows, ``oob_frame_``, as scikit-learn's forests keep
+``oob_decision_function_``). Models are saved as LightGBM text plus JSON
 (:func:`model_to_files` / :func:`model_from_files`), never pickled.
 """
 
@@ -361,9 +363,13 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         )
         boosters = []
         shapes = config["shapes"]
+        # out-of-bag margins: each member scores the rows its resample left out (NaN: in bag)
+        oob = np.full((self.n_members, len(y)), np.nan)
         for k in range(self.n_members):
             shape = shapes[k % len(shapes)]  # members alternate between the best shapes
             boot = rng.choice(fit_idx, size=fit_idx.size, replace=True)
+            in_bag = np.zeros(len(y), dtype=bool)
+            in_bag[boot] = True
             data = lgb.Dataset(
                 matrix[boot],
                 label=y[boot],
@@ -381,6 +387,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 num_boost_round=shape["n_estimators"],
             )
             boosters.append(booster)
+            out = np.flatnonzero(~in_bag)
+            oob[k, out] = booster.predict(matrix[out], raw_score=True, num_threads=self.n_jobs)
         self.spec_ = spec
         self.config_ = config
         self.boosters_ = boosters
@@ -394,10 +402,47 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             member_cal.append(fit_beta_calibration(margins[k, boot], y_cal[boot]))
         self.member_calibration_ = np.asarray(member_cal)
         self.venn_abers_ = venn_abers_table(ensemble, y_cal)
+        self.oob_frame_ = self._oob_frame(oob, matrix)
         self.classes_ = np.array([0, 1])
         self.feature_names_in_ = np.asarray(spec.columns, dtype=object)
         self.n_features_in_ = len(spec.columns)
         return self
+
+    def _oob_frame(self, oob: np.ndarray, matrix: np.ndarray) -> pd.DataFrame:
+        """Out-of-bag scores of the training rows (as :meth:`predict_frame`, plus ``in_bag``).
+
+        Each row is scored by the members whose bootstrap resample left it out (the rows of
+        the calibration part by every member), calibrated as usual; its interval spreads
+        those members (the whole ensemble's spread when fewer than two). A row that every
+        resample drew (``in_bag``; about (1 - 1/e)^members of the bagged rows) has no
+        out-of-bag member and keeps its in-sample score.
+        """
+        counts = np.isfinite(oob).sum(axis=0)
+        in_bag = counts == 0
+        ensemble = np.where(in_bag, 0.0, np.nansum(oob, axis=0) / np.maximum(counts, 1))
+        if in_bag.any():
+            ensemble[in_bag] = self.member_margins(matrix[in_bag]).mean(axis=0)
+        point_logit = beta_logit(self.calibration_, ensemble)
+        with np.errstate(invalid="ignore"):  # NaN: the member fitted that row
+            member_logit = beta_logit(self.member_calibration_, oob)
+        z = norm.ppf(0.5 + self.confidence / 2.0)
+        spread = np.zeros(len(counts))
+        several = counts >= 2
+        if several.any():
+            spread[several] = np.nanstd(member_logit[:, several], axis=0, ddof=1)
+        few = ~several
+        if few.any() and len(self.boosters_) > 1:
+            margins = self.member_margins(matrix[few])
+            spread[few] = beta_logit(self.member_calibration_, margins).std(axis=0, ddof=1)
+        p0, p1 = venn_abers_bounds(self.venn_abers_, ensemble)
+        return pd.DataFrame(
+            {
+                "churn_probability": expit(point_logit),
+                "probability_low": np.minimum(expit(point_logit - z * spread), p0),
+                "probability_high": np.maximum(expit(point_logit + z * spread), p1),
+                "in_bag": in_bag,
+            }
+        )
 
     # ------------------------------------------------------------- predict
     def member_margins(self, matrix: np.ndarray) -> np.ndarray:

@@ -305,6 +305,7 @@ def monitor(
     p: np.ndarray | None = None,
     review_by: str | None = None,
     today: date | None = None,
+    capacity: targeting.Capacity | None = None,
 ) -> MonitorReport:
     """Compare a batch with the model's training reference and estimate the policy's results.
 
@@ -317,6 +318,8 @@ def monitor(
     p : the batch's churn probabilities when already scored (else they are computed).
     review_by : the policy's review date (ISO), if any.
     today : the date to measure the model's age at (default today).
+    capacity : the policy's capacity (a policy file's, or ``Decision.capacity``), applied
+        as scoring applies it.
     """
     reference = load_reference(artifact)
     spec = artifact.model.spec_
@@ -330,7 +333,9 @@ def monitor(
     drift = compare(reference, spec, frame, p)
     y = batch_labels(frame, artifact.target, artifact.info.positive_label)
     value = economics.customer_value(frame, len(frame))
-    ahead = targeting.outlook(p, value, rules, economics, y)
+    id_column = artifact.id_column
+    ids = frame[id_column].to_numpy() if id_column and id_column in frame.columns else None
+    ahead = targeting.outlook(p, value, rules, economics, y, capacity=capacity, ids=ids)
     performance = {
         kind: None if ahead[kind] is None else {k: ahead[kind][k] for k in PERFORMANCE_KEYS}
         for kind in ("estimated", "realised")

@@ -38,7 +38,9 @@ __all__ = [
     "capacity_of",
     "decide",
     "decide_on_holdout",
+    "economics_note",
     "load_policy",
+    "on_customers",
     "rules_of",
     "save_policy",
     "validate_policy",
@@ -272,7 +274,68 @@ def decide(
         actions_count=counts,
         confusion=confusion,
         capacity=capacity if capacity else None,
-        batch_size=batch_size,
+        batch_size=batch_size if choice.method == "top_n" else None,
+    )
+
+
+def on_customers(
+    decision: Decision,
+    economics: Economics,
+    customers: pd.DataFrame,
+    id_column: str | None = None,
+) -> dict[str, Any]:
+    """What the decision's policy does on scored ``customers`` (a later base, without
+    outcomes), exactly as ``score --policy`` applies it: capacity, ranking and ties included.
+
+    ``customers`` has ``churn_probability``, ``probability_low``, ``probability_high`` and
+    the value column; ``id_column`` breaks ties at a capacity. Returns
+    :func:`churn.targeting.outlook`'s ``estimated`` figures, ``review`` and ``share_review``.
+    """
+    n = len(customers)
+    ids = (
+        customers[id_column].to_numpy()
+        if id_column is not None and id_column in customers.columns
+        else None
+    )
+    return targeting.outlook(
+        customers["churn_probability"].to_numpy(dtype=float),
+        economics.customer_value(customers, n),
+        decision.rules,
+        economics,
+        low=customers["probability_low"].to_numpy(dtype=float),
+        high=customers["probability_high"].to_numpy(dtype=float),
+        capacity=decision.capacity,
+        ids=ids,
+    )
+
+
+#: Maximum profit that contacts at least this share of customers ...
+ECONOMICS_DRIVEN_SHARE = 0.6
+#: ... and earns less than this much more (relative) than contacting everybody is driven by
+#: the economics, not by the model.
+ECONOMICS_DRIVEN_GAIN = 0.10
+
+
+def economics_note(decision: Decision, baselines: dict[str, float]) -> str | None:
+    """One sentence when the chosen policy contacts most customers and the model adds little
+    over contacting everybody; ``None`` otherwise.
+
+    With a high customer value and a cheap action, contacting almost everyone pays, and a
+    ranking barely matters: the PM should know that the economics, not the model, drive
+    the decision (and that a better model would change little).
+    """
+    chosen, everybody = baselines.get("chosen"), baselines.get("everybody")
+    if chosen is None or everybody is None or not np.isfinite(everybody) or chosen <= 0:
+        return None
+    if decision.share_targeted < ECONOMICS_DRIVEN_SHARE:
+        return None
+    if chosen - everybody > ECONOMICS_DRIVEN_GAIN * abs(chosen):
+        return None
+    return (
+        f"This policy contacts {decision.share_targeted:.0%} of customers and earns "
+        f"{chosen:,.2f} per customer against {everybody:,.2f} for contacting everybody: "
+        "the economics (what a customer is worth against what the action costs), not the "
+        "model, drive this decision."
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from churn.decisions import Choice
 from churn.economics import Action, Economics, default_economics
 from churn.errors import ChurnInputError
+from churn.targeting import RANKINGS
 
 __all__ = ["Scenario", "default_scenario"]
 
@@ -28,13 +29,24 @@ class Scenario:
     choice: Choice
     economics: Economics
     problems: tuple[str, ...] = field(default=(), compare=False)
+    #: With a capacity, who comes first (one of :data:`churn.targeting.RANKINGS`).
+    ranking: str = "churn_probability"
+
+    def __post_init__(self) -> None:
+        if self.ranking not in RANKINGS:
+            raise ChurnInputError(
+                f"Unknown ranking '{self.ranking}'; use one of {', '.join(RANKINGS)}."
+            )
 
     def to_query(self) -> dict[str, str]:
         """Query-string parameters: ``method``, ``value``, ``value_col``, ``mult``, ``const``,
-        ``actions`` (compact JSON list of ``[name, contact, incentive, success(, capacity)]``)."""
+        ``actions`` (compact JSON list of ``[name, contact, incentive, success(, capacity)]``)
+        and ``rank`` (only when it is not the default)."""
         params = {"method": self.choice.method}
         if self.choice.value is not None:
             params["value"] = repr(float(self.choice.value))
+        if self.ranking != "churn_probability":
+            params["rank"] = self.ranking
         e = self.economics
         if e.value_column:
             params["value_col"] = e.value_column
@@ -77,6 +89,11 @@ class Scenario:
                 problems.append(
                     f"the link's policy choice ({method}={params.get('value')}) is not valid"
                 )
+
+        ranking = params.get("rank", "churn_probability")
+        if ranking not in RANKINGS:
+            problems.append(f"the link's ranking ({ranking}) is not valid")
+            ranking = "churn_probability"
 
         actions = base.economics.actions
         if "actions" in params:
@@ -124,7 +141,7 @@ class Scenario:
                 value_column=base.economics.value_column,
                 value_multiplier=base.economics.value_multiplier,
             )
-        return cls(choice=choice, economics=economics, problems=tuple(problems))
+        return cls(choice=choice, economics=economics, problems=tuple(problems), ranking=ranking)
 
 
 def default_scenario(columns: list[str] | None = None, value_column: str | None = None) -> Scenario:

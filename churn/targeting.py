@@ -442,6 +442,8 @@ def outlook(
     y: np.ndarray | None = None,
     low: np.ndarray | None = None,
     high: np.ndarray | None = None,
+    capacity: Capacity | None = None,
+    ids: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """What a policy does on a set of customers: expected from the probabilities, and
     realised where outcomes are known.
@@ -454,6 +456,8 @@ def outlook(
     y : 0/1 outcomes, or ``None``. NaN marks a customer without an outcome; the realised
         figures use the others only.
     low, high : the probability intervals; with them the customers to review are counted.
+    capacity, ids : the policy's capacity and the customer ids that break its ties: who is
+        contacted is exactly what :func:`assigned_index` (production) gives.
 
     Returns
     -------
@@ -470,16 +474,17 @@ def outlook(
     """
     p = np.asarray(p, dtype=float)
     value = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
-    contacted = rule_index(p, rules) >= 0
+    index = assigned_index(p, rules, capacity, value, economics, ids)
+    contacted = index >= 0
     out: dict[str, Any] = {
-        "estimated": _figures(p, contacted, expected_profit(p, value, rules, economics)),
+        "estimated": _figures(p, contacted, _profit_by_index(index, p, value, rules, economics)),
         "realised": None,
     }
     if y is not None:
         y = np.asarray(y, dtype=float)
         known = ~np.isnan(y)
         if known.any():
-            money = profit_under_rules(p[known], y[known], value[known], rules, economics)
+            money = _profit_by_index(index[known], y[known], value[known], rules, economics)
             out["realised"] = _figures(y[known], contacted[known], money)
     if low is not None and high is not None:
         review = straddling(low, high, rules)

@@ -23,7 +23,9 @@ from churn.model import ChurnModel
 __all__ = [
     "HOLDOUT_SIZE",
     "SCORE_COLUMNS",
+    "customers_to_act_on",
     "holdout_split",
+    "leak_columns",
     "score_frame",
     "scored_customers",
     "train",
@@ -198,7 +200,26 @@ def train(
         },
     )
     artifact.fingerprint = compute_fingerprint(artifact)
+    artifact.training_scores = _out_of_fold(model, holdout, dev, hold, y)
     return artifact
+
+
+def _out_of_fold(
+    model: ChurnModel, holdout: pd.DataFrame, dev: np.ndarray, hold: np.ndarray, y: np.ndarray
+) -> pd.DataFrame:
+    """Every training row scored by models that never fitted it (see
+    :attr:`Artifact.training_scores`)."""
+    scores = pd.DataFrame(
+        {
+            **{c: np.full(y.size, np.nan) for c in SCORE_COLUMNS},
+            "in_bag": np.zeros(y.size, dtype=bool),
+            "churned": y.astype(bool),
+        }
+    )
+    columns = [*SCORE_COLUMNS, "in_bag"]
+    scores.loc[dev, columns] = model.oob_frame_[columns].to_numpy(dtype=object)
+    scores.loc[hold, list(SCORE_COLUMNS)] = holdout[list(SCORE_COLUMNS)].to_numpy()
+    return scores.astype({c: float for c in SCORE_COLUMNS} | {"in_bag": bool})
 
 
 #: A holdout ROC-AUC this high is more often a leak than a great model.
@@ -272,10 +293,46 @@ def score_frame(artifact: Artifact, frame: pd.DataFrame) -> pd.DataFrame:
     return scored
 
 
+def leak_columns(artifact: Artifact) -> list[str]:
+    """Columns the checks left out as possible leaks (recorded after a customer left, such as
+    a churn reason): never offered as filters or written into lists."""
+    return [c for c, why in artifact.info.left_out.items() if str(why).startswith("possible leak")]
+
+
+def customers_to_act_on(artifact: Artifact, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The training table as customers to act on, when no fresh snapshot is given.
+
+    Each customer is scored by models that never fitted it (:attr:`Artifact.training_scores`:
+    out-of-bag for the rows the model was fitted on, the holdout model for the holdout), so
+    the scores are as honest as on new customers. Customers whose outcome says they already
+    churned are left out: no action can keep them. Leak columns are dropped.
+
+    Returns the customers (prepared as :func:`scored_customers` does, with the
+    :data:`SCORE_COLUMNS`, in table order) and ``{"rows", "churned", "in_bag"}``: the table's
+    rows, those left out as already churned, and those kept with an in-sample score (every
+    bootstrap resample drew them). Falls back to :func:`scored_customers` (all rows,
+    in-sample) when the scores are not those of ``frame`` (an artifact loaded from disk).
+    """
+    scores = artifact.training_scores
+    if scores is None or len(scores) != len(frame):
+        base = scored_customers(artifact, frame)
+        return base, {"rows": len(frame), "churned": 0, "in_bag": len(base)}
+    prepared = artifact.preparation.apply(frame)[0].reset_index(drop=True)
+    prepared = prepared.drop(columns=[c for c in leak_columns(artifact) if c in prepared])
+    keep = ~scores["churned"].to_numpy(dtype=bool)
+    base = pd.concat([prepared, scores[list(SCORE_COLUMNS)]], axis=1)[keep]
+    facts = {
+        "rows": len(frame),
+        "churned": int((~keep).sum()),
+        "in_bag": int(scores["in_bag"].to_numpy(dtype=bool)[keep].sum()),
+    }
+    return base.reset_index(drop=True), facts
+
+
 def scored_customers(artifact: Artifact, frame: pd.DataFrame) -> pd.DataFrame:
     """The customers to act on: ``frame`` prepared as the model sees it (text numbers and
     dates parsed), with the :data:`SCORE_COLUMNS`, one row per scorable customer in input
-    order.
+    order. Columns the checks left out as leaks are dropped (:func:`leak_columns`).
 
     Rows with no value in any model column cannot be scored and are left out here (the
     app's lists and decisions need a probability); :func:`score_frame` keeps every row
@@ -283,5 +340,6 @@ def scored_customers(artifact: Artifact, frame: pd.DataFrame) -> pd.DataFrame:
     """
     base = artifact.preparation.apply(frame)[0].reset_index(drop=True)
     scored = score_frame(artifact, base)  # (preparing a prepared table changes nothing)
+    base = base.drop(columns=[c for c in leak_columns(artifact) if c in base])
     scorable = scored["churn_probability"].notna().to_numpy()
     return pd.concat([base, scored[list(SCORE_COLUMNS)]], axis=1)[scorable].reset_index(drop=True)

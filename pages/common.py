@@ -28,7 +28,7 @@ from churn.monitor import MonitorReport, banner_messages, monitor
 from churn.policy import Decision, baseline_profits, decide_on_holdout
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.scenario import Scenario, default_scenario
-from churn.training import scored_customers, train
+from churn.training import customers_to_act_on, scored_customers, train
 
 
 def _leave_pages_directory_mode() -> None:
@@ -150,43 +150,99 @@ def using_upload() -> bool:
 
 
 @model_cache(show_spinner="Scoring the customer base...", max_entries=4)
-def _scored_base(_artifact: Artifact, fingerprint: str) -> pd.DataFrame:
+def _scored_base(
+    _artifact: Artifact, fingerprint: str, upload: tuple[str, bytes] | None = None
+) -> tuple[pd.DataFrame, dict]:
+    if upload is not None:  # a fresh snapshot to act on
+        id_columns = (_artifact.id_column,) if _artifact.id_column else ()
+        frame = read_bytes(upload[1], upload[0], text_columns=id_columns)
+        base = scored_customers(_artifact, frame)
+        return base, {"rows": len(frame), "unscored": len(frame) - len(base)}
     if _is_uploaded(_artifact):
-        base = st.session_state["user_table"]
-    else:
-        base = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
-    return scored_customers(_artifact, base)
+        return customers_to_act_on(_artifact, st.session_state["user_table"])
+    base = scored_customers(_artifact, read_table(NEW_BATCH_PATH, text_columns=("customer_id",)))
+    return base, {"rows": len(base), "unscored": 0}
+
+
+def acting_on_upload() -> tuple[str, bytes] | None:
+    """The fresh snapshot the session acts on, as ``(name, bytes)``, if one was uploaded."""
+    if not using_upload():
+        return None
+    return st.session_state.get("act_on_upload")
+
+
+def act_on_uploader() -> None:
+    """On the pages that act on customers: upload a fresh snapshot to act on instead of the
+    training table (only after training on an upload)."""
+    if not using_upload():
+        return
+    with st.expander("Customers to act on: " + (acting_on_upload() or ("the training table",))[0]):
+        st.markdown(
+            "Upload the customers to act on (a recent snapshot with the same columns, which "
+            "the model never trained on). Without one, the pages act on the training table, "
+            "each customer scored by models that did not fit them, leaving out customers "
+            "who already churned."
+        )
+        file = st.file_uploader(
+            "Customers to act on", type=["csv", "parquet", "xlsx"], key="act_on_file"
+        )
+        if file is not None:
+            upload = (file.name, file.getvalue())
+            if upload != st.session_state.get("act_on_upload"):
+                st.session_state["act_on_upload"] = upload
+                st.rerun()
+        elif st.session_state.get("act_on_upload") and st.button("Use the training table"):
+            st.session_state.pop("act_on_upload", None)
+            st.rerun()
+
+
+def base_key() -> str:
+    """Which customers the pages act on, as a cache key ("" for the default base)."""
+    upload = acting_on_upload()
+    return "" if upload is None else _key_part(upload[1])
 
 
 def base_description() -> str:
     """What the current base is, in words, for captions."""
-    if using_upload():
-        return (
-            "your uploaded table (80% of it trained the model, so these customers' scores are "
-            "in-sample: more confident than on new customers, and the intervals of a few are "
-            "very wide; check a fresh snapshot on the Is it still working? page)"
+    artifact = current_artifact()
+    upload = acting_on_upload()
+    _, facts = _scored_base(artifact, artifact.fingerprint, upload)
+    if upload is not None:
+        unscored = facts["unscored"]
+        return f"the customers of {upload[0]}, a snapshot the model was not trained on" + (
+            f" ({unscored:,} rows with no value to score from are left out)" if unscored else ""
         )
+    if using_upload():
+        text = (
+            f"your training table, each customer scored by models that did not fit them "
+            f"(out-of-bag or holdout scores), without the {facts['churned']:,} customers "
+            "who already churned: no action can keep them"
+        )
+        if facts["in_bag"]:
+            text += f"; {facts['in_bag']:,} customers every resample drew keep an in-sample score"
+        return text + ". Upload a recent snapshot to act on it instead"
     return "the latest snapshot, a later table than the one the model was trained on"
 
 
 def current_base() -> pd.DataFrame:
     """The customers to act on, with their scores: for the sample, the latest snapshot
-    (``data/sample_new_batch.csv``); for an upload, the uploaded table. One row per
-    customer, in file order; rows with no value to score from are left out (the scoring
-    CLI lists them with the reason)."""
+    (``data/sample_new_batch.csv``); after an upload, the snapshot uploaded to act on, else
+    the training table scored out-of-fold without the customers who already churned
+    (:func:`churn.training.customers_to_act_on`). One row per customer, in file order; rows
+    with no value to score from are left out (the scoring CLI lists them with the reason)."""
     artifact = current_artifact()
-    return _scored_base(artifact, artifact.fingerprint)
+    return _scored_base(artifact, artifact.fingerprint, acting_on_upload())[0]
 
 
 @model_cache(show_spinner="Explaining every customer's probability (SHAP)...", max_entries=4)
-def _explanation(_artifact: Artifact, fingerprint: str) -> Explanation:
+def _explanation(_artifact: Artifact, fingerprint: str, base: str) -> Explanation:
     return explain(_artifact, current_base())
 
 
 def current_explanation() -> Explanation:
     """SHAP values of the customer base, computed once per model (Why? and Customers share it)."""
     artifact = current_artifact()
-    return _explanation(artifact, artifact.fingerprint)
+    return _explanation(artifact, artifact.fingerprint, base_key())
 
 
 def current_scenario() -> Scenario:
@@ -237,21 +293,24 @@ def economics_key(scenario: Scenario) -> str:
 
 
 @model_cache(max_entries=256)
-def _decision(_artifact: Artifact, fingerprint: str, key: str) -> Decision:
+def _decision(_artifact: Artifact, fingerprint: str, key: str, base: str = "") -> Decision:
     scenario = Scenario.from_query(json.loads(key))
-    return decide_on_holdout(_artifact, scenario.economics, scenario.choice)
+    batch = len(current_base()) if scenario.choice.method == "top_n" else None
+    return decide_on_holdout(
+        _artifact, scenario.economics, scenario.choice, scenario.ranking, batch_size=batch
+    )
 
 
 def current_decision() -> Decision:
     """The session's policy measured on the holdout (cached per model and scenario)."""
     artifact = current_artifact()
-    return _decision(artifact, artifact.fingerprint, scenario_key(current_scenario()))
+    return _decision(artifact, artifact.fingerprint, scenario_key(current_scenario()), base_key())
 
 
 @model_cache(max_entries=256)
 def _baselines(_artifact: Artifact, fingerprint: str, key: str) -> dict[str, float]:
     scenario = Scenario.from_query(json.loads(key))
-    decision = _decision(_artifact, fingerprint, key)
+    decision = _decision(_artifact, fingerprint, key, base_key())
     return baseline_profits(_artifact, scenario.economics, decision)
 
 
@@ -275,14 +334,23 @@ def _monitor_report(
     _artifact: Artifact, fingerprint: str, key: str, today: str, upload: tuple[str, bytes] | None
 ) -> MonitorReport:
     scenario = Scenario.from_query(json.loads(key))
-    rules = _decision(_artifact, fingerprint, key).rules
+    decision = _decision(_artifact, fingerprint, key, base_key())
+    rules = decision.rules
     if upload is None:
-        base = _scored_base(_artifact, fingerprint)
+        base = _scored_base(_artifact, fingerprint)[0]
         p = base["churn_probability"].to_numpy()
     else:
         id_columns = (_artifact.id_column,) if _artifact.id_column else ()
         base, p = read_bytes(upload[1], upload[0], text_columns=id_columns), None
-    return monitor(_artifact, base, rules, scenario.economics, p=p, today=date.fromisoformat(today))
+    return monitor(
+        _artifact,
+        base,
+        rules,
+        scenario.economics,
+        p=p,
+        today=date.fromisoformat(today),
+        capacity=decision.capacity,
+    )
 
 
 def _today() -> str:

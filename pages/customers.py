@@ -16,7 +16,9 @@ from churn.policy import DEFAULT_ACTION
 from churn.scenario import Scenario
 from churn.targeting import PolicyRule
 from pages.common import (
+    act_on_uploader,
     base_description,
+    base_key,
     current_artifact,
     current_base,
     current_decision,
@@ -31,7 +33,7 @@ ALL_CUSTOMERS = "All customers"
 
 
 @model_cache(show_spinner=False, max_entries=4)
-def _reasons(_artifact: Artifact, fingerprint: str) -> pd.DataFrame:
+def _reasons(_artifact: Artifact, fingerprint: str, base: str) -> pd.DataFrame:
     return reasons_table(current_explanation(), k=3)
 
 
@@ -41,7 +43,12 @@ def _segments(artifact: Artifact, base: pd.DataFrame) -> list[str]:
 
 @model_cache(show_spinner="Ranking the customers...", max_entries=16)
 def _action_list(
-    _artifact: Artifact, fingerprint: str, key: str, _rules: list[PolicyRule]
+    _artifact: Artifact,
+    fingerprint: str,
+    key: str,
+    base_id: str,
+    _rules: list[PolicyRule],
+    _capacity,
 ) -> pd.DataFrame:
     base = current_base()
     economics = Scenario.from_query(json.loads(key)).economics
@@ -51,8 +58,9 @@ def _action_list(
         _rules,
         DEFAULT_ACTION,
         economics,
-        reasons=_reasons(_artifact, fingerprint),
+        reasons=_reasons(_artifact, fingerprint, base_id),
         segments=_segments(_artifact, base),
+        capacity=_capacity,
     )
 
 
@@ -60,16 +68,31 @@ artifact = current_artifact()
 scenario = current_scenario()
 decision = show_input_error(current_decision)
 key = scenario_key(scenario)
-table = show_input_error(lambda: _action_list(artifact, artifact.fingerprint, key, decision.rules))
+table = show_input_error(
+    lambda: _action_list(
+        artifact, artifact.fingerprint, key, base_key(), decision.rules, decision.capacity
+    )
+)
 order = customers.action_order(decision.rules, DEFAULT_ACTION)
 summary = customers.action_summary(table, order)
 
 st.title("Customers")
+act_on_uploader()
+by_value = decision.capacity is not None and decision.capacity.ranking == "expected_value"
+first = "those where the action is worth most first" if by_value else "most at risk first"
 st.caption(
-    f"{len(table):,} customers, most at risk first, with the action the policy chosen on the "
+    f"{len(table):,} customers, {first}, with the action the policy chosen on the "
     "Decide page gives each of them: the list the retention team works from. They are "
     f"{base_description()}."
 )
+if decision.capacity is not None:
+    contacted_n = int((table["action"] != DEFAULT_ACTION).sum())
+    st.info(
+        f"The team's capacity ({'; '.join(decision.capacity.describe()).lower()}) cuts the "
+        f"list at **{contacted_n:,} customers**: everyone after them gets no action, exactly "
+        "as `score --policy` does.",
+        icon=":material/content_cut:",
+    )
 
 columns = st.columns(len(summary) + 1)
 for column, row in zip(columns, summary.itertuples(index=False), strict=False):
@@ -132,7 +155,10 @@ st.dataframe(
     column_order=[*leading, *[c for c in display.columns if c not in leading]],
     column_config={
         "rank": st.column_config.NumberColumn(
-            "Rank", help="1 = most likely to churn", width="small", pinned=True
+            "Rank",
+            help="1 = first in line" + (" (by expected value)" if by_value else ": most at risk"),
+            width="small",
+            pinned=True,
         ),
         id_label: st.column_config.TextColumn(id_label, pinned=True),
         "churn_probability": st.column_config.ProgressColumn(

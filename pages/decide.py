@@ -11,10 +11,11 @@ from churn.decisions import Choice
 from churn.economics import Action, Economics
 from churn.errors import ChurnInputError
 from churn.formatting import money, percent
-from churn.policy import capacity_exceeded
+from churn.policy import economics_note, on_customers
 from churn.scenario import Scenario
 from pages.chart_data import arrow_datasets, with_dataset
 from pages.common import (
+    act_on_uploader,
     base_description,
     current_artifact,
     current_base,
@@ -53,6 +54,7 @@ def _chart_specs(_artifact, fingerprint: str, economics: str, tiers: str, _decis
 
 
 st.title("Decide")
+act_on_uploader()
 st.caption(
     f"Choose who to contact and with which action. Figures are measured on the "
     f"{len(artifact.holdout):,} holdout customers the model never saw; money is per customer "
@@ -63,10 +65,11 @@ st.caption(
 def _choice_controls(scenario: Scenario) -> Choice:
     current = scenario.choice
     options = list(METHODS)
+    shown = "top_share" if current.method == "top_n" else current.method
     method = st.radio(
         "Choose the policy by",
         options,
-        index=options.index(current.method) if current.method in options else 0,
+        index=options.index(shown) if shown in options else 0,
         format_func=METHODS.get,
         horizontal=True,
         key="decide_method",
@@ -83,39 +86,43 @@ def _choice_controls(scenario: Scenario) -> Choice:
         )
         return Choice("threshold", v)
     if method == "top_share":
-        share = float(value if value is not None else 0.2)
         n_base = len(base)
+        by_count = current.method == "top_n"
         mode = st.radio(
             "Capacity as",
             ["Share of customers", "Number of customers"],
+            index=1 if by_count else 0,
             horizontal=True,
             key="decide_capacity_mode",
         )
         if mode == "Share of customers":
+            share = float(current.value) / n_base if by_count else float(value or 0.2)
             pct = st.slider(
                 "Share of customers the team can contact (%)",
                 0,
                 100,
-                round(share * 100),
+                min(100, round(share * 100)),
                 1,
                 key="decide_share",
             )
-            share = pct / 100
-        else:
-            n = st.number_input(
-                f"Customers the team can contact (out of {n_base:,} in the current base)",
-                0,
-                n_base,
-                round(share * n_base),
-                50,
-                key="decide_top_n",
+            st.caption(
+                f"= {round(pct / 100 * n_base):,} of the {n_base:,} customers in the current "
+                "base. Every scored batch gets exactly this share, the highest-ranked first."
             )
-            share = n / n_base
-        st.caption(
-            f"= {percent(share)} of customers. The cut-off is set on the holdout; the box below "
-            "shows how many customers of the current base it contacts."
+            return Choice("top_share", pct / 100)
+        n = st.number_input(
+            f"Customers the team can contact (out of {n_base:,} in the current base)",
+            0,
+            max(n_base, int(current.value or 0)),
+            int(current.value) if by_count else round(float(value or 0.2) * n_base),
+            50,
+            key="decide_top_n",
         )
-        return Choice("top_share", share)
+        st.caption(
+            f"= {percent(n / n_base if n_base else 0.0)} of the current base. Every scored "
+            "batch gets exactly this many contacts, the highest-ranked first."
+        )
+        return Choice("top_n", float(n))
     if method in ("precision", "recall"):
         default = 0.5 if method == "precision" else 0.7
         v = st.slider(
@@ -239,6 +246,34 @@ def _economics_controls(scenario: Scenario) -> Economics:
     return Economics(actions, **value_args)
 
 
+RANKINGS = {
+    "churn_probability": "Churn probability",
+    "expected_value": "Expected value of the action",
+}
+
+
+def _ranking_control(scenario: Scenario, choice: Choice, economics: Economics) -> str:
+    """Who comes first when a capacity cuts the list (only asked when there is one)."""
+    capped = choice.method in ("top_share", "top_n") or any(
+        a.max_share is not None for a in economics.actions
+    )
+    if not capped:
+        return scenario.ranking
+    options = list(RANKINGS)
+    return st.radio(
+        "Within the capacity, contact first the customers with the highest",
+        options,
+        index=options.index(scenario.ranking),
+        format_func=RANKINGS.get,
+        horizontal=True,
+        key="decide_ranking",
+        help="Churn probability: the most likely to leave. Expected value: where the action "
+        "is worth most (likelihood × what the customer is worth × the action's success, net "
+        "of its cost); with customer values that differ, this earns more from the same "
+        "capacity. Scoring then needs the value column.",
+    )
+
+
 @st.fragment
 def decide_fragment() -> None:
     scenario = current_scenario()
@@ -250,8 +285,9 @@ def decide_fragment() -> None:
             except ChurnInputError as exc:
                 st.error(f"{exc} The last valid economics are used until this is fixed.")
                 economics = scenario.economics
+        ranking = _ranking_control(scenario, choice, economics)
     try:
-        new = Scenario(choice=choice, economics=economics)
+        new = Scenario(choice=choice, economics=economics, ranking=ranking)
     except ChurnInputError as exc:
         st.error(str(exc))
         new = scenario
@@ -305,30 +341,20 @@ def _results(decision, scenario: Scenario) -> None:
         f"(range over the per-customer intervals {money(m['expected_profit_per_customer_low'], 2)}"
         f" to {money(m['expected_profit_per_customer_high'], 2)})."
     )
-    ahead = targeting.outlook(
-        base["churn_probability"].to_numpy(),
-        economics.customer_value(base, len(base)),
-        decision.rules,
-        economics,
-        low=base["probability_low"].to_numpy(),
-        high=base["probability_high"].to_numpy(),
-    )
+    ahead = on_customers(decision, economics, base, artifact.id_column)
     on_base = ahead["estimated"]
-    capacity = capacity_exceeded(decision, on_base["share_targeted"])
-    if capacity is not None:
-        st.warning(
-            f"The team's capacity is {percent(capacity)} of customers, but in the "
-            f"current base this cut-off reaches {percent(on_base['share_targeted'])}: the latest "
-            "customers score higher than the holdout (see the box below). Lower the capacity, or "
-            "contact the highest-ranked customers first (Customers page).",
-        )
+    note = economics_note(decision, profits)
+    if note:
+        st.info(note, icon=":material/balance:")
+    if decision.capacity is not None:
+        st.markdown("**Capacity:** " + "; ".join(decision.capacity.describe()) + ".")
     st.info(
         f"**On the {on_base['customers']:,} customers of the current base** (listed on the "
-        f"Customers page) this policy contacts {on_base['contacted']:,} "
+        f"Customers page) this policy contacts exactly {on_base['contacted']:,} "
         f"({percent(on_base['share_targeted'])}), about "
         f"{on_base['churners_contacted']:,.0f} of them expected to churn, for an expected "
-        f"value of {money(on_base['profit'])}. It can differ from the holdout: the base "
-        f"is {base_description()}.",
+        f"value of {money(on_base['profit'])}; `score --policy` gives these customers the "
+        f"same actions. It can differ from the holdout: the base is {base_description()}.",
         icon=":material/groups:",
     )
 

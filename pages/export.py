@@ -12,6 +12,7 @@ from churn.formatting import money, percent
 from churn.policy import REVIEW_AFTER_DAYS, build_policy, rules_of
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from pages.common import (
+    base_key,
     current_artifact,
     current_base,
     current_baselines,
@@ -66,6 +67,12 @@ with left:
     st.markdown("Each customer gets the action of the highest cut-off their probability reaches:")
     for line in export.describe_rules(rules_of(policy), policy["default_action"]):
         st.markdown(f"- {line}")
+    if decision.capacity is not None:
+        st.markdown(
+            "Then the capacity, applied to every scored batch by rank: "
+            + "; ".join(decision.capacity.describe())
+            + "."
+        )
     expected = policy["expected"]
     st.caption(
         f"Chosen by `{policy['choice']['method']}`"
@@ -140,14 +147,22 @@ with with_own_model:
     )
     st.code(
         f"cat > {ECONOMICS_PATH} <<'EOF'\n{economics_text}EOF\n"
-        f"{export.policy_command(MODEL_DIR, policy_name, decision.choice, ECONOMICS_PATH)}\n"
+        + export.policy_command(
+            MODEL_DIR,
+            policy_name,
+            decision.choice,
+            ECONOMICS_PATH,
+            ranking=scenario.ranking,
+            batch_size=decision.batch_size,
+        )
+        + "\n"
         f"{score_cmd}\n",
         language="bash",
         wrap_lines=True,
     )
 
 st.subheader("Golden test")
-golden = show_input_error(lambda: _golden(artifact, artifact.fingerprint, key, policy))
+golden = show_input_error(lambda: _golden(artifact, artifact.fingerprint, key + base_key(), policy))
 st.markdown(
     f"{len(golden)} customers of the latest snapshot with the probability and action the "
     "policy must give them: an example of every action, the customers closest to each "

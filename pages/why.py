@@ -21,7 +21,13 @@ from churn.explain import (
     what_if_inputs,
 )
 from churn.formatting import percent
-from pages.common import current_artifact, current_base, current_explanation, show_input_error
+from pages.common import (
+    act_on_uploader,
+    current_artifact,
+    current_base,
+    current_explanation,
+    show_input_error,
+)
 
 TITLE = "Why does it say that?"
 
@@ -40,6 +46,7 @@ ids = _customer_ids(base, id_column)
 id_label = id_column or "row number"
 
 st.title(TITLE)
+act_on_uploader()
 st.caption(
     f"SHAP values of the model's probability for the {len(base):,} customers of the latest "
     f"snapshot. A typical customer (the model's average) has a churn probability of "

@@ -48,13 +48,27 @@ POLICY_ARGS = {
 
 
 # --------------------------------------------------------------------- helpers
-def _actions_by_hand(policy: dict[str, Any], p: np.ndarray) -> list[str]:
-    """The action of the highest ``min_probability`` <= p, else the default action."""
+def _actions_by_hand(
+    policy: dict[str, Any], p: np.ndarray, ids: list[str] | None = None
+) -> list[str]:
+    """The action of the highest ``min_probability`` <= p, else the default action; then,
+    with a total capacity ranked by probability, the README's "sort, then take"."""
     out = []
     for value in p:
         eligible = [r for r in policy["rules"] if r["min_probability"] <= value]
         best = max(eligible, key=lambda r: r["min_probability"]) if eligible else None
         out.append(best["action"] if best else policy["default_action"])
+    capacity = policy.get("capacity")
+    if capacity:
+        assert capacity["ranking"] == "churn_probability" and not capacity["per_action"]
+        ids = ids or [""] * len(p)
+        ranked = sorted(range(len(p)), key=lambda i: (-p[i], ids[i], i))
+        limit = capacity["total"]
+        take = limit.get("customers", None)
+        if take is None:
+            take = int(limit["share"] * len(p) + 1e-9)
+        for i in ranked[take:]:
+            out[i] = policy["default_action"]
     return out
 
 
@@ -187,8 +201,11 @@ def test_round_trip_policy_then_score(
 
     p = scored["churn_probability"].to_numpy()
     actions = scored["action"].tolist()
-    assert actions == list(apply_policy(policy, p))
-    assert actions == _actions_by_hand(policy, p)
+    assert actions == list(apply_policy(policy, p, scored, "customer_id"))
+    assert actions == _actions_by_hand(policy, p, scored["customer_id"].tolist())
+    if method == "top_share":  # a capacity: exactly that share of the batch
+        share = policy["choice"]["value"]
+        assert sum(a != policy["default_action"] for a in actions) == int(share * len(p))
     allowed = {r["action"] for r in policy["rules"]} | {policy["default_action"]}
     assert set(actions) <= allowed
     assert policy["default_action"] in actions  # somebody is left alone ...
@@ -198,9 +215,9 @@ def test_round_trip_policy_then_score(
     if method == "threshold":
         assert cut >= 0.3
         assert all(a == policy["default_action"] for a in scored.loc[p < 0.3, "action"])
-    if method == "top_share":
-        assert 0.1 < policy["expected"]["share_targeted"] <= 0.2
-        assert 0.05 < (p >= cut).mean() < 0.35  # the new batch looks like the holdout
+    if method == "top_share":  # the capacity decides who is contacted, not a cut-off
+        assert policy["expected"]["share_targeted"] == 0.2
+        assert cut == 0.0 and policy["capacity"]["total"] == {"share": 0.2}
 
 
 def test_policy_choices_differ(cli_policies: dict[str, Path]) -> None:

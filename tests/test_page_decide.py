@@ -198,4 +198,4 @@ def test_review_count_is_the_librarys():
     texts = " ".join(m.value for m in app.markdown)
     assert f"{ahead['review']:,} of the {len(base):,} customers in the current base" in texts
     contacted = ahead["estimated"]["contacted"]
-    assert f"contacts {contacted:,}" in " ".join(i.value for i in app.info)
+    assert f"contacts exactly {contacted:,}" in " ".join(i.value for i in app.info)
