@@ -20,7 +20,7 @@ it scores, so scoring sees the columns exactly as training did.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -150,8 +150,10 @@ class DataCheck:
     """The result of :func:`check_data`.
 
     ``frame`` is the prepared table (every input row, in order); ``features`` the
-    model's inputs; ``y`` the 0/1 target; ``report`` a JSON-ready summary that is
-    shown before training and stored with the model as ``data_check.json``.
+    model's inputs; ``y`` the 0/1 target; ``mapping`` the roles checked, with
+    ``positive`` the churned value as the table writes it (also when it was inferred);
+    ``report`` a JSON-ready summary that is shown before training and stored with the
+    model as ``data_check.json``.
     """
 
     frame: pd.DataFrame
@@ -663,6 +665,9 @@ def check_data(frame: pd.DataFrame, mapping: ColumnMapping) -> DataCheck:
         smaller class, duplicate ids, or no usable feature left.
     """
     target = _check_roles(frame, mapping)
+    # the churned value as the table writes it, inferred or given (in any case): the
+    # same table and roles record the same mapping, so they train the same model
+    mapping = replace(mapping, positive=target.positive)
     findings = _Findings()
     duplicates = _check_duplicates(frame, mapping.id_column, findings)
     prepared, preparation = _convert_columns(frame, mapping, findings)

@@ -142,8 +142,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def _mapping_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--value-column", help="numeric column with each customer's value")
-    parser.add_argument(
-        "--segment", action="append", default=None, help="attribute for fairness checks (repeat)"
+    segments = parser.add_mutually_exclusive_group()
+    segments.add_argument(
+        "--segment",
+        action="append",
+        default=None,
+        help="attribute for fairness checks (repeat; default: the suggested ones)",
+    )
+    segments.add_argument(
+        "--no-segments",
+        action="store_true",
+        help="no attributes for fairness checks (instead of the suggested ones)",
     )
     parser.add_argument(
         "--exclude", action="append", default=[], help="column to leave out of the features"
@@ -158,7 +167,8 @@ def _mapping_flags(parser: argparse.ArgumentParser) -> None:
 
 def _mapping(args: argparse.Namespace, frame, say) -> ColumnMapping:
     """The column roles from the flags; the target's churned value and the segments are
-    suggested when not given (and said on stderr), the id and value column only suggested."""
+    suggested when not given (and said on stderr; ``--no-segments`` says there are none),
+    the id and value column only suggested."""
     suggested = suggest_mapping(frame)
     target = args.target
     if target is None:
@@ -177,7 +187,7 @@ def _mapping(args: argparse.Namespace, frame, say) -> ColumnMapping:
             if positive is None:
                 raise
             say(f"note: using --positive '{positive}' (suggested)")
-    segments = args.segment
+    segments = [] if args.no_segments else args.segment
     if segments is None:  # the same default as the app
         segments = default_segments(frame, target, args.id_column, suggested)
         if segments:

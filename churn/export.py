@@ -3,7 +3,9 @@
 * :func:`policy_json` is the policy document as the file ``python -m churn score --policy``
   reads;
 * :func:`train_command` and :func:`score_command` are the exact shell commands
-  (shell-quoted, so paths with spaces or quotes survive);
+  (shell-quoted, so paths with spaces or quotes survive); given the roles the model
+  records (:func:`training_mapping`) and its seed, :func:`train_command` trains the same
+  model again from the same file;
 * :func:`golden_sample` is a small set of customers with the probability and action the
   policy must give them: customers of every action, the customers closest on each side of
   every cut-off, and a few random ones. Engineering scores it and compares;
@@ -29,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from churn.artifact import Artifact, fingerprint_of
+from churn.checks import ColumnMapping
 from churn.customers import SCORE_COLUMNS, action_order
 from churn.decisions import Choice
 from churn.economics import Economics
@@ -49,6 +52,7 @@ __all__ = [
     "policy_json",
     "score_command",
     "train_command",
+    "training_mapping",
 ]
 
 #: The interpreter in the commands shown to engineering.
@@ -158,20 +162,69 @@ def policy_command(
     return shlex.join(args)
 
 
+def _option(flag: str, value: str) -> list[str]:
+    """``[flag, value]``, or ``[flag=value]`` when the value starts with a dash (a label
+    such as ``-1``, a column such as ``-x``), which would otherwise read as an option."""
+    return [f"{flag}={value}"] if value.startswith("-") else [flag, value]
+
+
+def training_mapping(artifact: Artifact) -> ColumnMapping:
+    """The column roles ``artifact`` was trained with, as it records them.
+
+    They are the mapping of its ``data_check.json`` (the target, the churned value, the id,
+    the value column, the segments, the columns left out and put back); a model from before
+    the data checks has only the roles of its ``info.json`` (nothing left out or put back).
+    The churned value is the one the model records when the mapping has none.
+    """
+    info = artifact.info
+    recorded = (artifact.data_check or {}).get("mapping") or {
+        "target": info.target,
+        "id_column": info.id_column,
+        "value_column": info.value_column,
+        "segments": info.segments,
+    }
+    return ColumnMapping(
+        target=recorded["target"],
+        positive=recorded.get("positive") or info.positive_label,
+        id_column=recorded.get("id_column"),
+        value_column=recorded.get("value_column"),
+        segments=tuple(recorded.get("segments") or ()),
+        exclude=tuple(recorded.get("exclude") or ()),
+        keep=tuple(recorded.get("keep") or ()),
+    )
+
+
 def train_command(
-    data_path: str,
-    target: str,
-    id_column: str | None = None,
-    out_dir: str = "models/churn",
-    positive: str | None = None,
+    data_path: str, mapping: ColumnMapping, out_dir: str = "models/churn", seed: int = 0
 ) -> str:
-    """The ``python -m churn train`` command that writes the model directory ``out_dir``."""
-    args = [PYTHON, "-m", "churn", "train", "--data", data_path, "--target", target]
-    if positive is not None:
-        args += ["--positive", str(positive)]
-    if id_column is not None:
-        args += ["--id", id_column]
-    args += ["--out", out_dir]
+    """The ``python -m churn train`` command that writes the model directory ``out_dir``.
+
+    Every role of ``mapping`` is passed, so nothing is left to the command line's
+    suggestions: ``--positive`` (when set), ``--id``, ``--value-column``, one ``--segment``
+    per segment (``--no-segments`` when there are none), one ``--exclude`` and ``--keep``
+    per column, in the mapping's order, and ``--seed`` when it is not 0. Run on the file
+    the model was trained on, with :func:`training_mapping` of the model and its seed, it
+    trains the same model (the same fingerprint). Shell-quoted.
+    """
+    args = [PYTHON, "-m", "churn", "train", *_option("--data", data_path)]
+    args += _option("--target", mapping.target)
+    if mapping.positive is not None:
+        args += _option("--positive", str(mapping.positive))
+    if mapping.id_column is not None:
+        args += _option("--id", mapping.id_column)
+    if mapping.value_column is not None:
+        args += _option("--value-column", mapping.value_column)
+    for segment in mapping.segments:
+        args += _option("--segment", segment)
+    if not mapping.segments:
+        args.append("--no-segments")
+    for column in mapping.exclude:
+        args += _option("--exclude", column)
+    for column in mapping.keep:
+        args += _option("--keep", column)
+    if seed != 0:
+        args += _option("--seed", str(int(seed)))
+    args += _option("--out", out_dir)
     return shlex.join(args)
 
 

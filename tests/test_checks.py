@@ -52,6 +52,15 @@ def test_clean_table_uses_every_attribute_and_reports_the_balance() -> None:
     json.dumps(check.report)  # stored with the model as JSON
 
 
+@pytest.mark.parametrize("given", [None, "Yes", "yes", " YES "])
+def test_the_churned_value_is_recorded_as_the_table_writes_it(given) -> None:
+    """Inferred or given in any case, the mapping (and so the model) records "Yes"."""
+    check = _check(_frame(), positive=given)
+    assert check.mapping.positive == check.report["positive_label"] == "Yes"
+    assert check.report["mapping"]["positive"] == "Yes"
+    assert check.report == _check(_frame()).report
+
+
 def test_numbers_stored_as_text_are_converted_and_bad_cells_counted() -> None:
     frame = _frame()
     text = frame["charges"].map(lambda v: f"${v:,.2f}").astype(object)

@@ -85,6 +85,9 @@ def _check_scores(scored: pd.DataFrame, data: pd.DataFrame) -> None:
     assert (high - low > 0).mean() > 0.5  # the intervals are not all degenerate
 
 
+YES_NO = {1: "Yes", 0: "No"}
+
+
 # -------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -402,6 +405,23 @@ def test_positive_label(
     assert info["positive_label"] == expected
     # the churners are the rows that were 1 before relabelling: the rate proves the direction
     assert info["churn_rate"] == pytest.approx(head["churned"].mean())
+
+
+@pytest.mark.parametrize("given", ["Yes", "yes"])
+def test_inferred_and_given_positive_give_the_same_model(
+    capsys: pytest.CaptureFixture[str], sample: pd.DataFrame, work: Path, given: str
+) -> None:
+    """``--positive Yes`` (in any case) says what is inferred anyway: the same model, the
+    same fingerprint; ``data_check.json`` records the table's own label both times."""
+    head = sample.head(600)
+    data = write_table(work, "yes-no.csv", head.assign(churned=head["churned"].map(YES_NO)))
+    inferred, explicit = work / "inferred-positive", work / f"given-positive-{given}"
+    for out, flags in ((inferred, []), (explicit, ["--positive", given])):
+        if not out.exists():
+            ok(capsys, "train", "--data", data, "--target", "churned", "--out", out, *flags)
+    assert fingerprint(inferred) == fingerprint(explicit)
+    check = json.loads((explicit / "data_check.json").read_text(encoding="utf-8"))
+    assert check["mapping"]["positive"] == check["positive_label"] == "Yes"
 
 
 def test_two_unclear_words_need_positive(

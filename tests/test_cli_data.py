@@ -67,6 +67,29 @@ def test_keep_puts_a_left_out_column_back(
     assert "closed_on: possible leak" in out and "kept because you said so" in out
 
 
+def test_segments_are_suggested_given_or_none(
+    capsys: pytest.CaptureFixture[str], messy: Path, tmp_path: Path
+) -> None:
+    """Without ``--segment`` the suggested attributes are checked; ``--no-segments`` says
+    there are none (a model trained without any, as the app allows); not both at once."""
+    found = {}
+    for name, flags in {
+        "suggested": [],
+        "given": ["--segment", "region"],
+        "none": ["--no-segments"],
+    }.items():
+        out = tmp_path / f"{name}.json"
+        code, _, err = run(capsys, "check", "--data", messy, "--target", "churned", *flags,
+                           "--out", out)  # fmt: skip
+        assert code == 0, err
+        found[name] = json.loads(out.read_text(encoding="utf-8"))["mapping"]["segments"]
+    assert found["suggested"] and found["suggested"] != ["region"]
+    assert (found["given"], found["none"]) == (["region"], [])
+    line = error(capsys, "check", "--data", messy, "--target", "churned",
+                 "--segment", "region", "--no-segments")  # fmt: skip
+    assert "--no-segments" in line and "--segment" in line
+
+
 def test_policy_uses_the_mapped_value_column(
     capsys: pytest.CaptureFixture[str], messy_model: Path, tmp_path: Path
 ) -> None:

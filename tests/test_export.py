@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
@@ -17,10 +18,12 @@ import pandas as pd
 import pytest
 from _beside import start_with_module
 from _cli import stop
+from conftest import cli_train
 
 from churn import export
 from churn.artifact import load_artifact
-from churn.cli import main
+from churn.checks import ColumnMapping
+from churn.cli import _parser, main
 from churn.decisions import Choice
 from churn.economics import Action, Economics, default_economics
 from churn.errors import ChurnInputError
@@ -71,28 +74,69 @@ def test_score_command_is_exact_and_shell_safe():
     ]
 
 
-def test_train_command_for_the_sample():
-    assert export.train_command(
-        "data/sample_customers.csv", "churned", "customer_id", "models/churn"
-    ) == (
-        "python -m churn train --data data/sample_customers.csv --target churned "
-        "--id customer_id --out models/churn"
+def test_train_command_passes_every_role_in_order():
+    mapping = ColumnMapping(
+        target="Status",
+        positive="Left",
+        id_column="customer_id",
+        value_column="monthly_charges",
+        segments=("region", "age"),
+        exclude=("plan", "row"),
+        keep=("closed_on",),
     )
-    spaced = export.train_command("my data.csv", "has churned", None, "out dir", positive="yes")
+    assert export.train_command("data/export.csv", mapping, "models/churn", seed=3) == (
+        "python -m churn train --data data/export.csv --target Status --positive Left "
+        "--id customer_id --value-column monthly_charges --segment region --segment age "
+        "--exclude plan --exclude row --keep closed_on --seed 3 --out models/churn"
+    )
+
+
+def test_train_command_says_no_segments_and_quotes_everything():
+    """No segments is said (``--no-segments``: the command line would suggest some);
+    spaces, quotes and values starting with a dash survive the shell and argparse."""
+    mapping = ColumnMapping(target="has churned", positive="-1", exclude=("-odd", NASTY))
+    spaced = export.train_command("my data.csv", mapping, "out dir")
     assert shlex.split(spaced) == [
-        "python",
-        "-m",
-        "churn",
-        "train",
-        "--data",
-        "my data.csv",
-        "--target",
-        "has churned",
-        "--positive",
-        "yes",
-        "--out",
-        "out dir",
+        *["python", "-m", "churn", "train", "--data", "my data.csv", "--target", "has churned"],
+        *["--positive=-1", "--no-segments", "--exclude=-odd", "--exclude", NASTY],
+        *["--out", "out dir"],
     ]
+    parsed = _parser().parse_args(shlex.split(spaced)[3:])
+    assert (parsed.positive, parsed.exclude, parsed.no_segments) == ("-1", ["-odd", NASTY], True)
+
+
+def test_training_mapping_is_what_the_model_records(trained):
+    """The roles from ``data_check.json``; from ``info.json`` for a model without it."""
+    mapping = export.training_mapping(trained)
+    assert mapping == ColumnMapping(
+        target="churned",
+        positive="1",
+        id_column="customer_id",
+        segments=tuple(trained.info.segments),
+    )
+    assert mapping.segments  # the suggested ones: given as --segment, never left to suggest
+    older = copy.copy(trained)
+    older.extra_files = {k: v for k, v in trained.extra_files.items() if k != "data_check.json"}
+    assert export.training_mapping(older) == mapping
+
+
+def test_the_train_command_retrains_the_model_it_was_made_from(messy_export, tmp_path):
+    """Any roles and seed: the command made from a model trains it again, fingerprint and all."""
+    first = cli_train(
+        messy_export, tmp_path / "first", "--target", "churned", "--positive", "yes",
+        "--no-segments", "--exclude", "plan", "--keep", "closed_on", "--seed", "7",
+    )  # fmt: skip
+    artifact = load_artifact(first)
+    command = export.train_command(
+        str(messy_export),
+        export.training_mapping(artifact),
+        str(tmp_path / "again"),
+        seed=artifact.model.random_state,
+    )
+    assert "--seed 7" in command and "--no-segments" in command
+    argv = shlex.split(command)
+    assert main(["--quiet", *argv[3:]]) == 0
+    assert load_artifact(tmp_path / "again").fingerprint == artifact.fingerprint
 
 
 @pytest.mark.parametrize(

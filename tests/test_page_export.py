@@ -13,13 +13,15 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
+import numpy as np
 import pandas as pd
 import pytest
-from apptest_downloads import open_page
+from apptest_downloads import open_page, record_downloads
 from streamlit.testing.v1 import AppTest
 
 from churn import export
 from churn.artifact import load_artifact
+from churn.cli import main
 from churn.policy import decide_on_holdout, validate_policy
 
 TIMEOUT = 120
@@ -80,8 +82,8 @@ def test_commands_name_the_policy_and_the_train_command(page):
     policy = _shown_policy(at)
     scripts = "\n".join(c.value for c in at.code if c.language == "bash")
     assert (
-        "python -m churn train --data data/sample_customers.csv --target churned "
-        "--id customer_id --out models/churn"
+        "python -m churn train --data data/sample_customers.csv --target churned --positive 1 "
+        "--id customer_id --segment region --segment age --segment gender --out models/churn"
     ) in scripts
     score = export.score_command(
         "models/churn", "data/sample_new_batch.csv", export.policy_file_name(policy), "scores.csv"
@@ -110,3 +112,113 @@ def test_golden_sample_table_and_download(page):
     back = pd.read_csv(io.BytesIO(_download(at, store, "Download the golden sample")))
     assert back["customer_id"].tolist() == golden["customer_id"].tolist()
     assert back["expected_action"].tolist() == golden["expected_action"].tolist()
+
+
+# ------------------------------------------------- the hand-off of an uploaded table
+def _upload_table(sample: pd.DataFrame) -> bytes:
+    """1,500 customers whose churn column says "Left" / "Stayed", with a row-number column."""
+    frame = sample.head(1500).copy()
+    frame["churned"] = np.where(frame["churned"] == 1, "Left", "Stayed")
+    frame = frame.rename(columns={"churned": "Status"})
+    frame["row"] = np.arange(1, len(frame) + 1)  # left out as an id unless put back
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+#: Column roles other than the page's suggestions: a chosen value column and segments, a
+#: column left out, one put back; and no id, no value column and no segments at all.
+HANDOFF_ROLES = {
+    "every role": {
+        "id": "customer_id",
+        "value": "monthly_charges",
+        "segments": ["gender"],
+        "exclude": ["plan"],
+        "keep": ["row"],
+    },
+    "no segments": {"id": None, "value": None, "segments": [], "exclude": [], "keep": []},
+}
+
+
+def _train_upload_and_export(
+    mp: pytest.MonkeyPatch, data: bytes, roles: dict
+) -> tuple[AppTest, dict[str, bytes]]:
+    """Upload ``data`` on the Data page, set ``roles``, train, and open the Export page."""
+    store = record_downloads(mp)
+    at = AppTest.from_file("../app.py", default_timeout=300)
+    at.run()
+    at.switch_page("pages/data.py")
+    at.run()
+    at.file_uploader[0].set_value(("churn export.csv", data, "text/csv"))
+    at.run()
+
+    def select(label: str):
+        return next(s for s in at.selectbox if s.label.startswith(label))
+
+    def multiselect(label: str):
+        return next(m for m in at.multiselect if m.label.startswith(label))
+
+    assert select("Churn column").value == "Status"
+    select("Which value").set_value("Left")
+    select("Customer id").set_value(roles["id"] or "(none)")
+    at.run()
+    value = next(r for r in at.radio if r.label.startswith("Customer value"))
+    value.set_value("A column" if roles["value"] else "A constant")
+    at.run()
+    if roles["value"]:
+        select("Value column").set_value(roles["value"])
+    multiselect("Segment attributes").set_value(roles["segments"])
+    multiselect("Columns to leave out").set_value(roles["exclude"])
+    at.run()
+    if roles["keep"]:
+        multiselect("Put a left-out column back").set_value(roles["keep"])
+        at.run()
+    next(b for b in at.button if b.label == "Train on this table").click()
+    at.run()
+    assert not at.exception and not at.error
+    at.switch_page("pages/export.py")
+    at.run()
+    assert not at.exception
+    return at, store
+
+
+@pytest.mark.parametrize("roles", HANDOFF_ROLES.values(), ids=HANDOFF_ROLES.keys())
+def test_the_shown_train_command_retrains_the_uploaded_model(
+    roles: dict, sample_frame: pd.DataFrame, tmp_path, monkeypatch
+):
+    """Run as shown on the uploaded file, the training command gives the app's model (the
+    same fingerprint), and the shown score command accepts the page's policy file."""
+    data = _upload_table(sample_frame)
+    at, store = _train_upload_and_export(monkeypatch, data, roles)
+    artifact = at.session_state["user_artifact"]
+    mapping = artifact.data_check["mapping"]
+    assert (mapping["segments"], mapping["exclude"], mapping["keep"]) == (
+        roles["segments"],
+        roles["exclude"],
+        roles["keep"],
+    )
+    assert (mapping["id_column"], mapping["value_column"]) == (roles["id"], roles["value"])
+    assert artifact.info.positive_label == "Left"
+    (retrain,) = [c.value for c in at.code if "python -m churn train " in c.value]
+    lines = retrain.splitlines()  # the tab "With a model you train": train, then score
+    (train_cmd,) = [line for line in lines if line.startswith("python -m churn train ")]
+    (score_cmd,) = [line for line in lines if line.startswith("python -m churn score ")]
+    policy = _shown_policy(at)
+    assert policy["model_fingerprint"] == artifact.fingerprint
+
+    monkeypatch.chdir(tmp_path)  # engineering's folder: the file under its uploaded name
+    (tmp_path / "churn export.csv").write_bytes(data)
+    (tmp_path / "customers.csv").write_bytes(data)
+    (tmp_path / export.policy_file_name(policy)).write_bytes(
+        _download(at, store, "Download the policy")
+    )
+
+    def run(command: str) -> int:
+        argv = shlex.split(command)
+        assert argv[:3] == ["python", "-m", "churn"]
+        return main(["--quiet", *argv[3:]])
+
+    assert run(train_cmd) == 0, train_cmd
+    manifest = json.loads((tmp_path / "models/churn/manifest.json").read_text(encoding="utf-8"))
+    assert manifest["fingerprint"] == artifact.fingerprint, train_cmd
+    assert run(score_cmd) == 0, score_cmd  # the policy fits the retrained model
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert len(scores) == 1500 and scores["action"].notna().all()
