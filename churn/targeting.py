@@ -41,11 +41,13 @@ __all__ = [
     "assign_actions",
     "assigned_index",
     "confusion",
+    "effective_rules",
     "expected_profit",
     "outlook",
     "profit_by_index",
     "profit_under_rules",
     "rank_order",
+    "review_list",
     "rule_index",
     "sorted_rules",
     "straddling",
@@ -487,7 +489,7 @@ def outlook(
             money = _profit_by_index(index[known], y[known], value[known], rules, economics)
             out["realised"] = _figures(y[known], contacted[known], money)
     if low is not None and high is not None:
-        review = straddling(low, high, rules)
+        review = straddling(low, high, effective_rules(p, rules, capacity, index))
         out["review"] = int(review.sum())
         out["share_review"] = float(review.mean()) if review.size else math.nan
     return out
@@ -507,3 +509,116 @@ def straddling(low: np.ndarray, high: np.ndarray, rules: Sequence[PolicyRule]) -
         c = rule.min_probability
         mask |= (low < c) & (c <= high)
     return mask
+
+
+def effective_rules(
+    p: np.ndarray,
+    rules: Sequence[PolicyRule],
+    capacity: Capacity | None = None,
+    index: np.ndarray | None = None,
+) -> list[PolicyRule]:
+    """The policy's rules as probability cut-offs on this batch.
+
+    Without a capacity these are the rules. With a capacity ranked by churn probability,
+    who gets an action (or a stronger one) is decided by rank; on this batch that is the
+    same as cut-offs at the lowest probability of the customers given each action or a
+    stronger one (``index`` from :func:`assigned_index`; computed when ``None``). A
+    ranking by expected value is no cut-off in probability: the rules are returned.
+    """
+    if not capacity or capacity.ranking != "churn_probability":
+        return sorted_rules(rules)
+    p = np.asarray(p, dtype=float)
+    if index is None:
+        index = assigned_index(p, rules, capacity)
+    out: list[PolicyRule] = []
+    for k, rule in enumerate(sorted_rules(rules)):
+        members = p[index >= k]
+        if members.size:
+            cut = float(members.min())
+            if out and out[-1].min_probability == cut:
+                out.pop()  # the weaker action has nobody of its own on this batch
+            out.append(PolicyRule(rule.action, cut))
+    return out
+
+
+#: Points of the interval the review value is averaged over.
+REVIEW_GRID = 21
+
+
+def review_list(
+    p: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    value: np.ndarray,
+    rules: Sequence[PolicyRule],
+    economics: Economics,
+    capacity: Capacity | None = None,
+    ids: np.ndarray | None = None,
+    default_action: str = NO_ACTION,
+) -> pd.DataFrame:
+    """The customers whose action could flip within their interval, most at stake first.
+
+    For each customer whose interval crosses a cut-off (:func:`straddling`, on the
+    :func:`effective_rules` of this batch), ``worth`` is what a review that found the
+    customer's true probability would be worth, in expected profit: with the true
+    probability ``q`` taken as uniform over the interval, the average over ``q`` of
+    ``max(0, profit(action the rules give at q, q) - profit(action given now, q))``. It
+    grows with how far the interval reaches across the cut-off and with the money the two
+    actions differ by (the customer's value, the actions' costs and success rates), the
+    expected value of perfect information.
+
+    Returns one row per such customer, ``worth`` highest first (ties by probability):
+    ``position`` (the customer's row in the inputs), ``customer_id`` (when ``ids``),
+    ``churn_probability``, ``probability_low``, ``probability_high``, ``action`` (now),
+    ``could_be`` (the other action the interval reaches that pays most) and ``worth``.
+    """
+    p = np.asarray(p, dtype=float)
+    low = np.asarray(low, dtype=float)
+    high = np.asarray(high, dtype=float)
+    value = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
+    index = assigned_index(p, rules, capacity, value, economics, ids)
+    cuts = effective_rules(p, rules, capacity, index)
+    ordered = sorted_rules(rules)
+    rows = np.flatnonzero(straddling(low, high, cuts) & np.isfinite(p))
+    names = np.array([default_action, *(r.action for r in ordered)], dtype=object)
+    # the true probability, spread evenly over each interval (midpoints of REVIEW_GRID bins)
+    steps = (np.arange(REVIEW_GRID) + 0.5) / REVIEW_GRID
+    q = low[rows, None] + (high[rows] - low[rows])[:, None] * steps[None, :]
+    # the action the policy's cut-offs give at q, as an index into ``ordered`` (-1: none)
+    by_name = {r.action: k for k, r in enumerate(ordered)}
+    lookup = np.array([by_name[c.action] for c in cuts] + [-1], dtype=int)  # [-1]: none
+    at_q = lookup[rule_index(q.ravel(), cuts).reshape(q.shape)]
+    actions = _rule_actions(ordered, economics)
+    v = value[rows, None]
+    profits = np.stack(
+        [np.zeros_like(q)]
+        + [
+            np.zeros_like(q) if a is None else a.profit(q, np.broadcast_to(v, q.shape))
+            for a in actions
+        ]
+    )  # (1 + actions, customers, grid): no action first
+    now = index[rows]
+    gain = (
+        np.take_along_axis(profits, (at_q + 1)[None], axis=0)[0]
+        - np.take_along_axis(profits, np.broadcast_to((now + 1)[:, None], q.shape)[None], 0)[0]
+    )
+    worth = np.clip(gain, 0.0, None).mean(axis=1)
+    # the other action the interval reaches that pays most (on average over the interval)
+    mean_profit = profits.mean(axis=2)  # (1 + actions, customers)
+    reached = np.stack([(at_q == k).any(axis=1) for k in range(-1, len(ordered))])
+    reached &= np.arange(-1, len(ordered))[:, None] != now[None, :]
+    best_other = np.argmax(np.where(reached, mean_profit, -np.inf), axis=0) - 1
+    table = pd.DataFrame(
+        {
+            "position": rows,
+            **({} if ids is None else {"customer_id": np.asarray(ids, dtype=object)[rows]}),
+            "churn_probability": p[rows],
+            "probability_low": low[rows],
+            "probability_high": high[rows],
+            "action": names[now + 1].astype(str),
+            "could_be": names[best_other + 1].astype(str),
+            "worth": worth,
+        }
+    )
+    order = np.lexsort((-table["churn_probability"].to_numpy(), -table["worth"].to_numpy()))
+    return table.iloc[order].reset_index(drop=True)

@@ -201,6 +201,7 @@ def train(
     )
     artifact.fingerprint = compute_fingerprint(artifact)
     artifact.training_scores = _out_of_fold(model, holdout, dev, hold, y)
+    del model.oob_frame_  # kept once, in the artifact's training order
     return artifact
 
 

@@ -145,7 +145,7 @@ def test_the_train_command_retrains_the_model_it_was_made_from(messy_export, tmp
         (Choice("max_profit"), ["--max-profit"]),
         (Choice("threshold", 0.35), ["--threshold", "0.35"]),
         (Choice("top_share", 0.2), ["--top-share", "0.2"]),
-        (Choice("top_n", 150), ["--top-n", "150.0"]),
+        (Choice("top_n", 150), ["--top-n", "150"]),
         (Choice("precision", 0.5), ["--precision", "0.5"]),
         (Choice("recall", 0.8), ["--recall", "0.8"]),
     ],

@@ -16,6 +16,7 @@ from churn.artifact import load_artifact, save_artifact
 from churn.errors import ChurnInputError
 from churn.model import ChurnModel
 from churn.sample import generate_customers
+from churn.training import SCORE_COLUMNS
 
 FEATURES = lambda frame: frame.drop(columns=["customer_id", "churned"])  # noqa: E731
 
@@ -139,8 +140,13 @@ def test_scikit_learn_conventions(sample_frame):
     assert set(model.predict(X)) <= {0, 1}
     interval = model.predict_interval(X)
     assert interval.shape == (2000, 2)
-    # no reference to the training data is kept
+    # no reference to the training data is kept: only the out-of-bag scores of its rows (as
+    # scikit-learn's forests keep oob_decision_function_), none of its columns
+    oob = model.oob_frame_
+    assert list(oob.columns) == [*SCORE_COLUMNS, "in_bag"] and len(oob) == len(X)
     for name, value in vars(model).items():
+        if name == "oob_frame_":
+            continue
         assert not isinstance(value, pd.DataFrame | pd.Series), name
         if isinstance(value, np.ndarray):
             assert value.shape[0] != len(X), name
