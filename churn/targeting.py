@@ -48,6 +48,7 @@ __all__ = [
     "profit_under_rules",
     "rank_order",
     "review_list",
+    "review_worth",
     "rule_index",
     "sorted_rules",
     "straddling",
@@ -541,8 +542,15 @@ def effective_rules(
     return out
 
 
-#: Points of the interval the review value is averaged over.
-REVIEW_GRID = 21
+def _positive_area(g_left: np.ndarray, g_right: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """Integral of ``max(0, g)`` for ``g`` linear from ``g_left`` to ``g_right`` over ``width``."""
+    both = (g_left >= 0) & (g_right >= 0)
+    span = np.abs(g_left) + np.abs(g_right)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        one_side = np.where(
+            g_left > 0, g_left**2, np.where(g_right > 0, g_right**2, 0.0)
+        ) / np.where(span > 0, span, 1.0)  # the triangle up to where g crosses 0
+    return np.where(both, g_left + g_right, one_side) * width / 2.0
 
 
 def review_list(
@@ -562,15 +570,17 @@ def review_list(
     :func:`effective_rules` of this batch), ``worth`` is what a review that found the
     customer's true probability would be worth, in expected profit: with the true
     probability ``q`` taken as uniform over the interval, the average over ``q`` of
-    ``max(0, profit(action the rules give at q, q) - profit(action given now, q))``. It
-    grows with how far the interval reaches across the cut-off and with the money the two
-    actions differ by (the customer's value, the actions' costs and success rates), the
-    expected value of perfect information.
+    ``max(0, profit(action the cut-offs give at q, q) - profit(action given now, q))``.
+    It grows with how far the interval reaches across the cut-off and with the money the
+    two actions differ by (the customer's value, the actions' costs and success rates): the
+    expected value of perfect information. Profits are linear in ``q`` between cut-offs,
+    so the average is exact (no sampling).
 
     Returns one row per such customer, ``worth`` highest first (ties by probability):
     ``position`` (the customer's row in the inputs), ``customer_id`` (when ``ids``),
     ``churn_probability``, ``probability_low``, ``probability_high``, ``action`` (now),
-    ``could_be`` (the other action the interval reaches that pays most) and ``worth``.
+    ``could_be`` (the other action within the interval a review would most gain from) and
+    ``worth`` (money).
     """
     p = np.asarray(p, dtype=float)
     low = np.asarray(low, dtype=float)
@@ -581,33 +591,43 @@ def review_list(
     ordered = sorted_rules(rules)
     rows = np.flatnonzero(straddling(low, high, cuts) & np.isfinite(p))
     names = np.array([default_action, *(r.action for r in ordered)], dtype=object)
-    # the true probability, spread evenly over each interval (midpoints of REVIEW_GRID bins)
-    steps = (np.arange(REVIEW_GRID) + 0.5) / REVIEW_GRID
-    q = low[rows, None] + (high[rows] - low[rows])[:, None] * steps[None, :]
-    # the action the policy's cut-offs give at q, as an index into ``ordered`` (-1: none)
     by_name = {r.action: k for k, r in enumerate(ordered)}
-    lookup = np.array([by_name[c.action] for c in cuts] + [-1], dtype=int)  # [-1]: none
-    at_q = lookup[rule_index(q.ravel(), cuts).reshape(q.shape)]
     actions = _rule_actions(ordered, economics)
-    v = value[rows, None]
-    profits = np.stack(
-        [np.zeros_like(q)]
-        + [
-            np.zeros_like(q) if a is None else a.profit(q, np.broadcast_to(v, q.shape))
-            for a in actions
+    lo, hi, v, now = low[rows], high[rows], value[rows], index[rows]
+
+    def profit(k: int, q: np.ndarray) -> np.ndarray:  # action k (-1: none) at probability q
+        action = actions[k] if k >= 0 else None
+        return np.zeros_like(q) if action is None else action.profit(q, v)
+
+    def profit_now(q: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(q)
+        for k in np.unique(now):
+            mask = now == k
+            if k >= 0 and actions[k] is not None:
+                out[mask] = actions[k].profit(q[mask], v[mask])
+        return out
+
+    # Between two consecutive cut-offs the cut-offs give one action: integrate each segment.
+    bounds = [-np.inf, *(c.min_probability for c in cuts), np.inf]
+    segment_actions = [-1, *(by_name[c.action] for c in cuts)]
+    area = np.zeros((len(segment_actions), rows.size))
+    for j, k in enumerate(segment_actions):
+        left = np.maximum(lo, bounds[j])
+        right = np.minimum(hi, bounds[j + 1])
+        width = np.clip(right - left, 0.0, None)
+        g_left = profit(k, left) - profit_now(left)
+        g_right = profit(k, right) - profit_now(right)
+        area[j] = np.where((width > 0) & (k != now), _positive_area(g_left, g_right, width), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        worth = np.where(hi > lo, area.sum(axis=0) / (hi - lo), 0.0)
+    reached = np.array(
+        [
+            (np.minimum(hi, bounds[j + 1]) > np.maximum(lo, bounds[j])) & (k != now)
+            for j, k in enumerate(segment_actions)
         ]
-    )  # (1 + actions, customers, grid): no action first
-    now = index[rows]
-    gain = (
-        np.take_along_axis(profits, (at_q + 1)[None], axis=0)[0]
-        - np.take_along_axis(profits, np.broadcast_to((now + 1)[:, None], q.shape)[None], 0)[0]
-    )
-    worth = np.clip(gain, 0.0, None).mean(axis=1)
-    # the other action the interval reaches that pays most (on average over the interval)
-    mean_profit = profits.mean(axis=2)  # (1 + actions, customers)
-    reached = np.stack([(at_q == k).any(axis=1) for k in range(-1, len(ordered))])
-    reached &= np.arange(-1, len(ordered))[:, None] != now[None, :]
-    best_other = np.argmax(np.where(reached, mean_profit, -np.inf), axis=0) - 1
+    ).reshape(len(segment_actions), rows.size)
+    best_segment = np.argmax(np.where(reached, area, -np.inf), axis=0)
+    best_other = np.asarray(segment_actions)[best_segment]
     table = pd.DataFrame(
         {
             "position": rows,
@@ -622,3 +642,21 @@ def review_list(
     )
     order = np.lexsort((-table["churn_probability"].to_numpy(), -table["worth"].to_numpy()))
     return table.iloc[order].reset_index(drop=True)
+
+
+def review_worth(table: pd.DataFrame, reviewed: int) -> dict[str, float]:
+    """What reviewing the first ``reviewed`` customers of a :func:`review_list` is worth.
+
+    Returns ``reviewed`` (at most the list's length), ``worth`` (their total, money),
+    ``worth_all`` (the whole list's) and ``share`` (``worth / worth_all``; NaN when there
+    is nothing at stake).
+    """
+    k = int(min(max(reviewed, 0), len(table)))
+    worth = float(table["worth"].iloc[:k].sum())
+    total = float(table["worth"].sum())
+    return {
+        "reviewed": k,
+        "worth": worth,
+        "worth_all": total,
+        "share": worth / total if total > 0 else math.nan,
+    }

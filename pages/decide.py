@@ -381,32 +381,66 @@ def _results(decision, scenario: Scenario) -> None:
         f"({percent(ahead['share_review'])}) have a probability interval that crosses a cut-off: "
         "within what the model can tell, they could get a different action."
     )
-    if ahead["review"] and st.toggle("Route them to human review", key="decide_review"):
-        review = targeting.straddling(
-            base["probability_low"].to_numpy(), base["probability_high"].to_numpy(), decision.rules
-        )
-        columns = [
-            c
-            for c in (
-                artifact.id_column,
-                "churn_probability",
-                "probability_low",
-                "probability_high",
-            )
-            if c
-        ]
-        listed = base.loc[review, columns].sort_values("churn_probability", ascending=False)
-        st.dataframe(
-            listed,
-            hide_index=True,
-            column_config={c: st.column_config.NumberColumn(format="percent") for c in columns[1:]},
-        )
-        st.download_button(
-            "Download the review list (CSV)",
-            to_safe_csv(listed),
-            file_name="churn-review-list.csv",
-            mime="text/csv",
-        )
+    if ahead["review"]:
+        _review_section(decision, economics)
+
+
+def _review_section(decision, economics: Economics) -> None:
+    ids = base[artifact.id_column].to_numpy() if artifact.id_column else None
+    doubtful = targeting.review_list(
+        base["churn_probability"].to_numpy(),
+        base["probability_low"].to_numpy(),
+        base["probability_high"].to_numpy(),
+        economics.customer_value(base, len(base)),
+        decision.rules,
+        economics,
+        capacity=decision.capacity,
+        ids=ids,
+        default_action="No action",
+    )
+    reviewed = st.number_input(
+        "Customers the team can review",
+        0,
+        len(doubtful),
+        min(100, len(doubtful)),
+        10,
+        key="decide_review_n",
+        help="The doubtful customers are ranked by what a review is worth: how far their "
+        "interval reaches across the cut-off, times the money the two actions differ by.",
+    )
+    worth = targeting.review_worth(doubtful, reviewed)
+    st.markdown(
+        f"Reviewing the **{worth['reviewed']:,}** with the most at stake is worth about "
+        f"**{money(worth['worth'])}** in expected profit: "
+        f"{percent(worth['share'])} of the {money(worth['worth_all'])} at stake over all "
+        f"{len(doubtful):,} doubtful customers."
+    )
+    listed = doubtful.head(worth["reviewed"]).drop(columns=["position"])
+    if ids is None:
+        listed = listed.assign(row=doubtful["position"].head(worth["reviewed"]) + 1)
+    percent_column = st.column_config.NumberColumn(format="percent")
+    st.dataframe(
+        listed,
+        hide_index=True,
+        column_config={
+            "churn_probability": percent_column,
+            "probability_low": percent_column,
+            "probability_high": percent_column,
+            "action": st.column_config.TextColumn("action now"),
+            "worth": st.column_config.NumberColumn(
+                "worth of a review",
+                format="dollar",
+                help="Expected profit a review that found the true probability would add",
+            ),
+        },
+    )
+    st.download_button(
+        f"Download the review list ({worth['reviewed']:,} customers, CSV)",
+        to_safe_csv(listed),
+        file_name="churn-review-list.csv",
+        mime="text/csv",
+        on_click="ignore",
+    )
 
 
 decide_fragment()

@@ -199,3 +199,37 @@ def test_review_count_is_the_librarys():
     assert f"{ahead['review']:,} of the {len(base):,} customers in the current base" in texts
     contacted = ahead["estimated"]["contacted"]
     assert f"contacts exactly {contacted:,}" in " ".join(i.value for i in app.info)
+
+
+def test_the_review_list_is_ranked_by_worth_and_cut_where_the_team_says():
+    from churn.data import read_table
+    from churn.formatting import money
+    from churn.sample import NEW_BATCH_PATH
+    from churn.training import scored_customers
+    from pages.common import sample_artifact
+
+    app = _open()
+    artifact = sample_artifact()
+    base = scored_customers(artifact, read_table(NEW_BATCH_PATH, text_columns=("customer_id",)))
+    scenario = Scenario.from_query({}, list(artifact.holdout_data.columns))
+    decision = decide_on_holdout(artifact, scenario.economics, Choice("max_profit"))
+    doubtful = targeting.review_list(
+        base["churn_probability"].to_numpy(),
+        base["probability_low"].to_numpy(),
+        base["probability_high"].to_numpy(),
+        scenario.economics.customer_value(base, len(base)),
+        decision.rules,
+        scenario.economics,
+        ids=base["customer_id"].to_numpy(),
+    )
+    assert app.number_input(key="decide_review_n").value == 100
+    app.number_input(key="decide_review_n").set_value(40).run()
+    worth = targeting.review_worth(doubtful, 40)
+    texts = " ".join(m.value for m in app.markdown)
+    assert (
+        f"Reviewing the **40** with the most at stake is worth about **{money(worth['worth'])}**"
+        in texts
+    )
+    (table,) = [d.value for d in app.dataframe if "worth" in d.value.columns]
+    assert table["customer_id"].tolist() == doubtful["customer_id"].head(40).tolist()
+    assert table["worth"].is_monotonic_decreasing
