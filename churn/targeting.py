@@ -38,9 +38,11 @@ __all__ = [
     "Limit",
     "PolicyRule",
     "action_names",
+    "action_starts",
     "assign_actions",
     "assigned_index",
     "confusion",
+    "doubtful",
     "effective_rules",
     "expected_profit",
     "outlook",
@@ -473,7 +475,8 @@ def outlook(
     the expected churners the sum over everyone, and the expected profit prices ``p``.
     ``precision`` is NaN when nobody is contacted, ``recall`` when nobody churns. With
     ``low``/``high`` also ``review`` and ``share_review``: the customers whose interval
-    crosses a cut-off (:func:`straddling`).
+    contains a probability from which they would get another action (:func:`doubtful`,
+    capacity included), the customers :func:`review_list` lists.
     """
     p = np.asarray(p, dtype=float)
     value = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
@@ -490,7 +493,8 @@ def outlook(
             money = _profit_by_index(index[known], y[known], value[known], rules, economics)
             out["realised"] = _figures(y[known], contacted[known], money)
     if low is not None and high is not None:
-        review = straddling(low, high, effective_rules(p, rules, capacity, index))
+        starts = action_starts(p, value, rules, economics, capacity, index)
+        review = doubtful(low, high, starts) & np.isfinite(p)
         out["review"] = int(review.sum())
         out["share_review"] = float(review.mean()) if review.size else math.nan
     return out
@@ -553,6 +557,70 @@ def _positive_area(g_left: np.ndarray, g_right: np.ndarray, width: np.ndarray) -
     return np.where(both, g_left + g_right, one_side) * width / 2.0
 
 
+def _linear(action: Action, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(a, b)`` with the action's expected profit at churn probability q equal to a + b q."""
+    at0 = action.profit(np.zeros_like(value), value)
+    return at0, action.profit(np.ones_like(value), value) - at0
+
+
+def action_starts(
+    p: np.ndarray,
+    value: np.ndarray,
+    rules: Sequence[PolicyRule],
+    economics: Economics,
+    capacity: Capacity | None = None,
+    index: np.ndarray | None = None,
+) -> np.ndarray:
+    """For every customer, the churn probability from which each action would be given on
+    this batch (columns in ``sorted_rules`` order; inf: never), everything else kept.
+
+    Without a capacity these are the rules' cut-offs; with a capacity ranked by churn
+    probability, :func:`effective_rules`. With a capacity ranked by expected value that
+    is full, a customer is taken when the expected value of their action reaches that of
+    the last customer taken: their own contact cut-off, from the value they bring (the
+    stronger actions keep their cut-offs above it). Per-action capacities under a ranking
+    by expected value are not turned into cut-offs.
+    """
+    p = np.asarray(p, dtype=float)
+    value = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
+    ordered = sorted_rules(rules)
+    if index is None:
+        index = assigned_index(p, rules, capacity, value, economics)
+    cuts = {r.action: r.min_probability for r in effective_rules(p, rules, capacity, index)}
+    starts = np.full((p.size, len(ordered)), np.inf)
+    following = np.inf
+    for k in range(len(ordered) - 1, -1, -1):  # an action without its own customers: empty
+        following = cuts.get(ordered[k].action, following)
+        starts[:, k] = following
+    if not (capacity and capacity.ranking == "expected_value" and capacity.total is not None):
+        return starts
+    taken = index >= 0
+    if taken.sum() < capacity.total.count(int(np.isfinite(p).sum())) or not taken.any():
+        return starts  # the capacity is not full: the rules decide
+    worth = _profit_by_index(index, p, value, ordered, economics)
+    bar = float(worth[taken].min())
+    actions = _rule_actions(ordered, economics)
+    contact = np.full(p.size, np.inf)
+    for k, action in enumerate(actions):
+        if action is None:
+            continue
+        a, b = _linear(action, value)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.where(b > 0, (bar - a) / b, np.inf)
+        q = np.maximum(q, starts[:, k])
+        upper = starts[:, k + 1] if k + 1 < len(ordered) else np.inf
+        contact = np.where((q < upper) & (q <= 1.0), np.minimum(contact, q), contact)
+    return np.maximum(starts, contact[:, None])
+
+
+def doubtful(low: np.ndarray, high: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Customers whose interval contains one of their :func:`action_starts` (``low < s <=
+    high``): within what the model can tell, their action could flip (boolean mask)."""
+    low = np.asarray(low, dtype=float)[:, None]
+    high = np.asarray(high, dtype=float)[:, None]
+    return ((low < starts) & (starts <= high)).any(axis=1)
+
+
 def review_list(
     p: np.ndarray,
     low: np.ndarray,
@@ -566,15 +634,15 @@ def review_list(
 ) -> pd.DataFrame:
     """The customers whose action could flip within their interval, most at stake first.
 
-    For each customer whose interval crosses a cut-off (:func:`straddling`, on the
-    :func:`effective_rules` of this batch), ``worth`` is what a review that found the
-    customer's true probability would be worth, in expected profit: with the true
-    probability ``q`` taken as uniform over the interval, the average over ``q`` of
-    ``max(0, profit(action the cut-offs give at q, q) - profit(action given now, q))``.
-    It grows with how far the interval reaches across the cut-off and with the money the
-    two actions differ by (the customer's value, the actions' costs and success rates): the
-    expected value of perfect information. Profits are linear in ``q`` between cut-offs,
-    so the average is exact (no sampling).
+    For each customer whose interval contains a probability from which another action
+    would be given (:func:`doubtful`, on the :func:`action_starts` of this batch, which
+    account for the capacity), ``worth`` is what a review that found the customer's true
+    probability would be worth, in expected profit: with the true probability ``q`` taken
+    as uniform over the interval, the average over ``q`` of ``max(0, profit(action given at
+    q, q) - profit(action given now, q))``. It grows with how far the interval reaches
+    across the cut-off and with the money the two actions differ by (the customer's value,
+    the actions' costs and success rates): the expected value of perfect information.
+    Profits are linear in ``q`` between cut-offs, so the average is exact (no sampling).
 
     Returns one row per such customer, ``worth`` highest first (ties by probability):
     ``position`` (the customer's row in the inputs), ``customer_id`` (when ``ids``),
@@ -587,13 +655,13 @@ def review_list(
     high = np.asarray(high, dtype=float)
     value = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
     index = assigned_index(p, rules, capacity, value, economics, ids)
-    cuts = effective_rules(p, rules, capacity, index)
     ordered = sorted_rules(rules)
-    rows = np.flatnonzero(straddling(low, high, cuts) & np.isfinite(p))
+    starts = action_starts(p, value, rules, economics, capacity, index)
+    rows = np.flatnonzero(doubtful(low, high, starts) & np.isfinite(p))
     names = np.array([default_action, *(r.action for r in ordered)], dtype=object)
-    by_name = {r.action: k for k, r in enumerate(ordered)}
     actions = _rule_actions(ordered, economics)
     lo, hi, v, now = low[rows], high[rows], value[rows], index[rows]
+    starts = starts[rows]
 
     def profit(k: int, q: np.ndarray) -> np.ndarray:  # action k (-1: none) at probability q
         action = actions[k] if k >= 0 else None
@@ -607,34 +675,29 @@ def review_list(
                 out[mask] = actions[k].profit(q[mask], v[mask])
         return out
 
-    # Between two consecutive cut-offs the cut-offs give one action: integrate each segment.
-    bounds = [-np.inf, *(c.min_probability for c in cuts), np.inf]
-    segment_actions = [-1, *(by_name[c.action] for c in cuts)]
+    # From one start to the next the same action is given: integrate each segment.
+    edges = np.column_stack([np.full(rows.size, -np.inf), starts, np.full(rows.size, np.inf)])
+    segment_actions = list(range(-1, len(ordered)))
     area = np.zeros((len(segment_actions), rows.size))
+    reached = np.zeros((len(segment_actions), rows.size), dtype=bool)
     for j, k in enumerate(segment_actions):
-        left = np.maximum(lo, bounds[j])
-        right = np.minimum(hi, bounds[j + 1])
+        left = np.maximum(lo, edges[:, j])
+        right = np.minimum(hi, edges[:, j + 1])
         width = np.clip(right - left, 0.0, None)
+        reached[j] = (width > 0) & (k != now)
         g_left = profit(k, left) - profit_now(left)
         g_right = profit(k, right) - profit_now(right)
-        area[j] = np.where((width > 0) & (k != now), _positive_area(g_left, g_right, width), 0.0)
+        area[j] = np.where(reached[j], _positive_area(g_left, g_right, width), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         worth = np.where(hi > lo, area.sum(axis=0) / (hi - lo), 0.0)
-    reached = np.array(
-        [
-            (np.minimum(hi, bounds[j + 1]) > np.maximum(lo, bounds[j])) & (k != now)
-            for j, k in enumerate(segment_actions)
-        ]
-    ).reshape(len(segment_actions), rows.size)
-    best_segment = np.argmax(np.where(reached, area, -np.inf), axis=0)
-    best_other = np.asarray(segment_actions)[best_segment]
+    best_other = np.asarray(segment_actions)[np.argmax(np.where(reached, area, -np.inf), axis=0)]
     table = pd.DataFrame(
         {
             "position": rows,
             **({} if ids is None else {"customer_id": np.asarray(ids, dtype=object)[rows]}),
             "churn_probability": p[rows],
-            "probability_low": low[rows],
-            "probability_high": high[rows],
+            "probability_low": lo,
+            "probability_high": hi,
             "action": names[now + 1].astype(str),
             "could_be": names[best_other + 1].astype(str),
             "worth": worth,

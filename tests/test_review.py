@@ -107,3 +107,28 @@ def test_reviewing_the_first_k_is_worth_their_sum():
     assert 0.9 < two["share"] < 1.0  # the first two carry most of it
     assert review_worth(table, 100)["reviewed"] == 3
     assert review_worth(table.iloc[:0], 5)["reviewed"] == 0
+
+
+def test_ranked_by_value_a_customer_left_out_by_the_capacity_needs_to_reach_the_bar():
+    """Left out because the capacity is full, a customer only gets an action if their true
+    probability makes their action worth as much as the last customer taken's."""
+    from churn.targeting import action_starts
+
+    one = Economics((Action("Offer", 10.0, 50.0, 0.3),), value_constant=1000.0)
+    rules = [PolicyRule("Offer", 0.0)]
+    capacity = Capacity(total=Limit(customers=2), ranking="expected_value")
+    p = np.array([0.8, 0.6, 0.5, 0.5, 0.2])
+    value = np.array([1000.0, 1000.0, 1000.0, 100.0, 1000.0])
+    index = assigned_index(p, rules, capacity, value, one)
+    assert index.tolist() == [0, 0, -1, -1, -1]
+    starts = action_starts(p, value, rules, one, capacity, index)[:, 0]
+    offer = one.actions[0]
+    bar = offer.profit(np.array([0.6]), np.array([1000.0]))[0]
+    # the third customer is taken from p = 0.6 (same value), the fourth never (worth too little)
+    assert starts[2] == pytest.approx(0.6)
+    assert np.isinf(starts[3]) or starts[3] > 1
+    assert offer.profit(np.array([starts[2]]), np.array([1000.0]))[0] == pytest.approx(bar)
+    low = p - 0.15
+    high = p + 0.15
+    table = review_list(p, low, high, value, rules, one, capacity=capacity, ids=np.arange(5))
+    assert 2 in set(table["customer_id"]) and 3 not in set(table["customer_id"])
