@@ -6,8 +6,9 @@ Everything that applies rules lives here, so the Decide page, the customer list,
 exported policy, scoring and monitoring all apply them the same way: the assignment
 (:func:`assign_actions`), the profit of each customer (:func:`profit_under_rules`), the
 confusion matrix in customers and money (:func:`confusion`), what a policy does on a set of
-customers with or without outcomes (:func:`outlook`) and who is near a cut-off
-(:func:`straddling`). Choosing the rules is :mod:`churn.decisions`.
+customers with or without outcomes (:func:`outlook`) and who is near a cut-off, ranked by
+what a review is worth (:func:`doubtful`, :func:`review_list`). Choosing the rules is
+:mod:`churn.decisions`.
 
 A policy can also carry a :class:`Capacity`: at most so many customers contacted in all
 and per action, as a number of customers or a share of the scored batch. It is applied
@@ -504,8 +505,9 @@ def straddling(low: np.ndarray, high: np.ndarray, rules: Sequence[PolicyRule]) -
     """Customers whose interval contains a cut-off: their action could flip (boolean mask).
 
     A customer straddles the cut-off ``c`` when ``low < c <= high``: somewhere
-    inside their interval the policy would treat them differently. These are
-    the customers worth routing to human review.
+    inside their interval the rules would treat them differently. With a capacity, use
+    :func:`doubtful` on :func:`action_starts`, which also moves the cut-offs to where the
+    capacity cuts.
     """
     low = np.asarray(low, dtype=float)
     high = np.asarray(high, dtype=float)
