@@ -305,7 +305,7 @@ def _policy(args: argparse.Namespace, progress: _Progress) -> int:
         raise ChurnInputError(f"Cannot write {args.out} ({exc.strerror or exc}).") from None
     rules = ", ".join(f"{r.action} from p >= {r.min_probability:.3f}" for r in decision.rules)
     if decision.capacity is not None:
-        rules += " (" + "; ".join(decision.capacity.describe()).lower() + ")"
+        rules += f" ({decision.capacity.sentence()})"
     print(
         f"policy written to {args.out}: {rules or 'contact nobody'}; "
         f"{decision.share_targeted:.1%} targeted, precision "

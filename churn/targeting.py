@@ -200,15 +200,13 @@ class Capacity:
             ranking=str(data.get("ranking", "churn_probability")),
         )
 
-    def describe(self) -> list[str]:
-        """The capacity in plain words, one line per limit."""
+    def sentence(self) -> str:
+        """The capacity in plain words: ``at most 750 customers in all, highest churn
+        probability first``."""
         by = "churn probability" if self.ranking == "churn_probability" else "expected value"
-        lines = [f"{name}: at most {limit.describe()}" for name, limit in self.per_action]
-        if self.total is not None:
-            lines.append(f"In all: at most {self.total.describe()}")
-        if lines:
-            lines.append(f"Highest {by} first")
-        return lines
+        parts = [] if self.total is None else [f"at most {self.total.describe()} in all"]
+        parts += [f"at most {limit.describe()} for {name}" for name, limit in self.per_action]
+        return ", ".join(parts) + f", highest {by} first"
 
 
 def rank_order(score: np.ndarray, ids: np.ndarray | None = None) -> np.ndarray:

@@ -347,7 +347,7 @@ def _results(decision, scenario: Scenario) -> None:
     if note:
         st.info(note, icon=":material/balance:")
     if decision.capacity is not None:
-        st.markdown("**Capacity:** " + "; ".join(decision.capacity.describe()) + ".")
+        st.markdown(f"**Capacity:** {decision.capacity.sentence()}.")
     st.info(
         f"**On the {on_base['customers']:,} customers of the current base** (listed on the "
         f"Customers page) this policy contacts exactly {on_base['contacted']:,} "
@@ -418,17 +418,19 @@ def _review_section(decision, economics: Economics) -> None:
     listed = doubtful.head(worth["reviewed"]).drop(columns=["position"])
     if ids is None:
         listed = listed.assign(row=doubtful["position"].head(worth["reviewed"]) + 1)
-    percent_column = st.column_config.NumberColumn(format="percent")
     st.dataframe(
         listed,
         hide_index=True,
         column_config={
-            "churn_probability": percent_column,
-            "probability_low": percent_column,
-            "probability_high": percent_column,
-            "action": st.column_config.TextColumn("action now"),
+            "churn_probability": st.column_config.NumberColumn(
+                "Churn probability", format="percent"
+            ),
+            "probability_low": st.column_config.NumberColumn("Low", format="percent"),
+            "probability_high": st.column_config.NumberColumn("High", format="percent"),
+            "action": st.column_config.TextColumn("Action now"),
+            "could_be": st.column_config.TextColumn("Could be"),
             "worth": st.column_config.NumberColumn(
-                "worth of a review",
+                "Worth of a review",
                 format="dollar",
                 help="Expected profit a review that found the true probability would add",
             ),

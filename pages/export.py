@@ -69,9 +69,7 @@ with left:
         st.markdown(f"- {line}")
     if decision.capacity is not None:
         st.markdown(
-            "Then the capacity, applied to every scored batch by rank: "
-            + "; ".join(decision.capacity.describe())
-            + "."
+            "Then the capacity cuts every scored batch: " + decision.capacity.sentence() + "."
         )
     expected = policy["expected"]
     st.caption(

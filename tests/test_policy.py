@@ -704,3 +704,18 @@ def test_expected_profit_band_orders_with_three_tiers():
     assert mid == pytest.approx(profit_by_index(index, p, value, decision.rules, econ).sum())
     nobody = pol.decide(p, low, high, None, value, econ, Choice("top_n", 0))
     assert nobody.expected_profit_low == nobody.expected_profit_high == 0.0
+
+
+def test_a_capacity_in_plain_words():
+    from churn.targeting import Capacity, Limit
+
+    capacity = Capacity(
+        total=Limit(customers=750),
+        per_action=(("Call", Limit(share=0.05)),),
+        ranking="expected_value",
+    )
+    assert capacity.sentence() == (
+        "at most 750 customers in all, at most 5.0% of the customers scored for Call, "
+        "highest expected value first"
+    )
+    assert Capacity.from_dict(capacity.to_dict()) == capacity
