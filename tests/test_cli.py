@@ -904,3 +904,35 @@ def test_cli_model_has_the_app_models_fingerprint(cli_model: Path) -> None:
 
     manifest = json.loads((cli_model / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["fingerprint"] == sample_artifact().fingerprint
+
+
+def test_a_capacity_in_customers_ranked_by_value_is_what_scoring_contacts(
+    capsys: pytest.CaptureFixture[str], cli_model: Path, batch: pd.DataFrame, work: Path
+) -> None:
+    policy_path = work / "policy-top-n.json"
+    stdout = ok(
+        capsys, "policy", "--model", cli_model, "--out", policy_path, "--top-n", "300",
+        "--batch-size", len(batch), "--ranking", "expected_value",
+    )  # fmt: skip
+    assert "at most 300 customers in all, highest expected value first" in stdout
+    policy = json.loads(policy_path.read_text(encoding="utf-8"))
+    assert policy["capacity"]["total"] == {"customers": 300}
+    assert policy["expected"]["batch_size"] == len(batch)
+    # on the holdout it was measured as the share 300 is of the batch
+    assert policy["expected"]["share_targeted"] == pytest.approx(300 / len(batch), abs=1e-3)
+    out = work / "scores-top-n.csv"
+    ok(capsys, "score", "--model", cli_model, "--data", NEW_BATCH, "--out", out,
+       "--policy", policy_path)  # fmt: skip
+    scored = read_scores(out)
+    contacted = scored["action"] != policy["default_action"]
+    assert contacted.sum() == 300
+    # the 300 worth most, not the 300 most likely to leave
+    value = 12 * batch["monthly_charges"].to_numpy()
+    by_p = scored["churn_probability"].rank(ascending=False, method="first") <= 300
+    assert set(scored.loc[contacted, "customer_id"]) != set(scored.loc[by_p, "customer_id"])
+    assert np.nanmean(value[contacted.to_numpy()]) > np.nanmean(value[by_p.to_numpy()])
+    bad = error(
+        capsys, "policy", "--model", cli_model, "--out", policy_path, "--top-n", "10",
+        "--batch-size", "0",
+    )  # fmt: skip
+    assert "--batch-size" in bad
