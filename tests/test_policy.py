@@ -719,3 +719,27 @@ def test_a_capacity_in_plain_words():
         "highest expected value first"
     )
     assert Capacity.from_dict(capacity.to_dict()) == capacity
+
+
+def test_the_rank_order_is_the_documented_one_by_brute_force():
+    from churn.targeting import rank_order
+
+    rng = np.random.default_rng(5)
+    score = np.round(rng.random(2000), 2)  # many ties
+    score[::97] = np.nan
+    ids = np.array([str(x) for x in rng.permutation(2000)], dtype=object)
+    ids[::50] = None
+    brute = sorted(
+        range(2000),
+        key=lambda k: (
+            np.isnan(score[k]),
+            0 if np.isnan(score[k]) else -score[k],
+            ids[k] is None,
+            ids[k] or "",
+            k,
+        ),
+    )
+    assert rank_order(score, ids).tolist() == brute
+    assert rank_order(score).tolist() == sorted(
+        range(2000), key=lambda k: (np.isnan(score[k]), 0 if np.isnan(score[k]) else -score[k], k)
+    )
