@@ -4,7 +4,10 @@ Targets: <= 50 ms for the sample, <= 200 ms for 1,000,000 scored customers.
 
 "Threshold change" is the library work the Decide fragment reruns when the
 PM moves the cut-off: the decision (tier cut-offs, curve, band, chosen row,
-interval range), the confusion in money, and the review count over the base.
+interval range, all measured by applying the policy as production does), the confusion in
+money, what the policy does on the base with the doubtful customers, and the review list
+ranked by worth. "Capacity change" is the same for a capacity (15% of the customers), whose
+rank-and-take runs on the holdout and the base.
 "Economics change" adds the alternatives (the rule's own best policy). The
 probability sort is done once per model (``Artifact.holdout_sorted``), as in
 the app. The 1,000,000-customer case uses synthetic scores with the same
@@ -23,7 +26,7 @@ from churn.checks import ColumnMapping
 from churn.data import read_table
 from churn.decisions import Choice
 from churn.economics import default_economics
-from churn.policy import baseline_profits, decide, decide_on_holdout
+from churn.policy import baseline_profits, decide, decide_on_holdout, on_customers
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.training import score_frame, train
 
@@ -39,17 +42,33 @@ def timed(fn, repeat: int = 7) -> float:
 
 sample = read_table(SAMPLE_PATH)
 artifact = train(sample, ColumnMapping.for_table(sample, "churned", id_column="customer_id"))
-base = score_frame(artifact, read_table(NEW_BATCH_PATH))
+batch = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
+base = score_frame(artifact, batch).join(batch.drop(columns=["customer_id"]))
 economics = default_economics(artifact.holdout_data.columns)
 h = artifact.holdout
 _ = artifact.holdout_sorted  # sorted once per model, as in the app
 
 
-def sample_threshold_change(t: float = 0.3) -> None:
-    d = decide_on_holdout(artifact, economics, Choice("threshold", t))  # includes the confusion
-    targeting.straddling(
-        base["probability_low"].to_numpy(), base["probability_high"].to_numpy(), d.rules
+def _on_the_base(d) -> None:
+    on_customers(d, economics, base, "customer_id")  # contacted and doubtful on the base
+    targeting.review_list(
+        base["churn_probability"].to_numpy(),
+        base["probability_low"].to_numpy(),
+        base["probability_high"].to_numpy(),
+        economics.customer_value(base, len(base)),
+        d.rules,
+        economics,
+        capacity=d.capacity,
+        ids=base["customer_id"].to_numpy(),
     )
+
+
+def sample_threshold_change(t: float = 0.3) -> None:
+    _on_the_base(decide_on_holdout(artifact, economics, Choice("threshold", t)))
+
+
+def sample_capacity_change(share: float = 0.15) -> None:
+    _on_the_base(decide_on_holdout(artifact, economics, Choice("top_share", share)))
 
 
 def sample_economics_change() -> None:
@@ -73,9 +92,17 @@ p_s, low_s, high_s, y_s, value_s = p[o], low[o], high[o], y[o], big_value[o]
 ready = decisions.presorted(groups)
 
 
+def _big(choice: Choice) -> None:
+    d = decide(p_s, low_s, high_s, y_s, value_s, economics, choice, groups=ready)
+    targeting.outlook(p_s, value_s, d.rules, economics, low=low_s, high=high_s, capacity=d.capacity)
+
+
 def big_threshold_change(t: float = 0.3) -> None:
-    d = decide(p_s, low_s, high_s, y_s, value_s, economics, Choice("threshold", t), groups=ready)
-    targeting.straddling(low_s, high_s, d.rules)
+    _big(Choice("threshold", t))
+
+
+def big_capacity_change(share: float = 0.15) -> None:
+    _big(Choice("top_share", share))
 
 
 emit(
@@ -85,9 +112,11 @@ emit(
         "sample_base_customers": len(base),
         "sample_threshold_change_ms": round(timed(sample_threshold_change), 1),
         "sample_economics_change_ms": round(timed(sample_economics_change), 1),
+        "sample_capacity_change_ms": round(timed(sample_capacity_change), 1),
         "sample_target_ms": 50,
         "customers_1m": N,
         "threshold_change_1m_ms": round(timed(big_threshold_change, repeat=3), 1),
+        "capacity_change_1m_ms": round(timed(big_capacity_change, repeat=3), 1),
         "target_1m_ms": 200,
         "sort_once_1m_ms": round(timed(lambda: decisions.sorted_groups(p), repeat=3), 1),
         "peak_memory_mb": round(peak_memory_mb(), 1),

@@ -14,6 +14,9 @@ from _common import emit, peak_memory_mb
 from churn.artifact import load_artifact, save_artifact
 from churn.checks import ColumnMapping
 from churn.data import read_table
+from churn.decisions import Choice
+from churn.economics import default_economics
+from churn.policy import apply_policy, build_policy, decide_on_holdout
 from churn.sample import SAMPLE_PATH, generate_customers
 from churn.training import score_frame, train
 
@@ -35,6 +38,16 @@ for n in (100_000, 1_000_000):
     assert len(scored) == n
     figures[f"rows_per_second_{n}"] = round(n / seconds)
     figures[f"seconds_{n}"] = round(seconds, 2)
+# Applying a policy with a capacity (sort, then take) to the last batch's scores.
+economics = default_economics(sample.columns)
+p = scored["churn_probability"].to_numpy()
+for ranking in ("churn_probability", "expected_value"):
+    decision = decide_on_holdout(loaded, economics, Choice("top_share", 0.15), ranking=ranking)
+    policy = build_policy(decision, economics, loaded.fingerprint)
+    start = time.perf_counter()
+    actions = apply_policy(policy, p, frame, "customer_id")
+    figures[f"capacity_{ranking}_seconds_1000000"] = round(time.perf_counter() - start, 2)
+    assert (actions != policy["default_action"]).sum() == 150_000
 figures.update(
     {
         "target_rows_per_second": 100_000,
