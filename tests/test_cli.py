@@ -331,7 +331,11 @@ def test_score_reordered_rows_keeps_input_order(
 
 
 def test_score_unseen_categories_and_missing_values(
-    capsys: pytest.CaptureFixture[str], cli_model: Path, batch: pd.DataFrame, work: Path
+    capsys: pytest.CaptureFixture[str],
+    cli_model: Path,
+    cli_policies: dict[str, Path],
+    batch: pd.DataFrame,
+    work: Path,
 ) -> None:
     frame = batch.head(300).copy()
     frame["contract_type"] = frame["contract_type"].astype(object)
@@ -356,6 +360,17 @@ def test_score_unseen_categories_and_missing_values(
     # unseen categories and partly missing rows are scored, with no note
     _check_scores(scored[~empty].reset_index(drop=True), frame[~empty].reset_index(drop=True))
     assert scored.loc[~empty, "score_note"].isna().all()
+    # with a policy, a row that could not be scored gets the default action (it used to get
+    # the strongest action: a missing probability sorted above every cut-off)
+    out = work / "odd-actions.csv"
+    for method in ("max_profit", "top_share"):
+        policy_path = cli_policies[method]
+        default = json.loads(policy_path.read_text(encoding="utf-8"))["default_action"]
+        ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out,
+           "--policy", policy_path)  # fmt: skip
+        actions = read_scores(out)["action"]
+        assert (actions[empty] == default).all()
+        assert (actions[~empty] != default).any()
 
 
 def test_score_without_policy_has_no_action(plain_scores: pd.DataFrame, batch: pd.DataFrame):
