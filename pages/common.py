@@ -196,6 +196,12 @@ def act_on_uploader() -> None:
             st.rerun()
 
 
+def acting_on_training_table() -> bool:
+    """Whether the pages act on the uploaded training table (scored out-of-fold), whose
+    scores a later ``score --policy`` of the same rows would not reproduce."""
+    return using_upload() and acting_on_upload() is None
+
+
 def base_key() -> str:
     """Which customers the pages act on, as a cache key ("" for the default base)."""
     upload = acting_on_upload()

@@ -89,8 +89,8 @@ if decision.capacity is not None:
     contacted_n = int((table["action"] != DEFAULT_ACTION).sum())
     st.info(
         f"The team's capacity ({decision.capacity.sentence()}) cuts the "
-        f"list at **{contacted_n:,} customers**: everyone after them gets no action, exactly "
-        "as `score --policy` does.",
+        f"list at **{contacted_n:,} customers**: everyone after them gets no action, as "
+        "`score --policy` does.",
         icon=":material/content_cut:",
     )
 

@@ -16,6 +16,7 @@ from churn.scenario import Scenario
 from pages.chart_data import arrow_datasets, with_dataset
 from pages.common import (
     act_on_uploader,
+    acting_on_training_table,
     base_description,
     current_artifact,
     current_base,
@@ -348,13 +349,18 @@ def _results(decision, scenario: Scenario) -> None:
         st.info(note, icon=":material/balance:")
     if decision.capacity is not None:
         st.markdown(f"**Capacity:** {decision.capacity.sentence()}.")
+    same = (
+        ""
+        if acting_on_training_table()  # scoring these rows again would give in-sample scores
+        else "; `score --policy` gives these customers the same actions"
+    )
     st.info(
         f"**On the {on_base['customers']:,} customers of the current base** (listed on the "
         f"Customers page) this policy contacts exactly {on_base['contacted']:,} "
         f"({percent(on_base['share_targeted'])}), about "
         f"{on_base['churners_contacted']:,.0f} of them expected to churn, for an expected "
-        f"value of {money(on_base['profit'])}; `score --policy` gives these customers the "
-        f"same actions. It can differ from the holdout: the base is {base_description()}.",
+        f"value of {money(on_base['profit'])}{same}. It can differ from the holdout: the base "
+        f"is {base_description()}.",
         icon=":material/groups:",
     )
 
