@@ -26,7 +26,13 @@ from churn.checks import ColumnMapping
 from churn.data import read_table
 from churn.decisions import Choice
 from churn.economics import default_economics
-from churn.policy import baseline_profits, decide, decide_on_holdout, on_customers
+from churn.policy import (
+    baseline_profits,
+    decide,
+    decide_on_holdout,
+    on_customers,
+    review_on_customers,
+)
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.training import score_frame, train
 
@@ -51,16 +57,7 @@ _ = artifact.holdout_sorted  # sorted once per model, as in the app
 
 def _on_the_base(d) -> None:
     on_customers(d, economics, base, "customer_id")  # contacted and doubtful on the base
-    targeting.review_list(
-        base["churn_probability"].to_numpy(),
-        base["probability_low"].to_numpy(),
-        base["probability_high"].to_numpy(),
-        economics.customer_value(base, len(base)),
-        d.rules,
-        economics,
-        capacity=d.capacity,
-        ids=base["customer_id"].to_numpy(),
-    )
+    review_on_customers(d, economics, base, "customer_id")
 
 
 def sample_threshold_change(t: float = 0.3) -> None:

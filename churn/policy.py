@@ -41,6 +41,7 @@ __all__ = [
     "economics_note",
     "load_policy",
     "on_customers",
+    "review_on_customers",
     "rules_of",
     "save_policy",
     "validate_policy",
@@ -278,6 +279,13 @@ def decide(
     )
 
 
+def _ids(customers: pd.DataFrame, id_column: str | None) -> np.ndarray | None:
+    """The customer ids that break ties at a capacity, if the table has them."""
+    if id_column is None or id_column not in customers.columns:
+        return None
+    return customers[id_column].to_numpy()
+
+
 def on_customers(
     decision: Decision,
     economics: Economics,
@@ -291,21 +299,39 @@ def on_customers(
     the value column; ``id_column`` breaks ties at a capacity. Returns
     :func:`churn.targeting.outlook`'s ``estimated`` figures, ``review`` and ``share_review``.
     """
-    n = len(customers)
-    ids = (
-        customers[id_column].to_numpy()
-        if id_column is not None and id_column in customers.columns
-        else None
-    )
+    ids = _ids(customers, id_column)
     return targeting.outlook(
         customers["churn_probability"].to_numpy(dtype=float),
-        economics.customer_value(customers, n),
+        economics.customer_value(customers, len(customers)),
         decision.rules,
         economics,
         low=customers["probability_low"].to_numpy(dtype=float),
         high=customers["probability_high"].to_numpy(dtype=float),
         capacity=decision.capacity,
         ids=ids,
+    )
+
+
+def review_on_customers(
+    decision: Decision,
+    economics: Economics,
+    customers: pd.DataFrame,
+    id_column: str | None = None,
+    default_action: str = DEFAULT_ACTION,
+) -> pd.DataFrame:
+    """:func:`churn.targeting.review_list` of scored ``customers`` under the decision's policy
+    (capacity included): the doubtful customers, most at stake first."""
+    ids = _ids(customers, id_column)
+    return targeting.review_list(
+        customers["churn_probability"].to_numpy(dtype=float),
+        customers["probability_low"].to_numpy(dtype=float),
+        customers["probability_high"].to_numpy(dtype=float),
+        economics.customer_value(customers, len(customers)),
+        decision.rules,
+        economics,
+        capacity=decision.capacity,
+        ids=ids,
+        default_action=default_action,
     )
 
 

@@ -271,7 +271,7 @@ def assigned_index(
             raise ChurnInputError(
                 "Ranking by expected value needs each customer's value and the economics."
             )
-        score = _profit_by_index(index, p, np.asarray(value, dtype=float), ordered, economics)
+        score = profit_by_index(index, p, np.asarray(value, dtype=float), ordered, economics)
         score = np.where(index >= 0, score, np.nan)
     else:
         score = np.where(index >= 0, p, np.nan)
@@ -345,26 +345,7 @@ def profit_under_rules(
     customers without an action get 0. Money, one value per customer.
     """
     p = np.asarray(p, dtype=float)
-    return _profit_by_index(rule_index(p, rules), outcome, value, rules, economics)
-
-
-def _profit_by_index(
-    index: np.ndarray,
-    outcome: np.ndarray,
-    value: np.ndarray,
-    rules: Sequence[PolicyRule],
-    economics: Economics,
-) -> np.ndarray:
-    """Profit of each customer given the index of their rule (-1: none, profit 0)."""
-    index = np.asarray(index)
-    outcome = np.asarray(outcome, dtype=float)
-    value = np.broadcast_to(np.asarray(value, dtype=float), index.shape)
-    out = np.zeros(index.size)
-    for k, action in enumerate(_rule_actions(rules, economics)):
-        rows = index == k
-        if action is not None and rows.any():
-            out[rows] = action.profit(outcome[rows], value[rows])
-    return out
+    return profit_by_index(rule_index(p, rules), outcome, value, rules, economics)
 
 
 def profit_by_index(
@@ -377,7 +358,15 @@ def profit_by_index(
     """Profit of each customer given their action's index in ``sorted_rules(rules)`` (as
     from :func:`assigned_index`; -1 is no action, profit 0), paid off by ``outcome``
     (0/1, or a probability for the expected profit). Money, one value per customer."""
-    return _profit_by_index(index, outcome, value, rules, economics)
+    index = np.asarray(index)
+    outcome = np.asarray(outcome, dtype=float)
+    value = np.broadcast_to(np.asarray(value, dtype=float), index.shape)
+    out = np.zeros(index.size)
+    for k, action in enumerate(_rule_actions(rules, economics)):
+        rows = index == k
+        if action is not None and rows.any():
+            out[rows] = action.profit(outcome[rows], value[rows])
+    return out
 
 
 def confusion(
@@ -492,14 +481,14 @@ def outlook(
     index = assigned_index(p, rules, capacity, value, economics, ids)
     contacted = index >= 0
     out: dict[str, Any] = {
-        "estimated": _figures(p, contacted, _profit_by_index(index, p, value, rules, economics)),
+        "estimated": _figures(p, contacted, profit_by_index(index, p, value, rules, economics)),
         "realised": None,
     }
     if y is not None:
         y = np.asarray(y, dtype=float)
         known = ~np.isnan(y)
         if known.any():
-            money = _profit_by_index(index[known], y[known], value[known], rules, economics)
+            money = profit_by_index(index[known], y[known], value[known], rules, economics)
             out["realised"] = _figures(y[known], contacted[known], money)
     if low is not None and high is not None:
         starts = action_starts(p, value, rules, economics, capacity, index)
@@ -607,7 +596,7 @@ def action_starts(
     taken = index >= 0
     if taken.sum() < capacity.total.count(int(np.isfinite(p).sum())) or not taken.any():
         return starts  # the capacity is not full: the rules decide
-    worth = _profit_by_index(index, p, value, ordered, economics)
+    worth = profit_by_index(index, p, value, ordered, economics)
     bar = float(worth[taken].min())
     actions = _rule_actions(ordered, economics)
     contact = np.full(p.size, np.inf)

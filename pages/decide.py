@@ -11,7 +11,7 @@ from churn.decisions import Choice
 from churn.economics import Action, Economics
 from churn.errors import ChurnInputError
 from churn.formatting import money, percent
-from churn.policy import economics_note, on_customers
+from churn.policy import economics_note, on_customers, review_on_customers
 from churn.scenario import Scenario
 from pages.chart_data import arrow_datasets, with_dataset
 from pages.common import (
@@ -392,17 +392,8 @@ def _results(decision, scenario: Scenario) -> None:
 
 
 def _review_section(decision, economics: Economics) -> None:
-    ids = base[artifact.id_column].to_numpy() if artifact.id_column else None
-    doubtful = targeting.review_list(
-        base["churn_probability"].to_numpy(),
-        base["probability_low"].to_numpy(),
-        base["probability_high"].to_numpy(),
-        economics.customer_value(base, len(base)),
-        decision.rules,
-        economics,
-        capacity=decision.capacity,
-        ids=ids,
-        default_action="No action",
+    doubtful = review_on_customers(
+        decision, economics, base, artifact.id_column, default_action="No action"
     )
     reviewed = st.number_input(
         "Customers the team can review",
@@ -422,7 +413,7 @@ def _review_section(decision, economics: Economics) -> None:
         f"{len(doubtful):,} doubtful customers."
     )
     listed = doubtful.head(worth["reviewed"]).drop(columns=["position"])
-    if ids is None:
+    if artifact.id_column is None:
         listed = listed.assign(row=doubtful["position"].head(worth["reviewed"]) + 1)
     st.dataframe(
         listed,

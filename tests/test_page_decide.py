@@ -13,7 +13,12 @@ from churn import charts, targeting
 from churn.decisions import Choice
 from churn.economics import Action, Economics
 from churn.formatting import percent
-from churn.policy import baseline_profits, decide_on_holdout
+from churn.policy import (
+    baseline_profits,
+    decide_on_holdout,
+    on_customers,
+    review_on_customers,
+)
 from churn.scenario import Scenario, default_scenario
 
 TIMEOUT = 120
@@ -175,26 +180,24 @@ def test_a_mangled_link_is_a_sentence_not_a_traceback():
     assert app.radio(key="decide_method").value == "max_profit"  # the default, shown
 
 
-def test_review_count_is_the_librarys():
-    from pages.common import sample_artifact
-
-    app = _open()
-    artifact = sample_artifact()
+def _sample_base_and_default_decision():
+    """The sample's latest snapshot, scored, and the default (maximum-profit) decision."""
     from churn.data import read_table
     from churn.sample import NEW_BATCH_PATH
     from churn.training import scored_customers
+    from pages.common import sample_artifact
 
+    artifact = sample_artifact()
     base = scored_customers(artifact, read_table(NEW_BATCH_PATH, text_columns=("customer_id",)))
     scenario = Scenario.from_query({}, list(artifact.holdout_data.columns))
     decision = decide_on_holdout(artifact, scenario.economics, Choice("max_profit"))
-    ahead = targeting.outlook(
-        base["churn_probability"].to_numpy(),
-        scenario.economics.customer_value(base, len(base)),
-        decision.rules,
-        scenario.economics,
-        low=base["probability_low"].to_numpy(),
-        high=base["probability_high"].to_numpy(),
-    )
+    return base, scenario.economics, decision
+
+
+def test_review_count_is_the_librarys():
+    app = _open()
+    base, economics, decision = _sample_base_and_default_decision()
+    ahead = on_customers(decision, economics, base, "customer_id")
     texts = " ".join(m.value for m in app.markdown)
     assert f"{ahead['review']:,} of the {len(base):,} customers in the current base" in texts
     contacted = ahead["estimated"]["contacted"]
@@ -202,26 +205,12 @@ def test_review_count_is_the_librarys():
 
 
 def test_the_review_list_is_ranked_by_worth_and_cut_where_the_team_says():
-    from churn.data import read_table
     from churn.formatting import money
-    from churn.sample import NEW_BATCH_PATH
-    from churn.training import scored_customers
-    from pages.common import sample_artifact
 
     app = _open()
-    artifact = sample_artifact()
-    base = scored_customers(artifact, read_table(NEW_BATCH_PATH, text_columns=("customer_id",)))
-    scenario = Scenario.from_query({}, list(artifact.holdout_data.columns))
-    decision = decide_on_holdout(artifact, scenario.economics, Choice("max_profit"))
-    doubtful = targeting.review_list(
-        base["churn_probability"].to_numpy(),
-        base["probability_low"].to_numpy(),
-        base["probability_high"].to_numpy(),
-        scenario.economics.customer_value(base, len(base)),
-        decision.rules,
-        scenario.economics,
-        ids=base["customer_id"].to_numpy(),
-    )
+    base, economics, decision = _sample_base_and_default_decision()
+    doubtful = review_on_customers(decision, economics, base, "customer_id")
+    assert len(doubtful) == on_customers(decision, economics, base, "customer_id")["review"]
     assert app.number_input(key="decide_review_n").value == 100
     app.number_input(key="decide_review_n").set_value(40).run()
     worth = targeting.review_worth(doubtful, 40)

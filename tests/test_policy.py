@@ -573,28 +573,17 @@ def test_a_capacity_is_kept_on_a_base_that_scores_higher():
 
 def test_a_capacity_counts_only_the_scored_customers_and_unscored_get_the_default():
     p = np.r_[np.linspace(0.9, 0.5, 10), [np.nan] * 10]
-    decision = pol.decide(
-        np.linspace(0.01, 0.99, 100),
-        np.linspace(0.01, 0.99, 100),
-        np.linspace(0.01, 0.99, 100),
-        None,
-        np.full(100, 1000.0),
-        ONE,
-        Choice("top_share", 0.2),
-    )
-    actions = pol.apply_policy(_policy_for(decision), p)
+    holdout = np.linspace(0.01, 0.99, 100)
+
+    def policy(choice: Choice) -> dict:
+        decision = pol.decide(holdout, holdout, holdout, None, np.full(100, 1000.0), ONE, choice)
+        return _policy_for(decision)
+
+    actions = pol.apply_policy(policy(Choice("top_share", 0.2)), p)
     assert actions[10:].tolist() == ["none"] * 10  # no probability, no action
     assert actions[:2].tolist() == ["Offer", "Offer"] and (actions[2:10] == "none").all()
-    rules_only = pol.decide(
-        np.linspace(0.01, 0.99, 100),
-        np.linspace(0.01, 0.99, 100),
-        np.linspace(0.01, 0.99, 100),
-        None,
-        np.full(100, 1000.0),
-        ONE,
-        Choice("threshold", 0.1),
-    )
-    assert pol.apply_policy(_policy_for(rules_only), p)[10:].tolist() == ["none"] * 10
+    by_rules = pol.apply_policy(policy(Choice("threshold", 0.1)), p)
+    assert by_rules[10:].tolist() == ["none"] * 10
 
 
 def test_ties_at_a_capacity_go_to_the_smaller_id_whatever_the_row_order():
