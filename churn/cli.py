@@ -320,8 +320,13 @@ def _monitor(args: argparse.Namespace, progress: _Progress) -> int:
     def pct(x: float | None) -> str:
         return "n/a" if x is None else f"{x:.1%}"
 
+    left = (
+        f", {result['rows_left_out']:,} rows left out: no value in any model column"
+        if result["rows_left_out"]
+        else ""
+    )
     lines = [
-        f"drift: {result['status']} ({len(frame):,} customers; score PSI "
+        f"drift: {result['status']} ({result['rows']:,} customers{left}; score PSI "
         f"{result['score_psi']:.3f}; {len(drifted)} of {len(result['features'])} features "
         f"drifted{': ' + shown if shown else ''})",
         f"estimated: {pct(est['share_targeted'])} contacted, precision "
