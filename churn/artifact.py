@@ -156,11 +156,27 @@ class Artifact:
 
     @cached_property
     def preparation(self) -> Preparation:
-        """How raw columns become model inputs (identity for models from before the checks)."""
+        """How raw columns become model inputs (``preparation.json``).
+
+        Models from before the checks have none, and models from before ``numbers`` was
+        recorded do not list the columns that were plain numbers: both are read from the
+        model's feature kinds (and the value column), so a later table that writes such a
+        column as text is still read as numbers.
+        """
         text = self.extra_files.get("preparation.json")
-        if text is None:
-            return Preparation(features=list(self.model.spec_.columns))
-        return Preparation.from_dict(json.loads(text))
+        data = {} if text is None else json.loads(text)
+        preparation = Preparation.from_dict({"features": list(self.model.spec_.columns), **data})
+        if "numbers" not in data:
+            spec, converted = self.model.spec_, {*preparation.numeric_text, *preparation.dates}
+            value = self.info.value_column
+            preparation.numbers = [
+                c
+                for c in [*spec.columns, *([value] if value not in spec.kinds else [])]
+                if c is not None
+                and c not in converted
+                and spec.kinds.get(c, "numeric") == "numeric"
+            ]
+        return preparation
 
     @property
     def data_check(self) -> dict[str, Any] | None:

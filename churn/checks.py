@@ -107,8 +107,12 @@ class Preparation:
 
     ``numeric_text`` columns are parsed as numbers (currency signs, percent signs,
     spaces and thousands separators removed; a decimal comma when ``decimal_comma``);
-    ``dates`` maps a column to its reference day (ISO), the column becoming the
-    number of days before it; ``features`` are the columns the model may use.
+    ``numbers`` are the other columns the model reads as numbers (plain numbers in
+    training): a later table that brings one as text (``"$79.76"``, ``"79,76"``) has it
+    parsed the same way, never silently missing. Whether a table writes a decimal comma
+    is read from its own cells when they say (``"79,76"`` or ``"79.76"``), else taken
+    from training. ``dates`` maps a column to its reference day (ISO), the column
+    becoming the number of days before it; ``features`` are the columns the model may use.
     """
 
     numeric_text: list[str] = field(default_factory=list)
@@ -116,6 +120,7 @@ class Preparation:
     dates: dict[str, str] = field(default_factory=dict)
     date_formats: dict[str, str] = field(default_factory=dict)
     features: list[str] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,9 +135,11 @@ class Preparation:
         :class:`~churn.features.FeatureSpec`)."""
         out = frame.copy()
         unreadable = np.zeros(len(frame), dtype=int)
-        for column in self.numeric_text:  # (a column already numeric is left as it is)
+        for column in (*self.numeric_text, *self.numbers):  # (numbers already are left be)
             if column in out.columns and not pd.api.types.is_numeric_dtype(out[column]):
-                values, bad = _parse_numbers(out[column], column in self.decimal_comma)
+                text = _blank_to_missing(out[column])
+                comma = _writes_decimal_comma(text, column in self.decimal_comma)
+                values, bad = _parse_numbers(text, comma)
                 out[column] = values
                 unreadable += bad
         for column, reference in self.dates.items():
@@ -228,12 +235,29 @@ def _number_share(text: pd.Series) -> tuple[float, bool]:
     share = float(np.mean(~np.isnan(plain)))
     # A decimal comma: "3,5", "12,75", "1.234,5"; not "1,915" (a thousands separator).
     bare = sample.str.replace(_NUMBER_JUNK, "", regex=True)
-    comma_like = bare.str.fullmatch(r"-?(\d{1,3}(\.\d{3})+,\d+|\d+,(\d{1,2}|\d{4,}))").mean()
+    comma_like = bare.str.fullmatch(_COMMA_DECIMAL).mean()
     thousands_like = bare.str.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?").mean()
     if comma_like > 0.5 and comma_like > thousands_like:
         comma, _ = _parse_numbers(sample, decimal_comma=True)
         return float(np.mean(~np.isnan(comma))), True
     return share, False
+
+
+#: A decimal comma ("3,5", "1.234,5"; not "1,915") and a decimal point ("3.5", "1,234.5";
+#: not "1.915"), once currency and percent signs are removed.
+_COMMA_DECIMAL = r"-?(\d{1,3}(\.\d{3})+,\d+|\d+,(\d{1,2}|\d{4,}))"
+_POINT_DECIMAL = r"-?(\d{1,3}(,\d{3})+\.\d+|\d+\.(\d{1,2}|\d{4,}))"
+
+
+def _writes_decimal_comma(text: pd.Series, default: bool) -> bool:
+    """Whether a table's column of text numbers writes a decimal comma: the kind of decimal
+    that more of its cells unambiguously show, ``default`` (training's) on a tie."""
+    bare = text.dropna().iloc[:20_000].str.replace(_NUMBER_JUNK, "", regex=True)
+    if bare.empty:
+        return default
+    comma = int(bare.str.fullmatch(_COMMA_DECIMAL).sum())
+    point = int(bare.str.fullmatch(_POINT_DECIMAL).sum())
+    return default if comma == point else comma > point
 
 
 _DATE_FORMATS = (
@@ -604,17 +628,25 @@ def _mark_roles(
 
 
 def _for_columns_used(
-    prep: Preparation, features: list[str], value_column: str | None
+    prep: Preparation, prepared: pd.DataFrame, features: list[str], value_column: str | None
 ) -> Preparation:
-    """``prep`` with ``features`` and only the conversions of the columns the model uses."""
-    used = set(features) | {value_column} - {None}
+    """``prep`` with ``features``, only the conversions of the columns the model uses, and
+    the columns it uses that were plain numbers (``numbers``)."""
+    used = [c for c in prepared.columns if c in features or c == value_column]
+    converted = set(prep.numeric_text) | set(prep.dates)
     return Preparation(
         numeric_text=[c for c in prep.numeric_text if c in used],
         decimal_comma=[c for c in prep.decimal_comma if c in used],
         dates={c: d for c, d in prep.dates.items() if c in used},
         date_formats={c: f for c, f in prep.date_formats.items() if c in used},
         features=features,
+        numbers=[c for c in used if c not in converted and _is_plain_number(prepared[c])],
     )
+
+
+def _is_plain_number(series: pd.Series) -> bool:
+    """Numbers, not booleans (which the model reads as yes/no)."""
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
 def _report(
@@ -672,7 +704,7 @@ def check_data(frame: pd.DataFrame, mapping: ColumnMapping) -> DataCheck:
     return DataCheck(
         frame=prepared,
         y=target.y,
-        preparation=_for_columns_used(preparation, features, mapping.value_column),
+        preparation=_for_columns_used(preparation, prepared, features, mapping.value_column),
         mapping=mapping,
         report=_report(frame, mapping, target, duplicates, features, findings),
     )
