@@ -35,6 +35,7 @@ from _cli import (
     write_table,
 )
 
+from churn.artifact import load_artifact
 from churn.cli import main
 from churn.policy import apply_policy
 
@@ -867,3 +868,41 @@ def test_cli_model_has_the_app_models_fingerprint(cli_model: Path) -> None:
 
     manifest = json.loads((cli_model / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["fingerprint"] == sample_artifact().fingerprint
+
+
+NA_LIKE_IDS = ["NA", "null", "None", "nan", "N/A", "NULL", "#N/A", "n/a", "NaN", "<NA>"]
+
+
+def test_ids_that_look_like_missing_markers_pass_through_as_text(
+    capsys: pytest.CaptureFixture[str], cli_model: Path, sample: pd.DataFrame, work: Path
+) -> None:
+    """An id is text: "NA" is a customer's id in the scores, the training data and the model's
+    holdout; only an empty id cell is a missing id."""
+    frame = sample.iloc[:1500].copy()
+    frame["customer_id"] = [*NA_LIKE_IDS, *frame["customer_id"].iloc[len(NA_LIKE_IDS) :]]
+    frame.loc[frame.index[-1], "customer_id"] = None
+    data, out = work / "na-ids.csv", work / "na-ids-scored.csv"
+    frame.to_csv(data, index=False)
+    ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
+    scored = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert scored["customer_id"].tolist() == [*frame["customer_id"].iloc[:-1], ""]
+    assert (scored["score_note"].iloc[:-1] == "").all()
+    assert scored["score_note"].iloc[-1] == "no customer id"
+
+    model = work / "na-ids-model"
+    ok(
+        capsys,
+        "train",
+        "--data",
+        data,
+        "--target",
+        "churned",
+        "--id",
+        "customer_id",
+        "--out",
+        model,
+    )
+    artifact = load_artifact(model)
+    rows = artifact.holdout["row"].to_numpy()
+    held = artifact.holdout_data["customer_id"].fillna("")
+    assert held.tolist() == frame["customer_id"].fillna("").iloc[rows].tolist()
