@@ -6,6 +6,8 @@ means "churned", the id, the customer value and segment attributes.
 
 * blank strings are missing values; numbers stored as text (``"$1,234"``,
   ``"12.5%"``, ``"3,5"``) become numbers, with the count of cells that did not parse;
+* infinite numbers and numbers too large to be a measurement (``1.7e308``, whose sums
+  overflow; see :data:`churn.features.MAX_MAGNITUDE`) are missing values, counted;
 * dates become durations (days before the latest date in that column);
 * id-like columns (unique per row, sequential row numbers), constant columns,
   empty columns and free text or very high-cardinality columns are left out;
@@ -29,7 +31,7 @@ import pandas as pd
 from churn import metrics
 from churn.data import MIN_MINORITY, encode_target, resolve_positive
 from churn.errors import ChurnInputError
-from churn.features import MAX_CATEGORIES
+from churn.features import MAX_CATEGORIES, MAX_MAGNITUDE, out_of_range
 from churn.formatting import json_ready
 from churn.suggest import id_reason, suggest_mapping
 
@@ -135,13 +137,19 @@ class Preparation:
         :class:`~churn.features.FeatureSpec`)."""
         out = frame.copy()
         unreadable = np.zeros(len(frame), dtype=int)
-        for column in (*self.numeric_text, *self.numbers):  # (numbers already are left be)
-            if column in out.columns and not pd.api.types.is_numeric_dtype(out[column]):
+        for column in (*self.numeric_text, *self.numbers):
+            if column not in out.columns or pd.api.types.is_bool_dtype(out[column]):
+                continue
+            if pd.api.types.is_numeric_dtype(out[column]):
+                values, bad = out[column].to_numpy(dtype=float, na_value=np.nan), 0
+            else:
                 text = _blank_to_missing(out[column])
                 comma = _writes_decimal_comma(text, column in self.decimal_comma)
                 values, bad = _parse_numbers(text, comma)
-                out[column] = values
-                unreadable += bad
+            odd = out_of_range(values)  # infinite or overflowing: no measurement
+            if odd.any() or not pd.api.types.is_numeric_dtype(out[column]):
+                out[column] = np.where(odd, np.nan, values)  # (else whole numbers stay whole)
+                unreadable += bad + odd
         for column, reference in self.dates.items():
             if column in out.columns and not pd.api.types.is_numeric_dtype(out[column]):
                 values, bad = _parse_dates(
@@ -481,7 +489,32 @@ def _convert_columns(frame: pd.DataFrame, mapping: ColumnMapping, findings: _Fin
             entry["converted"] = f"dates, now days before {reference.date()}"
         else:
             converted[column] = series
+        if column in converted:
+            converted[column] = _without_out_of_range(column, converted[column], findings)
     return _Prepared(frame.assign(**converted), prep)
+
+
+def _without_out_of_range(
+    column: str, values: pd.Series | np.ndarray, findings: _Findings
+) -> pd.Series | np.ndarray:
+    """A converted column with infinite or overflowing numbers missing, counted in the report
+    (text, booleans and columns without such numbers are returned as they are)."""
+    if isinstance(values, pd.Series) and not _is_plain_number(values):
+        return values
+    numbers = np.asarray(values, dtype=float)
+    bad = out_of_range(numbers)
+    count = int(bad.sum())
+    if not count:
+        return values  # (whole numbers stay whole)
+    findings.columns[column]["out_of_range_cells"] = count
+    findings.note(
+        column,
+        "infinite or huge numbers",
+        f"{count:,} cells are infinite or too large to be a measurement (beyond "
+        f"±{MAX_MAGNITUDE:.0e}) and count as missing.",
+        "warning",
+    )
+    return np.where(bad, np.nan, numbers)
 
 
 def _is_number_like(series: pd.Series) -> bool:

@@ -283,3 +283,23 @@ def test_a_model_from_before_numbers_were_recorded_reads_them_from_its_features(
     )
     assert old.preparation.numbers == trained.preparation.numbers
     assert "contract_type" not in old.preparation.numbers
+
+
+def test_infinite_and_overflowing_numbers_are_missing_and_counted() -> None:
+    frame = _frame()
+    frame["charges"] = frame["charges"].astype(float)
+    frame.loc[[0, 1, 2, 3], "charges"] = [np.inf, -np.inf, 1.7e308, -1e308]
+    frame["fee"] = frame["charges"].map(lambda v: f"${v:.2f}")  # text numbers: "$inf" too
+    frame.loc[4, "fee"] = "1e400"
+    check = _check(frame)
+    assert check.frame["charges"].isna().tolist()[:5] == [True] * 4 + [False]
+    assert check.frame["fee"].isna().tolist()[:5] == [True] * 5
+    assert np.isfinite(check.frame["charges"].iloc[4:]).all()
+    assert _entry(check, "charges")["out_of_range_cells"] == 4
+    assert _entry(check, "fee")["out_of_range_cells"] == 5
+    lines = report_lines(check.report)
+    assert "charges: 4 cells are infinite or too large to be a measurement" in "\n".join(lines)
+    later = frame.assign(charges=frame["charges"].fillna(0.0))
+    prepared, unreadable = check.preparation.apply(later)
+    assert prepared["charges"].isna().tolist()[:5] == [True] * 4 + [False]
+    assert unreadable[:5].tolist() == [2, 2, 2, 2, 1]  # charges and fee; fee only in row 4

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _cli import error, run
+from _cli import error, ok, run
 
 from churn.training import SCORE_COLUMNS
 
@@ -182,3 +182,42 @@ def test_a_number_column_with_unreadable_text_counts_it_in_the_note(
     read_back = "1 value(s) could not be read and were scored as missing"
     assert notes[[3, 7]].tolist() == [read_back, read_back]
     assert (notes.drop([3, 7]) == "").all()
+
+
+def test_infinite_and_overflowing_numbers_train_score_and_monitor(
+    capsys: pytest.CaptureFixture[str],
+    cli_sample_model: Path,
+    sample_frame: pd.DataFrame,
+    new_batch_frame: pd.DataFrame,
+    tmp_path: Path,
+) -> None:
+    """inf, -inf and 1.7e308 (whose sums overflow) count as missing in training, scoring and
+    monitoring, and are counted; before, training ended in an unexpected failure."""
+    odd = [np.inf, -np.inf, 1.7e308, -1.7e308, 1e308]
+    frame = sample_frame.head(1500).copy()
+    frame.loc[frame.index[: len(odd)], "monthly_charges"] = odd
+    frame.loc[frame.index[5:8], "weekly_usage_hours"] = 1.7e308
+    data, model = tmp_path / "odd.csv", tmp_path / "model"
+    frame.to_csv(data, index=False)
+    args = ["--data", data, "--target", "churned", "--id", "customer_id"]
+    ok(capsys, "train", *args, "--out", model)
+    report = json.loads((model / "data_check.json").read_text(encoding="utf-8"))
+    cells = {e["name"]: e.get("out_of_range_cells") for e in report["column_details"]}
+    assert (cells["monthly_charges"], cells["weekly_usage_hours"]) == (5, 3)
+
+    batch = new_batch_frame.head(50).copy()
+    batch.loc[batch.index[: len(odd)], "monthly_charges"] = odd
+    missing = batch.copy()
+    missing.loc[missing.index[: len(odd)], "monthly_charges"] = np.nan
+    scores = {}
+    for name, table in (("odd", batch), ("missing", missing)):
+        path, out = tmp_path / f"{name}.csv", tmp_path / f"{name}-scores.csv"
+        table.to_csv(path, index=False)
+        ok(capsys, "score", "--model", cli_sample_model, "--data", path, "--out", out)
+        scores[name] = pd.read_csv(out, keep_default_na=False)
+    columns = list(SCORE_COLUMNS)
+    pd.testing.assert_frame_equal(scores["odd"][columns], scores["missing"][columns])
+    note = "1 value(s) could not be read and were scored as missing"
+    assert scores["odd"]["score_note"].tolist() == [note] * len(odd) + [""] * (50 - len(odd))
+    out = ok(capsys, "monitor", "--model", cli_sample_model, "--data", tmp_path / "odd.csv")
+    assert "profit" in out and "nan" not in out
