@@ -129,7 +129,21 @@ class Preparation:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Preparation:
-        return cls(**data)
+        """What :meth:`to_dict` wrote (``numbers`` may be absent); ``ValueError`` (or
+        ``TypeError``) when ``data`` is not a preparation (a damaged model file)."""
+        prep = cls(**data)
+        names = (prep.numeric_text, prep.decimal_comma, prep.features, prep.numbers)
+        texts = (prep.dates, prep.date_formats)
+        if not (
+            all(isinstance(v, list) and all(isinstance(c, str) for c in v) for v in names)
+            and all(
+                isinstance(d, dict) and all(isinstance(v, str) for v in d.values()) for d in texts
+            )
+        ):
+            raise ValueError("not a preparation")
+        for reference in prep.dates.values():
+            pd.Timestamp(reference)  # (ValueError when it is not a date)
+        return prep
 
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         """``frame`` with the conversions applied (all columns kept), and per row the number

@@ -153,7 +153,31 @@ class FeatureSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureSpec:
-        return cls(**data)
+        """The spec :meth:`to_dict` wrote; ``ValueError`` (or ``TypeError``) when ``data`` is
+        not one (a damaged model file)."""
+        spec = cls(**data)
+        columns, kinds = spec.columns, spec.kinds
+        numbers = [c for c in columns if kinds.get(c) != "categorical"]
+        if not (
+            isinstance(columns, list)
+            and all(isinstance(c, str) for c in columns)
+            and len(set(columns)) == len(columns)
+            and isinstance(kinds, dict)
+            and set(kinds) == set(columns)
+            and all(k in ("numeric", "boolean", "categorical") for k in kinds.values())
+            and all(
+                isinstance(spec.categories.get(c), list)
+                and all(isinstance(v, str) for v in spec.categories[c])
+                for c in columns
+                if kinds[c] == "categorical"
+            )
+            and all(
+                np.isfinite(np.asarray([stats[c] for c in numbers], dtype=float)).all()
+                for stats in (spec.medians, spec.means, spec.scales)
+            )
+        ):
+            raise ValueError("not a feature spec")
+        return spec
 
     # ------------------------------------------------------------------ check
     def check_columns(self, frame: pd.DataFrame) -> None:

@@ -9,6 +9,7 @@ session through the CLI itself (``cli_sample_model`` in ``conftest.py``).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from _cli import (
     error,
     fingerprint,
     finish,
+    forge,
     ok,
     one_error_line,
     read_scores,
@@ -906,3 +908,38 @@ def test_ids_that_look_like_missing_markers_pass_through_as_text(
     rows = artifact.holdout["row"].to_numpy()
     held = artifact.holdout_data["customer_id"].fillna("")
     assert held.tolist() == frame["customer_id"].fillna("").iloc[rows].tolist()
+
+
+FORGED_MEMBERS = {
+    "random-bytes": lambda data: bytes(range(256)) * 4,
+    "not-a-model": lambda data: b"this is not a model\n",
+    "cut-short": lambda data: data[: len(data) // 2],
+    "field-renamed": lambda data: data.replace(b"threshold=", b"thresh="),
+    "linked-back": lambda data: re.sub(rb"left_child=\d", b"left_child=0", data, count=1),
+}
+
+
+def test_a_forged_member_file_is_refused_with_one_sentence(cli_model: Path, work: Path) -> None:
+    """A LightGBM member replaced by something else, its sha256 re-entered in the manifest:
+    the real command refuses it with one sentence and exit 2. Before, LightGBM's reader
+    ended the process (cut-short, field-renamed), looped for ever (linked-back) or failed
+    with its own message (exit 1)."""
+    runs = {}
+    try:
+        for case, change in FORGED_MEMBERS.items():
+            model = forge(cli_model, work, "member_00.txt", change, suffix=case)
+            out = work / f"forged-{case}.csv"
+            runs[case] = (model, out, start_command(
+                "--quiet", "score", "--model", model, "--data", NEW_BATCH, "--out", out
+            ))  # fmt: skip
+        for case, (model, out, process) in runs.items():
+            done = finish(process, timeout=60)
+            assert done.stdout == "", case
+            line = one_error_line(done.returncode, done.stderr)
+            assert line == (
+                f"error: member_00.txt in {model} is damaged or not a model file; train the "
+                "model again, or unzip it again if it came as a zip file."
+            ), case
+            assert not out.exists()
+    finally:
+        stop(process for _, _, process in runs.values())
