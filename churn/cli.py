@@ -91,11 +91,16 @@ def _parser() -> argparse.ArgumentParser:
     _mapping_flags(c)
 
     s = sub.add_parser(
-        "score", parents=[common], help="score customers: probability, interval, optional action"
+        "score",
+        parents=[common],
+        help="score customers: probability, interval, optional action",
+        description="Score customers: one row per input row, in input order. Ids and text "
+        "are written exactly as read, even those starting with =, +, - or @, so that the "
+        "scores join back to the customers; the app's downloads are the spreadsheet-safe ones.",
     )
     s.add_argument("--model", required=True, help="model directory from 'train'")
     s.add_argument("--data", required=True, help="CSV or Parquet file to score")
-    s.add_argument("--out", required=True, help="CSV or Parquet file to write")
+    s.add_argument("--out", required=True, help="CSV or Parquet file to write (ids as read)")
     s.add_argument("--policy", help="policy JSON: adds an 'action' column")
 
     q = sub.add_parser(

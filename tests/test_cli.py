@@ -8,6 +8,7 @@ session through the CLI itself (``cli_sample_model`` in ``conftest.py``).
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -39,6 +40,7 @@ from _cli import (
 
 from churn.artifact import load_artifact
 from churn.cli import main
+from churn.customers import to_safe_csv
 from churn.policy import apply_policy
 
 SCORE_COLUMNS = ["churn_probability", "probability_low", "probability_high"]
@@ -943,3 +945,27 @@ def test_a_forged_member_file_is_refused_with_one_sentence(cli_model: Path, work
             assert not out.exists()
     finally:
         stop(process for _, _, process in runs.values())
+
+
+FORMULA_IDS = ["=1+2", "+44 20 7946 0000", "-5", "@SUM(A1)", '=HYPERLINK("x")', "C-1"]
+
+
+def test_score_writes_ids_exactly_and_the_apps_download_neutralises_them(
+    capsys: pytest.CaptureFixture[str], cli_model: Path, batch: pd.DataFrame, work: Path
+) -> None:
+    """The scores file is for machines: ids are written exactly as read, even those a
+    spreadsheet would run as formulas, so they join back; the help says so. The app's
+    downloads (``to_safe_csv``) neutralise them for spreadsheets."""
+    frame = batch.head(len(FORMULA_IDS)).assign(customer_id=FORMULA_IDS)
+    data, out = work / "formula-ids.csv", work / "formula-ids-scored.csv"
+    frame.to_csv(data, index=False)
+    ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
+    scored = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert scored["customer_id"].tolist() == FORMULA_IDS
+    assert out.read_text(encoding="utf-8").splitlines()[1].startswith("=1+2,")
+    safe = pd.read_csv(io.BytesIO(to_safe_csv(scored)), dtype=str, keep_default_na=False)
+    assert safe["customer_id"].tolist() == [f"'{i}" for i in FORMULA_IDS[:5]] + ["C-1"]
+    with pytest.raises(SystemExit):
+        main(["score", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "exactly as read, even those starting with =, +, - or @" in help_text
