@@ -25,8 +25,8 @@ artifact version first (a directory written by a newer version, or by one older 
 manifest, and what each file holds: a file that is damaged or not what its name says (its
 hash re-entered in the manifest) is refused with a sentence naming it, and LightGBM reads
 only member trees :func:`churn.model.check_booster_text` checked. Writing goes to a
-temporary sibling
-directory that is renamed into place, so a reader never sees half an artifact.
+temporary sibling directory that is renamed into place, so a reader never sees half an
+artifact.
 """
 
 from __future__ import annotations
