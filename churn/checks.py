@@ -147,8 +147,9 @@ class Preparation:
 
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         """``frame`` with the conversions applied (all columns kept), and per row the number
-        of cells that were present but could not be read (blank text is missing already for
-        :class:`~churn.features.FeatureSpec`)."""
+        of cells that were present but could not be read: text that is not a number or a
+        date, and infinite or overflowing numbers, all made missing (blank text is missing
+        already for :class:`~churn.features.FeatureSpec`)."""
         out = frame.copy()
         unreadable = np.zeros(len(frame), dtype=int)
         for column in (*self.numeric_text, *self.numbers):
