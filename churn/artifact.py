@@ -22,8 +22,11 @@ fast the model was trained is recorded in the manifest, outside the
 fingerprint: the same data, settings and seed give the same fingerprint. Loading reads the
 artifact version first (a directory written by a newer version, or by one older than
 ``MIN_ARTIFACT_VERSION``, is refused with a sentence), then checks every file against the
-manifest. Writing goes to a temporary sibling
-directory that is renamed into place, so a reader never sees half an artifact.
+manifest, and what each file holds: a file that is damaged or not what its name says (its
+hash re-entered in the manifest) is refused with a sentence naming it, and LightGBM reads
+only member trees :func:`churn.model.check_booster_text` checked. Writing goes to a
+temporary sibling directory that is renamed into place, so a reader never sees half an
+artifact.
 """
 
 from __future__ import annotations
@@ -40,13 +43,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from churn.baselines import LogisticBaseline, RuleBaseline
 from churn.checks import Preparation
 from churn.decisions import SortedGroups, presorted, sorted_groups
+from churn.drift import REFERENCE_FILE, check_reference
 from churn.errors import ChurnInputError
-from churn.model import ChurnModel, model_from_files, model_to_files
+from churn.model import ChurnModel, damaged_file, model_from_files, model_to_files
 
 __all__ = [
     "ARTIFACT_VERSION",
@@ -161,11 +166,27 @@ class Artifact:
 
     @cached_property
     def preparation(self) -> Preparation:
-        """How raw columns become model inputs (identity for models from before the checks)."""
+        """How raw columns become model inputs (``preparation.json``).
+
+        Models from before the checks have none, and models from before ``numbers`` was
+        recorded do not list the columns that were plain numbers: both are read from the
+        model's feature kinds (and the value column), so a later table that writes such a
+        column as text is still read as numbers.
+        """
         text = self.extra_files.get("preparation.json")
-        if text is None:
-            return Preparation(features=list(self.model.spec_.columns))
-        return Preparation.from_dict(json.loads(text))
+        data = {} if text is None else json.loads(text)
+        preparation = Preparation.from_dict({"features": list(self.model.spec_.columns), **data})
+        if "numbers" not in data:
+            spec, converted = self.model.spec_, {*preparation.numeric_text, *preparation.dates}
+            value = self.info.value_column
+            preparation.numbers = [
+                c
+                for c in [*spec.columns, *([value] if value not in spec.kinds else [])]
+                if c is not None
+                and c not in converted
+                and spec.kinds.get(c, "numeric") == "numeric"
+            ]
+        return preparation
 
     @property
     def data_check(self) -> dict[str, Any] | None:
@@ -302,7 +323,14 @@ def check_version(version: Any, directory: str | Path) -> None:
 
 
 def load_artifact(directory: str | Path) -> Artifact:
-    """Load an artifact, checking every file against the manifest."""
+    """Load an artifact, checking every file against the manifest and what it holds.
+
+    Raises
+    ------
+    ChurnInputError
+        Not a model directory, a version this code does not read, a file missing,
+        changed after training, or damaged or not a model file (named in the sentence).
+    """
     directory = Path(directory)
     manifest_path = directory / "manifest.json"
     if not manifest_path.exists():
@@ -316,6 +344,8 @@ def load_artifact(directory: str | Path) -> Artifact:
             manifest.get("fingerprint"), str
         ):
             raise ValueError("wrong shape")
+        if not all(_plain_name(name) for name in manifest["files"]):
+            raise ValueError("a file outside the directory")
     except (ValueError, UnicodeDecodeError, AttributeError):
         raise ChurnInputError(f"{manifest_path} is damaged; train the model again.") from None
     cache: dict[str, str] = {}
@@ -325,7 +355,13 @@ def load_artifact(directory: str | Path) -> Artifact:
             path = directory / name
             if name not in manifest["files"] or not path.exists():
                 raise ChurnInputError(f"The model in {directory} is missing {name}; train again.")
-            text = path.read_text(encoding="utf-8")
+            with damaged_file(name, directory):  # not text: not a file this tool wrote
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except OSError as exc:
+                    raise ChurnInputError(
+                        f"Cannot read {name} in {directory} ({exc.strerror or exc})."
+                    ) from None
             if _sha(text) != manifest["files"][name]:
                 raise ChurnInputError(
                     f"{name} in {directory} was changed after training; train the model again."
@@ -333,16 +369,26 @@ def load_artifact(directory: str | Path) -> Artifact:
             cache[name] = text
         return cache[name]
 
+    def read_json(name: str) -> dict[str, Any]:
+        with damaged_file(name, directory):
+            data = json.loads(read(name))
+            if not isinstance(data, dict):
+                raise ValueError(f"{name} is not a JSON object")
+            return data
+
     if fingerprint_of(manifest["files"]) != manifest["fingerprint"]:
         raise ChurnInputError(f"The manifest of {directory} is inconsistent; train again.")
-    info_text = read("info.json")
-    info = json.loads(info_text)
+    info = read_json("info.json")
     version = info.get("artifact_version")
     check_version(version, directory)
     info.update({k: manifest[k] for k in RUN_KEYS if k in manifest})
-    info = ArtifactInfo.from_dict(info)
-    model = model_from_files(read)
-    baselines = json.loads(read("baselines.json"))
+    with damaged_file("info.json", directory):
+        info = ArtifactInfo.from_dict(info)
+    model = model_from_files(read, directory)
+    baselines = read_json("baselines.json")
+    with damaged_file("baselines.json", directory):
+        logistic = LogisticBaseline.from_dict(model.spec_, baselines["logistic"])
+        rule = RuleBaseline.from_dict(model.spec_, baselines["rule"])
     known = {"model.json", *json.loads(read("model.json"))["members"]} | {
         "baselines.json",
         "info.json",
@@ -351,22 +397,68 @@ def load_artifact(directory: str | Path) -> Artifact:
         "holdout_data.csv",
     }
     extra = {name: read(name) for name in manifest["files"] if name not in known}
-    return Artifact(
-        model=model,
-        logistic=LogisticBaseline.from_dict(model.spec_, baselines["logistic"]),
-        rule=RuleBaseline.from_dict(model.spec_, baselines["rule"]),
-        info=info,
-        metrics=json.loads(read("metrics.json")),
-        holdout=pd.read_csv(io.StringIO(read("holdout.csv"))),
+    for name in extra:
+        if name.endswith(".json"):
+            read_json(name)
+    metrics = read_json("metrics.json")
+    with damaged_file("holdout.csv", directory):
+        holdout = _read_holdout(read("holdout.csv"))
+    with damaged_file("holdout_data.csv", directory):
         # only an empty cell is missing (as written): "NA" or "None" in a text column stays text
-        holdout_data=pd.read_csv(
+        holdout_data = pd.read_csv(
             io.StringIO(read("holdout_data.csv")),
             low_memory=False,
             keep_default_na=False,
             na_values=[""],
-        ),
+        )
+        if len(holdout_data) != len(holdout):
+            raise ValueError("the holdout rows and their scores differ in number")
+    artifact = Artifact(
+        model=model,
+        logistic=logistic,
+        rule=rule,
+        info=info,
+        metrics=metrics,
+        holdout=holdout,
+        holdout_data=holdout_data,
         fingerprint=manifest["fingerprint"],
         extra_files=extra,
         # written back as read only when this version wrote it; an older one is rewritten
-        loaded_info=((copy.deepcopy(info), info_text) if version == ARTIFACT_VERSION else None),
+        loaded_info=(
+            (copy.deepcopy(info), read("info.json")) if version == ARTIFACT_VERSION else None
+        ),
     )
+    if "preparation.json" in extra:
+        with damaged_file("preparation.json", directory):
+            artifact.preparation  # noqa: B018 (read now: refused here, not when scoring)
+    if REFERENCE_FILE in extra:
+        with damaged_file(REFERENCE_FILE, directory):
+            check_reference(json.loads(extra[REFERENCE_FILE]), model.spec_)
+    return artifact
+
+
+#: The columns of ``holdout.csv`` that decisions and reports read.
+HOLDOUT_COLUMNS = (
+    "row",
+    "outcome",
+    "churn_probability",
+    "probability_low",
+    "probability_high",
+    "logistic_probability",
+    "rule_probability",
+)
+
+
+def _read_holdout(text: str) -> pd.DataFrame:
+    """``holdout.csv``: its scores, all numbers (``ValueError`` when a column is missing or
+    not numbers)."""
+    holdout = pd.read_csv(io.StringIO(text))
+    values = holdout[list(HOLDOUT_COLUMNS)].to_numpy(dtype=float)
+    if not len(holdout) or not np.isfinite(values).all():
+        raise ValueError("holdout scores that are not numbers")
+    return holdout
+
+
+def _plain_name(name: object) -> bool:
+    """A file name in the model directory itself (no folder, no way out of it)."""
+    return isinstance(name, str) and bool(name) and Path(name).name == name and name != ".."

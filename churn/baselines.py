@@ -49,7 +49,12 @@ class LogisticBaseline:
 
     @classmethod
     def from_dict(cls, spec: FeatureSpec, data: dict[str, Any]) -> LogisticBaseline:
-        return cls(spec=spec, coef=np.asarray(data["coef"], float), intercept=data["intercept"])
+        """What :meth:`to_dict` wrote; ``ValueError`` when it does not fit ``spec``."""
+        coef = np.asarray(data["coef"], float)
+        intercept = float(data["intercept"])
+        if coef.shape != (len(spec.linear_names()),) or not np.isfinite([*coef, intercept]).all():
+            raise ValueError("the coefficients do not fit the features")
+        return cls(spec=spec, coef=coef, intercept=data["intercept"])
 
 
 @dataclass
@@ -149,4 +154,21 @@ class RuleBaseline:
 
     @classmethod
     def from_dict(cls, spec: FeatureSpec, data: dict[str, Any]) -> RuleBaseline:
-        return cls(spec=spec, nodes=data["nodes"])
+        """What :meth:`to_dict` wrote; ``ValueError`` unless the nodes make a tree over
+        ``spec``'s design (splits point to later nodes, leaves hold a rate)."""
+        nodes, width = data["nodes"], len(spec.linear_names())
+        for i, node in enumerate(nodes):
+            if "rate" in node:
+                ok = 0.0 <= float(node["rate"]) <= 1.0 and int(node["n"]) >= 0
+            else:
+                ok = (
+                    0 <= int(node["feature"]) < width
+                    and np.isfinite(float(node["threshold"]))
+                    and i < int(node["left"]) < len(nodes)
+                    and i < int(node["right"]) < len(nodes)
+                )
+            if not ok:
+                raise ValueError(f"rule node {i} is not a node of a tree")
+        if not nodes:
+            raise ValueError("no rule")
+        return cls(spec=spec, nodes=nodes)

@@ -6,6 +6,8 @@ means "churned", the id, the customer value and segment attributes.
 
 * blank strings are missing values; numbers stored as text (``"$1,234"``,
   ``"12.5%"``, ``"3,5"``) become numbers, with the count of cells that did not parse;
+* infinite numbers and numbers too large to be a measurement (``1.7e308``, whose sums
+  overflow; see :data:`churn.features.MAX_MAGNITUDE`) are missing values, counted;
 * dates become durations (days before the latest date in that column);
 * id-like columns (unique per row, sequential row numbers), constant columns,
   empty columns and free text or very high-cardinality columns are left out;
@@ -29,7 +31,7 @@ import pandas as pd
 from churn import metrics
 from churn.data import MIN_MINORITY, encode_target, resolve_positive
 from churn.errors import ChurnInputError
-from churn.features import MAX_CATEGORIES
+from churn.features import MAX_CATEGORIES, MAX_MAGNITUDE, out_of_range
 from churn.formatting import json_ready
 from churn.suggest import id_reason, suggest_mapping
 
@@ -107,8 +109,12 @@ class Preparation:
 
     ``numeric_text`` columns are parsed as numbers (currency signs, percent signs,
     spaces and thousands separators removed; a decimal comma when ``decimal_comma``);
-    ``dates`` maps a column to its reference day (ISO), the column becoming the
-    number of days before it; ``features`` are the columns the model may use.
+    ``numbers`` are the other columns the model reads as numbers (plain numbers in
+    training): a later table that brings one as text (``"$79.76"``, ``"79,76"``) has it
+    parsed the same way, never silently missing. Whether a table writes a decimal comma
+    is read from its own cells when they say (``"79,76"`` or ``"79.76"``), else taken
+    from training. ``dates`` maps a column to its reference day (ISO), the column
+    becoming the number of days before it; ``features`` are the columns the model may use.
     """
 
     numeric_text: list[str] = field(default_factory=list)
@@ -116,25 +122,49 @@ class Preparation:
     dates: dict[str, str] = field(default_factory=dict)
     date_formats: dict[str, str] = field(default_factory=dict)
     features: list[str] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Preparation:
-        return cls(**data)
+        """What :meth:`to_dict` wrote (``numbers`` may be absent); ``ValueError`` (or
+        ``TypeError``) when ``data`` is not a preparation (a damaged model file)."""
+        prep = cls(**data)
+        names = (prep.numeric_text, prep.decimal_comma, prep.features, prep.numbers)
+        texts = (prep.dates, prep.date_formats)
+        if not (
+            all(isinstance(v, list) and all(isinstance(c, str) for c in v) for v in names)
+            and all(
+                isinstance(d, dict) and all(isinstance(v, str) for v in d.values()) for d in texts
+            )
+        ):
+            raise ValueError("not a preparation")
+        for reference in prep.dates.values():
+            pd.Timestamp(reference)  # (ValueError when it is not a date)
+        return prep
 
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         """``frame`` with the conversions applied (all columns kept), and per row the number
-        of cells that were present but could not be read (blank text is missing already for
-        :class:`~churn.features.FeatureSpec`)."""
+        of cells that were present but could not be read: text that is not a number or a
+        date, and infinite or overflowing numbers, all made missing (blank text is missing
+        already for :class:`~churn.features.FeatureSpec`)."""
         out = frame.copy()
         unreadable = np.zeros(len(frame), dtype=int)
-        for column in self.numeric_text:  # (a column already numeric is left as it is)
-            if column in out.columns and not pd.api.types.is_numeric_dtype(out[column]):
-                values, bad = _parse_numbers(out[column], column in self.decimal_comma)
-                out[column] = values
-                unreadable += bad
+        for column in (*self.numeric_text, *self.numbers):
+            if column not in out.columns or pd.api.types.is_bool_dtype(out[column]):
+                continue
+            if pd.api.types.is_numeric_dtype(out[column]):
+                values, bad = out[column].to_numpy(dtype=float, na_value=np.nan), 0
+            else:
+                text = _blank_to_missing(out[column])
+                comma = _writes_decimal_comma(text, column in self.decimal_comma)
+                values, bad = _parse_numbers(text, comma)
+            odd = out_of_range(values)  # infinite or overflowing: no measurement
+            if odd.any() or not pd.api.types.is_numeric_dtype(out[column]):
+                out[column] = np.where(odd, np.nan, values)  # (else whole numbers stay whole)
+                unreadable += bad + odd
         for column, reference in self.dates.items():
             if column in out.columns and not pd.api.types.is_numeric_dtype(out[column]):
                 values, bad = _parse_dates(
@@ -230,12 +260,29 @@ def _number_share(text: pd.Series) -> tuple[float, bool]:
     share = float(np.mean(~np.isnan(plain)))
     # A decimal comma: "3,5", "12,75", "1.234,5"; not "1,915" (a thousands separator).
     bare = sample.str.replace(_NUMBER_JUNK, "", regex=True)
-    comma_like = bare.str.fullmatch(r"-?(\d{1,3}(\.\d{3})+,\d+|\d+,(\d{1,2}|\d{4,}))").mean()
+    comma_like = bare.str.fullmatch(_COMMA_DECIMAL).mean()
     thousands_like = bare.str.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?").mean()
     if comma_like > 0.5 and comma_like > thousands_like:
         comma, _ = _parse_numbers(sample, decimal_comma=True)
         return float(np.mean(~np.isnan(comma))), True
     return share, False
+
+
+#: A decimal comma ("3,5", "1.234,5"; not "1,915") and a decimal point ("3.5", "1,234.5";
+#: not "1.915"), once currency and percent signs are removed.
+_COMMA_DECIMAL = r"-?(\d{1,3}(\.\d{3})+,\d+|\d+,(\d{1,2}|\d{4,}))"
+_POINT_DECIMAL = r"-?(\d{1,3}(,\d{3})+\.\d+|\d+\.(\d{1,2}|\d{4,}))"
+
+
+def _writes_decimal_comma(text: pd.Series, default: bool) -> bool:
+    """Whether a table's column of text numbers writes a decimal comma: the kind of decimal
+    that more of its cells unambiguously show, ``default`` (training's) on a tie."""
+    bare = text.dropna().iloc[:20_000].str.replace(_NUMBER_JUNK, "", regex=True)
+    if bare.empty:
+        return default
+    comma = int(bare.str.fullmatch(_COMMA_DECIMAL).sum())
+    point = int(bare.str.fullmatch(_POINT_DECIMAL).sum())
+    return default if comma == point else comma > point
 
 
 _DATE_FORMATS = (
@@ -459,7 +506,32 @@ def _convert_columns(frame: pd.DataFrame, mapping: ColumnMapping, findings: _Fin
             entry["converted"] = f"dates, now days before {reference.date()}"
         else:
             converted[column] = series
+        if column in converted:
+            converted[column] = _without_out_of_range(column, converted[column], findings)
     return _Prepared(frame.assign(**converted), prep)
+
+
+def _without_out_of_range(
+    column: str, values: pd.Series | np.ndarray, findings: _Findings
+) -> pd.Series | np.ndarray:
+    """A converted column with infinite or overflowing numbers missing, counted in the report
+    (text, booleans and columns without such numbers are returned as they are)."""
+    if isinstance(values, pd.Series) and not _is_plain_number(values):
+        return values
+    numbers = np.asarray(values, dtype=float)
+    bad = out_of_range(numbers)
+    count = int(bad.sum())
+    if not count:
+        return values  # (whole numbers stay whole)
+    findings.columns[column]["out_of_range_cells"] = count
+    findings.note(
+        column,
+        "infinite or huge numbers",
+        f"{count:,} cells are infinite or too large to be a measurement (beyond "
+        f"±{MAX_MAGNITUDE:.0e}) and count as missing.",
+        "warning",
+    )
+    return np.where(bad, np.nan, numbers)
 
 
 def _is_number_like(series: pd.Series) -> bool:
@@ -606,17 +678,25 @@ def _mark_roles(
 
 
 def _for_columns_used(
-    prep: Preparation, features: list[str], value_column: str | None
+    prep: Preparation, prepared: pd.DataFrame, features: list[str], value_column: str | None
 ) -> Preparation:
-    """``prep`` with ``features`` and only the conversions of the columns the model uses."""
-    used = set(features) | {value_column} - {None}
+    """``prep`` with ``features``, only the conversions of the columns the model uses, and
+    the columns it uses that were plain numbers (``numbers``)."""
+    used = [c for c in prepared.columns if c in features or c == value_column]
+    converted = set(prep.numeric_text) | set(prep.dates)
     return Preparation(
         numeric_text=[c for c in prep.numeric_text if c in used],
         decimal_comma=[c for c in prep.decimal_comma if c in used],
         dates={c: d for c, d in prep.dates.items() if c in used},
         date_formats={c: f for c, f in prep.date_formats.items() if c in used},
         features=features,
+        numbers=[c for c in used if c not in converted and _is_plain_number(prepared[c])],
     )
+
+
+def _is_plain_number(series: pd.Series) -> bool:
+    """Numbers, not booleans (which the model reads as yes/no)."""
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
 def _report(
@@ -677,7 +757,7 @@ def check_data(frame: pd.DataFrame, mapping: ColumnMapping) -> DataCheck:
     return DataCheck(
         frame=prepared,
         y=target.y,
-        preparation=_for_columns_used(preparation, features, mapping.value_column),
+        preparation=_for_columns_used(preparation, prepared, features, mapping.value_column),
         mapping=mapping,
         report=_report(frame, mapping, target, duplicates, features, findings),
     )

@@ -92,11 +92,16 @@ def _parser() -> argparse.ArgumentParser:
     _mapping_flags(c)
 
     s = sub.add_parser(
-        "score", parents=[common], help="score customers: probability, interval, optional action"
+        "score",
+        parents=[common],
+        help="score customers: probability, interval, optional action",
+        description="Score customers: one row per input row, in input order. Ids and text "
+        "are written exactly as read, even those starting with =, +, - or @, so that the "
+        "scores join back to the customers; the app's downloads are the spreadsheet-safe ones.",
     )
     s.add_argument("--model", required=True, help="model directory from 'train'")
     s.add_argument("--data", required=True, help="CSV or Parquet file to score")
-    s.add_argument("--out", required=True, help="CSV or Parquet file to write")
+    s.add_argument("--out", required=True, help="CSV or Parquet file to write (ids as read)")
     s.add_argument("--policy", help="policy JSON: adds an 'action' column")
 
     q = sub.add_parser(
@@ -353,8 +358,13 @@ def _monitor(args: argparse.Namespace, progress: _Progress) -> int:
     def pct(x: float | None) -> str:
         return "n/a" if x is None else f"{x:.1%}"
 
+    left = (
+        f", {result['rows_left_out']:,} rows left out: no value in any model column"
+        if result["rows_left_out"]
+        else ""
+    )
     lines = [
-        f"drift: {result['status']} ({len(frame):,} customers; score PSI "
+        f"drift: {result['status']} ({result['rows']:,} customers{left}; score PSI "
         f"{result['score_psi']:.3f}; {len(drifted)} of {len(result['features'])} features "
         f"drifted{': ' + shown if shown else ''})",
         f"estimated: {pct(est['share_targeted'])} contacted, precision "

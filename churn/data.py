@@ -41,7 +41,13 @@ def read_table(path: str | Path, text_columns: tuple[str, ...] = ()) -> pd.DataF
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write a frame as CSV or Parquet, chosen by the file extension."""
+    """Write a frame as CSV or Parquet, chosen by the file extension.
+
+    Every cell is written exactly as it is, text starting with ``=``, ``+``, ``-`` or ``@``
+    included: this is the command line's machine format, and ids must join back exactly.
+    A file meant for a spreadsheet goes through :func:`churn.customers.to_safe_csv`
+    instead (the app's downloads), which neutralises such text.
+    """
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise ChurnInputError(f"The folder {path.parent} does not exist; create it first.")

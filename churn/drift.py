@@ -45,6 +45,7 @@ __all__ = [
     "Drift",
     "build_reference",
     "category_shares",
+    "check_reference",
     "compare",
     "load_reference",
     "numeric_edges",
@@ -229,6 +230,37 @@ def reference_files(
     """``{REFERENCE_FILE: json}`` for :attr:`Artifact.extra_files` (see :func:`build_reference`)."""
     reference = build_reference(spec, fit_rows, holdout_probability)
     return {REFERENCE_FILE: json.dumps(reference, indent=1)}
+
+
+def check_reference(reference: dict[str, Any], spec: FeatureSpec) -> dict[str, Any]:
+    """``reference`` when it is one :func:`build_reference` made for ``spec``'s features;
+    ``ValueError`` (or ``KeyError``, ``TypeError``) otherwise (a damaged model file)."""
+
+    def shares(part: dict[str, Any], size: int) -> None:
+        values = np.asarray([*part["shares"], part.get("missing", 0.0)], dtype=float)
+        if values.shape != (size + 1,) or not ((values >= 0) & (values <= 1)).all():
+            raise ValueError("shares that do not fit the bins")
+
+    def edges(part: dict[str, Any]) -> int:
+        values = np.asarray(part["edges"], dtype=float)
+        if values.ndim != 1 or not np.isfinite(values).all() or (np.diff(values) < 0).any():
+            raise ValueError("bin edges that are not increasing numbers")
+        return values.size + 1
+
+    int(reference["rows"])
+    shares({"shares": reference["score"]["shares"]}, edges(reference["score"]))
+    for column in spec.columns:
+        part = reference["features"][column]
+        if part["kind"] != spec.kinds[column]:
+            raise ValueError(f"the reference of {column} is of another kind")
+        if part["kind"] == "numeric":
+            shares(part, edges(part))
+        else:
+            if not all(isinstance(c, str) for c in part["categories"]):
+                raise ValueError("categories that are not text")
+            shares(part, len(part["categories"]))
+            float(part["other"])
+    return reference
 
 
 def load_reference(artifact: Artifact) -> dict[str, Any]:

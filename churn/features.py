@@ -21,11 +21,20 @@ import pandas as pd
 
 from churn.errors import ChurnInputError
 
-__all__ = ["FeatureSpec"]
+__all__ = ["MAX_MAGNITUDE", "FeatureSpec", "out_of_range"]
 
 _TRUE = {"true", "yes", "y", "t"}
 _FALSE = {"false", "no", "n", "f"}
 MAX_CATEGORIES = 100
+#: Numbers this large in magnitude, or infinite, are no measurement of a customer, and
+#: sums and squares of them overflow: they count as missing (the data checks and the
+#: scoring note count them). Far above any amount, count or timestamp.
+MAX_MAGNITUDE = 1e100
+
+
+def out_of_range(values: np.ndarray) -> np.ndarray:
+    """Where ``values`` (floats) are infinite or at least :data:`MAX_MAGNITUDE` in magnitude."""
+    return np.abs(values) >= MAX_MAGNITUDE  # (NaN compares False)
 
 
 def _as_text(series: pd.Series) -> pd.Series:
@@ -59,7 +68,8 @@ def _to_boolean(series: pd.Series) -> np.ndarray:
 def _to_numeric(series: pd.Series) -> np.ndarray:
     if pd.api.types.is_bool_dtype(series):
         return series.to_numpy(dtype=float, na_value=np.nan)
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.where(out_of_range(values), np.nan, values)
 
 
 @dataclass
@@ -143,7 +153,31 @@ class FeatureSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureSpec:
-        return cls(**data)
+        """The spec :meth:`to_dict` wrote; ``ValueError`` (or ``TypeError``) when ``data`` is
+        not one (a damaged model file)."""
+        spec = cls(**data)
+        columns, kinds = spec.columns, spec.kinds
+        numbers = [c for c in columns if kinds.get(c) != "categorical"]
+        if not (
+            isinstance(columns, list)
+            and all(isinstance(c, str) for c in columns)
+            and len(set(columns)) == len(columns)
+            and isinstance(kinds, dict)
+            and set(kinds) == set(columns)
+            and all(k in ("numeric", "boolean", "categorical") for k in kinds.values())
+            and all(
+                isinstance(spec.categories.get(c), list)
+                and all(isinstance(v, str) for v in spec.categories[c])
+                for c in columns
+                if kinds[c] == "categorical"
+            )
+            and all(
+                np.isfinite(np.asarray([stats[c] for c in numbers], dtype=float)).all()
+                for stats in (spec.medians, spec.means, spec.scales)
+            )
+        ):
+            raise ValueError("not a feature spec")
+        return spec
 
     # ------------------------------------------------------------------ check
     def check_columns(self, frame: pd.DataFrame) -> None:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -25,6 +28,12 @@ MAX_UPLOAD_MB = 200
 SUPPORTED = ".csv, .tsv, .txt, .parquet, .xlsx"
 _DELIMITERS = ",;\t|"
 _SNIFF_BYTES = 256 * 1024
+#: The cells pandas reads as missing by default (its ``STR_NA_VALUES``). A text column
+#: (an id) is text: only its empty cells are missing, "NA" or "null" is an id.
+_NA_MARKERS = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)  # fmt: skip
 
 
 def _first_line(exc: BaseException) -> str:
@@ -65,23 +74,44 @@ def detect_csv_format(head: bytes) -> tuple[str, str]:
     return encoding, delimiter
 
 
+def _text_options(
+    read: Callable[..., pd.DataFrame], source: io.BytesIO | Path, text_columns: tuple[str, ...]
+) -> dict[str, Any]:
+    """Keywords for ``read`` (``pd.read_csv`` or ``pd.read_excel``, sheet and format set)
+    that read ``text_columns`` as text, where only an empty cell is missing (an id "NA" or
+    "null" is an id), and the usual markers as missing everywhere else."""
+    if not text_columns:
+        return {}
+    header = read(source, nrows=0).columns  # (names as in the file, repeats numbered)
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    text = [c for c in header if str(c).strip() in text_columns]
+    markers = {c: [""] if c in text else list(_NA_MARKERS) for c in header}
+    return {"dtype": dict.fromkeys(text, "str"), "keep_default_na": False, "na_values": markers}
+
+
 def _read_csv(
-    source: io.BytesIO | Path, name: str, head: bytes, dtype: dict[str, str]
+    source: io.BytesIO | Path, name: str, head: bytes, text_columns: tuple[str, ...]
 ) -> pd.DataFrame:
     encoding, delimiter = detect_csv_format(head)
     if Path(name).suffix.lower() in (".tsv", ".tab"):
         delimiter = "\t"
-    kwargs = {"sep": delimiter, "low_memory": False, "dtype": dtype, "skipinitialspace": True}
+    options = {"sep": delimiter, "low_memory": False, "skipinitialspace": True}
     # Windows-1252 leaves five bytes undefined: a stray one becomes U+FFFD, not a failure.
     errors = "replace" if encoding == "cp1252" else "strict"
+
+    def read(encoding: str, errors: str) -> pd.DataFrame:
+        read_csv = partial(pd.read_csv, encoding=encoding, encoding_errors=errors, **options)
+        return read_csv(source, **_text_options(read_csv, source, text_columns))
+
     try:
-        return pd.read_csv(source, encoding=encoding, encoding_errors=errors, **kwargs)
+        return read(encoding, errors)
     except UnicodeDecodeError:
         if encoding != "utf-8":
             raise
     if isinstance(source, io.BytesIO):  # UTF-8 at the start, something else later on
         source.seek(0)
-    return pd.read_csv(source, encoding="cp1252", encoding_errors="replace", **kwargs)
+    return read("cp1252", "replace")
 
 
 def _kind(name: str, head: bytes) -> str:
@@ -98,7 +128,7 @@ def _kind(name: str, head: bytes) -> str:
 
 
 def _parse(source: io.BytesIO | Path, name: str, head: bytes, text_columns) -> pd.DataFrame:
-    dtype = dict.fromkeys(text_columns, "str")
+    text_columns = tuple(text_columns)
     kind = _kind(name, head)
     if kind == "unknown":
         raise ChurnInputError(f"Cannot read {name}: use one of {SUPPORTED}.")
@@ -119,9 +149,10 @@ def _parse(source: io.BytesIO | Path, name: str, head: bytes, text_columns) -> p
                 raise ChurnInputError(
                     f"{name} is not an Excel workbook (.xlsx); export it again or save it as CSV."
                 )
-            frame = pd.read_excel(source, sheet_name=0, dtype=dtype, engine="openpyxl")
+            read_excel = partial(pd.read_excel, sheet_name=0, engine="openpyxl")
+            frame = read_excel(source, **_text_options(read_excel, source, text_columns))
         else:
-            frame = _read_csv(source, name, head, dtype)
+            frame = _read_csv(source, name, head, text_columns)
     except ChurnInputError:
         raise
     except pd.errors.EmptyDataError:

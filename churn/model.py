@@ -35,11 +35,17 @@ scores of the training rows, ``oob_frame_``, as scikit-learn's forests keep
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from lightgbm.basic import LightGBMError
 from scipy.special import expit
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -54,6 +60,8 @@ from churn.features import FeatureSpec
 __all__ = [
     "ChurnModel",
     "beta_logit",
+    "check_booster_text",
+    "damaged_file",
     "fit_beta_calibration",
     "model_from_files",
     "model_to_files",
@@ -502,13 +510,193 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
 
 # ---------------------------------------------------------------- persistence
+#: Per tree, the arrays with one entry per split node (``num_leaves - 1``) and per leaf,
+#: whole numbers (``int``) or not.
+_NODE_ARRAYS = {
+    "split_feature": int,
+    "split_gain": float,
+    "threshold": float,
+    "decision_type": int,
+    "left_child": int,
+    "right_child": int,
+    "internal_value": float,
+    "internal_weight": float,
+    "internal_count": int,
+}
+_LEAF_ARRAYS = {"leaf_value": float, "leaf_weight": float, "leaf_count": int}
+_TREE_LINES = 22  # LightGBM reads at most this many ``key=value`` lines per tree
+#: The text each loaded member was read from, which saving writes back unchanged.
+_LOADED_TEXT: WeakKeyDictionary[lgb.Booster, str] = WeakKeyDictionary()
+_WHOLE = re.compile(r"-?\d{1,10}( -?\d{1,10})*")
+_REAL = r"(-?\d+(\.\d+)?([eE][-+]?\d+)?|-?inf)"  # as LightGBM writes them, nothing looser
+_REALS = re.compile(rf"{_REAL}( {_REAL})*")
+_INFO = rf"(none|\[{_REAL}:{_REAL}\]|-?\d{{1,10}}(:-?\d{{1,10}})*)"  # range, or categories
+_INFOS = re.compile(rf"{_INFO}( {_INFO})*")
+
+
+def _numbers(texts: list[str | None], kind: type) -> tuple[np.ndarray, np.ndarray]:
+    """Space-separated numbers of every tree, at once: all the values and their count per
+    tree (``ValueError`` for a missing field, anything but numbers written as LightGBM
+    writes them, or numbers out of range; ``inf`` is allowed, LightGBM writes it)."""
+    if any(t is None for t in texts):
+        raise ValueError("a tree lacks a field")
+    counts = np.array([t.count(" ") + 1 if t else 0 for t in texts], dtype=np.int64)
+    joined = " ".join(t for t in texts if t)
+    if not joined:
+        return np.empty(0, dtype=np.int64 if kind is int else float), counts
+    tokens = joined.split(" ")
+    if kind is int:
+        if not _WHOLE.fullmatch(joined):
+            raise ValueError("a whole number is not one")
+        values = np.array(tokens, dtype=np.int64)
+        if (np.abs(values) >= 2**32).any():
+            raise ValueError("a whole number out of range")
+        return values, counts
+    if not _REALS.fullmatch(joined):
+        raise ValueError("a number LightGBM cannot read")
+    values = np.array(tokens, dtype=float)
+    odd = np.flatnonzero(~np.isfinite(values))
+    if any(tokens[i] not in ("inf", "-inf") for i in odd):  # (1e999 is not a number either)
+        raise ValueError("a number out of range")
+    return values, counts
+
+
+def _check_links(n: np.ndarray, left: np.ndarray, right: np.ndarray) -> None:
+    """The split nodes of trees with ``n`` leaves (``n > 1``, nodes of all trees in a row)
+    link into trees: each node but the root and each leaf is reached once, a child node
+    comes after its parent (no cycles), and leaves (``~leaf``) are in range."""
+    tree = np.repeat(np.arange(n.size), n - 1)
+    parent = np.arange(tree.size) - np.repeat(np.cumsum(n - 1) - (n - 1), n - 1)
+    tree, parent = np.tile(tree, 2), np.tile(parent, 2)
+    child = np.concatenate([left, right])
+    node, leaf = child >= 0, child < 0
+    if not (
+        (child[node] > parent[node]).all()
+        and (child[node] <= n[tree[node]] - 2).all()
+        and (~child[leaf] < n[tree[leaf]]).all()
+    ):
+        raise ValueError("a tree links outside itself")
+    for kind, count in ((node, n - 2), (leaf, n)):
+        key = tree[kind] * (2**32) + np.where(child[kind] >= 0, child[kind], ~child[kind])
+        if np.unique(key).size != key.size or not np.array_equal(
+            np.bincount(tree[kind], minlength=n.size), count
+        ):
+            raise ValueError("a tree reaches a node twice or never")
+
+
+def _check_trees(blocks: list[str], n_features: int) -> None:
+    """Every ``Tree=k`` block has the fields LightGBM reads, with the right counts, and its
+    nodes link into a tree over the model's features (all trees checked at once)."""
+    fields: dict[str, list[str | None]] = {}
+    for index, block in enumerate(blocks):
+        head, _, rest = block.partition("\n")
+        body, _, tail = rest.partition("\n\n")
+        lines = body.split("\n")
+        if head != f"Tree={index}" or tail.strip("\n") or not body or len(lines) > _TREE_LINES:
+            raise ValueError(f"tree {index} is not laid out as LightGBM writes it")
+        values = dict(line.split("=", 1) for line in lines)  # (ValueError without "=")
+        for key in {*fields, *values}:
+            fields.setdefault(key, [None] * index).append(values.get(key))
+    missing = [None] * len(blocks)
+    n, _ = _numbers(fields.get("num_leaves", missing), int)
+    num_cat, _ = _numbers(fields.get("num_cat", missing), int)
+    if n.size != len(blocks) or num_cat.size != len(blocks) or (n < 1).any():
+        raise ValueError("a tree without a number of leaves")
+    if not np.array_equal(_numbers(fields.get("leaf_value", missing), float)[1], n):
+        raise ValueError("a tree has the wrong number of leaf values")
+    split = n > 1  # LightGBM reads nothing but the leaf value of a single leaf
+    if (num_cat < 0).any() or any(v not in (None, "0") for v in fields.get("is_linear", [])):
+        raise ValueError("a tree of a kind this model does not make")
+    _numbers([v or "1" for v in fields.get("shrinkage", [])], float)
+    if not split.any():
+        return
+    n, num_cat = n[split], num_cat[split]
+    arrays = {}
+    for key, kind in (*_NODE_ARRAYS.items(), *_LEAF_ARRAYS.items()):
+        texts = [t for t, s in zip(fields.get(key, missing), split, strict=True) if s]
+        arrays[key], counts = _numbers(texts, kind)
+        if not np.array_equal(counts, n - 1 if key in _NODE_ARRAYS else n):
+            raise ValueError(f"a tree has the wrong number of {key} values")
+    _check_links(n, arrays["left_child"], arrays["right_child"])
+    decision = arrays["decision_type"]
+    if not (
+        ((arrays["split_feature"] >= 0) & (arrays["split_feature"] < n_features)).all()
+        and ((decision >= 0) & (decision < 12)).all()  # category, default left, missing type
+    ):
+        raise ValueError("a split on a feature the model does not have")
+    categorical = (decision & 1) == 1
+    index = arrays["threshold"][categorical]
+    sets = np.repeat(num_cat, n - 1)[categorical]
+    if not ((index == np.round(index)) & (index >= 0) & (index < sets)).all():
+        raise ValueError("a category split without its set of categories")
+    with_sets = num_cat > 0
+    if with_sets.any():
+        pick = np.flatnonzero(split)[with_sets]
+        bounds, counts = _numbers([fields.get("cat_boundaries", missing)[i] for i in pick], int)
+        words, sizes = _numbers([fields.get("cat_threshold", missing)[i] for i in pick], int)
+        starts = np.cumsum(counts) - counts
+        steps = np.diff(bounds)
+        steps[starts[1:] - 1] = 0  # (where one tree's boundaries end and the next begin)
+        if not (
+            np.array_equal(counts, num_cat[with_sets] + 1)
+            and (bounds[starts] == 0).all()
+            and (steps >= 0).all()
+            and np.array_equal(bounds[starts + counts - 1], sizes)
+            and (words >= 0).all()
+        ):
+            raise ValueError("category sets that do not fit their trees")
+
+
+def check_booster_text(text: str, n_features: int) -> str:
+    """The part of a member's text LightGBM needs to predict (its header and trees), once
+    checked; ``ValueError`` unless ``text`` is a binary LightGBM model in text form, as
+    :func:`model_to_files` writes it, for ``n_features`` inputs.
+
+    LightGBM's own reader ends the whole process on some damaged texts (a tree cut short,
+    a missing field, a broken line among the training parameters that follow the trees),
+    and reads others into trees that point outside themselves. It is handed only the
+    header and the trees, checked here: the training parameters are not needed to predict.
+    """
+    if not text.isascii():
+        raise ValueError("not a LightGBM model (not plain text)")
+    head, found, body = text.partition("\nTree=0\n")
+    trees, found_end, _ = ("Tree=0\n" + body).partition("end of trees\n")
+    model_part = f"{head}\n{trees}end of trees\n"
+    lines = head.split("\n")
+    if not found or not found_end or lines[0] != "tree":
+        raise ValueError("not a LightGBM model")
+    header: dict[str, str] = {}
+    for line in filter(None, lines[1:]):
+        key, equals, value = line.partition("=")
+        if not equals or (value.count("=") and key != "feature_names"):
+            raise ValueError("a header line LightGBM cannot read")
+        header[key] = value
+    expected = {"num_class": "1", "num_tree_per_iteration": "1", "label_index": "0"}
+    if (
+        any(header.get(k) != v for k, v in expected.items())
+        or header.get("max_feature_idx") != str(n_features - 1)
+        or header.get("feature_names") != " ".join(f"Column_{j}" for j in range(n_features))
+        or not _INFOS.fullmatch(header.get("feature_infos", ""))
+        or header["feature_infos"].count(" ") != n_features - 1
+        or "monotone_constraints" in header
+        or header.get("objective") != "binary sigmoid:1"  # (the objective ChurnModel fits)
+    ):
+        raise ValueError(f"not a binary LightGBM model with {n_features} inputs")
+    sizes, _ = _numbers([header.get("tree_sizes")], int)
+    blocks = re.split(r"(?m)^(?=Tree=)", trees)[1:]
+    if sizes.tolist() != [len(b) for b in blocks]:
+        raise ValueError("the tree sizes do not match the trees")
+    _check_trees(blocks, n_features)
+    return model_part
+
+
 def model_to_files(model: ChurnModel) -> dict[str, str]:
     """Serialise a fitted model as ``{file name: text}`` (LightGBM text models + JSON)."""
     check_is_fitted(model, "boosters_")
     import json
 
     files = {
-        f"member_{k:02d}.txt": booster.model_to_string()
+        f"member_{k:02d}.txt": _LOADED_TEXT.get(booster) or booster.model_to_string()
         for k, booster in enumerate(model.boosters_)
     }
     files["model.json"] = json.dumps(
@@ -526,23 +714,83 @@ def model_to_files(model: ChurnModel) -> dict[str, str]:
     return files
 
 
-def model_from_files(read_text: Any) -> ChurnModel:
-    """Rebuild a model from a callable ``read_text(file name) -> str``."""
+@contextmanager
+def damaged_file(name: str, where: str | Path) -> Iterator[None]:
+    """Turn a failure to make sense of a stored file into one sentence naming it: the file
+    is damaged, or is not what its name says (a :class:`ChurnInputError` passes as it is)."""
+    try:
+        yield
+    except ChurnInputError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, LightGBMError):
+        raise ChurnInputError(
+            f"{name} in {where} is damaged or not a model file; train the model again, or "
+            "unzip it again if it came as a zip file."
+        ) from None
+
+
+def _array(values: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Finite floats of the given shape (``ValueError`` otherwise)."""
+    array = np.asarray(values, dtype=float)
+    if array.shape != shape or not np.isfinite(array).all():
+        raise ValueError(f"an array of shape {array.shape} where {shape} was expected")
+    return array
+
+
+def _check_venn_abers(table: dict[str, Any]) -> dict[str, Any]:
+    """The Venn-Abers table as :func:`venn_abers_table` makes it (``ValueError`` otherwise)."""
+    scores = np.asarray(table["scores"], dtype=float)
+    slots = np.asarray(table["slots"])
+    p0, p1 = _array(table["p0"], slots.shape), _array(table["p1"], slots.shape)
+    if not (
+        scores.ndim == 1
+        and np.isfinite(scores).all()
+        and slots.ndim == 1
+        and slots.size
+        and np.issubdtype(slots.dtype, np.integer)
+        and (np.diff(slots) >= 0).all()
+        and 0 <= slots[0] <= slots[-1] <= scores.size
+        and ((p0 >= 0) & (p0 <= 1) & (p1 >= 0) & (p1 <= 1)).all()
+    ):
+        raise ValueError("not a Venn-Abers table")
+    return table
+
+
+def model_from_files(read_text: Any, where: str | Path = "the model directory") -> ChurnModel:
+    """Rebuild a model from a callable ``read_text(file name) -> str``.
+
+    Models are never unpickled: ``model.json`` is checked for the shapes of everything in
+    it, and LightGBM reads only member texts :func:`check_booster_text` accepted. A file
+    that is damaged or not a model file is refused with a :class:`ChurnInputError` that
+    names it (``where``: the model directory, for the message).
+    """
     import json
 
-    meta = json.loads(read_text("model.json"))
-    model = ChurnModel(**meta["params"])
-    model.spec_ = FeatureSpec.from_dict(meta["spec"])
-    # Models saved before the settings were chosen by CV have them in their parameters.
-    model.config_ = meta.get("config") or {
-        key: meta["params"][key]
-        for key in ("num_leaves", "min_child_samples", "n_estimators", "learning_rate")
-    }
-    model.boosters_ = [lgb.Booster(model_str=read_text(name)) for name in meta["members"]]
-    model.calibration_ = np.asarray(meta["calibration"], dtype=float)
-    model.member_calibration_ = np.asarray(meta["member_calibration"], dtype=float)
-    model.venn_abers_ = meta["venn_abers"]
+    with damaged_file("model.json", where):
+        meta = json.loads(read_text("model.json"))
+        model = ChurnModel(**meta["params"])
+        model.spec_ = FeatureSpec.from_dict(meta["spec"])
+        # Models saved before the settings were chosen by CV have them in their parameters.
+        model.config_ = meta.get("config") or {
+            key: meta["params"][key]
+            for key in ("num_leaves", "min_child_samples", "n_estimators", "learning_rate")
+        }
+        members = meta["members"]
+        if not members or not all(re.fullmatch(r"member_\d+\.txt", m) for m in members):
+            raise ValueError("no member models")
+        model.calibration_ = _array(meta["calibration"], (3,))
+        model.member_calibration_ = _array(meta["member_calibration"], (len(members), 3))
+        model.venn_abers_ = _check_venn_abers(meta["venn_abers"])
+    model.boosters_ = []
+    for name in members:
+        text = read_text(name)
+        with damaged_file(name, where):
+            booster = lgb.Booster(model_str=check_booster_text(text, len(model.spec_.columns)))
+        _LOADED_TEXT[booster] = text  # written back as read (LightGBM saw only the trees)
+        model.boosters_.append(booster)
     model.classes_ = np.array([0, 1])
     model.feature_names_in_ = np.asarray(model.spec_.columns, dtype=object)
     model.n_features_in_ = len(model.spec_.columns)
+    with damaged_file("model.json", where):  # everything fits together: one customer scores
+        model.predict_frame(pd.DataFrame({c: [np.nan] for c in model.spec_.columns}))
     return model

@@ -16,6 +16,12 @@ Three questions, each answered from the model artifact and the batch alone:
   probability decile sit next to them.
 * **Staleness.** The model's age and the review date (the policy's ``review_by``, or 90
   days after training without a policy).
+
+Rows with no value in any of the model's columns (the rows
+:func:`churn.training.score_frame` leaves unscored) say nothing about the customers: they
+are left out of the drift and of every estimate, and the report counts them
+(``rows_left_out``, with a warning). A batch where no row can be scored is refused with a
+sentence rather than estimated on nothing.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from churn.metrics import wilson
 from churn.model import ChurnModel, beta_logit
 from churn.policy import REVIEW_AFTER_DAYS
 from churn.targeting import PolicyRule
+from churn.training import no_model_values
 
 __all__ = [
     "MonitorReport",
@@ -198,6 +205,9 @@ class MonitorReport:
     model_fingerprint: str
     reference_rows: int
     rules: list[PolicyRule] = field(default_factory=list)
+    #: Rows of the batch left out of the figures: no value in any model column (or no
+    #: probability); ``drift.rows`` counts the others.
+    rows_left_out: int = 0
 
     @property
     def status(self) -> str:
@@ -237,9 +247,10 @@ class MonitorReport:
         return table
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON report: ``status``, ``score_psi``, ``features`` [{name, psi, status, ...}],
-        ``performance``, ``calibration``, ``staleness``, the ``policy_rules`` evaluated and the
-        ``messages`` (banner warnings)."""
+        """The JSON report: ``status``, ``score_psi``, ``rows`` (compared and estimated) and
+        ``rows_left_out`` (no value in any model column), ``features`` [{name, psi, status,
+        ...}], ``performance``, ``calibration``, ``staleness``, the ``policy_rules`` evaluated
+        and the ``messages`` (banner warnings)."""
         features = [
             {
                 "name": r["name"],
@@ -265,6 +276,7 @@ class MonitorReport:
                 "score_psi": self.drift.score_psi,
                 "score_status": self.drift.score_status,
                 "rows": self.drift.rows,
+                "rows_left_out": self.rows_left_out,
                 "reference_rows": self.reference_rows,
                 "model_fingerprint": self.model_fingerprint,
                 "features": features,
@@ -313,23 +325,42 @@ def monitor(
     ----------
     artifact : the trained model (with its ``reference.json``).
     frame : the batch, one row per customer; the target column, if present, gives the
-        realised figures and the calibration check.
+        realised figures and the calibration check. Rows with no value in any of the
+        model's columns are left out of every figure and counted (``rows_left_out``).
     rules, economics : the policy to evaluate (``Decision.rules`` or a policy file's).
-    p : the batch's churn probabilities when already scored (else they are computed).
+    p : the batch's churn probabilities when already scored (else they are computed); a
+        row without one (NaN) is left out too.
     review_by : the policy's review date (ISO), if any.
     today : the date to measure the model's age at (default today).
     capacity : the policy's capacity (a policy file's, or ``Decision.capacity``), applied
         as scoring applies it.
+
+    Raises
+    ------
+    ChurnInputError
+        A model column missing from the batch, or no row of the batch that can be scored.
     """
     reference = load_reference(artifact)
     spec = artifact.model.spec_
     spec.check_columns(frame)
     frame = artifact.preparation.apply(frame)[0]  # text numbers and dates, as in training
+    left_out = no_model_values(frame[spec.columns])
+    if p is not None:
+        p = np.asarray(p, dtype=float)
+        if p.shape != (len(frame),):
+            raise ChurnInputError("There must be one churn probability per customer of the batch.")
+        left_out |= np.isnan(p)
+    if len(frame) and left_out.all():
+        raise ChurnInputError(
+            f"None of the {len(frame):,} rows of the batch has a value in any of the model's "
+            "columns, so there is nothing to monitor; check that the file is a customer table "
+            "with the columns the model was trained on."
+        )
+    if left_out.any():
+        frame = frame[~left_out].reset_index(drop=True)
+        p = None if p is None else p[~left_out]
     if p is None:
         p = churn_probability(artifact.model, frame)
-    p = np.asarray(p, dtype=float)
-    if p.shape != (len(frame),):
-        raise ChurnInputError("There must be one churn probability per customer of the batch.")
     drift = compare(reference, spec, frame, p)
     y = batch_labels(frame, artifact.target, artifact.info.positive_label)
     value = economics.customer_value(frame, len(frame))
@@ -351,6 +382,7 @@ def monitor(
         model_fingerprint=artifact.fingerprint,
         reference_rows=int(reference["rows"]),
         rules=list(rules),
+        rows_left_out=int(left_out.sum()),
     )
 
 
@@ -373,12 +405,19 @@ def headline(report: MonitorReport) -> str:
 
 
 def banner_messages(report: MonitorReport, where: str = "the drift report") -> list[str]:
-    """Warnings every page shows: the model is past its review date, or drift is significant.
+    """Warnings every page shows: rows were left out, the model is past its review date, or
+    drift is significant.
 
     ``where`` names what to look at for details (the app names its monitoring page).
-    Returns an empty list when neither holds.
+    Returns an empty list when none holds.
     """
     messages = []
+    if report.rows_left_out:
+        total = report.drift.rows + report.rows_left_out
+        messages.append(
+            f"{report.rows_left_out:,} of the {total:,} rows have no value in any of the "
+            "model's columns and are left out of the drift and the estimates; check the export."
+        )
     stale = report.staleness
     if stale["overdue"]:
         messages.append(

@@ -26,6 +26,7 @@ __all__ = [
     "customers_to_act_on",
     "holdout_split",
     "leak_columns",
+    "no_model_values",
     "score_frame",
     "scored_customers",
     "train",
@@ -238,8 +239,12 @@ def _quality_warnings(results: dict[str, Any]) -> list[str]:
     return []
 
 
-def _no_values(features: pd.DataFrame) -> np.ndarray:
-    """Rows where every column is missing or blank text (checked cheaply: numbers first)."""
+def no_model_values(features: pd.DataFrame) -> np.ndarray:
+    """Rows where every column is missing or blank text (checked cheaply: numbers first).
+
+    Given the model's columns of a prepared table, these are the rows :func:`score_frame`
+    leaves unscored and :func:`churn.monitor.monitor` leaves out of its figures.
+    """
     numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
     empty = features[numeric].isna().all(axis=1).to_numpy()
     rows = np.flatnonzero(empty)
@@ -273,7 +278,7 @@ def score_frame(artifact: Artifact, frame: pd.DataFrame) -> pd.DataFrame:
     artifact.model.spec_.check_columns(frame)
     prepared, unreadable = artifact.preparation.apply(frame)
     columns = artifact.model.spec_.columns
-    empty = _no_values(prepared[columns])
+    empty = no_model_values(prepared[columns])
     scored = artifact.model.predict_frame(prepared).reset_index(drop=True)
     if empty.any():
         scored.loc[empty, list(SCORE_COLUMNS)] = np.nan

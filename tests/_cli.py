@@ -6,8 +6,11 @@ The trained models these tests share are fixtures in ``conftest.py``.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -16,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from churn.artifact import fingerprint_of
 from churn.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,10 +78,13 @@ def start_command(*args: object, cwd: Path = ROOT) -> subprocess.Popen[str]:
 def stop(processes: Iterable[subprocess.Popen[str]]) -> None:
     """Kill the processes still running (a fixture's teardown: a test that failed before
     :func:`finish` leaves nothing behind)."""
+    processes = list(processes)
     for process in processes:
         if process.poll() is None:
             process.kill()
-        process.communicate()
+    for process in processes:
+        with contextlib.suppress(ValueError):  # (output that is not text: the run failed)
+            process.communicate()
 
 
 def finish(process: subprocess.Popen[str], timeout: float = 120) -> subprocess.CompletedProcess:
@@ -109,3 +116,17 @@ def read_json(path: Path) -> dict:
 def fingerprint(model: Path) -> str:
     """The fingerprint a model directory's manifest records."""
     return read_json(model / "manifest.json")["fingerprint"]
+
+
+def forge(model: Path, folder: Path, name: str, change, suffix: str = "") -> Path:
+    """A copy of ``model`` whose file ``name`` is replaced by ``change(bytes)``, its sha256
+    re-entered in the manifest with the fingerprint, so that the hash check passes."""
+    copy = folder / f"forged-{name}{suffix}"
+    shutil.copytree(model, copy)
+    data = change((copy / name).read_bytes())
+    (copy / name).write_bytes(data)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"][name] = hashlib.sha256(data).hexdigest()
+    manifest["fingerprint"] = fingerprint_of(manifest["files"])
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return copy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -253,3 +254,61 @@ def test_preparation_covers_only_the_model_columns() -> None:
     check = _check(frame)
     assert "closing_amount" in check.report["left_out"]
     assert check.preparation.numeric_text == ["charges"]
+
+
+def test_plain_number_columns_are_recorded_and_read_from_later_text() -> None:
+    frame = _frame()
+    check = _check(frame)
+    assert check.preparation.numbers == ["tenure", "charges"]
+    later = frame.assign(charges=frame["charges"].map(lambda v: f"€ {v:.2f}".replace(".", ",")))
+    later.loc[5, "charges"] = "soon"
+    prepared, unreadable = check.preparation.apply(later)
+    expected = frame["charges"].where(frame.index != 5)
+    np.testing.assert_array_equal(prepared["charges"], expected)
+    assert unreadable.tolist() == [int(i == 5) for i in range(N)]
+
+
+@pytest.mark.parametrize(
+    ("cells", "trained_comma", "expected"),
+    [
+        (["1.234,5", "7", "12,75"], False, [1234.5, 7, 12.75]),
+        (["1,234.5", "7", "12.75"], True, [1234.5, 7, 12.75]),
+        (["1.234", "7"], True, [1234, 7]),  # no decimal in sight: as in training
+        (["1,234", "7"], False, [1234, 7]),
+    ],
+)
+def test_a_later_table_says_which_decimal_mark_it_writes(cells, trained_comma, expected) -> None:
+    prep = Preparation(numeric_text=["x"], decimal_comma=["x"] if trained_comma else [])
+    prepared, unreadable = prep.apply(pd.DataFrame({"x": cells}))
+    np.testing.assert_allclose(prepared["x"], expected)
+    assert not unreadable.any()
+
+
+def test_a_model_from_before_numbers_were_recorded_reads_them_from_its_features(trained) -> None:
+    data = json.loads(trained.extra_files["preparation.json"])
+    assert "monthly_charges" in data.pop("numbers")
+    old = dataclasses.replace(
+        trained, extra_files={**trained.extra_files, "preparation.json": json.dumps(data)}
+    )
+    assert old.preparation.numbers == trained.preparation.numbers
+    assert "contract_type" not in old.preparation.numbers
+
+
+def test_infinite_and_overflowing_numbers_are_missing_and_counted() -> None:
+    frame = _frame()
+    frame["charges"] = frame["charges"].astype(float)
+    frame.loc[[0, 1, 2, 3], "charges"] = [np.inf, -np.inf, 1.7e308, -1e308]
+    frame["fee"] = frame["charges"].map(lambda v: f"${v:.2f}")  # text numbers: "$inf" too
+    frame.loc[4, "fee"] = "1e400"
+    check = _check(frame)
+    assert check.frame["charges"].isna().tolist()[:5] == [True] * 4 + [False]
+    assert check.frame["fee"].isna().tolist()[:5] == [True] * 5
+    assert np.isfinite(check.frame["charges"].iloc[4:]).all()
+    assert _entry(check, "charges")["out_of_range_cells"] == 4
+    assert _entry(check, "fee")["out_of_range_cells"] == 5
+    lines = report_lines(check.report)
+    assert "charges: 4 cells are infinite or too large to be a measurement" in "\n".join(lines)
+    later = frame.assign(charges=frame["charges"].fillna(0.0))
+    prepared, unreadable = check.preparation.apply(later)
+    assert prepared["charges"].isna().tolist()[:5] == [True] * 4 + [False]
+    assert unreadable[:5].tolist() == [2, 2, 2, 2, 1]  # charges and fee; fee only in row 4

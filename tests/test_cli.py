@@ -8,7 +8,9 @@ session through the CLI itself (``cli_sample_model`` in ``conftest.py``).
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ from _cli import (
     error,
     fingerprint,
     finish,
+    forge,
     ok,
     one_error_line,
     read_scores,
@@ -35,7 +38,9 @@ from _cli import (
     write_table,
 )
 
+from churn.artifact import load_artifact
 from churn.cli import main
+from churn.customers import to_safe_csv
 from churn.policy import apply_policy
 
 SCORE_COLUMNS = ["churn_probability", "probability_low", "probability_high"]
@@ -951,3 +956,100 @@ def test_a_capacity_in_customers_ranked_by_value_is_what_scoring_contacts(
         "--batch-size", "0",
     )  # fmt: skip
     assert "--batch-size" in bad
+
+
+NA_LIKE_IDS = ["NA", "null", "None", "nan", "N/A", "NULL", "#N/A", "n/a", "NaN", "<NA>"]
+
+
+def test_ids_that_look_like_missing_markers_pass_through_as_text(
+    capsys: pytest.CaptureFixture[str], cli_model: Path, sample: pd.DataFrame, work: Path
+) -> None:
+    """An id is text: "NA" is a customer's id in the scores, the training data and the model's
+    holdout; only an empty id cell is a missing id."""
+    frame = sample.iloc[:1500].copy()
+    frame["customer_id"] = [*NA_LIKE_IDS, *frame["customer_id"].iloc[len(NA_LIKE_IDS) :]]
+    frame.loc[frame.index[-1], "customer_id"] = None
+    data, out = work / "na-ids.csv", work / "na-ids-scored.csv"
+    frame.to_csv(data, index=False)
+    ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
+    scored = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert scored["customer_id"].tolist() == [*frame["customer_id"].iloc[:-1], ""]
+    assert (scored["score_note"].iloc[:-1] == "").all()
+    assert scored["score_note"].iloc[-1] == "no customer id"
+
+    model = work / "na-ids-model"
+    ok(
+        capsys,
+        "train",
+        "--data",
+        data,
+        "--target",
+        "churned",
+        "--id",
+        "customer_id",
+        "--out",
+        model,
+    )
+    artifact = load_artifact(model)
+    rows = artifact.holdout["row"].to_numpy()
+    held = artifact.holdout_data["customer_id"].fillna("")
+    assert held.tolist() == frame["customer_id"].fillna("").iloc[rows].tolist()
+
+
+FORGED_MEMBERS = {
+    "random-bytes": lambda data: bytes(range(256)) * 4,
+    "not-a-model": lambda data: b"this is not a model\n",
+    "cut-short": lambda data: data[: len(data) // 2],
+    "field-renamed": lambda data: data.replace(b"threshold=", b"thresh="),
+    "linked-back": lambda data: re.sub(rb"left_child=\d", b"left_child=0", data, count=1),
+}
+
+
+def test_a_forged_member_file_is_refused_with_one_sentence(cli_model: Path, work: Path) -> None:
+    """A LightGBM member replaced by something else, its sha256 re-entered in the manifest:
+    the real command refuses it with one sentence and exit 2. Before, LightGBM's reader
+    ended the process (cut-short, field-renamed), looped for ever (linked-back) or failed
+    with its own message (exit 1)."""
+    runs = {}
+    try:
+        for case, change in FORGED_MEMBERS.items():
+            model = forge(cli_model, work, "member_00.txt", change, suffix=case)
+            out = work / f"forged-{case}.csv"
+            runs[case] = (model, out, start_command(
+                "--quiet", "score", "--model", model, "--data", NEW_BATCH, "--out", out
+            ))  # fmt: skip
+        for case, (model, out, process) in runs.items():
+            done = finish(process, timeout=60)
+            assert done.stdout == "", case
+            line = one_error_line(done.returncode, done.stderr)
+            assert line == (
+                f"error: member_00.txt in {model} is damaged or not a model file; train the "
+                "model again, or unzip it again if it came as a zip file."
+            ), case
+            assert not out.exists()
+    finally:
+        stop(process for _, _, process in runs.values())
+
+
+FORMULA_IDS = ["=1+2", "+44 20 7946 0000", "-5", "@SUM(A1)", '=HYPERLINK("x")', "C-1"]
+
+
+def test_score_writes_ids_exactly_and_the_apps_download_neutralises_them(
+    capsys: pytest.CaptureFixture[str], cli_model: Path, batch: pd.DataFrame, work: Path
+) -> None:
+    """The scores file is for machines: ids are written exactly as read, even those a
+    spreadsheet would run as formulas, so they join back; the help says so. The app's
+    downloads (``to_safe_csv``) neutralise them for spreadsheets."""
+    frame = batch.head(len(FORMULA_IDS)).assign(customer_id=FORMULA_IDS)
+    data, out = work / "formula-ids.csv", work / "formula-ids-scored.csv"
+    frame.to_csv(data, index=False)
+    ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out)
+    scored = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert scored["customer_id"].tolist() == FORMULA_IDS
+    assert out.read_text(encoding="utf-8").splitlines()[1].startswith("=1+2,")
+    safe = pd.read_csv(io.BytesIO(to_safe_csv(scored)), dtype=str, keep_default_na=False)
+    assert safe["customer_id"].tolist() == [f"'{i}" for i in FORMULA_IDS[:5]] + ["C-1"]
+    with pytest.raises(SystemExit):
+        main(["score", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "exactly as read, even those starting with =, +, - or @" in help_text

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _cli import error, run
+from _cli import error, ok, run
 
 from churn.training import SCORE_COLUMNS
 
@@ -159,3 +159,88 @@ def test_check_errors_are_one_line(
     path.write_bytes(content)
     line = error(capsys, "check", "--data", path, *args)
     assert expected in line
+
+
+def _decimal_comma(value: object) -> object:
+    """A number written as a semicolon-separated export with a decimal comma writes it."""
+    if isinstance(value, float) and not np.isnan(value):
+        return repr(value).replace(".", ",")
+    return value
+
+
+def test_numbers_that_arrive_as_text_are_scored_as_in_training(
+    capsys: pytest.CaptureFixture[str], cli_sample_model: Path, new_batch_frame, tmp_path
+) -> None:
+    """A model trained on plain numbers; later batches write them as "$79.76", or with ";"
+    between columns and a decimal comma: every row gets the same score as the plain file."""
+    batch = new_batch_frame.head(200)
+    plain, dollars, comma = tmp_path / "plain.csv", tmp_path / "dollars.csv", tmp_path / "comma.csv"
+    batch.to_csv(plain, index=False)
+    money = batch["monthly_charges"].map(lambda v: f"${v:,.2f}", na_action="ignore")
+    batch.assign(monthly_charges=money).to_csv(dollars, index=False)
+    batch.map(_decimal_comma).to_csv(comma, index=False, sep=";")
+    assert "35,42;" in comma.read_text(encoding="utf-8")
+    scores = {}
+    for path in (plain, dollars, comma):
+        out = tmp_path / f"{path.stem}-scores.csv"
+        code, _, err = run(
+            capsys, "score", "--model", cli_sample_model, "--data", path, "--out", out
+        )
+        assert code == 0, err
+        scores[path.stem] = pd.read_csv(out, dtype={"customer_id": str}, keep_default_na=False)
+    for name in ("dollars", "comma"):
+        pd.testing.assert_frame_equal(scores[name], scores["plain"], check_exact=True)
+
+
+def test_a_number_column_with_unreadable_text_counts_it_in_the_note(
+    capsys: pytest.CaptureFixture[str], cli_sample_model: Path, new_batch_frame, tmp_path
+) -> None:
+    batch = new_batch_frame.head(30).astype({"monthly_charges": object})
+    batch.loc[[3, 7], "monthly_charges"] = ["about 80", "n/a?"]
+    path, out = tmp_path / "batch.csv", tmp_path / "scores.csv"
+    batch.to_csv(path, index=False)
+    code, _, err = run(capsys, "score", "--model", cli_sample_model, "--data", path, "--out", out)
+    assert code == 0, err
+    notes = pd.read_csv(out, keep_default_na=False)["score_note"]
+    read_back = "1 value(s) could not be read and were scored as missing"
+    assert notes[[3, 7]].tolist() == [read_back, read_back]
+    assert (notes.drop([3, 7]) == "").all()
+
+
+def test_infinite_and_overflowing_numbers_train_score_and_monitor(
+    capsys: pytest.CaptureFixture[str],
+    cli_sample_model: Path,
+    sample_frame: pd.DataFrame,
+    new_batch_frame: pd.DataFrame,
+    tmp_path: Path,
+) -> None:
+    """inf, -inf and 1.7e308 (whose sums overflow) count as missing in training, scoring and
+    monitoring, and are counted; before, training ended in an unexpected failure."""
+    odd = [np.inf, -np.inf, 1.7e308, -1.7e308, 1e308]
+    frame = sample_frame.head(1500).copy()
+    frame.loc[frame.index[: len(odd)], "monthly_charges"] = odd
+    frame.loc[frame.index[5:8], "weekly_usage_hours"] = 1.7e308
+    data, model = tmp_path / "odd.csv", tmp_path / "model"
+    frame.to_csv(data, index=False)
+    args = ["--data", data, "--target", "churned", "--id", "customer_id"]
+    ok(capsys, "train", *args, "--out", model)
+    report = json.loads((model / "data_check.json").read_text(encoding="utf-8"))
+    cells = {e["name"]: e.get("out_of_range_cells") for e in report["column_details"]}
+    assert (cells["monthly_charges"], cells["weekly_usage_hours"]) == (5, 3)
+
+    batch = new_batch_frame.head(50).copy()
+    batch.loc[batch.index[: len(odd)], "monthly_charges"] = odd
+    missing = batch.copy()
+    missing.loc[missing.index[: len(odd)], "monthly_charges"] = np.nan
+    scores = {}
+    for name, table in (("odd", batch), ("missing", missing)):
+        path, out = tmp_path / f"{name}.csv", tmp_path / f"{name}-scores.csv"
+        table.to_csv(path, index=False)
+        ok(capsys, "score", "--model", cli_sample_model, "--data", path, "--out", out)
+        scores[name] = pd.read_csv(out, keep_default_na=False)
+    columns = list(SCORE_COLUMNS)
+    pd.testing.assert_frame_equal(scores["odd"][columns], scores["missing"][columns])
+    note = "1 value(s) could not be read and were scored as missing"
+    assert scores["odd"]["score_note"].tolist() == [note] * len(odd) + [""] * (50 - len(odd))
+    out = ok(capsys, "monitor", "--model", cli_sample_model, "--data", tmp_path / "odd.csv")
+    assert "profit" in out and "nan" not in out

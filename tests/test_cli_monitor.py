@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from _beside import start_with_module
-from _cli import NEW_BATCH, error, finish, run, start_command, stop
+from _cli import NEW_BATCH, error, finish, ok, run, start_command, stop
 
 from churn import drift
 from churn.artifact import save_artifact
@@ -174,3 +174,16 @@ def test_the_real_command_exit_codes(started_runs):
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: ")
     assert "Traceback" not in bad.stderr
+
+
+def test_a_batch_of_rows_without_model_values_is_not_estimated(model_dir, capsys, tmp_path):
+    batch = pd.read_csv(NEW_BATCH, dtype={"customer_id": str}).head(40)
+    features = [c for c in batch.columns if c not in ("customer_id", "churned")]
+    empty = batch.assign(**dict.fromkeys(features, None))
+    empty.to_csv(tmp_path / "empty.csv", index=False)
+    line = error(capsys, "monitor", "--model", model_dir, "--data", tmp_path / "empty.csv")
+    assert "None of the 40 rows" in line
+    pd.concat([batch, empty]).to_csv(tmp_path / "half.csv", index=False)
+    out = ok(capsys, "monitor", "--model", model_dir, "--data", tmp_path / "half.csv")
+    assert "40 customers" in out
+    assert "40 rows left out" in out

@@ -96,3 +96,40 @@ def test_bytes_undefined_in_windows_1252_do_not_stop_the_read() -> None:
     frame = read_bytes(data, "odd.csv")
     assert frame["name"].iloc[0] == "José"
     assert len(frame) == 2
+
+
+NA_LIKE_IDS = ["NA", "null", "None", "nan", "N/A", "NULL", "#N/A", "n/a", "NaN", "<NA>"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "semicolon", "xlsx", "parquet"])
+def test_ids_that_look_like_missing_markers_are_text(kind: str, tmp_path: Path) -> None:
+    """An id is text: "NA" or "null" is a customer's id; only an empty cell is missing. The
+    other columns still read the usual markers as missing."""
+    # (openpyxl writes "#N/A" as Excel's error value, which is missing)
+    ids = [i for i in NA_LIKE_IDS if kind != "xlsx" or i != "#N/A"]
+    n = len(ids) + 2
+    frame = pd.DataFrame(
+        {
+            "customer_id": [*ids, "C1", None],
+            "tenure": ["NA", *map(str, range(1, n))],
+            "plan": ["Basic", "null", *["Pro"] * (n - 2)],
+        }
+    )
+    if kind == "xlsx":
+        buffer = io.BytesIO()
+        frame.to_excel(buffer, index=False)
+        data, name = buffer.getvalue(), "book.xlsx"
+    elif kind == "parquet":
+        path = tmp_path / "t.parquet"
+        frame.to_parquet(path)
+        data, name = path.read_bytes(), "t.parquet"
+    else:
+        data = frame.to_csv(index=False, sep=";" if kind == "semicolon" else ",").encode()
+        name = "t.csv"
+    back = read_bytes(data, name, text_columns=("customer_id",))
+    assert back["customer_id"].tolist()[:-1] == [*ids, "C1"]
+    assert back["customer_id"].isna().tolist() == [False] * (n - 1) + [True]
+    if kind != "parquet":  # (Parquet keeps the types it was written with)
+        assert back["tenure"].isna().tolist() == [True] + [False] * (n - 1)
+        assert pd.api.types.is_numeric_dtype(back["tenure"])
+        assert back["plan"].isna().tolist() == [False, True] + [False] * (n - 2)

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from _cli import forge
 from scipy.special import logit
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -417,3 +418,52 @@ def test_an_info_json_of_an_older_version_is_rewritten_on_save(model_dir, tmp_pa
     save_artifact(loaded, tmp_path / "m")
     info = json.loads((tmp_path / "m" / "info.json").read_text(encoding="utf-8"))
     assert info["artifact_version"] == 2
+
+
+# ------------------------------------------------------------ damaged model files
+def _json(value) -> callable:
+    return lambda _: json.dumps(value).encode()
+
+
+DAMAGED_JSON = {
+    "info-not-json": ("info.json", lambda _: b'{"target": '),
+    "info-not-utf8": ("info.json", lambda data: b"\xff\xfe" + data),
+    "info-a-list": ("info.json", _json([1, 2])),
+    "model-empty": ("model.json", _json({})),
+    "model-calibration": (
+        "model.json",
+        lambda data: data.replace(b'"calibration": [', b'"calibration": [0.5, '),
+    ),
+    "model-spec": ("model.json", lambda data: data.replace(b'"numeric"', b'"number"', 1)),
+    "baselines-short": ("baselines.json", _json({"logistic": {"coef": [1.0], "intercept": 0}})),
+    "metrics-not-json": ("metrics.json", lambda _: b"nul"),
+    "preparation-not-json": ("preparation.json", lambda _: b"{"),
+    "preparation-wrong": ("preparation.json", _json({"numeric_text": 3})),
+    "reference-not-json": ("reference.json", lambda data: data[: len(data) // 2]),
+    "reference-wrong": ("reference.json", _json({"rows": 10, "features": {}})),
+    "data-check-not-json": ("data_check.json", lambda _: b"[1,"),
+    "holdout-wrong": ("holdout.csv", lambda _: b"a,b\n1,2\n"),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGED_JSON))
+def test_a_damaged_file_whose_hash_was_re_entered_is_refused_with_a_sentence(
+    model_dir, tmp_path, case
+):
+    name, change = DAMAGED_JSON[case]
+    forged = forge(model_dir, tmp_path, name, change)
+    with pytest.raises(ChurnInputError) as caught:
+        load_artifact(forged)
+    message = str(caught.value)
+    assert message == (
+        f"{name} in {forged} is damaged or not a model file; train the model again, or unzip "
+        "it again if it came as a zip file."
+    )
+
+
+def test_a_loaded_model_saves_its_member_files_as_they_were(model_dir, tmp_path):
+    """LightGBM reads only a member's checked trees; saving writes the whole file back."""
+    loaded = load_artifact(model_dir)
+    assert save_artifact(loaded, tmp_path / "again") == loaded.fingerprint
+    for member in sorted(model_dir.glob("member_*.txt")):
+        assert (tmp_path / "again" / member.name).read_bytes() == member.read_bytes()

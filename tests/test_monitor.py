@@ -333,3 +333,38 @@ def test_charts_build(new_report):
     assert charges["bin"].iloc[-1] == "(missing)"  # 1% missing
     spec = charts.batch_calibration_chart(new_report.calibration).to_dict()
     assert spec["config"]["legend"]["disable"] is True
+
+
+# ------------------------------------------------------------------ unscorable rows
+def _without_model_values(trained: Artifact, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every model column emptied: rows that ``score_frame`` leaves unscored."""
+    blank = frame.copy()
+    for column in trained.model.spec_.columns:
+        blank[column] = None
+    return blank
+
+
+def test_rows_without_any_model_value_are_left_out_of_the_estimates(
+    trained, new_batch_frame, rules, economics
+):
+    batch = new_batch_frame.head(1000).reset_index(drop=True)
+    blank = _without_model_values(trained, batch.head(300))
+    mixed = pd.concat([batch.iloc[:500], blank, batch.iloc[500:]], ignore_index=True)
+    report = monitor.monitor(trained, mixed, rules, economics)
+    alone = monitor.monitor(trained, batch, rules, economics)
+    assert report.rows_left_out == 300
+    assert report.drift.rows == 1000
+    for kind in ("estimated", "realised"):
+        assert report.performance[kind] == pytest.approx(alone.performance[kind])
+    assert report.drift.score_psi == pytest.approx(alone.drift.score_psi)
+    data = report.to_dict()
+    assert (data["rows"], data["rows_left_out"]) == (1000, 300)
+    assert any("300 of the 1,300 rows" in message for message in data["messages"])
+    assert alone.to_dict()["rows_left_out"] == 0
+
+
+def test_a_batch_where_no_row_can_be_scored_is_refused(trained, new_batch_frame, rules, economics):
+    blank = _without_model_values(trained, new_batch_frame.head(50))
+    with pytest.raises(ChurnInputError, match=r"^None of the 50 rows") as caught:
+        monitor.monitor(trained, blank, rules, economics)
+    assert "\n" not in str(caught.value)
