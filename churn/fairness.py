@@ -259,15 +259,19 @@ def holdout_selection(artifact: Artifact, decision: Decision) -> pd.DataFrame:
     Columns: ``outcome`` (1 = churned), ``churn_probability`` and ``contacted`` (True
     when the policy gives any action other than "none"), followed by the customers'
     original columns. The decision must have been made on this artifact's holdout
-    (:func:`churn.policy.decide_on_holdout`), which contacts its ``n_targeted``
-    highest-probability customers.
+    (:func:`churn.policy.decide_on_holdout`); who it contacts is what applying the policy
+    gives (``Decision.assigned``: with a capacity ranked by expected value, not simply the
+    highest probabilities).
     """
     scores, rows, _ = artifact.holdout_sorted
     if decision.n_customers != len(scores):
         raise ChurnInputError(
             "The policy was measured on another set of customers; decide again on this model."
         )
-    contacted = np.arange(len(scores)) < decision.n_targeted
+    if decision.assigned is not None:
+        contacted = np.asarray(decision.assigned) >= 0
+    else:
+        contacted = np.arange(len(scores)) < decision.n_targeted
     out = pd.DataFrame(
         {
             "outcome": scores["outcome"].to_numpy(dtype=int),

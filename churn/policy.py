@@ -10,7 +10,7 @@ export; the original choice is recorded next to them.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,9 @@ class Decision:
     confusion: pd.DataFrame
     capacity: targeting.Capacity | None = None
     batch_size: int | None = None
+    #: Each evaluated customer's action as an index into ``sorted_rules(rules)`` (-1: none),
+    #: in the order the customers were given: who the policy acts on, as production would.
+    assigned: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def metrics(self) -> dict[str, float]:
         """The policy's expected figures, per customer where it says so (JSON-ready)."""
@@ -276,6 +279,7 @@ def decide(
         confusion=confusion,
         capacity=capacity if capacity else None,
         batch_size=batch_size if choice.method == "top_n" else None,
+        assigned=index,
     )
 
 

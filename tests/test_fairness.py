@@ -386,3 +386,24 @@ def test_fairness_and_drift_charts_keep_their_own_colour_scales():
 
     assert "flagged" in charts.STATUS_COLOURS.domain
     assert "significant" in charts.DRIFT_COLOURS.domain
+
+
+def test_the_groups_see_who_a_capacity_ranked_by_value_contacts(trained):
+    """Ranked by expected value, the contacted are not the most likely to leave: the
+    fairness table must count the customers the policy really contacts."""
+    from churn.decisions import Choice
+    from churn.economics import default_economics
+    from churn.policy import decide_on_holdout
+
+    economics = default_economics(trained.holdout_data.columns)
+    decision = decide_on_holdout(
+        trained, economics, Choice("top_share", 0.15), ranking="expected_value"
+    )
+    selection = fairness.holdout_selection(trained, decision)
+    assert selection["contacted"].sum() == decision.n_targeted == 300
+    top_by_p = selection["churn_probability"].rank(ascending=False, method="first") <= 300
+    assert (selection["contacted"] != top_by_p).any()
+    # the customers contacted are those whose actions the decision measured
+    assert selection["outcome"][selection["contacted"]].sum() == round(
+        decision.confusion["customers"].iloc[0]
+    )
