@@ -6,6 +6,8 @@ page in ``pages/`` answers one question and draws what ``churn`` computes.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from churn.errors import ChurnInputError
@@ -18,7 +20,10 @@ from pages.common import (
     sync_query_params,
 )
 
-st.set_page_config(page_title="Churn decisions", page_icon=":material/insights:", layout="wide")
+FAVICON = Path(__file__).with_name("static") / "favicon.png"
+# The favicon is a file the server serves: a Material icon here would be fetched from Google's
+# font host, which an offline machine or a firewall blocks.
+st.set_page_config(page_title="Churn decisions", page_icon=str(FAVICON), layout="wide")
 
 PAGES = [
     st.Page(

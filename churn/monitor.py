@@ -404,12 +404,16 @@ def headline(report: MonitorReport) -> str:
     )
 
 
-def banner_messages(report: MonitorReport, where: str = "the drift report") -> list[str]:
+def banner_messages(
+    report: MonitorReport, where: str = "the drift report", drift_by_design: bool = False
+) -> list[str]:
     """Warnings every page shows: rows were left out, the model is past its review date, or
     drift is significant.
 
     ``where`` names what to look at for details (the app names its monitoring page).
-    Returns an empty list when none holds.
+    ``drift_by_design``: the batch was made to drift (the bundled sample's), which the drift
+    warning then says, so that a first visitor is not alarmed. Returns an empty list when
+    none holds.
     """
     messages = []
     if report.rows_left_out:
@@ -430,8 +434,14 @@ def banner_messages(report: MonitorReport, where: str = "the drift report") -> l
         what = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
         if report.drift.score_status == "significant":
             what = f"the churn scores{', ' + what if what else ''}"
-        messages.append(
+        message = (
             f"The latest customers differ significantly from the training data ({what}); "
             f"check {where} before relying on the figures."
         )
+        if drift_by_design:
+            message += (
+                " The bundled sample's latest snapshot is drifted on purpose, to show what "
+                "this warning looks like."
+            )
+        messages.append(message)
     return messages

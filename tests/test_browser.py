@@ -221,8 +221,19 @@ def test_every_page_in_a_real_browser() -> None:
 
 def _every_page(browser, app_url: str) -> None:
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    # everything the app shows comes from its own server (no font host, no CDN)
+    elsewhere: list[str] = []
+    origin = app_url.split("://", 1)[1].split("/", 1)[0]
+
+    def outside(request) -> None:
+        host = request.url.split("://", 1)[-1].split("/", 1)[0]
+        if request.url.startswith(("http://", "https://")) and host != origin:
+            elsewhere.append(request.url)
+
+    context.on("request", outside)
     try:
         _click_through(context, app_url)
+        assert not elsewhere, f"the app asked other hosts for {sorted(set(elsewhere))[:5]}"
     except Exception:
         for i, open_page in enumerate(context.pages):  # what the browser showed when it failed
             with contextlib.suppress(Exception):

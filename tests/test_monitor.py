@@ -282,6 +282,10 @@ def test_banners_for_an_old_model_and_for_significant_drift(
     drifted = monitor.monitor(trained, new_batch_frame, rules, economics, today=young)
     (message,) = monitor.banner_messages(drifted, where="the Monitor page")
     assert "payment_method" in message and "the Monitor page" in message
+    assert "on purpose" not in message
+    (designed,) = monitor.banner_messages(drifted, drift_by_design=True)
+    assert designed.startswith(message.replace("the Monitor page", "the drift report")[:60])
+    assert designed.endswith("drifted on purpose, to show what this warning looks like.")
     assert "payment_method" in monitor.headline(drifted)
     assert monitor.headline(calm).startswith("Stable")
 
