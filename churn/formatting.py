@@ -12,7 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from churn.economics import NO_ACTION
+
 __all__ = [
+    "NO_ACTION_LABEL",
+    "action_label",
     "json_ready",
     "money",
     "number",
@@ -21,6 +25,15 @@ __all__ = [
     "short_number",
     "signed_points",
 ]
+
+
+#: How the pages name the policy's default action (``"none"`` in policy files and scores).
+NO_ACTION_LABEL = "No action"
+
+
+def action_label(name: str) -> str:
+    """An action's name for people: the policy files' ``"none"`` reads "No action"."""
+    return NO_ACTION_LABEL if name == NO_ACTION else name
 
 
 def percent(x: float, digits: int = 1) -> str:

@@ -11,7 +11,7 @@ from churn import customers
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS
 from churn.explain import reasons_table
-from churn.formatting import money, percent
+from churn.formatting import action_label, money, percent
 from churn.policy import DEFAULT_ACTION
 from churn.scenario import Scenario
 from churn.targeting import PolicyRule
@@ -97,7 +97,7 @@ if decision.capacity is not None:
 columns = st.columns(len(summary) + 1)
 for column, row in zip(columns, summary.itertuples(index=False), strict=False):
     column.metric(
-        "No action" if row.action == DEFAULT_ACTION else row.action,
+        action_label(row.action),
         f"{row.customers:,}",
         help=f"{percent(row.share)} of the customers; expected value {money(row.expected_value)}",
         border=True,
@@ -117,7 +117,7 @@ st.caption(
 st.subheader("Filter the list")
 left, middle, right = st.columns([2, 1, 2])
 contacted = [a for a in order if a != DEFAULT_ACTION] or order
-chosen_actions = left.multiselect("Actions", order, default=contacted)
+chosen_actions = left.multiselect("Actions", order, default=contacted, format_func=action_label)
 segment_options = [ALL_CUSTOMERS, *_segments(artifact, current_base())]
 segment = middle.selectbox("Segment", segment_options)
 values = None
@@ -147,7 +147,9 @@ percent_column = {"format": "%.1f%%", "width": "small"}
 # Sanitised for display too: the table's own toolbar can save it as CSV. Probabilities are
 # shown as percentage points; the download keeps them in [0, 1].
 display = customers.sanitise_for_spreadsheet(shown)
-display = display.assign(**{c: display[c] * 100 for c in SCORE_COLUMNS})
+display = display.assign(
+    action=display["action"].map(action_label), **{c: display[c] * 100 for c in SCORE_COLUMNS}
+)
 st.dataframe(
     display,
     hide_index=True,

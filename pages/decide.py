@@ -10,7 +10,7 @@ from churn.customers import to_safe_csv
 from churn.decisions import Choice
 from churn.economics import Action, Economics
 from churn.errors import ChurnInputError
-from churn.formatting import money, percent
+from churn.formatting import NO_ACTION_LABEL, action_label, money, percent
 from churn.policy import economics_note, on_customers, review_on_customers
 from churn.scenario import Scenario
 from pages.chart_data import arrow_datasets, with_dataset
@@ -317,7 +317,7 @@ def _results(decision, scenario: Scenario) -> None:
         profits,
     )
     m = decision.metrics()
-    st.markdown("; ".join(export.describe_rules(decision.rules, "No action")) + ".")
+    st.markdown("; ".join(export.describe_rules(decision.rules, NO_ACTION_LABEL)) + ".")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(
         "Contacted",
@@ -369,7 +369,7 @@ def _results(decision, scenario: Scenario) -> None:
     st.vega_lite_chart(with_dataset(specs["profit"], charts.PROFIT_POINTS, points), width="stretch")
     st.markdown("**What the decision does on the holdout**")
     st.dataframe(report.confusion_table(decision.confusion), width="stretch")
-    counts = ", ".join(f"{k}: {v:,}" for k, v in decision.actions_count.items())
+    counts = ", ".join(f"{action_label(k)}: {v:,}" for k, v in decision.actions_count.items())
     st.caption(
         "Contacted churners: what the actions save net of their cost; contacted stayers: "
         "incentives and contacts spent on them. Churners not contacted: value that walks away "
@@ -393,7 +393,7 @@ def _results(decision, scenario: Scenario) -> None:
 
 def _review_section(decision, economics: Economics) -> None:
     doubtful = review_on_customers(
-        decision, economics, base, artifact.id_column, default_action="No action"
+        decision, economics, base, artifact.id_column, default_action=NO_ACTION_LABEL
     )
     reviewed = st.number_input(
         "Customers the team can review",

@@ -8,7 +8,7 @@ import streamlit as st
 from churn import export
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS, sanitise_for_spreadsheet, to_safe_csv
-from churn.formatting import money, percent
+from churn.formatting import action_label, money, percent
 from churn.policy import REVIEW_AFTER_DAYS, build_policy, rules_of
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from pages.common import (
@@ -65,7 +65,7 @@ st.subheader("The policy")
 left, right = st.columns([2, 3])
 with left:
     st.markdown("Each customer gets the action of the highest cut-off their probability reaches:")
-    for line in export.describe_rules(rules_of(policy), policy["default_action"]):
+    for line in export.describe_rules(rules_of(policy), action_label(policy["default_action"])):
         st.markdown(f"- {line}")
     if decision.capacity is not None:
         st.markdown(

@@ -222,3 +222,18 @@ def test_the_shown_train_command_retrains_the_uploaded_model(
     assert run(score_cmd) == 0, score_cmd  # the policy fits the retrained model
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert len(scores) == 1500 and scores["action"].notna().all()
+
+
+def test_the_default_action_reads_as_on_decide(page):
+    """The policy file says "none"; the pages say "No action", on Export as on Decide."""
+    at, _ = page
+    lines = [m.value for m in at.markdown if m.value.startswith("- ")]
+    assert any(line.startswith("- No action: everyone") for line in lines)
+    assert not any(line.startswith("- none") for line in lines)
+    assert _shown_policy(at)["default_action"] == "none"
+
+
+def test_action_label():
+    from churn.formatting import action_label
+
+    assert action_label("none") == "No action" and action_label("Email offer") == "Email offer"
