@@ -329,6 +329,11 @@ EFFECT_COLOURS = alt.Scale(
 )
 #: Low to high feature values: viridis, readable with colour blindness and never white.
 _RANK_COLOURS = alt.Scale(domain=[0, 1], scheme="viridis")
+#: What the beeswarm's colours mean, for captions (viridis runs from purple to yellow).
+BEESWARM_COLOURS = (
+    "yellow dots have a high value of the feature, purple a low one, grey a category or a "
+    "missing value"
+)
 
 
 def shap_importance_chart(importance: pd.DataFrame) -> alt.Chart:

@@ -30,6 +30,7 @@ __all__ = [
     "action_order",
     "action_summary",
     "filter_action_list",
+    "find_customer",
     "sanitise_for_spreadsheet",
     "segment_columns",
     "to_safe_csv",
@@ -40,6 +41,21 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: The row-number column used when the data has no id column.
 ROW_COLUMN = "row"
 MAX_SEGMENT_LEVELS = 20
+
+
+def find_customer(ids: pd.Series, typed: str) -> np.ndarray:
+    """Rows of ``ids`` (text) that match what a user typed: the exact id (spaces around it
+    ignored) when there is one, else the id regardless of case (``c012292`` finds
+    ``C012292``). An empty text matches nothing."""
+    text = typed.strip()
+    if not text:
+        return np.array([], dtype=int)
+    values = pd.Series(ids, dtype="string").str.strip()
+    exact = np.flatnonzero((values == text).to_numpy(dtype=bool, na_value=False))
+    if exact.size:
+        return exact
+    folded = values.str.casefold() == text.casefold()
+    return np.flatnonzero(folded.to_numpy(dtype=bool, na_value=False))
 
 
 def segment_columns(

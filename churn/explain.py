@@ -57,6 +57,7 @@ __all__ = [
     "reasons_table",
     "shap_margin_values",
     "top_reasons",
+    "typical_customer",
     "waterfall_table",
     "what_if",
     "what_if_inputs",
@@ -532,3 +533,18 @@ def waterfall_table(expl: Explanation, row: int, k: int = 8) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     table.insert(1, "order", np.arange(len(table)))
     return table
+
+
+def typical_customer(expl: Explanation) -> dict[str, float]:
+    """The probability the explanations start from and the customers' average probability.
+
+    ``typical`` (``base_probability``) is the calibrated probability at the model's average
+    log-odds; ``average`` is the mean of the explained customers' probabilities. Averaging
+    on the log-odds scale gives less weight to the few customers who are very likely to
+    leave, so ``typical`` is usually below ``average`` (and the churn rate).
+    """
+    probability = np.asarray(expl.probability, dtype=float)
+    return {
+        "typical": float(expl.base_probability),
+        "average": float(probability.mean()) if probability.size else float("nan"),
+    }

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from churn import charts, formatting
+from churn.customers import find_customer
 from churn.errors import ChurnInputError
 from churn.explain import (
     beeswarm_table,
@@ -16,6 +17,7 @@ from churn.explain import (
     global_importance,
     missing_effect,
     reason_sentences,
+    typical_customer,
     waterfall_table,
     what_if,
     what_if_inputs,
@@ -41,6 +43,7 @@ def _customer_ids(base: pd.DataFrame, id_column: str | None) -> pd.Series:
 artifact = show_input_error(current_artifact)
 base = show_input_error(current_base)
 expl = show_input_error(current_explanation)
+typical = typical_customer(expl)
 id_column = artifact.id_column
 ids = _customer_ids(base, id_column)
 id_label = id_column or "row number"
@@ -49,9 +52,13 @@ st.title(TITLE)
 act_on_uploader()
 st.caption(
     f"SHAP values of the model's probability for the {len(base):,} customers of the latest "
-    f"snapshot. A typical customer (the model's average) has a churn probability of "
-    f"{percent(expl.base_probability)}; each feature moves a customer's probability up or down "
-    "from there, and the moves add up exactly to the customer's probability. Moves are in "
+    f"snapshot. A typical customer (the model's average log-odds) has a churn probability of "
+    f"{percent(typical['typical'])}, "
+    f"{'below' if typical['typical'] < typical['average'] else 'above'} these customers' "
+    "average probability "
+    f"({percent(typical['average'])}): averaging on the log-odds scale gives the few customers "
+    "who are very likely to leave less weight. Each feature moves a customer's probability up "
+    "or down from there, and the moves add up exactly to the customer's probability. Moves are in "
     "percentage points: +5 points takes 20% to 25%. They explain the model, not the world: "
     "a feature with a large effect here is one the model relies on, which need not be a cause."
 )
@@ -71,8 +78,8 @@ top = importance.iloc[0]
 st.caption(
     f"`{top['feature']}` moves the probability most: by "
     f"{top['mean_abs_points'] * 100:.1f} points on average, up or down. Each dot on the right is "
-    f"one customer ({swarm['row'].nunique():,} of {len(expl):,} shown); orange dots have a high "
-    "value of the feature, blue a low one, grey a category or a missing value."
+    f"one customer ({swarm['row'].nunique():,} of {len(expl):,} shown); "
+    f"{charts.BEESWARM_COLOURS}."
 )
 
 st.subheader("How one feature acts")
@@ -103,7 +110,7 @@ typed = st.text_input(
     key="why_customer",
     help="Starts with the customer the model thinks most likely to churn.",
 )
-matches = np.flatnonzero((ids == typed.strip()).to_numpy(dtype=bool, na_value=False))
+matches = find_customer(ids, typed)
 if typed.strip() == "":
     st.info(f"Type a customer's {id_label} to see why the model gives them their probability.")
     st.stop()

@@ -322,3 +322,14 @@ def test_formula_prefixes_follow_owasp():
     out = sanitise_for_spreadsheet(frame)
     assert out["text"].tolist() == [f"'{cell}" for cell in risky] + harmless
     assert out.columns.tolist() == ["text", *(f"'{s}cmd" for s in OWASP_FORMULA_STARTS)]
+
+
+def test_a_typed_customer_id_is_found_whatever_its_case():
+    from churn.customers import find_customer
+
+    ids = pd.Series(["C012292", "c012292x", "AB-7", None, "ab-7"], dtype="string")
+    assert find_customer(ids, " C012292 ").tolist() == [0]
+    assert find_customer(ids, "c012292").tolist() == [0]  # no exact match: case ignored
+    assert find_customer(ids, "ab-7").tolist() == [4]  # an exact match wins
+    assert find_customer(ids, "AB-7").tolist() == [2]
+    assert find_customer(ids, "nobody").size == 0 and find_customer(ids, "  ").size == 0
