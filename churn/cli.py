@@ -267,8 +267,9 @@ def _score(args: argparse.Namespace, progress: _Progress) -> int:
     progress(f"scoring {len(frame):,} customers")
     scored = score_frame(artifact, frame)
     if policy is not None:  # unscored rows (empty probability) get the default action
+        prepared = artifact.preparation.apply(frame)[0]  # values read as the pages read them
         action = apply_policy(
-            policy, scored["churn_probability"].to_numpy(), frame, artifact.id_column
+            policy, scored["churn_probability"].to_numpy(), prepared, artifact.id_column
         )
         scored.insert(scored.columns.get_loc("score_note"), "action", action)
     write_table(scored, args.out)
@@ -299,6 +300,8 @@ def _policy(args: argparse.Namespace, progress: _Progress) -> int:
     progress("choosing the cut-offs on the holdout")
     if args.batch_size is not None and args.batch_size < 1:
         raise ChurnInputError("--batch-size must be a number of customers, 1 or more.")
+    if args.batch_size is not None and args.top_n is None:
+        raise ChurnInputError("--batch-size goes with --top-n; leave it out or choose by --top-n.")
     decision = decide_on_holdout(
         artifact, economics, choice, ranking=args.ranking, batch_size=args.batch_size
     )

@@ -309,7 +309,8 @@ def golden_sample(
     if inputs.empty:
         raise ChurnInputError("There are no customers to build a golden sample from.")
     p = score_frame(artifact, inputs)["churn_probability"].to_numpy(dtype=float)
-    action = np.asarray(apply_policy(policy, p, inputs, artifact.id_column), dtype=str)
+    prepared = artifact.preparation.apply(inputs)[0]  # values read as scoring reads them
+    action = np.asarray(apply_policy(policy, p, prepared, artifact.id_column), dtype=str)
     rng = np.random.default_rng(seed)
     chosen: dict[int, str] = {}  # row -> why (first reason wins)
 
@@ -338,8 +339,9 @@ def golden_sample(
     if capacity_of(policy) is not None:
         # the golden test scores the sample as a batch of its own: the capacity applies to it
         action = np.asarray(action, dtype=object)
+        prepared = artifact.preparation.apply(inputs.iloc[rows])[0]
         action[rows] = np.asarray(
-            apply_policy(policy, p[rows], inputs.iloc[rows], artifact.id_column), dtype=str
+            apply_policy(policy, p[rows], prepared, artifact.id_column), dtype=str
         )
     return (
         inputs.iloc[rows]

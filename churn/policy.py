@@ -545,7 +545,10 @@ def apply_policy(
     could not be scored). With a capacity, the customers are then ranked and cut
     (:func:`churn.targeting.assigned_index`): ``customers`` (the scored rows, in the same
     order) gives the ids that break ties (``id_column``) and, when the policy ranks by
-    expected value, each customer's value (the economics' value column).
+    expected value, each customer's value (the economics' value column, with its numbers
+    already read as the model reads them: pass the prepared table,
+    ``artifact.preparation.apply(frame)[0]``; missing values take the scored customers'
+    median).
     """
     rules = rules_of(policy)
     capacity = capacity_of(policy)
@@ -556,17 +559,40 @@ def apply_policy(
             ids = customers[id_column].to_numpy()
         if capacity.ranking == "expected_value":
             economics = Economics.from_dict(policy["economics"])
-            if economics.value_column is not None and (
-                customers is None or economics.value_column not in customers.columns
-            ):
-                raise ChurnInputError(
-                    f"The policy ranks customers by expected value, which needs the "
-                    f"'{economics.value_column}' column; add it to the data to score."
-                )
-            value = economics.customer_value(customers, p.size)
+            value = _values_to_rank(economics, customers, p)
     return targeting.assign_actions(
         p, rules, policy["default_action"], capacity, value, economics, ids
     )
+
+
+def _values_to_rank(
+    economics: Economics, customers: pd.DataFrame | None, p: np.ndarray
+) -> np.ndarray:
+    """Each scored customer's value for a ranking by expected value (NaN where not scored).
+
+    As on the pages, a missing value is the median of the scored customers'. The column
+    must be there and hold numbers (prepared as the model prepares its inputs).
+    """
+    scored = np.isfinite(p)
+    column = economics.value_column
+    if column is not None:
+        if customers is None or column not in customers.columns:
+            raise ChurnInputError(
+                f"The policy ranks customers by expected value, which needs the '{column}' "
+                "column; add it to the data to score."
+            )
+        numbers = pd.to_numeric(customers[column], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        if not np.isfinite(numbers[scored]).any():
+            raise ChurnInputError(
+                f"The policy ranks customers by expected value, but no value in '{column}' "
+                "can be read as a number; fix that column and score again."
+            )
+    value = np.full(p.size, np.nan)
+    rows = customers.iloc[np.flatnonzero(scored)] if customers is not None else None
+    value[scored] = economics.customer_value(rows, int(scored.sum()))
+    return value
 
 
 def save_policy(policy: dict[str, Any], path: str | Path) -> None:

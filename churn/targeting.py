@@ -110,6 +110,8 @@ class Limit:
     share: float | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.customers, float) and self.customers.is_integer():
+            object.__setattr__(self, "customers", int(self.customers))  # JSON's 750.0
         if (self.customers is None) == (self.share is None):
             raise ChurnInputError("A capacity is a number of customers or a share, not both.")
         if self.customers is not None and (
@@ -170,6 +172,11 @@ class Capacity:
             raise ChurnInputError(
                 f"Unknown ranking '{self.ranking}'; use one of {', '.join(RANKINGS)}."
             )
+        if self.ranking == "expected_value" and self.per_action:
+            raise ChurnInputError(
+                "Ranking by expected value works with a total capacity only; rank by churn "
+                "probability to keep per-action capacities, or remove them."
+            )
 
     @property
     def limits(self) -> dict[str, Limit]:
@@ -190,14 +197,21 @@ class Capacity:
     def from_dict(cls, data: Mapping[str, Any]) -> Capacity:
         if not isinstance(data, Mapping):
             raise ChurnInputError("The policy's capacity must be an object; export it again.")
-        total = data.get("total")
-        per_action = data.get("per_action") or {}
+        keys = {"ranking", "total", "per_action"}
+        if set(data) != keys:  # a typo must not drop the limit silently
+            odd = sorted(set(data) ^ keys)
+            raise ChurnInputError(
+                f"The policy's capacity must have exactly ranking, total and per_action "
+                f"(not {', '.join(odd)}); export the policy again."
+            )
+        total = data["total"]
+        per_action = data["per_action"] or {}
         if not isinstance(per_action, Mapping):
             raise ChurnInputError("The policy's per-action capacities must be an object.")
         return cls(
             total=None if total is None else Limit.from_dict(total),
             per_action=tuple((str(k), Limit.from_dict(v)) for k, v in per_action.items()),
-            ranking=str(data.get("ranking", "churn_probability")),
+            ranking=str(data["ranking"]),
         )
 
     def sentence(self) -> str:
@@ -574,11 +588,11 @@ def action_starts(
     this batch (columns in ``sorted_rules`` order; inf: never), everything else kept.
 
     Without a capacity these are the rules' cut-offs; with a capacity ranked by churn
-    probability, :func:`effective_rules`. With a capacity ranked by expected value that
-    is full, a customer is taken when the expected value of their action reaches that of
-    the last customer taken: their own contact cut-off, from the value they bring (the
-    stronger actions keep their cut-offs above it). Per-action capacities under a ranking
-    by expected value are not turned into cut-offs.
+    probability, :func:`effective_rules`, except that a customer the capacity takes keeps
+    their action down to the probability of the best customer it leaves out. With a
+    capacity ranked by expected value that is full, a customer is taken when the expected
+    value of their action reaches that of the last customer taken: their own contact
+    cut-off, from the value they bring (the stronger actions keep their cut-offs above it).
     """
     p = np.asarray(p, dtype=float)
     value = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
@@ -591,6 +605,14 @@ def action_starts(
     for k in range(len(ordered) - 1, -1, -1):  # an action without its own customers: empty
         following = cuts.get(ordered[k].action, following)
         starts[:, k] = following
+    if capacity and capacity.ranking == "churn_probability" and capacity.total is not None:
+        # A customer taken stays in unless they fall below the best customer left out; one
+        # left out gets in above the last customer taken (the effective rule).
+        inside = index >= 0
+        left_out = (rule_index(p, rules) >= 0) & ~inside
+        if inside.any() and left_out.any() and len(ordered):
+            starts[inside, 0] = np.minimum(starts[inside, 0], float(p[left_out].max()))
+        return starts
     if not (capacity and capacity.ranking == "expected_value" and capacity.total is not None):
         return starts
     taken = index >= 0

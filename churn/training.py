@@ -305,34 +305,48 @@ def leak_columns(artifact: Artifact) -> list[str]:
     return [c for c, why in artifact.info.left_out.items() if str(why).startswith("possible leak")]
 
 
-def customers_to_act_on(artifact: Artifact, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """The training table as customers to act on, when no fresh snapshot is given.
+def customers_to_act_on(
+    artifact: Artifact, frame: pd.DataFrame, training_table: bool = False
+) -> tuple[pd.DataFrame, dict]:
+    """The customers the pages act on, with their scores, and what was left out.
 
-    Each customer is scored by models that never fitted it (:attr:`Artifact.training_scores`:
-    out-of-bag for the rows the model was fitted on, the holdout model for the holdout), so
-    the scores are as honest as on new customers. Customers whose outcome says they already
-    churned are left out: no action can keep them. Leak columns are dropped.
+    ``training_table``: ``frame`` is the table the model was trained on. Each customer is
+    then scored by models that never fitted it (:attr:`Artifact.training_scores`:
+    out-of-bag for the rows the members were fitted on, the holdout model for the holdout),
+    so the scores are as honest as on new customers. Otherwise ``frame`` is a snapshot to
+    act on, scored by the model (:func:`scored_customers`).
 
-    Returns the customers (prepared as :func:`scored_customers` does, with the
-    :data:`SCORE_COLUMNS`, in table order) and ``{"rows", "churned", "in_bag"}``: the table's
-    rows, those left out as already churned, and those kept with an in-sample score (every
-    bootstrap resample drew them). Falls back to :func:`scored_customers` (all rows,
-    in-sample) when the scores are not those of ``frame`` (an artifact loaded from disk).
+    Either way, customers whose outcome says they already churned (the target column, when
+    the table has it) are left out: no action can keep them; so are rows with no value to
+    score from, and leak columns are dropped. Returns the customers (prepared as
+    :func:`scored_customers` does, with the :data:`SCORE_COLUMNS`, in table order) and
+    ``{"rows", "churned", "unscored", "in_bag"}``: the table's rows, those left out as
+    already churned or as impossible to score, and those kept with an in-sample score
+    (every bootstrap resample drew them; with a training table whose out-of-fold scores
+    are not at hand, an artifact loaded from disk, every customer).
     """
+    from churn.monitor import batch_labels  # (monitoring builds on this module)
+
     scores = artifact.training_scores
-    if scores is None or len(scores) != len(frame):
-        base = scored_customers(artifact, frame)
-        return base, {"rows": len(frame), "churned": 0, "in_bag": len(base)}
-    prepared = artifact.preparation.apply(frame)[0].reset_index(drop=True)
-    prepared = prepared.drop(columns=[c for c in leak_columns(artifact) if c in prepared])
-    keep = ~scores["churned"].to_numpy(dtype=bool)
-    base = pd.concat([prepared, scores[list(SCORE_COLUMNS)]], axis=1)[keep]
-    facts = {
-        "rows": len(frame),
-        "churned": int((~keep).sum()),
-        "in_bag": int(scores["in_bag"].to_numpy(dtype=bool)[keep].sum()),
-    }
-    return base.reset_index(drop=True), facts
+    facts = {"rows": len(frame), "churned": 0, "unscored": 0, "in_bag": 0}
+    if training_table and scores is not None and len(scores) == len(frame):
+        prepared = artifact.preparation.apply(frame)[0].reset_index(drop=True)
+        prepared = prepared.drop(columns=[c for c in leak_columns(artifact) if c in prepared])
+        keep = ~scores["churned"].to_numpy(dtype=bool)
+        base = pd.concat([prepared, scores[list(SCORE_COLUMNS)]], axis=1)[keep]
+        facts["churned"] = int((~keep).sum())
+        facts["in_bag"] = int(scores["in_bag"].to_numpy(dtype=bool)[keep].sum())
+        return base.reset_index(drop=True), facts
+    base = scored_customers(artifact, frame)
+    facts["unscored"] = len(frame) - len(base)
+    if training_table:
+        facts["in_bag"] = len(base)
+    labels = batch_labels(base, artifact.target, artifact.info.positive_label)
+    if labels is not None:
+        churned = labels == 1
+        facts["churned"] = int(churned.sum())
+        base = base[~churned].reset_index(drop=True)
+    return base, facts
 
 
 def scored_customers(artifact: Artifact, frame: pd.DataFrame) -> pd.DataFrame:

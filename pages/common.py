@@ -154,14 +154,16 @@ def _scored_base(
     _artifact: Artifact, fingerprint: str, upload: tuple[str, bytes] | None = None
 ) -> tuple[pd.DataFrame, dict]:
     if upload is not None:  # a fresh snapshot to act on
-        id_columns = (_artifact.id_column,) if _artifact.id_column else ()
-        frame = read_bytes(upload[1], upload[0], text_columns=id_columns)
-        base = scored_customers(_artifact, frame)
-        return base, {"rows": len(frame), "unscored": len(frame) - len(base)}
+        return customers_to_act_on(_artifact, _read_upload(_artifact, upload))
     if _is_uploaded(_artifact):
-        return customers_to_act_on(_artifact, st.session_state["user_table"])
+        return customers_to_act_on(_artifact, st.session_state["user_table"], training_table=True)
     base = scored_customers(_artifact, read_table(NEW_BATCH_PATH, text_columns=("customer_id",)))
-    return base, {"rows": len(base), "unscored": 0}
+    return base, {"rows": len(base), "churned": 0, "unscored": 0, "in_bag": 0}
+
+
+def _read_upload(artifact: Artifact, upload: tuple[str, bytes]) -> pd.DataFrame:
+    id_columns = (artifact.id_column,) if artifact.id_column else ()
+    return read_bytes(upload[1], upload[0], text_columns=id_columns)
 
 
 def acting_on_upload() -> tuple[str, bytes] | None:
@@ -173,27 +175,60 @@ def acting_on_upload() -> tuple[str, bytes] | None:
 
 def act_on_uploader() -> None:
     """On the pages that act on customers: upload a fresh snapshot to act on instead of the
-    training table (only after training on an upload)."""
+    training table (only after training on an upload). Call it before reading the base, so
+    it is there whatever the base does. A file that cannot be scored, or leaves nobody to act
+    on, is refused with a sentence and the pages keep their customers."""
     if not using_upload():
         return
-    with st.expander("Customers to act on: " + (acting_on_upload() or ("the training table",))[0]):
+    upload = acting_on_upload()
+    with st.expander(
+        "Customers to act on: " + (upload[0] if upload else "the training table"),
+        expanded=upload is None and "act_on_refused" in st.session_state,
+    ):
         st.markdown(
             "Upload the customers to act on (a recent snapshot with the same columns, which "
             "the model never trained on). Without one, the pages act on the training table, "
-            "each customer scored by models that did not fit them, leaving out customers "
-            "who already churned."
+            "each customer scored by models that did not fit them. Customers whose outcome "
+            "says they already churned are left out either way."
         )
         file = st.file_uploader(
             "Customers to act on", type=["csv", "parquet", "xlsx"], key="act_on_file"
         )
+        if "act_on_refused" in st.session_state:
+            st.error(st.session_state["act_on_refused"])
         if file is not None:
-            upload = (file.name, file.getvalue())
-            if upload != st.session_state.get("act_on_upload"):
-                st.session_state["act_on_upload"] = upload
-                st.rerun()
-        elif st.session_state.get("act_on_upload") and st.button("Use the training table"):
-            st.session_state.pop("act_on_upload", None)
+            candidate = (file.name, file.getvalue())
+            if candidate != upload and candidate[1] != st.session_state.get("act_on_seen"):
+                st.session_state["act_on_seen"] = candidate[1]
+                _take_snapshot(candidate)
+        if upload is not None and st.button("Use the training table"):
+            forget_snapshot()
             st.rerun()
+
+
+def _take_snapshot(candidate: tuple[str, bytes]) -> None:
+    """Act on ``candidate`` if it can be scored and leaves somebody to act on."""
+    artifact = current_artifact()
+    st.session_state.pop("act_on_refused", None)
+    try:
+        base, facts = _scored_base(artifact, artifact.fingerprint, candidate)
+        if base.empty:
+            raise ChurnInputError(
+                f"{candidate[0]} leaves nobody to act on ({facts['rows']:,} rows: "
+                f"{facts['unscored']:,} with no value to score from, {facts['churned']:,} "
+                "already churned); upload a snapshot of current customers."
+            )
+    except ChurnInputError as exc:
+        st.session_state["act_on_refused"] = str(exc)
+    else:
+        st.session_state["act_on_upload"] = candidate
+    st.rerun()
+
+
+def forget_snapshot() -> None:
+    """Act on the training table again (also when the model changes)."""
+    for key in ("act_on_upload", "act_on_refused", "act_on_seen"):
+        st.session_state.pop(key, None)
 
 
 def acting_on_training_table() -> bool:
@@ -213,16 +248,18 @@ def base_description() -> str:
     artifact = current_artifact()
     upload = acting_on_upload()
     _, facts = _scored_base(artifact, artifact.fingerprint, upload)
+    left = []
+    if facts["churned"]:
+        left.append(f"{facts['churned']:,} customers who already churned: no action can keep them")
+    if facts["unscored"]:
+        left.append(f"{facts['unscored']:,} rows with no value to score from")
+    without = f", without the {' and the '.join(left)}" if left else ""
     if upload is not None:
-        unscored = facts["unscored"]
-        return f"the customers of {upload[0]}, a snapshot the model was not trained on" + (
-            f" ({unscored:,} rows with no value to score from are left out)" if unscored else ""
-        )
+        return f"the customers of {upload[0]}, a snapshot the model was not trained on{without}"
     if using_upload():
         text = (
-            f"your training table, each customer scored by models that did not fit them "
-            f"(out-of-bag or holdout scores), without the {facts['churned']:,} customers "
-            "who already churned: no action can keep them"
+            "your training table, each customer scored by models that did not fit them "
+            f"(out-of-bag or holdout scores){without}"
         )
         if facts["in_bag"]:
             text += f"; {facts['in_bag']:,} customers every resample drew keep an in-sample score"
@@ -314,7 +351,7 @@ def current_decision() -> Decision:
 
 
 @model_cache(max_entries=256)
-def _baselines(_artifact: Artifact, fingerprint: str, key: str) -> dict[str, float]:
+def _baselines(_artifact: Artifact, fingerprint: str, key: str, base: str) -> dict[str, float]:
     scenario = Scenario.from_query(json.loads(key))
     decision = _decision(_artifact, fingerprint, key, base_key())
     return baseline_profits(_artifact, scenario.economics, decision)
@@ -323,7 +360,7 @@ def _baselines(_artifact: Artifact, fingerprint: str, key: str) -> dict[str, flo
 def current_baselines() -> dict[str, float]:
     """Profit per customer of the session's policy and its alternatives (cached)."""
     artifact = current_artifact()
-    return _baselines(artifact, artifact.fingerprint, scenario_key(current_scenario()))
+    return _baselines(artifact, artifact.fingerprint, scenario_key(current_scenario()), base_key())
 
 
 def show_input_error(action: Callable[[], Any]) -> Any:
@@ -337,13 +374,18 @@ def show_input_error(action: Callable[[], Any]) -> Any:
 
 @model_cache(show_spinner="Comparing the customers with the training data...", max_entries=64)
 def _monitor_report(
-    _artifact: Artifact, fingerprint: str, key: str, today: str, upload: tuple[str, bytes] | None
+    _artifact: Artifact,
+    fingerprint: str,
+    key: str,
+    today: str,
+    upload: tuple[str, bytes] | None,
+    base: str = "",
 ) -> MonitorReport:
     scenario = Scenario.from_query(json.loads(key))
     decision = _decision(_artifact, fingerprint, key, base_key())
     rules = decision.rules
     if upload is None:
-        base = _scored_base(_artifact, fingerprint)[0]
+        base = _scored_base(_artifact, fingerprint, acting_on_upload())[0]
         p = base["churn_probability"].to_numpy()
     else:
         id_columns = (_artifact.id_column,) if _artifact.id_column else ()
@@ -369,7 +411,7 @@ def current_monitor_report(upload: tuple[str, bytes] | None = None) -> MonitorRe
     file. Cached per model, scenario, day and file."""
     artifact = current_artifact()
     key = scenario_key(current_scenario())
-    return _monitor_report(artifact, artifact.fingerprint, key, _today(), upload)
+    return _monitor_report(artifact, artifact.fingerprint, key, _today(), upload, base_key())
 
 
 BANNER_WHERE = 'the "Is it still working?" page'

@@ -65,6 +65,8 @@ def _action_list(
 
 
 artifact = current_artifact()
+st.title("Customers")
+act_on_uploader()  # before the base, so a snapshot can be changed whatever the base does
 scenario = current_scenario()
 decision = show_input_error(current_decision)
 key = scenario_key(scenario)
@@ -76,8 +78,6 @@ table = show_input_error(
 order = customers.action_order(decision.rules, DEFAULT_ACTION)
 summary = customers.action_summary(table, order)
 
-st.title("Customers")
-act_on_uploader()
 by_value = decision.capacity is not None and decision.capacity.ranking == "expected_value"
 first = "those where the action is worth most first" if by_value else "most at risk first"
 st.caption(

@@ -15,7 +15,7 @@ from churn.errors import ChurnInputError
 from churn.ingest import MAX_UPLOAD_MB, read_bytes
 from churn.suggest import suggest_mapping
 from churn.training import train
-from pages.common import current_artifact, reset_scenario, using_upload
+from pages.common import current_artifact, forget_snapshot, reset_scenario, using_upload
 
 NONE = "(none)"
 
@@ -36,6 +36,7 @@ if using_upload():
     if st.button("Back to the sample data"):
         for key in ("user_artifact", "user_table", "_upload_cache", "upload", "upload_keep"):
             st.session_state.pop(key, None)
+        forget_snapshot()
         # a new uploader key empties the file widget too, so the file is not read back in
         st.session_state["upload_version"] = st.session_state.get("upload_version", 0) + 1
         reset_scenario()
@@ -201,6 +202,7 @@ if st.button("Train on this table", type="primary"):
     st.session_state["user_artifact"] = artifact
     st.session_state["user_table"] = frame
     st.session_state.pop("_upload_cache", None)
+    forget_snapshot()  # a snapshot to act on belonged to the previous model
     reset_scenario()
     st.rerun()
 

@@ -26,6 +26,7 @@ from pages.common import (
     economics_key,
     model_cache,
     set_scenario,
+    show_input_error,
 )
 
 METHODS = {
@@ -37,7 +38,9 @@ METHODS = {
 }
 
 artifact = current_artifact()
-base = current_base()
+st.title("Decide")
+act_on_uploader()  # before the base, so a snapshot can be changed whatever the base does
+base = show_input_error(current_base)
 
 
 @model_cache(max_entries=64)
@@ -54,8 +57,6 @@ def _chart_specs(_artifact, fingerprint: str, economics: str, tiers: str, _decis
     }
 
 
-st.title("Decide")
-act_on_uploader()
 st.caption(
     f"Choose who to contact and with which action. Figures are measured on the "
     f"{len(artifact.holdout):,} holdout customers the model never saw; money is per customer "
@@ -255,11 +256,14 @@ RANKINGS = {
 
 def _ranking_control(scenario: Scenario, choice: Choice, economics: Economics) -> str:
     """Who comes first when a capacity cuts the list (only asked when there is one)."""
-    capped = choice.method in ("top_share", "top_n") or any(
-        a.max_share is not None for a in economics.actions
-    )
-    if not capped:
-        return scenario.ranking
+    if choice.method not in ("top_share", "top_n"):
+        return "churn_probability"
+    if any(a.max_share is not None for a in economics.actions):
+        st.caption(
+            "With per-action capacities the customers are ranked by churn probability (ranking "
+            "by expected value works with a total capacity only)."
+        )
+        return "churn_probability"
     options = list(RANKINGS)
     return st.radio(
         "Within the capacity, contact first the customers with the highest",

@@ -25,6 +25,7 @@ from churn.explain import (
 from churn.formatting import percent
 from pages.common import (
     act_on_uploader,
+    base_description,
     current_artifact,
     current_base,
     current_explanation,
@@ -41,6 +42,8 @@ def _customer_ids(base: pd.DataFrame, id_column: str | None) -> pd.Series:
 
 
 artifact = show_input_error(current_artifact)
+st.title(TITLE)
+act_on_uploader()  # before the base, so a snapshot can be changed whatever the base does
 base = show_input_error(current_base)
 expl = show_input_error(current_explanation)
 typical = typical_customer(expl)
@@ -48,12 +51,10 @@ id_column = artifact.id_column
 ids = _customer_ids(base, id_column)
 id_label = id_column or "row number"
 
-st.title(TITLE)
-act_on_uploader()
 st.caption(
-    f"SHAP values of the model's probability for the {len(base):,} customers of the latest "
-    f"snapshot. A typical customer (the model's average log-odds) has a churn probability of "
-    f"{percent(typical['typical'])}, "
+    f"SHAP values of the model's probability for the {len(base):,} customers of "
+    f"{base_description()}. A typical customer (the model's average log-odds) has a churn "
+    f"probability of {percent(typical['typical'])}, "
     f"{'below' if typical['typical'] < typical['average'] else 'above'} these customers' "
     "average probability "
     f"({percent(typical['average'])}): averaging on the log-odds scale gives the few customers "

@@ -70,8 +70,27 @@ def test_a_leak_column_is_never_offered_or_listed(with_reason):
 
 def test_without_out_of_fold_scores_the_table_is_scored_as_it_is(trained, sample_frame):
     other = sample_frame.iloc[:100]
-    base, facts = customers_to_act_on(trained, other)  # not the table it trained on
-    assert len(base) == 100 and facts == {"rows": 100, "churned": 0, "in_bag": 100}
+    churned = int((other["churned"] == 1).sum())
+    base, facts = customers_to_act_on(trained, other, training_table=True)  # not its table
+    assert len(base) == 100 - churned
+    assert facts == {"rows": 100, "churned": churned, "unscored": 0, "in_bag": 100}
+
+
+def test_a_fresh_snapshot_leaves_out_who_already_left_and_rows_without_values(
+    trained, new_batch_frame
+):
+    fresh = new_batch_frame.head(300).copy()
+    features = [c for c in fresh.columns if c not in ("customer_id", "churned")]
+    fresh[features] = fresh[features].astype(object)
+    fresh.loc[:9, features] = None  # nothing to score from
+    base, facts = customers_to_act_on(trained, fresh)
+    churned = int((fresh["churned"].iloc[10:] == 1).sum())
+    assert facts == {"rows": 300, "churned": churned, "unscored": 10, "in_bag": 0}
+    assert len(base) == 300 - 10 - churned  # every row accounted for
+    assert (base["churned"] == 0).all()
+    # a snapshot without outcomes keeps everyone it can score
+    base, facts = customers_to_act_on(trained, fresh.drop(columns=["churned"]))
+    assert len(base) == 290 and facts["churned"] == 0
 
 
 def test_economics_drive_a_decision_that_contacts_almost_everybody():

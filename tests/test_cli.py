@@ -1053,3 +1053,38 @@ def test_score_writes_ids_exactly_and_the_apps_download_neutralises_them(
         main(["score", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "exactly as read, even those starting with =, +, - or @" in help_text
+
+
+def test_ranking_by_value_reads_a_value_column_written_as_text(
+    capsys: pytest.CaptureFixture[str], cli_model: Path, batch: pd.DataFrame, work: Path
+) -> None:
+    """The same customers get the same actions whether their values are numbers or "$35.42"."""
+    policy_path = work / "policy-by-value.json"
+    ok(capsys, "policy", "--model", cli_model, "--out", policy_path, "--top-share", "0.15",
+       "--ranking", "expected_value")  # fmt: skip
+    texted = batch.copy()
+    texted["monthly_charges"] = [
+        "" if pd.isna(v) else f"${v:,.2f}" for v in batch["monthly_charges"]
+    ]
+    actions = {}
+    for name, frame in (("plain", batch), ("text", texted)):
+        data = write_table(work, f"by-value-{name}.csv", frame)
+        out = work / f"by-value-{name}-scores.csv"
+        ok(capsys, "score", "--model", cli_model, "--data", data, "--out", out,
+           "--policy", policy_path)  # fmt: skip
+        actions[name] = read_scores(out)["action"].tolist()
+    assert actions["text"] == actions["plain"]
+    # a value column with nothing to read is a sentence, not a silent constant
+    texted["monthly_charges"] = "n/a"
+    data = write_table(work, "by-value-none.csv", texted)
+    message = error(capsys, "score", "--model", cli_model, "--data", data, "--out",
+                    work / "none.csv", "--policy", policy_path)  # fmt: skip
+    assert "monthly_charges" in message
+
+
+def test_batch_size_goes_with_top_n(
+    capsys: pytest.CaptureFixture[str], cli_model: Path, work: Path
+) -> None:
+    message = error(capsys, "policy", "--model", cli_model, "--out", work / "x.json",
+                    "--max-profit", "--batch-size", "100")  # fmt: skip
+    assert "--batch-size goes with --top-n" in message

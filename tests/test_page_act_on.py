@@ -74,4 +74,19 @@ def test_a_fresh_snapshot_is_acted_on_instead(trained_upload):
     ).run()
     assert not at.exception, at.exception
     caption = " ".join(c.value for c in at.caption)
-    assert "400 customers" in caption and "snapshot.csv" in caption
+    churned = int((fresh["churned"] == 1).sum())
+    assert f"{400 - churned:,} customers" in caption and "snapshot.csv" in caption
+    assert f"without the {churned:,} customers who already churned" in caption
+
+
+def test_a_snapshot_that_cannot_be_used_is_refused_and_the_pages_keep_working(trained_upload):
+    at, _, _ = trained_upload
+    at.file_uploader(key="act_on_file").set_value(("wrong.csv", b"a,b\n1,2\n", "text/csv")).run()
+    assert not at.exception, at.exception
+    (refusal,) = [e.value for e in at.error]
+    assert refusal.count(". ") == 0 and refusal.endswith(".")  # one sentence
+    assert at.session_state["act_on_upload"][0] == "snapshot.csv"  # the last good one stays
+    for page in ("pages/decide.py", "pages/why.py", "pages/customers.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        assert at.file_uploader(key="act_on_file") is not None  # still there to try again

@@ -656,6 +656,10 @@ def test_a_version_1_policy_still_loads_and_applies_as_before(tmp_path):
         {"ranking": "churn_probability", "total": {"count": 3}, "per_action": {}},
         {"ranking": "loudest", "total": None, "per_action": {}},
         {"ranking": "churn_probability", "total": None, "per_action": {"Fax": {"share": 0.1}}},
+        {"totl": {"customers": 1}},  # a typo must not drop the limit
+        {"ranking": "churn_probability", "total": {"customers": 1}},
+        {"ranking": "churn_probability", "total": None, "per-action": {}},
+        {"ranking": "churn_probability", "total": {"customers": 1}, "per_action": {}, "x": 1},
         "all of them",
     ],
 )
@@ -698,16 +702,24 @@ def test_expected_profit_band_orders_with_three_tiers():
 def test_a_capacity_in_plain_words():
     from churn.targeting import Capacity, Limit
 
-    capacity = Capacity(
-        total=Limit(customers=750),
-        per_action=(("Call", Limit(share=0.05)),),
-        ranking="expected_value",
-    )
+    capacity = Capacity(total=Limit(customers=750), per_action=(("Call", Limit(share=0.05)),))
     assert capacity.sentence() == (
         "at most 750 customers in all, at most 5.0% of the customers scored for Call, "
-        "highest expected value first"
+        "highest churn probability first"
     )
     assert Capacity.from_dict(capacity.to_dict()) == capacity
+    by_value = Capacity(total=Limit(share=0.1), ranking="expected_value")
+    assert (
+        by_value.sentence()
+        == "at most 10.0% of the customers scored in all, highest expected value first"
+    )
+    # per-action limits are kept by rank of probability only
+    with pytest.raises(ChurnInputError, match="total capacity only"):
+        Capacity(
+            total=Limit(customers=5),
+            per_action=(("Call", Limit(share=0.05)),),
+            ranking="expected_value",
+        )
 
 
 def test_the_rank_order_is_the_documented_one_by_brute_force():
