@@ -618,7 +618,8 @@ def psi_chart(features: pd.DataFrame, score_psi: float | None = None) -> alt.Lay
         score = {"name": "churn score", "psi": score_psi, "status": psi_status(score_psi)}
         data = pd.concat([pd.DataFrame([score]), data], ignore_index=True)
     data = data.sort_values("psi", ascending=False, kind="stable")
-    y = alt.Y("name:N", title=None, sort=list(data["name"]))
+    # long feature names are written out in full (the default cut them at 180 pixels)
+    y = alt.Y("name:N", title=None, sort=list(data["name"]), axis=alt.Axis(labelLimit=400))
     bars = (
         alt.Chart(data)
         .mark_bar()

@@ -69,6 +69,8 @@ if stale["overdue"]:
 # ---------------------------------------------------------------- drift table
 st.subheader("Which features have shifted")
 table = report.feature_table()
+# a change in a share is a difference in percentage points, not a percentage
+table = table.assign(missing_change=table["missing_change"] * 100)
 st.dataframe(
     table[
         [
@@ -89,7 +91,9 @@ st.dataframe(
         "status": "Drift",
         "missing_reference": st.column_config.NumberColumn("Missing (training)", format="percent"),
         "missing_new": st.column_config.NumberColumn("Missing (batch)", format="percent"),
-        "missing_change": st.column_config.NumberColumn("Missing change", format="percent"),
+        "missing_change": st.column_config.NumberColumn(
+            "Missing change", format="%+.1f points", help="Batch minus training, in points"
+        ),
         "new_categories": "New values (share of batch)",
     },
 )

@@ -114,3 +114,22 @@ def test_rows_arrow_cannot_type_stay_records():
     arrow = arrow_datasets(spec)
     assert arrow["datasets"]["mixed"] == [{"a": 1}, {"a": "x"}]
     assert arrow["datasets"]["ok"] == pa.Table.from_pylist([{"a": 1.5}])
+
+
+def test_the_psi_chart_writes_long_feature_names_in_full():
+    import pandas as pd
+
+    features = pd.DataFrame(
+        {
+            "name": ["recent_price_increase_in_the_last_quarter"],
+            "psi": [0.3],
+            "status": ["significant"],
+        }
+    )
+    spec = charts.psi_chart(features, 0.05).to_dict()
+    limits = [
+        layer["encoding"]["y"]["axis"]["labelLimit"]
+        for layer in spec["layer"]
+        if "axis" in layer.get("encoding", {}).get("y", {})
+    ]
+    assert limits and min(limits) >= 400
