@@ -270,7 +270,16 @@ def sanitise_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: Decimals kept in a downloaded CSV's numbers (a millionth of a probability or a dollar).
+CSV_DECIMALS = 6
+
+
 def to_safe_csv(frame: pd.DataFrame) -> bytes:
-    """``frame`` as CSV bytes (UTF-8, ``\\n`` line ends, no index), sanitised first."""
-    text = sanitise_for_spreadsheet(frame).to_csv(index=False, lineterminator="\n")
+    """``frame`` as CSV bytes (UTF-8, ``\\n`` line ends, no index), sanitised first, with
+    numbers rounded to :data:`CSV_DECIMALS` decimals (no 16-digit float noise)."""
+    safe = sanitise_for_spreadsheet(frame)
+    floats = [c for c in safe.columns if ptypes.is_float_dtype(safe[c])]
+    if floats:
+        safe[floats] = safe[floats].round(CSV_DECIMALS)
+    text = safe.to_csv(index=False, lineterminator="\n")
     return text.encode("utf-8")

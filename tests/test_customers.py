@@ -333,3 +333,11 @@ def test_a_typed_customer_id_is_found_whatever_its_case():
     assert find_customer(ids, "ab-7").tolist() == [4]  # an exact match wins
     assert find_customer(ids, "AB-7").tolist() == [2]
     assert find_customer(ids, "nobody").size == 0 and find_customer(ids, "  ").size == 0
+
+
+def test_downloads_carry_numbers_without_float_noise():
+    from churn.customers import to_safe_csv
+
+    frame = pd.DataFrame({"p": [0.1 + 0.2, 1 / 3], "money": [628.9612345678, -2.5], "n": [1, 2]})
+    text = to_safe_csv(frame).decode("utf-8")
+    assert text.splitlines() == ["p,money,n", "0.3,628.961235,1", "0.333333,-2.5,2"]
