@@ -31,6 +31,7 @@ __all__ = [
     "action_summary",
     "filter_action_list",
     "find_customer",
+    "joined_reasons",
     "sanitise_for_spreadsheet",
     "segment_columns",
     "to_safe_csv",
@@ -181,6 +182,19 @@ def action_list(
     table = table.iloc[order].reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, n + 1))
     return table
+
+
+def joined_reasons(table: pd.DataFrame, separator: str = " · ") -> pd.Series:
+    """A customer's reasons (``reason_1``, ``reason_2``, ...) in one text, strongest first,
+    for a table that must fit a page; empty reasons are skipped."""
+    columns = sorted(
+        (c for c in table.columns if str(c).startswith("reason_")), key=lambda c: int(c[7:])
+    )
+    if not columns:
+        return pd.Series("", index=table.index, dtype="string")
+    parts = table[columns].astype("string").fillna("")
+    joined = parts.apply(lambda row: separator.join(r for r in row if r.strip()), axis=1)
+    return joined.astype("string")
 
 
 def action_summary(table: pd.DataFrame, actions: Sequence[str] | None = None) -> pd.DataFrame:

@@ -140,7 +140,7 @@ leading = [
     *SCORE_COLUMNS,
     "action",
     "expected_value",
-    *reason_columns,
+    "reasons",
     "customer_value",
 ]
 percent_column = {"format": "%.1f%%", "width": "small"}
@@ -148,8 +148,11 @@ percent_column = {"format": "%.1f%%", "width": "small"}
 # shown as percentage points; the download keeps them in [0, 1].
 display = customers.sanitise_for_spreadsheet(shown)
 display = display.assign(
-    action=display["action"].map(action_label), **{c: display[c] * 100 for c in SCORE_COLUMNS}
-)
+    action=display["action"].map(action_label),
+    # the three reasons in one column, so the table fits the page (the CSV keeps three)
+    reasons=customers.joined_reasons(display),
+    **{c: display[c] * 100 for c in SCORE_COLUMNS},
+).drop(columns=reason_columns)
 st.dataframe(
     display,
     hide_index=True,
@@ -179,9 +182,11 @@ st.dataframe(
         "customer_value": st.column_config.NumberColumn(
             "Customer value", format="dollar", help="What keeping the customer is worth"
         ),
-        **{
-            c: st.column_config.TextColumn(f"Reason {c[-1]}", width="large") for c in reason_columns
-        },
+        "reasons": st.column_config.TextColumn(
+            "Top reasons",
+            width="large",
+            help="The features that move this customer's probability most, strongest first",
+        ),
     },
 )
 st.download_button(

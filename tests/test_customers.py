@@ -341,3 +341,13 @@ def test_downloads_carry_numbers_without_float_noise():
     frame = pd.DataFrame({"p": [0.1 + 0.2, 1 / 3], "money": [628.9612345678, -2.5], "n": [1, 2]})
     text = to_safe_csv(frame).decode("utf-8")
     assert text.splitlines() == ["p,money,n", "0.3,628.961235,1", "0.333333,-2.5,2"]
+
+
+def test_the_reasons_read_in_one_column():
+    from churn.customers import joined_reasons
+
+    table = pd.DataFrame(
+        {"reason_2": ["b", None], "reason_1": ["a", "c"], "reason_10": ["z", ""], "x": [1, 2]}
+    )
+    assert joined_reasons(table).tolist() == ["a · b · z", "c"]
+    assert joined_reasons(table[["x"]]).tolist() == ["", ""]
