@@ -814,6 +814,8 @@ def model_from_files(read_text: Any, where: str | Path = "the model directory") 
         if "calibration_band" in meta:
             model.calibration_band_ = _check_band(meta["calibration_band"])
             model.interval_t_ = float(_array(meta["interval_t"], ()))
+            if model.interval_t_ < 0:
+                raise ValueError("a negative interval multiplier")
         else:  # saved before the band: Venn-Abers bounds and a normal quantile, as then
             model.calibration_band_ = _check_band(meta["venn_abers"], "p0", "p1")
             model.interval_t_ = float(norm.ppf(0.5 + model.confidence / 2.0))
