@@ -158,14 +158,15 @@ def calibration_band(
 ) -> dict[str, list[float]]:
     """Jeffreys interval of the churn rate near each place a new score can fall.
 
-    For a new score inserted among the sorted calibration scores, the window is
-    the ``ceil(n / 10)`` calibration customers with the nearest scores (fewer on
-    one side at the ends); with ``k`` churners among those ``m``, the band is the
-    central ``confidence`` part of ``Beta(k + 1/2, m - k + 1/2)``. It measures how
-    well the calibration data pin down the churn rate at that score: a few
-    points wide in the middle of the sample, wide at the extremes, where few
-    customers churn (or few stay). It is never exactly 0 or 1. Computed at up to
-    ``max_slots`` insertion places (:func:`band_bounds` looks them up).
+    For a new score inserted among the ``n`` sorted calibration scores, the
+    window is the ``m = ceil(n / 10)`` calibration customers with the nearest
+    scores (all on one side at the ends); with ``k`` churners among them, the
+    band is the central ``confidence`` part of ``Beta(k + 1/2, m - k + 1/2)``. It
+    measures how well the calibration data pin down the churn rate at that
+    score: on the log-odds scale it is narrow where the window holds many
+    churners and many stayers, wide at the extremes, where few customers churn
+    (or few stay). It is never exactly 0 or 1. Computed at up to ``max_slots``
+    insertion places (:func:`band_bounds` looks them up).
     """
     order = np.argsort(margin, kind="stable")
     scores = np.asarray(margin, dtype=float)[order]
