@@ -15,15 +15,21 @@ configuration, each on a bootstrap resample of the rest (bagging).
 * **Interval.** Each member is calibrated on its own bootstrap resample of the
   calibration part, so member disagreement carries both the uncertainty of the
   fit and of the calibration. With ``s`` the standard deviation of the
-  calibrated members' log-odds, the interval is ``sigmoid(logit(p) -/+ z * s)``
-  with ``z`` the normal quantile of ``confidence`` (1.96 for 95%). It is
-  widened, where needed, to the inductive Venn-Abers bounds ``[p0, p1]`` of the
-  calibration part, which spread apart in score ranges with few calibration
-  customers. It is the range the probability would plausibly take had the
-  model been trained and calibrated on another sample of the same kind of
-  customers: narrow where the data had many similar customers, wide for rare
-  kinds of customers and rare score ranges. It is not a statement about
-  whether this customer will churn.
+  calibrated members' log-odds, the interval is ``sigmoid(logit(p) -/+ t * s)``
+  with ``t`` the Student quantile of ``confidence`` with ``n_members - 1``
+  degrees of freedom (1.89 for 90% and 8 members: ``s`` is estimated from only
+  8 members). It is widened, where needed, to the Jeffreys interval of the
+  churn rate among the tenth of the calibration customers whose scores are
+  nearest (:func:`calibration_band`): where few of them churn, or few stay, the
+  calibration itself is uncertain in a way the beta curves' spread misses. It
+  is the range the probability would plausibly take had the model been trained
+  and calibrated on another sample of the same kind of customers: narrow where
+  the data had many similar customers, wide for rare kinds of customers and
+  extreme scores. It is not a statement about whether this customer will churn.
+  Labels cannot show the model's bias at a customer, so no label-fitted width
+  can promise coverage of the true probability; measured on the sample
+  generator's truth (40,000 fresh customers), the default 90% interval holds it
+  for 88.8% (95%: 94.1%, with intervals about a quarter wider).
 
 The estimator follows scikit-learn's conventions: ``__init__`` only stores
 parameters, ``fit`` returns ``self``, learned attributes end in ``_``, and no
@@ -47,9 +53,9 @@ import numpy as np
 import pandas as pd
 from lightgbm.basic import LightGBMError
 from scipy.special import expit
-from scipy.stats import norm
+from scipy.stats import beta, norm
+from scipy.stats import t as student
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.isotonic import isotonic_regression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.validation import check_is_fitted
@@ -59,18 +65,20 @@ from churn.features import FeatureSpec
 
 __all__ = [
     "ChurnModel",
+    "band_bounds",
     "beta_logit",
+    "calibration_band",
     "check_booster_text",
     "damaged_file",
     "fit_beta_calibration",
     "model_from_files",
     "model_to_files",
-    "venn_abers_table",
 ]
 
 
 _CHUNK_ROWS = 100_000
 _BETA_C = 1e4  # inverse L2 penalty of the beta calibration (as scikit-learn's C)
+_BAND_SHARE = 0.1  # share of the calibration part in the window of :func:`calibration_band`
 
 #: Tree shapes the internal cross-validation chooses between when ``num_leaves="auto"``:
 #: (num_leaves, min_child_samples), from nearly additive to strongly interacting.
@@ -145,43 +153,54 @@ def beta_logit(params: np.ndarray, margin: np.ndarray) -> np.ndarray:
     return features[..., 0] * params[..., 0] + features[..., 1] * params[..., 1] + params[..., 2]
 
 
-def venn_abers_table(
-    margin: np.ndarray, y: np.ndarray, max_slots: int = 512
+def calibration_band(
+    margin: np.ndarray, y: np.ndarray, confidence: float, max_slots: int = 512
 ) -> dict[str, list[float]]:
-    """Inductive Venn-Abers bounds (Vovk et al. 2015) for each place a new score can fall.
+    """Jeffreys interval of the churn rate near each place a new score can fall.
 
-    For a new score inserted among the sorted calibration scores, ``p0`` and
-    ``p1`` are the isotonic fits at that point with its label set to 0 and to
-    1. Where calibration data is dense they nearly agree; in sparse score
-    ranges they spread apart. Computed at up to ``max_slots`` insertion places.
+    For a new score inserted among the ``n`` sorted calibration scores, the
+    window is the ``m = ceil(n / 10)`` calibration customers with the nearest
+    scores (all on one side at the ends); with ``k`` churners among them, the
+    band is the central ``confidence`` part of ``Beta(k + 1/2, m - k + 1/2)``. It
+    measures how well the calibration data pin down the churn rate at that
+    score: on the log-odds scale it is narrow where the window holds many
+    churners and many stayers, wide at the extremes, where few customers churn
+    (or few stay). It is never exactly 0 or 1. Computed at up to ``max_slots``
+    insertion places (:func:`band_bounds` looks them up).
     """
     order = np.argsort(margin, kind="stable")
     scores = np.asarray(margin, dtype=float)[order]
     labels = np.asarray(y, dtype=float)[order]
     n = scores.size
+    m = max(1, int(np.ceil(_BAND_SHARE * n)))
     slots = np.unique(np.linspace(0, n, min(n + 1, max_slots)).round().astype(int))
-    p0 = np.empty(slots.size)
-    p1 = np.empty(slots.size)
-    for i, k in enumerate(slots):
-        p0[i] = isotonic_regression(np.insert(labels, k, 0.0))[k]
-        p1[i] = isotonic_regression(np.insert(labels, k, 1.0))[k]
+    start = np.clip(slots - m // 2, 0, max(n - m, 0))
+    churned = np.concatenate([[0.0], np.cumsum(labels)])
+    k = churned[np.minimum(start + m, n)] - churned[start]
+    miss = (1.0 - confidence) / 2.0
     return {
         "scores": scores.tolist(),
         "slots": slots.tolist(),
-        "p0": p0.tolist(),
-        "p1": p1.tolist(),
+        "low": beta.ppf(miss, k + 0.5, m - k + 0.5).tolist(),
+        "high": beta.isf(miss, k + 0.5, m - k + 0.5).tolist(),
     }
 
 
-def venn_abers_bounds(table: dict[str, Any], margin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(p0, p1)`` for new scores, from :func:`venn_abers_table` (nearest computed slot)."""
+def band_bounds(table: dict[str, Any], margin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(low, high)`` for new scores, from :func:`calibration_band` (nearest computed slot)."""
     position = np.searchsorted(np.asarray(table["scores"]), margin, side="left")
     slots = np.asarray(table["slots"])
     nearest = np.clip(np.searchsorted(slots, position), 0, slots.size - 1)
     below = np.clip(nearest - 1, 0, slots.size - 1)
     closer = np.abs(slots[below] - position) < np.abs(slots[nearest] - position)
     index = np.where(closer, below, nearest)
-    return np.asarray(table["p0"])[index], np.asarray(table["p1"])[index]
+    return np.asarray(table["low"])[index], np.asarray(table["high"])[index]
+
+
+def interval_multiplier(confidence: float, n_members: int) -> float:
+    """``t`` of the interval: the Student quantile of ``confidence`` with
+    ``n_members - 1`` degrees of freedom (at least one; one member has no spread)."""
+    return float(student.ppf(0.5 + confidence / 2.0, max(n_members - 1, 1)))
 
 
 def _as_frame(X: Any) -> pd.DataFrame:
@@ -215,7 +234,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     calibration_size : float
         Share of the training data held back to calibrate, in (0, 1).
     confidence : float
-        Coverage of the interval, in (0, 1); 0.95 gives a 95% interval.
+        Level of the interval, in (0, 1). On the sample generator's true
+        probabilities the interval's coverage is close to it (0.9: 88.8%, 0.95:
+        94.1%; see "Interval" in the module's docstring).
     random_state : int
         Seed for the calibration split, the bootstrap resamples and LightGBM.
     n_jobs : int
@@ -236,7 +257,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         cv_folds: int = 3,
         n_shapes: int = 2,
         calibration_size: float = 0.25,
-        confidence: float = 0.95,
+        confidence: float = 0.9,
         random_state: int = 0,
         n_jobs: int = 0,
     ) -> None:
@@ -409,7 +430,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             boot = rng.integers(0, cal_idx.size, cal_idx.size)
             member_cal.append(fit_beta_calibration(margins[k, boot], y_cal[boot]))
         self.member_calibration_ = np.asarray(member_cal)
-        self.venn_abers_ = venn_abers_table(ensemble, y_cal)
+        self.calibration_band_ = calibration_band(ensemble, y_cal, self.confidence)
+        self.interval_t_ = interval_multiplier(self.confidence, self.n_members)
         self.oob_frame_ = self._oob_frame(oob, matrix)
         self.classes_ = np.array([0, 1])
         self.feature_names_in_ = np.asarray(spec.columns, dtype=object)
@@ -420,34 +442,31 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """Out-of-bag scores of the training rows (as :meth:`predict_frame`, plus ``in_bag``).
 
         Each row is scored by the members whose bootstrap resample left it out (the rows of
-        the calibration part by every member), calibrated as usual; its interval spreads
-        those members (the whole ensemble's spread when fewer than two). A row that every
-        resample drew (``in_bag``; about (1 - 1/e)^members of the bagged rows) has no
-        out-of-bag member and keeps its in-sample score.
+        the calibration part by every member), calibrated as usual. Its interval is the one
+        :meth:`predict_frame` gives, with the spread ``s`` of all members at the row widened
+        to ``s * sqrt(1 + 1/c - 1/K)``: the score averages only the ``c`` out-of-bag members
+        instead of all ``K``, which adds about ``s**2 * (1/c - 1/K)`` to its variance. A row
+        that every resample drew (``in_bag``; about (1 - 1/e)^members of the bagged rows)
+        has no out-of-bag member and keeps its in-sample score and interval.
         """
         counts = np.isfinite(oob).sum(axis=0)
         in_bag = counts == 0
-        ensemble = np.where(in_bag, 0.0, np.nansum(oob, axis=0) / np.maximum(counts, 1))
-        if in_bag.any():
-            ensemble[in_bag] = self.member_margins(matrix[in_bag]).mean(axis=0)
+        members = len(self.boosters_)
+        margins = self.member_margins(matrix)
+        oob_mean = np.nansum(oob, axis=0) / np.maximum(counts, 1)
+        ensemble = np.where(in_bag, margins.mean(axis=0), oob_mean)
         point_logit = beta_logit(self.calibration_, ensemble)
-        with np.errstate(invalid="ignore"):  # NaN: the member fitted that row
-            member_logit = beta_logit(self.member_calibration_, oob)
-        z = norm.ppf(0.5 + self.confidence / 2.0)
-        spread = np.zeros(len(counts))
-        several = counts >= 2
-        if several.any():
-            spread[several] = np.nanstd(member_logit[:, several], axis=0, ddof=1)
-        few = ~several
-        if few.any() and len(self.boosters_) > 1:
-            margins = self.member_margins(matrix[few])
-            spread[few] = beta_logit(self.member_calibration_, margins).std(axis=0, ddof=1)
-        p0, p1 = venn_abers_bounds(self.venn_abers_, ensemble)
+        spread = 0.0
+        if members > 1:
+            used = np.where(in_bag, members, counts)
+            spread = beta_logit(self.member_calibration_, margins).std(axis=0, ddof=1)
+            spread = spread * np.sqrt(1.0 + 1.0 / used - 1.0 / members)
+        low, high = self._interval(point_logit, spread, ensemble)
         return pd.DataFrame(
             {
                 "churn_probability": expit(point_logit),
-                "probability_low": np.minimum(expit(point_logit - z * spread), p0),
-                "probability_high": np.maximum(expit(point_logit + z * spread), p1),
+                "probability_low": low,
+                "probability_high": high,
                 "in_bag": in_bag,
             }
         )
@@ -475,11 +494,17 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         point_logit = beta_logit(self.calibration_, ensemble)
         member_logit = beta_logit(self.member_calibration_, margins)
         spread = member_logit.std(axis=0, ddof=1) if len(self.boosters_) > 1 else 0.0
-        z = norm.ppf(0.5 + self.confidence / 2.0)
-        p0, p1 = venn_abers_bounds(self.venn_abers_, ensemble)
-        low = np.minimum(expit(point_logit - z * spread), p0)
-        high = np.maximum(expit(point_logit + z * spread), p1)
+        low, high = self._interval(point_logit, spread, ensemble)
         return expit(point_logit), low, high
+
+    def _interval(
+        self, point_logit: np.ndarray, spread: np.ndarray | float, ensemble: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``sigmoid(logit p -/+ t * s)``, widened to the calibration band at the score."""
+        band_low, band_high = band_bounds(self.calibration_band_, ensemble)
+        low = np.minimum(expit(point_logit - self.interval_t_ * spread), band_low)
+        high = np.maximum(expit(point_logit + self.interval_t_ * spread), band_high)
+        return low, high
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities, shape (n, 2): column 1 is the churn probability."""
@@ -706,7 +731,8 @@ def model_to_files(model: ChurnModel) -> dict[str, str]:
             "config": model.config_,
             "calibration": model.calibration_.tolist(),
             "member_calibration": model.member_calibration_.tolist(),
-            "venn_abers": model.venn_abers_,
+            "calibration_band": model.calibration_band_,
+            "interval_t": model.interval_t_,
             "members": sorted(name for name in files if name.startswith("member_")),
         },
         indent=1,
@@ -737,11 +763,12 @@ def _array(values: Any, shape: tuple[int, ...]) -> np.ndarray:
     return array
 
 
-def _check_venn_abers(table: dict[str, Any]) -> dict[str, Any]:
-    """The Venn-Abers table as :func:`venn_abers_table` makes it (``ValueError`` otherwise)."""
+def _check_band(table: dict[str, Any], low: str = "low", high: str = "high") -> dict[str, Any]:
+    """The band as :func:`calibration_band` makes it, its bounds under the keys ``low`` and
+    ``high``, returned with them as ``"low"`` and ``"high"`` (``ValueError`` otherwise)."""
     scores = np.asarray(table["scores"], dtype=float)
     slots = np.asarray(table["slots"])
-    p0, p1 = _array(table["p0"], slots.shape), _array(table["p1"], slots.shape)
+    p0, p1 = _array(table[low], slots.shape), _array(table[high], slots.shape)
     if not (
         scores.ndim == 1
         and np.isfinite(scores).all()
@@ -752,8 +779,13 @@ def _check_venn_abers(table: dict[str, Any]) -> dict[str, Any]:
         and 0 <= slots[0] <= slots[-1] <= scores.size
         and ((p0 >= 0) & (p0 <= 1) & (p1 >= 0) & (p1 <= 1)).all()
     ):
-        raise ValueError("not a Venn-Abers table")
-    return table
+        raise ValueError("not a calibration band")
+    return {
+        "scores": table["scores"],
+        "slots": table["slots"],
+        "low": table[low],
+        "high": table[high],
+    }
 
 
 def model_from_files(read_text: Any, where: str | Path = "the model directory") -> ChurnModel:
@@ -780,7 +812,14 @@ def model_from_files(read_text: Any, where: str | Path = "the model directory") 
             raise ValueError("no member models")
         model.calibration_ = _array(meta["calibration"], (3,))
         model.member_calibration_ = _array(meta["member_calibration"], (len(members), 3))
-        model.venn_abers_ = _check_venn_abers(meta["venn_abers"])
+        if "calibration_band" in meta:
+            model.calibration_band_ = _check_band(meta["calibration_band"])
+            model.interval_t_ = float(_array(meta["interval_t"], ()))
+            if model.interval_t_ < 0:
+                raise ValueError("a negative interval multiplier")
+        else:  # saved before the band: Venn-Abers bounds and a normal quantile, as then
+            model.calibration_band_ = _check_band(meta["venn_abers"], "p0", "p1")
+            model.interval_t_ = float(norm.ppf(0.5 + model.confidence / 2.0))
     model.boosters_ = []
     for name in members:
         text = read_text(name)
