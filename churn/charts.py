@@ -474,10 +474,11 @@ def shap_waterfall_chart(table: pd.DataFrame) -> alt.LayerChart:
     return (bars + labels).properties(height=alt.Step(28))
 
 
-def what_if_chart(result: dict) -> alt.LayerChart:
-    """Churn probability with its 95% interval before and after a what-if change.
+def what_if_chart(result: dict, level: str = "90%") -> alt.LayerChart:
+    """Churn probability with its interval before and after a what-if change.
 
-    ``result`` is :func:`churn.explain.what_if` output.
+    ``result`` is :func:`churn.explain.what_if` output; ``level`` names the interval's
+    stated level (the model's ``confidence``, e.g. "90%").
     """
     data = pd.DataFrame(
         [
@@ -494,8 +495,8 @@ def what_if_chart(result: dict) -> alt.LayerChart:
     tooltip = [
         alt.Tooltip("when:N", title=" "),
         alt.Tooltip("probability:Q", title="Churn probability", format=".1%"),
-        alt.Tooltip("low:Q", title="95% low", format=".1%"),
-        alt.Tooltip("high:Q", title="95% high", format=".1%"),
+        alt.Tooltip("low:Q", title=f"{level} low", format=".1%"),
+        alt.Tooltip("high:Q", title=f"{level} high", format=".1%"),
     ]
     rules = (
         alt.Chart(data)

@@ -198,7 +198,8 @@ def model_card(artifact: Artifact) -> dict[str, Any]:
         "fingerprint": artifact.fingerprint,
         "model": (
             f"{artifact.model.n_members} bagged LightGBM models{_shape(artifact)} with beta "
-            "calibration and Venn-Abers bounds; baselines: logistic regression and a depth-2 rule."
+            "calibration and a per-customer interval; baselines: logistic regression and a "
+            "depth-2 rule."
         ),
         "limitations": limitations,
     }

@@ -144,6 +144,7 @@ leading = [
     "customer_value",
 ]
 percent_column = {"format": "%.1f%%", "width": "small"}
+level = percent(artifact.model.confidence, 0)  # the per-customer interval's stated level
 # Sanitised for display too: the table's own toolbar can save it as CSV. Probabilities are
 # shown as percentage points; the download keeps them in [0, 1].
 display = customers.sanitise_for_spreadsheet(shown)
@@ -170,10 +171,10 @@ st.dataframe(
             "Churn probability", format="%.1f%%", min_value=0.0, max_value=100.0
         ),
         "probability_low": st.column_config.NumberColumn(
-            "Low", help="Lower end of the probability's 95% interval", **percent_column
+            "Low", help=f"Lower end of the probability's {level} interval", **percent_column
         ),
         "probability_high": st.column_config.NumberColumn(
-            "High", help="Upper end of the probability's 95% interval", **percent_column
+            "High", help=f"Upper end of the probability's {level} interval", **percent_column
         ),
         "action": st.column_config.TextColumn("Action"),
         "expected_value": st.column_config.NumberColumn(

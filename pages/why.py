@@ -47,6 +47,7 @@ act_on_uploader()  # before the base, so a snapshot can be changed whatever the 
 base = show_input_error(current_base)
 expl = show_input_error(current_explanation)
 typical = typical_customer(expl)
+level = percent(artifact.model.confidence, 0)  # the per-customer interval's stated level
 id_column = artifact.id_column
 ids = _customer_ids(base, id_column)
 id_label = id_column or "row number"
@@ -132,7 +133,7 @@ c1, c2 = st.columns([1, 3])
 with c1:
     st.metric("Churn probability", percent(p))
     st.caption(
-        f"95% interval {percent(low)} to {percent(high)}: the range the probability would "
+        f"{level} interval {percent(low)} to {percent(high)}: the range the probability would "
         "plausibly take had the model been trained on another sample of similar customers."
     )
     st.markdown("**Top reasons**")
@@ -197,16 +198,16 @@ def what_if_panel(row: int, customer_id: str) -> None:
     before, after = result["before"], result["after"]
     b1, b2, b3 = st.columns([1, 1, 2])
     b1.metric("Before", percent(before["probability"]))
-    b1.caption(f"95% interval {percent(before['low'])} to {percent(before['high'])}")
+    b1.caption(f"{level} interval {percent(before['low'])} to {percent(before['high'])}")
     b2.metric(
         "After the change",
         percent(after["probability"]),
         delta=f"{result['change'] * 100:+.1f} points" if changes else None,
         delta_color="inverse",
     )
-    b2.caption(f"95% interval {percent(after['low'])} to {percent(after['high'])}")
+    b2.caption(f"{level} interval {percent(after['low'])} to {percent(after['high'])}")
     with b3:
-        st.altair_chart(charts.what_if_chart(result), width="stretch")
+        st.altair_chart(charts.what_if_chart(result, level), width="stretch")
     if not changes:
         st.caption("Change a value above to see its effect.")
 

@@ -102,3 +102,16 @@ def test_dependence_feature_can_change(feature):
     app.selectbox(key="why_dependence_feature").set_value(feature).run()
     assert not app.exception
     assert app.selectbox(key="why_dependence_feature").value == feature
+
+
+def test_the_interval_is_named_at_the_level_the_model_states():
+    """The per-customer interval reads "90%" (what it covers of the true probability), not
+    the 95% it once claimed."""
+    from pages.common import sample_artifact
+
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.run()
+    at.switch_page("pages/why.py").run()
+    level = f"{sample_artifact().model.confidence:.0%}"
+    captions = " ".join(c.value for c in at.caption)
+    assert f"{level} interval" in captions and "95% interval" not in captions
