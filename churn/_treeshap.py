@@ -363,14 +363,15 @@ def _count(node: dict[str, Any]) -> float:
 
 # --------------------------------------------------------------------------- cost
 #: Seconds per unit of work, measured on the development machine (2 cores shared with
-#: other work, load average 4 to 9) with ``benchmarks/bench_explain_memory.py``'s deep
-#: model and the sample's shallow one. Only the ratios between engines and the order of
-#: magnitude matter: they choose the engine and the size of a sample.
-_SECONDS_LGB = 8e-9  # pred_contrib: per row and unit of sum over leaves of (depth + 1)^2
-_SECONDS_TABLE_BUILD = 6e-8  # tables: per unit of sum over leaves of 2^d d^2
-_SECONDS_TABLE_LEAF = 1e-4  # tables: per leaf (reading the tree, arranging its slots)
-_SECONDS_TABLE_ROW = 4e-8  # tables: per row and feature of a tree (codes, adding up)
-_SECONDS_TABLE_PATTERN = 4e-8  # tables: per distinct pattern and path entry or slot
+#: other work, load average about 4) on deep models (31 leaves, up to 13 features on a
+#: path) and the sample's shallow one. Only the ratios between engines and the order of
+#: magnitude matter: they choose the engines and whether to sample (where a sample stops
+#: is measured, see :func:`churn.explain.explain`).
+_SECONDS_LGB = 6e-9  # pred_contrib: per row and unit of sum over leaves of (depth + 1)^2
+_SECONDS_TABLE_BUILD = 3e-8  # tables: per unit of sum over leaves of 2^d d^2
+_SECONDS_TABLE_LEAF = 5e-5  # tables: per leaf (reading the tree, arranging its slots)
+_SECONDS_TABLE_ROW = 2e-8  # tables: per row and feature of a tree (codes, adding up)
+_SECONDS_TABLE_PATTERN = 1.5e-8  # tables: per distinct pattern and path entry or slot
 _SECONDS_TABLE_TREE = 5e-5  # tables: per tree and chunk of rows (numpy calls)
 #: Memory the explanation may use beyond its inputs and result; tables bigger than this
 #: are never built.

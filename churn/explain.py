@@ -257,15 +257,17 @@ def _explain_sample(
     seed: int,
     started: float,
 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
-    """A random sample's ``(rows, values, base, margin)``: the planned number of customers,
-    or fewer (at least :data:`MIN_SAMPLE`) if the machine is slower than estimated.
+    """A random sample's ``(rows, values, base, margin)``: as many customers as the time
+    budget allows at the speed measured while explaining them (at least :data:`MIN_SAMPLE`).
 
-    Customers are taken in a random order, in parts; a part is started only if it
-    should finish within ``max_seconds`` at the speed measured so far. Any prefix of a
-    random order is a random sample; rows come back in table order.
+    Customers are taken in a random order, in parts of about an eighth of the planned
+    sample; a part is started only if it should finish within ``max_seconds`` at the
+    speed of the part before. The estimate sets the parts; the clock decides where to
+    stop, so a busy machine explains fewer and an idle one more. Any prefix of a random
+    order is a random sample; rows come back in table order.
     """
-    order = np.random.default_rng(seed).permutation(len(frame))[: plan.explained]
-    step = max(1, plan.explained // 8)
+    order = np.random.default_rng(seed).permutation(len(frame))
+    step = max(MIN_SAMPLE, plan.explained // 8)
     bounds = sorted({0, *range(min(MIN_SAMPLE, order.size), order.size, step), order.size})
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     base = 0.0
