@@ -1,4 +1,4 @@
-"""Exact path-dependent TreeSHAP values of the bagged ensemble, in numpy.
+"""Exact path-dependent TreeSHAP values of the bagged ensemble, by the cheaper of two engines.
 
 What is computed
 ----------------
@@ -26,7 +26,26 @@ customer then costs a direction pattern per tree, and each tree is evaluated
 once per distinct pattern by look-ups. On the sample's model this takes a
 fraction of ``pred_contrib``'s time, a smaller one the more customers there are.
 The number and shape of the trees is chosen per table by cross-validation
-(:data:`churn.model.TREE_SHAPES`).
+(:data:`churn.model.TREE_SHAPES`), and on deep trees the tables lose: their
+memory grows with ``2^d`` per leaf, and customers rarely share a direction
+pattern. There ``pred_contrib`` is the engine (next section).
+
+Which engine, chosen by cost
+----------------------------
+:func:`plan_shap` decides before anything is built. It reads each member's
+trees from LightGBM's model text (``_MemberShape``: per leaf its depth and the
+number ``d`` of distinct features on its path, no tables) and estimates, for
+the number of customers asked about, each engine's memory (tables: exactly
+``8 * 2^d * d`` bytes per leaf; ``pred_contrib``: one result per chunk of
+customers) and time (tables: building them, then per customer and per distinct
+pattern; ``pred_contrib``: about ``(depth + 1)^2`` per leaf and customer). Per
+member it takes the faster engine whose memory fits :data:`MEMORY_BUDGET_MB`
+(the tables at most half of it, all members together): a member's SHAP values
+are its own whichever engine computes them, and the ensemble's are their mean,
+so members may differ. Customers go through in chunks whose working memory
+fits the rest of the budget. The plan also says how many customers fit a time
+budget, which :func:`churn.explain.explain` uses to explain a random sample
+when everyone would take too long.
 
 How
 ---
@@ -54,8 +73,9 @@ members' own predictions; if any customer is off by more than 1e-6, the values
 are recomputed with ``pred_contrib``. Tests check agreement with
 ``pred_contrib`` and with ``shap.TreeExplainer`` to 1e-9.
 
-The tables are built on a model's first explanation and kept, per model, while
-the model lives (a weak-keyed cache, rebuilt if its boosters are replaced).
+The tables are built on the first explanation that uses them and kept, per model,
+while the model lives (a weak-keyed cache, rebuilt if its boosters or the members
+that use the tables change); so is what was read of the trees.
 Used by :mod:`churn.explain`, which turns the values into probability points
 and sentences.
 """
