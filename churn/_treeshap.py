@@ -491,8 +491,9 @@ class ShapPlan:
         (LightGBM's ``pred_contrib``, exact TreeSHAP in C++: slower on shallow trees, but
         its memory does not grow with the trees' depth).
     rows : customers asked about.
-    explained : customers to explain: ``rows``, or fewer (a random sample) when
-        explaining everyone would take longer than the time budget.
+    explained : customers to explain: ``rows``, or, when explaining everyone would
+        take longer than the time budget, the estimated size of a random sample that
+        fits (:func:`churn.explain.explain` then lets the clock decide where it stops).
     chunk_rows : customers explained at a time (bounds the working memory).
     seconds : estimated time for the ``explained`` customers (development machine).
     memory_mb : estimated working memory (tables and one chunk), in MB.
