@@ -27,10 +27,27 @@ the ratio is the calibration's slope there. Points are shares of probability
 in [-1, 1]; sentences show them as percentage points ("+12 points"). They are
 an allocation, not a second SHAP analysis: features are not re-explained on
 the probability scale, where effects do not add up.
+
+Within a memory and time budget
+-------------------------------
+Before anything is built, :func:`churn._treeshap.plan_shap` estimates from the
+trees' leaf counts and depths what each engine would cost for the customers
+asked about: this package's per-leaf tables (fast on shallow trees, but their
+memory grows with 2 to the power of the features on a leaf's path) or
+LightGBM's own ``pred_contrib`` (exact TreeSHAP in C++, little memory, slower
+per customer), per member, with the customers in chunks. The values are the
+same either way (SHAP values are unique). When explaining every customer would
+take longer than ``max_seconds`` (:data:`EXPLAIN_SECONDS` by default), a random
+sample of as many customers as fit is explained instead: the explanation says
+so (:attr:`Explanation.sampled`, :attr:`Explanation.customers`) and pages say
+"explained on a sample of N customers". One customer can always be explained
+exactly on demand (:func:`explain_customer`).
 """
 
 from __future__ import annotations
 
+import itertools
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,18 +56,21 @@ import pandas as pd
 from scipy.special import expit
 
 from churn import formatting
-from churn._treeshap import shap_margin_values
+from churn._treeshap import ShapPlan, plan_shap, shap_margin_values
 from churn.artifact import Artifact
 from churn.errors import ChurnInputError
 from churn.features import FeatureSpec
 from churn.model import ChurnModel, beta_logit
 
 __all__ = [
+    "EXPLAIN_SECONDS",
+    "MIN_SAMPLE",
     "Explanation",
     "beeswarm_table",
     "dependence_table",
     "describe_value",
     "explain",
+    "explain_customer",
     "global_importance",
     "missing_effect",
     "reason_sentences",
@@ -62,6 +82,13 @@ __all__ = [
     "what_if",
     "what_if_inputs",
 ]
+
+
+#: Time budget of :func:`explain` by default, in seconds (estimated before computing):
+#: beyond it, a random sample of the customers is explained.
+EXPLAIN_SECONDS = 10.0
+#: A sample is never smaller than this many customers (or all of them, if fewer).
+MIN_SAMPLE = 100
 
 
 # --------------------------------------------------------------------------- result
@@ -91,6 +118,15 @@ class Explanation:
         ``feature -> "numeric" | "boolean" | "categorical"``.
     categories : dict
         ``feature -> categories seen in training`` (others go down the missing branch).
+    customers : int
+        Customers asked about (the rows of the input frame); more than ``len(self)``
+        when only a random sample of them was explained (:attr:`sampled`).
+    rows : ndarray (n,)
+        Positions in the input frame of the explained customers (increasing).
+    frame_index : Index
+        Index of the input frame (every customer asked about).
+    engine : str
+        What computed the values: ``"tables"``, ``"lightgbm"`` or ``"tables+lightgbm"``.
     """
 
     values: np.ndarray
@@ -102,9 +138,37 @@ class Explanation:
     probability: np.ndarray
     kinds: dict[str, str]
     categories: dict[str, list[str]]
+    customers: int | None = None
+    rows: np.ndarray | None = None
+    frame_index: pd.Index | None = None
+    engine: str = ""
+
+    def __post_init__(self) -> None:
+        n = self.values.shape[0]
+        if self.customers is None:
+            self.customers = n
+        if self.rows is None:
+            self.rows = np.arange(n)
+        if self.frame_index is None:
+            self.frame_index = self.data.index
 
     def __len__(self) -> int:
         return self.values.shape[0]
+
+    @property
+    def sampled(self) -> bool:
+        """Whether only a random sample of the customers asked about was explained."""
+        return len(self) < int(self.customers or 0)
+
+    def describe_sample(self) -> str:
+        """The sample as words for a page: "" when everyone was explained, else e.g.
+        "explained on a random sample of 2,000 of the 75,000 customers"."""
+        if not self.sampled:
+            return ""
+        return (
+            f"explained on a random sample of {len(self):,} of the {self.customers:,} "
+            "customers (explaining everyone would take too long with this model's trees)"
+        )
 
 
 # --------------------------------------------------------------------------- explain
@@ -128,18 +192,38 @@ def _slope(model: ChurnModel, margin: np.ndarray) -> np.ndarray:
     return p * (1.0 - p) * (a * (1.0 - s) + b * s)
 
 
-def explain(artifact_or_model: Artifact | ChurnModel, frame: pd.DataFrame) -> Explanation:
-    """SHAP values of every customer (row) of ``frame``, vectorised over customers.
+def explain(
+    artifact_or_model: Artifact | ChurnModel,
+    frame: pd.DataFrame,
+    *,
+    max_seconds: float | None = EXPLAIN_SECONDS,
+    seed: int = 0,
+) -> Explanation:
+    """SHAP values of the customers (rows) of ``frame``, vectorised over customers.
 
     ``frame`` needs the model's feature columns; other columns (id, target,
-    scores) are ignored. See the module docstring for the method.
+    scores) are ignored. See the module docstring for the method. The engine is
+    chosen by its estimated cost before anything is built, and the memory stays
+    within :data:`churn._treeshap.MEMORY_BUDGET_MB` beyond the inputs and the
+    result. If explaining everyone would take longer than ``max_seconds``, a
+    random sample (drawn with ``seed``, at least :data:`MIN_SAMPLE` customers) is
+    explained and the result says so (:attr:`Explanation.sampled`); ``max_seconds=None``
+    explains everyone.
     """
+    started = time.perf_counter()
     model = _model_of(artifact_or_model)
     if not isinstance(frame, pd.DataFrame):
         raise ChurnInputError("Pass the customers as a table (a pandas DataFrame).")
     spec = model.spec_
-    matrix = spec.tree_matrix(frame)
-    values, base, margin = shap_margin_values(model, matrix)
+    spec.check_columns(frame)
+    plan = plan_shap(model, len(frame), max_seconds=max_seconds, min_rows=MIN_SAMPLE)
+    if not plan.sampled:
+        rows = np.arange(len(frame))
+        chosen = frame
+        values, base, margin = shap_margin_values(model, spec.tree_matrix(frame), plan=plan)
+    else:
+        rows, values, base, margin = _explain_sample(model, frame, plan, max_seconds, seed, started)
+        chosen = frame.iloc[rows]
     probability = _calibrated(model, margin)
     base_probability = float(_calibrated(model, np.array([base]))[0])
     delta = values.sum(axis=1)  # margin - base, up to rounding
@@ -155,11 +239,79 @@ def explain(artifact_or_model: Artifact | ChurnModel, frame: pd.DataFrame) -> Ex
         points=values * ratio[:, None],
         base_probability=base_probability,
         feature_names=list(spec.columns),
-        data=frame[spec.columns],
+        data=chosen[spec.columns],
         probability=probability,
         kinds=dict(spec.kinds),
         categories={c: list(v) for c, v in spec.categories.items()},
+        customers=len(frame),
+        rows=rows,
+        frame_index=frame.index,
+        engine=plan.engine,
     )
+
+
+def _explain_sample(
+    model: ChurnModel,
+    frame: pd.DataFrame,
+    plan: ShapPlan,
+    max_seconds: float | None,
+    seed: int,
+    started: float,
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """A random sample's ``(rows, values, base, margin)``: as many customers as the time
+    budget allows at the speed measured while explaining them (at least :data:`MIN_SAMPLE`).
+
+    Customers are taken in a random order, in parts of about an eighth of the planned
+    sample; a part is started only if it should finish within ``max_seconds`` at the
+    speed of the part before. The estimate sets the parts; the clock decides where to
+    stop, so a busy machine explains fewer and an idle one more. Any prefix of a random
+    order is a random sample; rows come back in table order.
+    """
+    order = np.random.default_rng(seed).permutation(len(frame))
+    step = max(MIN_SAMPLE, plan.explained // 8)
+    bounds = sorted({0, *range(min(MIN_SAMPLE, order.size), order.size, step), order.size})
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    # Build the tables first (no customers), so the parts' speed is the customers' alone.
+    _, base, _ = shap_margin_values(model, model.spec_.tree_matrix(frame.iloc[:0]), plan=plan)
+    per_row = 0.0  # seconds per customer in the last part
+    for lo, hi in itertools.pairwise(bounds):
+        now = time.perf_counter()
+        if (
+            parts
+            and max_seconds is not None
+            and now - started + per_row * (hi - lo) > 0.95 * max_seconds
+        ):
+            break
+        part = np.sort(order[lo:hi])
+        matrix = model.spec_.tree_matrix(frame.iloc[part])
+        values, base, margin = shap_margin_values(model, matrix, plan=plan)
+        parts.append((part, values, margin))
+        per_row = (time.perf_counter() - now) / part.size
+    rows = np.concatenate([p[0] for p in parts])
+    keep = np.argsort(rows, kind="stable")
+    values = np.concatenate([p[1] for p in parts])[keep]
+    margin = np.concatenate([p[2] for p in parts])[keep]
+    return rows[keep], values, base, margin
+
+
+def explain_customer(
+    artifact_or_model: Artifact | ChurnModel, expl: Explanation, frame: pd.DataFrame, row: int
+) -> tuple[Explanation, int]:
+    """An explanation holding customer ``row`` (a position in ``frame``, the table ``expl``
+    explains) and that customer's position in it.
+
+    ``(expl, row)`` when everyone was explained; when ``expl`` is a sample, the
+    customer's position in the sample, or, if the sample left them out, their own
+    exact explanation (one row, cheap) and 0.
+    """
+    if not 0 <= row < len(frame):
+        raise ChurnInputError(f"There is no customer number {row} in this table.")
+    if not expl.sampled and len(expl) == len(frame):
+        return expl, int(row)
+    at = int(np.searchsorted(expl.rows, row))
+    if at < len(expl) and expl.rows[at] == row:
+        return expl, at
+    return explain(artifact_or_model, frame.iloc[[row]], max_seconds=None), 0
 
 
 def global_importance(expl: Explanation) -> pd.DataFrame:
@@ -249,21 +401,28 @@ def top_reasons(artifact: Artifact | ChurnModel, frame: pd.DataFrame, k: int = 3
     Returns a frame with the index of ``frame`` and columns ``reason_1`` ...
     ``reason_k``: signed sentences such as ``"contract_type is Month-to-month:
     +12 points"`` (positive points raise the churn probability), largest first,
-    whether they raise or lower it. Under a second for 5,000 customers.
+    whether they raise or lower it. Under a second for 5,000 customers on the
+    sample's model. Every customer is explained, however long that takes.
     """
-    return reasons_table(explain(artifact, frame), k)
+    return reasons_table(explain(artifact, frame, max_seconds=None), k)
 
 
 def reasons_table(expl: Explanation, k: int = 3) -> pd.DataFrame:
-    """:func:`top_reasons` from an existing explanation (no SHAP recomputation)."""
+    """:func:`top_reasons` from an existing explanation (no SHAP recomputation).
+
+    One row per customer asked about (the index of the explained frame); when the
+    explanation is a sample, the customers it left out have empty reasons ("").
+    """
     k = max(1, min(int(k), len(expl.feature_names)))
     order = np.argsort(-np.abs(expl.points), axis=1, kind="stable")[:, :k]
-    return pd.DataFrame(
-        _reasons(expl, order),
-        index=expl.data.index,
-        columns=[f"reason_{i + 1}" for i in range(k)],
-        dtype="str",
-    )
+    columns = [f"reason_{i + 1}" for i in range(k)]
+    if not expl.sampled:
+        return pd.DataFrame(
+            _reasons(expl, order), index=expl.data.index, columns=columns, dtype="str"
+        )
+    cells = np.full((int(expl.customers), k), "", dtype=object)
+    cells[expl.rows] = _reasons(expl, order)
+    return pd.DataFrame(cells, index=expl.frame_index, columns=columns, dtype="str")
 
 
 # --------------------------------------------------------------------------- what-if

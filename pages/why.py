@@ -14,6 +14,7 @@ from churn.errors import ChurnInputError
 from churn.explain import (
     beeswarm_table,
     dependence_table,
+    explain_customer,
     global_importance,
     missing_effect,
     reason_sentences,
@@ -63,6 +64,7 @@ st.caption(
     "or down from there, and the moves add up exactly to the customer's probability. Moves are in "
     "percentage points: +5 points takes 20% to 25%. They explain the model, not the world: "
     "a feature with a large effect here is one the model relies on, which need not be a cause."
+    + (f" The charts below are {expl.describe_sample()}." if expl.sampled else "")
 )
 
 # ------------------------------------------------------------------ the whole base
@@ -125,6 +127,7 @@ if matches.size == 0:
     st.stop()
 row = int(matches[0])
 customer_id = str(ids.iloc[row])
+one, at = explain_customer(artifact, expl, base, row)  # exact, even outside a sample
 p = float(base["churn_probability"].iloc[row])
 low = float(base["probability_low"].iloc[row])
 high = float(base["probability_high"].iloc[row])
@@ -137,10 +140,10 @@ with c1:
         "plausibly take had the model been trained on another sample of similar customers."
     )
     st.markdown("**Top reasons**")
-    for sentence in reason_sentences(expl, row, k=5):
+    for sentence in reason_sentences(one, at, k=5):
         st.markdown(f"- {sentence}")
 with c2:
-    st.altair_chart(charts.shap_waterfall_chart(waterfall_table(expl, row, k=8)), width="stretch")
+    st.altair_chart(charts.shap_waterfall_chart(waterfall_table(one, at, k=8)), width="stretch")
     st.caption(
         "From a typical customer's probability (grey) to this customer's (black). Orange-red "
         "bars raise the probability, blue bars lower it."
@@ -173,7 +176,7 @@ def what_if_panel(row: int, customer_id: str) -> None:
         "probability the model would give. This shows what the model does, not what a customer "
         "would do: changing a contract is not the same as the customer choosing one."
     )
-    items = what_if_inputs(expl, row, k=4)
+    items = what_if_inputs(one, at, k=4)
     changes: dict[str, object] = {}
     columns = st.columns(len(items))
     for column, item in zip(columns, items, strict=True):
