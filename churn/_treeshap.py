@@ -493,7 +493,8 @@ class ShapPlan:
     rows : customers asked about.
     explained : customers to explain: ``rows``, or, when explaining everyone would
         take longer than the time budget, the estimated size of a random sample that
-        fits (:func:`churn.explain.explain` then lets the clock decide where it stops).
+        fits (:func:`churn.explain.explain` explains that many: the estimate, not the
+        clock, so the same table always gives the same sample).
     chunk_rows : customers explained at a time (bounds the working memory).
     seconds : estimated time for the ``explained`` customers (development machine).
     memory_mb : estimated working memory (tables and one chunk), in MB.

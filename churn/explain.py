@@ -38,7 +38,8 @@ LightGBM's own ``pred_contrib`` (exact TreeSHAP in C++, little memory, slower
 per customer), per member, with the customers in chunks. The values are the
 same either way (SHAP values are unique). When explaining every customer would
 take longer than ``max_seconds`` (:data:`EXPLAIN_SECONDS` by default), a random
-sample of as many customers as fit is explained instead: the explanation says
+sample of as many customers as the estimate says fit is explained instead (the same
+table always gives the same sample, whatever else the machine is doing): the explanation says
 so (:attr:`Explanation.sampled`, :attr:`Explanation.customers`) and pages say
 "explained on a sample of N customers". One customer can always be explained
 exactly on demand (:func:`explain_customer`).
@@ -46,8 +47,6 @@ exactly on demand (:func:`explain_customer`).
 
 from __future__ import annotations
 
-import itertools
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,7 +209,6 @@ def explain(
     explained and the result says so (:attr:`Explanation.sampled`); ``max_seconds=None``
     explains everyone.
     """
-    started = time.perf_counter()
     model = _model_of(artifact_or_model)
     if not isinstance(frame, pd.DataFrame):
         raise ChurnInputError("Pass the customers as a table (a pandas DataFrame).")
@@ -222,7 +220,7 @@ def explain(
         chosen = frame
         values, base, margin = shap_margin_values(model, spec.tree_matrix(frame), plan=plan)
     else:
-        rows, values, base, margin = _explain_sample(model, frame, plan, max_seconds, seed, started)
+        rows, values, base, margin = _explain_sample(model, frame, plan, seed)
         chosen = frame.iloc[rows]
     probability = _calibrated(model, margin)
     base_probability = float(_calibrated(model, np.array([base]))[0])
@@ -251,47 +249,19 @@ def explain(
 
 
 def _explain_sample(
-    model: ChurnModel,
-    frame: pd.DataFrame,
-    plan: ShapPlan,
-    max_seconds: float | None,
-    seed: int,
-    started: float,
+    model: ChurnModel, frame: pd.DataFrame, plan: ShapPlan, seed: int
 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
-    """A random sample's ``(rows, values, base, margin)``: as many customers as the time
-    budget allows at the speed measured while explaining them (at least :data:`MIN_SAMPLE`).
+    """A random sample's ``(rows, values, base, margin)``: the ``plan.explained`` customers
+    the cost estimate allows within the time budget (at least :data:`MIN_SAMPLE`), drawn
+    with ``seed``; rows come back in table order.
 
-    Customers are taken in a random order, in parts of about an eighth of the planned
-    sample; a part is started only if it should finish within ``max_seconds`` at the
-    speed of the part before. The estimate sets the parts; the clock decides where to
-    stop, so a busy machine explains fewer and an idle one more. Any prefix of a random
-    order is a random sample; rows come back in table order.
+    The size comes from the estimate, not the clock, so the same table and model always
+    give the same sample, whatever else the machine is doing.
     """
-    order = np.random.default_rng(seed).permutation(len(frame))
-    step = max(MIN_SAMPLE, plan.explained // 8)
-    bounds = sorted({0, *range(min(MIN_SAMPLE, order.size), order.size, step), order.size})
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    # Build the tables first (no customers), so the parts' speed is the customers' alone.
-    _, base, _ = shap_margin_values(model, model.spec_.tree_matrix(frame.iloc[:0]), plan=plan)
-    per_row = 0.0  # seconds per customer in the last part
-    for lo, hi in itertools.pairwise(bounds):
-        now = time.perf_counter()
-        if (
-            parts
-            and max_seconds is not None
-            and now - started + per_row * (hi - lo) > 0.95 * max_seconds
-        ):
-            break
-        part = np.sort(order[lo:hi])
-        matrix = model.spec_.tree_matrix(frame.iloc[part])
-        values, base, margin = shap_margin_values(model, matrix, plan=plan)
-        parts.append((part, values, margin))
-        per_row = (time.perf_counter() - now) / part.size
-    rows = np.concatenate([p[0] for p in parts])
-    keep = np.argsort(rows, kind="stable")
-    values = np.concatenate([p[1] for p in parts])[keep]
-    margin = np.concatenate([p[2] for p in parts])[keep]
-    return rows[keep], values, base, margin
+    rows = np.sort(np.random.default_rng(seed).permutation(len(frame))[: plan.explained])
+    matrix = model.spec_.tree_matrix(frame.iloc[rows])
+    values, base, margin = shap_margin_values(model, matrix, plan=plan)
+    return rows, values, base, margin
 
 
 def explain_customer(

@@ -277,7 +277,7 @@ def current_base() -> pd.DataFrame:
     return _scored_base(artifact, artifact.fingerprint, acting_on_upload())[0]
 
 
-@model_cache(show_spinner="Explaining every customer's probability (SHAP)...", max_entries=4)
+@model_cache(show_spinner="Explaining the customers' probabilities (SHAP)...", max_entries=4)
 def _explanation(_artifact: Artifact, fingerprint: str, base: str) -> Explanation:
     return explain(_artifact, current_base())
 

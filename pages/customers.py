@@ -105,6 +105,13 @@ for column, row in zip(columns, summary.itertuples(index=False), strict=False):
 columns[-1].metric(
     "Total expected value", money(float(summary["expected_value"].sum())), border=True
 )
+explained = current_explanation()
+if explained.sampled:
+    st.caption(
+        f"The reasons are shown for a random sample of {len(explained):,} of the "
+        f"{explained.customers:,} customers (explaining everyone would take too long with this "
+        "model's trees); the Why? page explains any one customer exactly."
+    )
 st.caption(
     "**Expected value** is what an action is worth for one customer, on average, in money: "
     "the churn probability × (the action's success rate × (customer value − incentive) − "
