@@ -246,6 +246,6 @@ def test_pages_say_how_many_were_explained_and_explain_one_customer_exactly(monk
         assert "reasons" in table.columns
         assert (table["reasons"] == "").any()  # customers outside the sample
         captions = " ".join(c.value for c in app.caption)
-        assert "reasons are shown for the" in captions
+        assert f"reasons are shown for a random sample of {MIN_SAMPLE} of the" in captions
     finally:
         st.cache_data.clear()
