@@ -18,7 +18,7 @@ import pandas as pd
 from churn.data import label_text, resolve_positive
 from churn.errors import ChurnInputError
 
-__all__ = ["id_reason", "suggest_mapping"]
+__all__ = ["id_reason", "name_words", "suggest_mapping"]
 
 _TARGET_WORDS = ("churn", "attrition", "attrited", "exited", "cancel", "left", "leave", "lost")
 _TARGET_WEAK = ("status", "target", "label", "flag", "outcome", "active")
@@ -36,8 +36,9 @@ _SEGMENT_WORDS = (
 )  # fmt: skip
 
 
-def _tokens(name: str) -> list[str]:
-    """Words of a column name: ``"SeniorCitizen"`` and ``"senior_citizen"`` give the same."""
+def name_words(name: str) -> list[str]:
+    """Words of a column name, in lower case: ``"SeniorCitizen"``, ``"Senior Citizen"`` and
+    ``"senior_citizen"`` give ``["senior", "citizen"]``."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(name))
     return [t for t in re.split(r"[^a-z0-9]+", spaced.lower()) if t]
 
@@ -121,13 +122,14 @@ def suggest_mapping(frame: pd.DataFrame) -> dict[str, Any]:
     values = [
         c
         for c in numeric
-        if any(t.startswith(_VALUE_WORDS) for t in _tokens(c)) and not ratio_words & set(_tokens(c))
+        if any(t.startswith(_VALUE_WORDS) for t in name_words(c))
+        and not ratio_words & set(name_words(c))
     ]
     segments = [
         c
         for c in frame.columns
-        if set(_tokens(c)) & set(_SEGMENT_WORDS)
-        and len(_tokens(c)) <= 4
+        if set(name_words(c)) & set(_SEGMENT_WORDS)
+        and len(name_words(c)) <= 4
         and c not in ids
         and c not in targets[:1]
         and (frame[c].nunique() <= 60 or pd.api.types.is_numeric_dtype(frame[c]))
