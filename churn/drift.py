@@ -19,14 +19,19 @@ Categories (and booleans) are judged on a PSI corrected for sampling. Two sample
 the same customers differ by chance, and the PSI of that difference grows with the
 number of categories and shrinks with the rows: about (k - 1)(1/n_reference + 1/n_new)
 for k categories, so a city column with hundreds of small categories reads 0.1 or more
-on a random part of the training table itself. :func:`no_change_psi` draws
-:data:`N_SIMULATIONS` pairs of samples of the reference's and the batch's sizes from
-their pooled shares (what the PSI is when nothing changed); the PSI reported is the
-observed one minus the mean of those (never below 0), and a category column drifts only
-when that corrected PSI reaches a band *and* a PSI as large as the observed one arises by
-chance in less than :data:`ALPHA` of the draws. The false-alarm rate then stays under
-:data:`ALPHA` per column whatever the number of categories. Numeric features (ten
-quantile bins) and the score keep the plain PSI.
+on a random part of the training table itself (the plain PSI, ``psi_raw``). So:
+
+* categories with fewer than :data:`MIN_BIN_ROWS` training rows are judged pooled in
+  one bin, with the pooled "(other)" and the values never seen in training (which rare
+  values a sample happens to hold is chance);
+* :func:`no_change_psi` draws :data:`N_SIMULATIONS` pairs of samples of the reference's
+  and the batch's sizes from their pooled shares: the PSI when nothing changed;
+* the PSI reported is the judged one minus the mean of those (never below 0), and a
+  category column drifts only when it reaches a band *and* chance gives the judged PSI
+  in less than :data:`ALPHA` of the draws (``p_value``).
+
+The false-alarm rate then stays under :data:`ALPHA` per column whatever the number of
+categories. Numeric features (ten quantile bins) and the score keep the plain PSI.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ALPHA",
     "EPSILON",
+    "MIN_BIN_ROWS",
     "MISSING",
     "MODERATE",
     "NEW",
@@ -91,6 +97,8 @@ NEW = "(new values)"
 N_SIMULATIONS = 400
 #: A category column drifts only when chance alone gives its PSI less often than this.
 ALPHA = 0.01
+#: Categories with fewer training rows than this are judged pooled, in one bin.
+MIN_BIN_ROWS = 20
 
 
 # ------------------------------------------------------------------ binning helpers
@@ -328,10 +336,11 @@ class Drift:
     """How a batch differs from the training reference.
 
     ``features`` has one row per feature, most drifted first: ``name``, ``kind``, ``psi``
-    (for categories and booleans corrected for sampling: ``psi_raw`` minus
-    ``psi_chance``, at least 0), ``status``, ``psi_raw`` (the plain PSI), ``psi_chance``
-    (the PSI to expect when nothing changed; NaN for numbers), ``p_value`` (how often
-    chance alone gives ``psi_raw`` or more; NaN for numbers), ``missing_reference``,
+    (for categories and booleans corrected for sampling: the PSI with rare categories
+    pooled minus ``psi_chance``, at least 0; see the module docstring), ``status``,
+    ``psi_raw`` (the plain PSI over every bin), ``psi_chance`` (the PSI to expect when
+    nothing changed; NaN for numbers), ``p_value`` (how often chance alone gives the
+    judged PSI or more; NaN for numbers), ``missing_reference``,
     ``missing_new``, ``missing_change`` (shares in [0, 1]; the change is new minus
     reference), ``new_share`` (share of rows with a category never seen in training) and
     ``new_categories`` (list of ``(value, share)``, most frequent first).
@@ -365,13 +374,18 @@ def _compare_feature(
         known = pd.Index(ref["categories"], dtype=object)
         shares = named.reindex(known, fill_value=0.0).to_numpy(dtype=float)
         unseen = named[~named.index.isin(known)]
+        ref_shares = np.asarray(ref["shares"], dtype=float)
         if ref["other"] > 0:  # the reference pooled rare categories: unseen may be among them
             other, unseen = float(unseen.sum()), unseen.iloc[:0]
         else:
             other = 0.0
         new_share = float(unseen.sum())
+        # judged on categories with enough training rows; the rarer ones, "(other)" and the
+        # new values pooled in one bin
+        big = ref_shares * n_reference >= MIN_BIN_ROWS
+        judged_ref = np.r_[ref_shares[big], ref_shares[~big].sum() + ref["other"], ref["missing"]]
+        judged_new = np.r_[shares[big], shares[~big].sum() + other + new_share, missing]
         new_categories = [(str(k), float(v)) for k, v in unseen.items()]
-        ref_shares = np.asarray(ref["shares"], dtype=float)
         psi_ref = np.r_[ref_shares, ref["other"], 0.0, ref["missing"]]
         psi_new = np.r_[shares, other, new_share, missing]
         labels = [*ref["categories"], OTHER]
@@ -393,10 +407,11 @@ def _compare_feature(
     if kind == "numeric":
         value, chance, p_value, status = raw, np.nan, np.nan, psi_status(raw)
     else:
-        draws = no_change_psi(psi_ref, psi_new, n_reference, len(frame))
+        judged = psi(judged_ref, judged_new)
+        draws = no_change_psi(judged_ref, judged_new, n_reference, len(frame))
         chance = float(draws.mean())
-        p_value = float((1 + np.count_nonzero(draws >= raw)) / (1 + draws.size))
-        value = max(raw - chance, 0.0)
+        p_value = float((1 + np.count_nonzero(draws >= judged)) / (1 + draws.size))
+        value = max(judged - chance, 0.0)
         status = psi_status(value) if p_value < ALPHA else "stable"
     row = {
         "name": column,

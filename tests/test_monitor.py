@@ -138,6 +138,8 @@ def test_a_random_part_of_the_training_table_is_stable_in_every_column(
 
 
 def test_category_psi_is_corrected_for_sampling_and_numbers_are_not(new_report):
+    """Every category of the sample has enough training rows to be judged by itself, so
+    the PSI is the plain one minus what chance gives."""
     features = new_report.drift.features.set_index("name")
     categories = features[features["kind"] != "numeric"]
     assert (categories["psi_chance"] > 0).all()
