@@ -55,6 +55,7 @@ __all__ = [
     "Preparation",
     "check_data",
     "default_segments",
+    "leak_reason",
     "place_kind",
     "report_lines",
 ]
@@ -841,6 +842,13 @@ def _leak(series: pd.Series, y: np.ndarray) -> tuple[float, str | None]:
             "known only after the customer left, or derived from the target"
         )
     return auc, None
+
+
+def leak_reason(series: pd.Series, y: np.ndarray) -> str | None:
+    """Why the leakage guard would leave ``series`` out against the 0/1 target ``y`` (a
+    copy of the target, filled for one class only, or an almost perfect predictor), or
+    ``None``; :func:`churn.suggest.suggest_mapping` uses it so that it never offers a leak."""
+    return _leak(series, np.asarray(y, dtype=int))[1]
 
 
 def _guard_leaks(

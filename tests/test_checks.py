@@ -19,7 +19,7 @@ from churn.checks import (
 )
 from churn.errors import ChurnInputError
 from churn.features import FeatureSpec
-from churn.suggest import suggest_mapping
+from churn.suggest import leak_columns, suggest_mapping
 
 N = 400
 
@@ -344,6 +344,67 @@ def test_suggestions_on_a_typical_export() -> None:
     assert suggested["id_column"] == ["CustomerID"]
     assert suggested["value_column"] == ["MonthlyCharges"]
     assert set(suggested["segments"]) == {"SeniorCitizen", "Gender"}
+
+
+def test_suggestions_on_the_telco_export(telco_frame: pd.DataFrame) -> None:
+    suggested = suggest_mapping(telco_frame)
+    assert suggested["target"][0] == "Churn Label"
+    assert suggested["id_column"] == ["CustomerID"]
+    # the lifetime value first, then the monthly charge
+    assert suggested["value_column"][:2] == ["CLTV", "Monthly Charges"]
+    # neither the constant Country and State nor a copy of the target
+    assert suggested["segments"] == ["Gender", "Senior Citizen"]
+    assert suggested["leaks"] == {
+        "Churn Value": "a copy of the target",
+        "Churn Reason": suggested["leaks"]["Churn Reason"],
+    }
+    assert suggested["leaks"]["Churn Reason"].startswith("filled only for churned customers")
+
+
+def test_leak_and_constant_columns_are_never_offered_for_a_role() -> None:
+    frame = _frame()
+    churned = frame["Churn"] == "Yes"
+    frame["churn_fee"] = np.where(churned, 25.0, 0.0)  # a copy of the target
+    frame["refund_amount"] = np.where(churned, frame["charges"], np.nan)  # churners only
+    frame["exit_region"] = np.where(churned, "North", None)  # churners only
+    frame["country"] = "NL"  # one value
+    frame["region"] = np.random.default_rng(8).choice(["North", "South"], N)
+    frame["monthly_spend"] = frame["charges"] * 1.1
+    suggested = suggest_mapping(frame)
+    offered = {c for role in ("id_column", "value_column", "segments") for c in suggested[role]}
+    assert not offered & {"churn_fee", "refund_amount", "exit_region", "country"}, offered
+    assert suggested["value_column"] == ["charges", "monthly_spend"]
+    assert suggested["segments"] == ["region"]
+    assert set(suggested["leaks"]) >= {"churn_fee", "refund_amount", "exit_region"}
+    assert leak_columns(frame, "Churn", "Yes", ["churn_fee", "charges"]) == {
+        "churn_fee": "a copy of the target"
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("CLTV", "CLTV"), ("LTV", "LTV"), ("Lifetime Value", "Lifetime Value"),
+     ("customer_value", "customer_value"), ("clv_usd", "clv_usd")],
+)  # fmt: skip
+def test_a_lifetime_value_is_preferred_to_a_monthly_charge(name, expected) -> None:
+    frame = _frame().rename(columns={"charges": "MonthlyCharges"})
+    frame[name] = np.random.default_rng(9).integers(2_000, 6_500, N)
+    suggested = suggest_mapping(frame)
+    assert suggested["value_column"] == [expected, "MonthlyCharges"]
+    assert "lifetime value" in suggested["why"]["value_column"][expected]
+
+
+def test_every_suggestion_says_why(telco_frame: pd.DataFrame) -> None:
+    suggested = suggest_mapping(telco_frame)
+    why = suggested["why"]
+    for role in ("target", "id_column", "value_column", "segments"):
+        assert set(why[role]) == set(suggested[role]), role
+        assert all(isinstance(r, str) and 3 <= len(r.split()) <= 14 for r in why[role].values())
+    assert why["target"]["Churn Label"] == "two values; the name says churn"
+    assert why["id_column"]["CustomerID"] == "unique for every row, named like an id"
+    assert why["value_column"]["CLTV"] == "named like a customer lifetime value"
+    assert why["value_column"]["Monthly Charges"] == "named like an amount (charge)"
+    assert why["segments"]["Gender"] == "named like a personal attribute (gender); 2 values"
 
 
 def test_suggested_positive_from_words() -> None:
