@@ -197,9 +197,7 @@ class Preparation:
                 isinstance(d, dict) and all(isinstance(v, str) for v in d.values()) for d in texts
             )
             and isinstance(prep.codes, dict)
-            and all(
-                type(w) is int and 0 <= w <= 30 for w in prep.codes.values()
-            )  # (bool is no width)
+            and all(type(w) is int and 0 <= w <= 30 for w in prep.codes.values())  # (no bool)
             and isinstance(prep.groups, dict)
             and all(
                 isinstance(v, list) and all(isinstance(c, str) for c in v)
@@ -391,24 +389,28 @@ def _code_width(series: pd.Series, name: str) -> int | None:
     """Whether a column holds codes rather than quantities; ``None`` when it does not, else
     the width its digits are padded to (0: not padded).
 
-    The name must say so (zip, postal, phone, area code, code, id, key) and the values
-    agree: whole non-negative numbers, or digits written as text, with at least two
-    values. Postal, phone and area codes must also be written at a fixed width of three
-    digits or more (half of postal codes at least, since a leading zero may be lost
-    when a spreadsheet reads ``02134`` as a number; 90% of the others). Postal codes,
-    and digit text with leading zeros at a fixed width, are padded to that width.
+    The name must say so (zip, postal, phone or area anywhere in it; or ending in code,
+    id or key: ``branch_id``, not ``key_accounts``) and the values agree: whole
+    non-negative numbers, or digits written as text, with at least two values. Postal,
+    phone and area codes must also be written at a fixed width of three digits or more
+    (half of postal codes at least, since a leading zero is lost when a spreadsheet
+    reads ``02134`` as a number; 90% of the others). Postal codes, and digit text with
+    leading zeros at one width, are padded to that width.
     """
-    words = set(name_words(name))
-    postal = bool(words & _POSTAL_WORDS)
-    fixed = postal or bool(words & _FIXED_CODE_WORDS)
-    if not (fixed or words & _CODE_WORDS) or pd.api.types.is_bool_dtype(series):
+    words = name_words(name)
+    postal = bool(set(words) & _POSTAL_WORDS)
+    fixed = postal or bool(set(words) & _FIXED_CODE_WORDS)
+    named = fixed or bool(words and words[-1] in _CODE_WORDS)
+    if not named or pd.api.types.is_bool_dtype(series):
         return None
     if pd.api.types.is_numeric_dtype(series):
         counts = series.value_counts(dropna=True)
         values = counts.index.to_numpy(dtype=float)
         if not values.size or (values < 0).any() or (np.mod(values, 1) != 0).any():
             return None
-        digits = pd.Series([len(str(int(v))) for v in values])
+        if values.max() >= 2**53:
+            return None
+        digits = pd.Series(np.char.str_len(values.astype(np.int64).astype(str)))
         zeros = False
     elif _is_text(series):
         text = _blank_to_missing(series).dropna()

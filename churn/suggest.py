@@ -120,7 +120,8 @@ def leak_columns(
         churned = resolve_positive(labels, positive)
     except ChurnInputError:
         churned = values[-1]  # (the guard does not depend on which value is churned)
-    y = np.array([label_text(v) == churned for v in labels[present]], dtype=int)
+    churn_of = {v: int(label_text(v) == churned) for v in labels[present].unique()}
+    y = labels[present].map(churn_of).to_numpy(dtype=int)
     out = {}
     for column in columns if columns is not None else list(frame.columns):
         if column == target or column not in frame.columns:

@@ -170,6 +170,7 @@ def test_codes_stored_as_numbers_are_categories_not_quantities() -> None:
     frame["branch_id"] = rng.integers(1, 30, N)
     frame["Number vmail messages"] = rng.integers(0, 50, N)  # a count: stays a number
     frame["yearly_income"] = rng.integers(20, 99, N) * 1000  # five digits, not a code
+    frame["key_accounts"] = rng.integers(0, 5, N)  # "key", but not as a name's last word
     check = _check(frame)
     assert check.preparation.codes == {"Zip Code": 5, "Area code": 0, "branch_id": 0}
     zip_text = check.frame["Zip Code"]
@@ -180,7 +181,7 @@ def test_codes_stored_as_numbers_are_categories_not_quantities() -> None:
         assert entry["kind"] == "text" and entry["converted"].startswith("codes")
         assert column in check.preparation.features
         assert column not in check.preparation.numbers
-    for column in ("Number vmail messages", "yearly_income", "tenure"):
+    for column in ("Number vmail messages", "yearly_income", "key_accounts", "tenure"):
         assert column in check.preparation.numbers
     assert any(
         p["column"] == "Zip Code" and "categories" in p["message"] for p in check.report["problems"]
