@@ -9,8 +9,18 @@ means "churned", the id, the customer value and segment attributes.
 * infinite numbers and numbers too large to be a measurement (``1.7e308``, whose sums
   overflow; see :data:`churn.features.MAX_MAGNITUDE`) are missing values, counted;
 * dates become durations (days before the latest date in that column);
+* codes are categories, not quantities: a column named like a code (zip, postal code,
+  area code, phone, ``*_id``, ``*_code``) that holds whole numbers (or digits written as
+  text) is read as text, postal codes padded to their width (``2134`` is ``"02134"``);
+* a category with more than :data:`~churn.features.MAX_CATEGORIES` values keeps the
+  values that have at least :data:`MIN_LEVEL_ROWS` customers and groups the others as
+  :data:`OTHER_LEVEL`; when those values cover less than :data:`MIN_KEPT_SHARE` of the
+  rows, the column is left out with the reason;
 * id-like columns (unique per row, sequential row numbers), constant columns,
-  empty columns and free text or very high-cardinality columns are left out;
+  empty columns and free text are left out;
+* places (postal codes, cities, coordinates, addresses, states; :func:`place_kind`) are
+  flagged as possible proxies for attributes people are protected on; they stay
+  features unless the user leaves them out;
 * the leakage guard leaves out, with the reason, a column that is (nearly) a copy
   of the target, that is filled for one class only, or that alone predicts the
   target almost perfectly; the user can put any of them back (``keep``);
@@ -33,15 +43,20 @@ from churn.data import MIN_MINORITY, encode_target, resolve_positive
 from churn.errors import ChurnInputError
 from churn.features import MAX_CATEGORIES, MAX_MAGNITUDE, out_of_range
 from churn.formatting import json_ready
-from churn.suggest import id_reason, suggest_mapping
+from churn.suggest import id_reason, name_words, suggest_mapping
 
 __all__ = [
     "LEAK_AUC",
+    "MIN_KEPT_SHARE",
+    "MIN_LEVEL_ROWS",
+    "OTHER_LEVEL",
     "ColumnMapping",
     "DataCheck",
     "Preparation",
     "check_data",
     "default_segments",
+    "leak_reason",
+    "place_kind",
     "report_lines",
 ]
 
@@ -52,7 +67,39 @@ PARSE_SHARE = 0.95
 #: Text columns with more distinct values than this share of rows are free text or names.
 FREE_TEXT_SHARE = 0.5
 
+#: The level the rare values of a category with many values are grouped into.
+OTHER_LEVEL = "(other)"
+#: In a category with many values, a value needs this many customers to stay a level.
+MIN_LEVEL_ROWS = 30
+#: ... and the values that stay must cover this share of the rows, else it is left out.
+MIN_KEPT_SHARE = 0.5
+
 _NUMBER_JUNK = r"[\s$€£¥%’']"  # currency, percent, spaces and Swiss thousands marks
+
+#: Words of a column name that say it holds codes: postal codes (padded to their width),
+#: codes of a fixed width, and other codes or ids (any whole numbers).
+_POSTAL_WORDS = frozenset({"zip", "zipcode", "postal", "postcode", "postalcode", "plz"})
+_FIXED_CODE_WORDS = frozenset({"phone", "telephone", "area", "areacode", "fips"})
+_CODE_WORDS = frozenset({"code", "id", "ids", "key"})
+_COORDINATE_WORDS = (
+    "lat", "latitude", "lng", "lon", "longitude", "latlong", "latlng", "coordinates", "coords",
+    "geo", "geolocation", "geocode",
+)  # fmt: skip
+#: Words of a column name that say it holds a place, and what kind of place.
+_PLACE_WORDS = {
+    **dict.fromkeys(("zip", "zipcode", "postal", "postcode", "postalcode", "plz"), "postal code"),
+    **dict.fromkeys(("city", "town", "municipality", "village"), "city"),
+    **dict.fromkeys(_COORDINATE_WORDS, "coordinates"),
+    **dict.fromkeys(("address", "street"), "address"),
+    **dict.fromkeys(
+        ("county", "district", "neighborhood", "neighbourhood", "borough", "suburb"), "district"
+    ),
+    "areacode": "area code",
+}
+#: Words that name a place only as the whole name (``"State"``, ``"state_code"``; not
+#: ``"account_state"``), and area only as an area code.
+_NAME_ONLY_PLACES = {"state": "state or province", "province": "state or province"}
+_LAT_LONG = r"\(?\s*-?\d{1,3}\.\d+\s*[,;]\s*-?\d{1,3}\.\d+\s*\)?"
 
 
 @dataclass(frozen=True)
@@ -115,6 +162,10 @@ class Preparation:
     is read from its own cells when they say (``"79,76"`` or ``"79.76"``), else taken
     from training. ``dates`` maps a column to its reference day (ISO), the column
     becoming the number of days before it; ``features`` are the columns the model may use.
+    ``codes`` maps a column of codes (postal codes, area codes, ids) to the width its
+    digits are padded to (0: not padded): it is read as text, whichever way a table writes
+    it (``2134``, ``2134.0``, ``"02134"``). ``groups`` maps a category with many values to
+    the values kept as levels; its other values become :data:`OTHER_LEVEL`.
     """
 
     numeric_text: list[str] = field(default_factory=list)
@@ -123,14 +174,20 @@ class Preparation:
     date_formats: dict[str, str] = field(default_factory=dict)
     features: list[str] = field(default_factory=list)
     numbers: list[str] = field(default_factory=list)
+    codes: dict[str, int] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The preparation as JSON-ready data; ``codes`` and ``groups`` only when there are
+        some, so the files of models without them (and their fingerprints) stay the same."""
+        data = asdict(self)
+        return {k: v for k, v in data.items() if v or k not in ("codes", "groups")}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Preparation:
-        """What :meth:`to_dict` wrote (``numbers`` may be absent); ``ValueError`` (or
-        ``TypeError``) when ``data`` is not a preparation (a damaged model file)."""
+        """What :meth:`to_dict` wrote (``numbers``, ``codes``, ``groups`` may be absent);
+        ``ValueError`` (or ``TypeError``) when ``data`` is not a preparation (a damaged
+        model file)."""
         prep = cls(**data)
         names = (prep.numeric_text, prep.decimal_comma, prep.features, prep.numbers)
         texts = (prep.dates, prep.date_formats)
@@ -138,6 +195,13 @@ class Preparation:
             all(isinstance(v, list) and all(isinstance(c, str) for c in v) for v in names)
             and all(
                 isinstance(d, dict) and all(isinstance(v, str) for v in d.values()) for d in texts
+            )
+            and isinstance(prep.codes, dict)
+            and all(type(w) is int and 0 <= w <= 30 for w in prep.codes.values())  # (no bool)
+            and isinstance(prep.groups, dict)
+            and all(
+                isinstance(v, list) and all(isinstance(c, str) for c in v)
+                for v in prep.groups.values()
             )
         ):
             raise ValueError("not a preparation")
@@ -148,10 +212,17 @@ class Preparation:
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         """``frame`` with the conversions applied (all columns kept), and per row the number
         of cells that were present but could not be read: text that is not a number or a
-        date, and infinite or overflowing numbers, all made missing (blank text is missing
-        already for :class:`~churn.features.FeatureSpec`)."""
+        date, codes that are not whole numbers, and infinite or overflowing numbers, all made
+        missing (blank text is missing already for :class:`~churn.features.FeatureSpec`)."""
         out = frame.copy()
         unreadable = np.zeros(len(frame), dtype=int)
+        for column, width in self.codes.items():
+            if column in out.columns:
+                out[column], bad = _code_text(out[column], width)
+                unreadable += bad
+        for column, kept in self.groups.items():
+            if column in out.columns:
+                out[column] = _grouped(out[column], kept)
         for column in (*self.numeric_text, *self.numbers):
             if column not in out.columns or pd.api.types.is_bool_dtype(out[column]):
                 continue
@@ -310,6 +381,115 @@ def _date_format(text: pd.Series) -> str | None:
             parsed = pd.to_datetime(sample, errors="coerce", format=date_format)
         if parsed.notna().mean() >= PARSE_SHARE:
             return date_format
+    return None
+
+
+# ------------------------------------------------------------------ codes and places
+def _code_width(series: pd.Series, name: str) -> int | None:
+    """Whether a column holds codes rather than quantities; ``None`` when it does not, else
+    the width its digits are padded to (0: not padded).
+
+    The name must say so (zip, postal, phone or area anywhere in it; or ending in code,
+    id or key: ``branch_id``, not ``key_accounts``) and the values agree: whole
+    non-negative numbers, or digits written as text, with at least two values. Postal,
+    phone and area codes must also be written at a fixed width of three digits or more
+    (half of postal codes at least, since a leading zero is lost when a spreadsheet
+    reads ``02134`` as a number; 90% of the others). Postal codes, and digit text with
+    leading zeros at one width, are padded to that width.
+    """
+    words = name_words(name)
+    postal = bool(set(words) & _POSTAL_WORDS)
+    fixed = postal or bool(set(words) & _FIXED_CODE_WORDS)
+    named = fixed or bool(words and words[-1] in _CODE_WORDS)
+    if not named or pd.api.types.is_bool_dtype(series):
+        return None
+    if pd.api.types.is_numeric_dtype(series):
+        counts = series.value_counts(dropna=True)
+        values = counts.index.to_numpy(dtype=float)
+        if not values.size or (values < 0).any() or (np.mod(values, 1) != 0).any():
+            return None
+        if values.max() >= 2**53:
+            return None
+        digits = pd.Series(np.char.str_len(values.astype(np.int64).astype(str)))
+        zeros = False
+    elif _is_text(series):
+        text = _blank_to_missing(series).dropna()
+        text = text.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+        if text.empty or not text.str.fullmatch(r"\d+").all():
+            return None
+        counts = text.value_counts()
+        digits = pd.Series(counts.index, dtype="string").str.len().astype(int)
+        zeros = bool(pd.Series(counts.index, dtype="string").str.startswith("0").any())
+    else:
+        return None
+    if len(counts) < 2:
+        return None
+    weights = counts.to_numpy(dtype=float)
+    width = int(digits.max())
+    at_width = float(weights[(digits == width).to_numpy()].sum() / weights.sum())
+    if fixed and (width < 3 or at_width < (0.5 if postal else 0.9)):
+        return None
+    return width if postal or (zeros and at_width == 1.0) else 0
+
+
+def _code_text(series: pd.Series, width: int) -> tuple[pd.Series, np.ndarray]:
+    """Codes as text (missing as ``None``), digits padded to ``width`` with zeros, and a
+    0/1 flag per cell present but not a code (a number that is not whole, or negative)."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        numbers = series.astype(float)
+        whole = numbers.where((np.mod(numbers, 1) == 0) & (numbers >= 0) & (numbers < 2**53))
+        text = whole.astype("Int64").astype("string")
+        bad = (numbers.notna() & whole.isna()).to_numpy(dtype=int)
+    else:
+        text = _blank_to_missing(series).str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+        bad = np.zeros(len(series), dtype=int)
+    if width:
+        digits = text.str.fullmatch(r"\d+").fillna(False).astype(bool)
+        text = text.where(~digits, text.str.zfill(width))
+    out = text.astype(object)
+    return out.where(text.notna(), None), bad
+
+
+def _grouped(series: pd.Series, kept: list[str]) -> pd.Series:
+    """Category values as text (missing as ``None``), those not in ``kept`` as
+    :data:`OTHER_LEVEL`."""
+    text = _blank_to_missing(series)
+    text = text.where(text.isin(kept).fillna(False).astype(bool) | text.isna(), OTHER_LEVEL)
+    return text.astype(object).where(text.notna(), None)
+
+
+def _common_levels(series: pd.Series) -> tuple[list[str], float]:
+    """The values of a category kept as levels (at least :data:`MIN_LEVEL_ROWS` customers,
+    at most ``MAX_CATEGORIES - 1``, most frequent first) and the share of the non-missing
+    rows they cover."""
+    counts = _blank_to_missing(series).value_counts(dropna=True)
+    counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+    kept = counts[counts >= MIN_LEVEL_ROWS].iloc[: MAX_CATEGORIES - 1]
+    return [str(v) for v in kept.index], float(kept.sum() / max(counts.sum(), 1))
+
+
+def place_kind(name: str, series: pd.Series) -> str | None:
+    """What kind of place a column holds (``"postal code"``, ``"city"``, ``"coordinates"``,
+    ``"address"``, ``"district"``, ``"area code"``, ``"state or province"``), or ``None``.
+
+    Places are read from the column's name (``Zip Code``, ``City``, ``Latitude``,
+    ``Lat Long``, ``billing_address``; ``State`` only as the whole name, so that
+    ``account_state`` is not one) and from its values: text written as a latitude and
+    a longitude (``"33.964131, -118.272783"``). Where customers live can stand in for
+    attributes people are protected on (ethnicity, income, age).
+    """
+    words = name_words(name)
+    for word in words:
+        if word in _PLACE_WORDS:
+            return _PLACE_WORDS[word]
+    if words[:2] == ["area", "code"]:
+        return "area code"
+    if words and words[0] in _NAME_ONLY_PLACES and set(words[1:]) <= {"code", "name"}:
+        return _NAME_ONLY_PLACES[words[0]]
+    if _is_text(series):
+        present = series.dropna().iloc[:1_000].astype("string").str.strip()
+        if present.size and present.str.fullmatch(_LAT_LONG).mean() >= PARSE_SHARE:
+            return "coordinates"
     return None
 
 
@@ -494,8 +674,13 @@ def _convert_columns(frame: pd.DataFrame, mapping: ColumnMapping, findings: _Fin
             "missing_rate": round(float(series.isna().mean()), 4),
         }
         findings.columns[column] = entry
+        width = None
+        if column not in (mapping.target, mapping.id_column, mapping.value_column):
+            width = _code_width(series, column)
         if column == mapping.target:
             entry.update(role="target", kind="target")
+        elif width is not None:
+            converted[column] = _convert_codes(column, series, width, prep, findings)
         elif _is_text(series):
             is_id = column == mapping.id_column
             converted[column] = _convert_text(column, series, is_id, prep, findings)
@@ -509,6 +694,28 @@ def _convert_columns(frame: pd.DataFrame, mapping: ColumnMapping, findings: _Fin
         if column in converted:
             converted[column] = _without_out_of_range(column, converted[column], findings)
     return _Prepared(frame.assign(**converted), prep)
+
+
+def _convert_codes(
+    column: str, series: pd.Series, width: int, prep: Preparation, findings: _Findings
+) -> pd.Series:
+    """A column of codes as text (see :func:`_code_width`), recorded in ``prep``, the
+    column's report entry and a note."""
+    prep.codes[column] = width
+    text, _ = _code_text(series, width)
+    entry = findings.columns[column]
+    stored = "numbers" if pd.api.types.is_numeric_dtype(series) else "digits"
+    entry["converted"] = f"codes stored as {stored}, read as categories"
+    kind = place_kind(column, series)
+    what = f"{kind}s" if kind in ("postal code", "area code") else "codes"
+    example = text.dropna().iloc[0] if text.notna().any() else ""
+    findings.note(
+        column,
+        "codes",
+        f"{what} stored as {stored} are read as categories (such as {example}), not as "
+        "quantities" + (f"; written with {width} digits" if width else "") + ".",
+    )
+    return text
 
 
 def _without_out_of_range(
@@ -556,9 +763,13 @@ def _why_not_a_feature(series: pd.Series, column: str, profile: _Profile) -> str
 
 
 def _screen_columns(
-    prepared: pd.DataFrame, mapping: ColumnMapping, findings: _Findings
+    prepared: pd.DataFrame, mapping: ColumnMapping, prep: Preparation, findings: _Findings
 ) -> list[str]:
-    """Pass 2: the columns that can be features; the others are left out with the reason."""
+    """Pass 2: the columns that can be features; the others are left out with the reason.
+
+    Categories with many values get their rare values grouped (recorded in ``prep``;
+    the caller applies it) or, when the values kept would cover too few rows, are left
+    out."""
     reserved = {mapping.target, mapping.id_column} - {None}
     candidates: list[str] = []
     for column in prepared.columns:
@@ -576,17 +787,17 @@ def _screen_columns(
             distinct=profile.distinct,
             kind="numeric" if profile.numeric else "text",
         )
+        many = not profile.numeric and profile.distinct > MAX_CATEGORIES
+        kept, covered = _common_levels(series) if many else ([], 1.0)
         if column in mapping.exclude:
             reason = "left out by you"
         else:
             reason = _why_not_a_feature(series, column, profile)
-        if reason is None and not profile.numeric and profile.distinct > MAX_CATEGORIES:
-            entry["reduced"] = MAX_CATEGORIES
-            findings.note(
-                column,
-                "high cardinality",
-                f"{profile.distinct:,} distinct values; the {MAX_CATEGORIES} most "
-                "frequent are kept, the rest count as missing.",
+        if reason is None and covered < MIN_KEPT_SHARE:
+            reason = (
+                f"{profile.distinct:,} distinct values, most of them shared by few customers: "
+                f"the {len(kept)} with at least {MIN_LEVEL_ROWS} customers cover only "
+                f"{covered:.0%} of the rows, too few to learn from"
             )
         if reason is not None and column in mapping.keep:
             findings.note(column, "put back", f"would be left out ({reason}) but you put it back.")
@@ -596,6 +807,16 @@ def _screen_columns(
             if column not in mapping.exclude:
                 findings.note(column, "left out", f"left out of the features: {reason}.")
             continue
+        if many:
+            prep.groups[column] = kept
+            entry["grouped"] = {"kept": len(kept), "other_share": round(1.0 - covered, 4)}
+            findings.note(
+                column,
+                "many values",
+                f"{profile.distinct:,} distinct values: the {len(kept)} with at least "
+                f"{MIN_LEVEL_ROWS} customers are kept, the others ({1.0 - covered:.0%} of the "
+                f"rows) are grouped as '{OTHER_LEVEL}'.",
+            )
         if profile.missing >= 0.5:
             findings.note(
                 column, "missing", f"{profile.missing:.0%} of the cells are missing.", "warning"
@@ -625,6 +846,13 @@ def _leak(series: pd.Series, y: np.ndarray) -> tuple[float, str | None]:
     return auc, None
 
 
+def leak_reason(series: pd.Series, y: np.ndarray) -> str | None:
+    """Why the leakage guard would leave ``series`` out against the 0/1 target ``y`` (a
+    copy of the target, filled for one class only, or an almost perfect predictor), or
+    ``None``; :func:`churn.suggest.suggest_mapping` uses it so that it never offers a leak."""
+    return _leak(series, np.asarray(y, dtype=int))[1]
+
+
 def _guard_leaks(
     prepared: pd.DataFrame,
     candidates: list[str],
@@ -652,6 +880,28 @@ def _guard_leaks(
         entry["role"] = "feature"
         features.append(column)
     return features
+
+
+def _flag_places(
+    frame: pd.DataFrame, mapping: ColumnMapping, features: list[str], findings: _Findings
+) -> None:
+    """Pass 4: mark the places (:func:`place_kind`); a note for each one the model uses."""
+    for column in frame.columns:
+        if column in (mapping.target, mapping.id_column):
+            continue
+        kind = place_kind(column, frame[column])
+        if kind is None:
+            continue
+        findings.columns[column]["place"] = kind
+        if column in features:
+            findings.note(
+                column,
+                "possible proxy",
+                f"a place ({kind}): where customers live can be a proxy for attributes people "
+                "are protected on (ethnicity, income, age). It is used unless you leave it "
+                "out; check the fairness page.",
+                "warning",
+            )
 
 
 def _mark_roles(
@@ -691,6 +941,8 @@ def _for_columns_used(
         date_formats={c: f for c, f in prep.date_formats.items() if c in used},
         features=features,
         numbers=[c for c in used if c not in converted and _is_plain_number(prepared[c])],
+        codes={c: w for c, w in prep.codes.items() if c in used},
+        groups={c: g for c, g in prep.groups.items() if c in used},
     )
 
 
@@ -734,9 +986,11 @@ def _report(
 def check_data(frame: pd.DataFrame, mapping: ColumnMapping) -> DataCheck:
     """Check and prepare a table for training; see the module docstring for what is checked.
 
-    After the roles and duplicates are checked, three passes run: text numbers and dates
-    are converted (every column), the columns that cannot be features are left out, and
-    the leakage guard screens the rest; then the roles are marked and the report written.
+    After the roles and duplicates are checked, four passes run: text numbers, dates and
+    codes are converted (every column), the columns that cannot be features are left out
+    (and the rare values of categories with many values grouped), the leakage guard
+    screens the rest, and the places are flagged; then the roles are marked and the
+    report written.
 
     Raises
     ------
@@ -751,8 +1005,12 @@ def check_data(frame: pd.DataFrame, mapping: ColumnMapping) -> DataCheck:
     findings = _Findings()
     duplicates = _check_duplicates(frame, mapping.id_column, findings)
     prepared, preparation = _convert_columns(frame, mapping, findings)
-    candidates = _screen_columns(prepared, mapping, findings)
+    candidates = _screen_columns(prepared, mapping, preparation, findings)
+    prepared = prepared.assign(
+        **{c: _grouped(prepared[c], kept) for c, kept in preparation.groups.items()}
+    )
     features = _guard_leaks(prepared, candidates, target.y, mapping.keep, findings)
+    _flag_places(frame, mapping, features, findings)
     _mark_roles(prepared, mapping, features, findings)
     return DataCheck(
         frame=prepared,

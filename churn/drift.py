@@ -14,6 +14,24 @@ Both sides bin and count with the functions here, so they always count the same 
 :func:`compare` measures a batch against the reference: the PSI of every feature and of
 the score, missing rates, and categories never seen in training (pooled into one bin,
 reported by name and share); the overall status is the worst of them.
+
+Categories (and booleans) are judged on a PSI corrected for sampling. Two samples of
+the same customers differ by chance, and the PSI of that difference grows with the
+number of categories and shrinks with the rows: about (k - 1)(1/n_reference + 1/n_new)
+for k categories, so a city column with hundreds of small categories reads 0.1 or more
+on a random part of the training table itself (the plain PSI, ``psi_raw``). So:
+
+* categories with fewer than :data:`MIN_BIN_ROWS` training rows are judged pooled in
+  one bin, with the pooled "(other)" and the values never seen in training (which rare
+  values a sample happens to hold is chance);
+* :func:`no_change_psi` draws :data:`N_SIMULATIONS` pairs of samples of the reference's
+  and the batch's sizes from their pooled shares: the PSI when nothing changed;
+* the PSI reported is the judged one minus the mean of those (never below 0), and a
+  category column drifts only when it reaches a band *and* chance gives the judged PSI
+  in less than :data:`ALPHA` of the draws (``p_value``).
+
+The false-alarm rate then stays under :data:`ALPHA` per column whatever the number of
+categories. Numeric features (ten quantile bins) and the score keep the plain PSI.
 """
 
 from __future__ import annotations
@@ -34,10 +52,13 @@ if TYPE_CHECKING:
     from churn.artifact import Artifact
 
 __all__ = [
+    "ALPHA",
     "EPSILON",
+    "MIN_BIN_ROWS",
     "MISSING",
     "MODERATE",
     "NEW",
+    "N_SIMULATIONS",
     "OTHER",
     "REFERENCE_FILE",
     "SIGNIFICANT",
@@ -48,6 +69,7 @@ __all__ = [
     "check_reference",
     "compare",
     "load_reference",
+    "no_change_psi",
     "numeric_edges",
     "numeric_labels",
     "numeric_shares",
@@ -71,6 +93,12 @@ MAX_REFERENCE_CATEGORIES = 200
 MISSING = "(missing)"
 OTHER = "(other)"
 NEW = "(new values)"
+#: Simulated pairs of samples behind the no-change PSI of a category column.
+N_SIMULATIONS = 400
+#: A category column drifts only when chance alone gives its PSI less often than this.
+ALPHA = 0.01
+#: Categories with fewer training rows than this are judged pooled, in one bin.
+MIN_BIN_ROWS = 20
 
 
 # ------------------------------------------------------------------ binning helpers
@@ -140,6 +168,32 @@ def psi(reference: np.ndarray, new: np.ndarray, epsilon: float = EPSILON) -> flo
     ref = np.maximum(np.asarray(reference, dtype=float), epsilon)
     cur = np.maximum(np.asarray(new, dtype=float), epsilon)
     return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+def no_change_psi(
+    reference: np.ndarray,
+    new: np.ndarray,
+    n_reference: int,
+    n_new: int,
+    simulations: int = N_SIMULATIONS,
+    seed: int = 0,
+) -> np.ndarray:
+    """The PSI of ``simulations`` pairs of samples that differ by chance alone.
+
+    Each pair is ``n_reference`` and ``n_new`` rows drawn from one distribution over the
+    same bins: the two sides' shares pooled (weighted by their rows). Returns one PSI per
+    pair (the same floor ``EPSILON`` as :func:`psi`); its mean is the PSI to expect when
+    nothing changed, and the share of them at least as large as an observed PSI is how
+    often chance gives that much. Seeded, so the same batch always reads the same.
+    """
+    ref, cur = np.asarray(reference, dtype=float), np.asarray(new, dtype=float)
+    n_reference, n_new = max(int(n_reference), 1), max(int(n_new), 1)
+    pooled = np.clip(n_reference * ref + n_new * cur, 0.0, None)
+    pooled = pooled / pooled.sum()
+    rng = np.random.default_rng(seed)
+    a = np.maximum(rng.multinomial(n_reference, pooled, size=simulations) / n_reference, EPSILON)
+    b = np.maximum(rng.multinomial(n_new, pooled, size=simulations) / n_new, EPSILON)
+    return np.sum((b - a) * np.log(b / a), axis=1)
 
 
 def psi_status(value: float) -> str:
@@ -281,12 +335,17 @@ def load_reference(artifact: Artifact) -> dict[str, Any]:
 class Drift:
     """How a batch differs from the training reference.
 
-    ``features`` has one row per feature, most drifted first: ``name``, ``kind``, ``psi``,
-    ``status``, ``missing_reference``, ``missing_new``, ``missing_change`` (shares in
-    [0, 1]; the change is new minus reference), ``new_share`` (share of rows with a
-    category never seen in training) and ``new_categories`` (list of ``(value, share)``,
-    most frequent first). ``distributions`` is the long table behind the charts:
-    ``feature, bin, order, reference, new`` (shares per bin, the missing bin included).
+    ``features`` has one row per feature, most drifted first: ``name``, ``kind``, ``psi``
+    (for categories and booleans corrected for sampling: the PSI with rare categories
+    pooled minus ``psi_chance``, at least 0; see the module docstring), ``status``,
+    ``psi_raw`` (the plain PSI over every bin), ``psi_chance`` (the PSI to expect when
+    nothing changed; NaN for numbers), ``p_value`` (how often chance alone gives the
+    judged PSI or more; NaN for numbers), ``missing_reference``,
+    ``missing_new``, ``missing_change`` (shares in [0, 1]; the change is new minus
+    reference), ``new_share`` (share of rows with a category never seen in training) and
+    ``new_categories`` (list of ``(value, share)``, most frequent first).
+    ``distributions`` is the long table behind the charts: ``feature, bin, order,
+    reference, new`` (shares per bin, the missing bin included).
     """
 
     features: pd.DataFrame
@@ -298,7 +357,7 @@ class Drift:
 
 
 def _compare_feature(
-    spec: FeatureSpec, frame: pd.DataFrame, column: str, ref: dict[str, Any]
+    spec: FeatureSpec, frame: pd.DataFrame, column: str, ref: dict[str, Any], n_reference: int
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     kind = ref["kind"]
     new_categories: list[tuple[str, float]] = []
@@ -315,13 +374,18 @@ def _compare_feature(
         known = pd.Index(ref["categories"], dtype=object)
         shares = named.reindex(known, fill_value=0.0).to_numpy(dtype=float)
         unseen = named[~named.index.isin(known)]
+        ref_shares = np.asarray(ref["shares"], dtype=float)
         if ref["other"] > 0:  # the reference pooled rare categories: unseen may be among them
             other, unseen = float(unseen.sum()), unseen.iloc[:0]
         else:
             other = 0.0
         new_share = float(unseen.sum())
+        # judged on categories with enough training rows; the rarer ones, "(other)" and the
+        # new values pooled in one bin
+        big = ref_shares * n_reference >= MIN_BIN_ROWS
+        judged_ref = np.r_[ref_shares[big], ref_shares[~big].sum() + ref["other"], ref["missing"]]
+        judged_new = np.r_[shares[big], shares[~big].sum() + other + new_share, missing]
         new_categories = [(str(k), float(v)) for k, v in unseen.items()]
-        ref_shares = np.asarray(ref["shares"], dtype=float)
         psi_ref = np.r_[ref_shares, ref["other"], 0.0, ref["missing"]]
         psi_new = np.r_[shares, other, new_share, missing]
         labels = [*ref["categories"], OTHER]
@@ -339,12 +403,24 @@ def _compare_feature(
             shown_ref, shown_new = shown_ref[keep], shown_new[keep]
     if shown_ref[-1] == 0 and shown_new[-1] == 0:  # no missing values anywhere: no such bin
         labels, shown_ref, shown_new = labels[:-1], shown_ref[:-1], shown_new[:-1]
-    value = psi(psi_ref, psi_new)
+    raw = psi(psi_ref, psi_new)
+    if kind == "numeric":
+        value, chance, p_value, status = raw, np.nan, np.nan, psi_status(raw)
+    else:
+        judged = psi(judged_ref, judged_new)
+        draws = no_change_psi(judged_ref, judged_new, n_reference, len(frame))
+        chance = float(draws.mean())
+        p_value = float((1 + np.count_nonzero(draws >= judged)) / (1 + draws.size))
+        value = max(judged - chance, 0.0)
+        status = psi_status(value) if p_value < ALPHA else "stable"
     row = {
         "name": column,
         "kind": kind,
         "psi": value,
-        "status": psi_status(value),
+        "status": status,
+        "psi_raw": raw,
+        "psi_chance": chance,
+        "p_value": p_value,
         "missing_reference": float(ref["missing"]),
         "missing_new": float(missing),
         "missing_change": float(missing) - float(ref["missing"]),
@@ -380,7 +456,9 @@ def compare(
         raise ChurnInputError("The batch has no rows; give a file with customers to monitor.")
     rows, tables = [], []
     for column in spec.columns:
-        row, table = _compare_feature(spec, frame, column, reference["features"][column])
+        row, table = _compare_feature(
+            spec, frame, column, reference["features"][column], int(reference["rows"])
+        )
         rows.append(row)
         tables.append(table)
     features = pd.DataFrame(rows).sort_values("psi", ascending=False, kind="stable")

@@ -57,6 +57,7 @@ from scipy.stats import norm
 
 from churn import metrics
 from churn.artifact import Artifact
+from churn.checks import place_kind
 from churn.errors import ChurnInputError
 from churn.formatting import percent
 from churn.metrics import Z95, wilson
@@ -74,6 +75,8 @@ __all__ = [
     "fairness_table",
     "group_table",
     "holdout_selection",
+    "place_features",
+    "place_note",
     "segment_candidates",
     "segment_labels",
     "slice_display",
@@ -188,6 +191,39 @@ def segment_candidates(artifact: Artifact) -> SegmentCandidates:
     if not default:
         default = [c for c in options if kinds[c] == "levels"][:3]
     return SegmentCandidates(options=options, default=list(dict.fromkeys(default)), kinds=kinds)
+
+
+def place_features(artifact: Artifact) -> dict[str, str]:
+    """The model's features that are places, with their kind (``{"Latitude":
+    "coordinates"}``): postal codes, cities, coordinates, addresses, states
+    (:func:`churn.checks.place_kind`, read from the names and the holdout's values).
+
+    Where customers live can stand in for attributes people are protected on, so a
+    policy can treat such groups unequally through these columns although no protected
+    attribute is in the data; the data checks flag them too, and they stay in the
+    model unless the user leaves them out.
+    """
+    data = artifact.holdout_data
+    kinds = {c: place_kind(c, data[c]) for c in artifact.model.spec_.columns if c in data}
+    return {c: kind for c, kind in kinds.items() if kind is not None}
+
+
+def place_note(places: dict[str, str]) -> str | None:
+    """One paragraph on the places a model uses (:func:`place_features`), ``None`` when
+    there are none."""
+    if not places:
+        return None
+    named = [f"{column} ({kind})" for column, kind in places.items()]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    them = "it" if len(named) == 1 else "them"
+    return (
+        f"The model uses {len(named)} place column{'s' if len(named) > 1 else ''}: {listed}. "
+        "Where customers live can be a proxy for attributes people are protected on "
+        "(ethnicity, income, age), so a policy can treat such groups unequally through "
+        f"{them} even though no such attribute is in the data. Compare groups by {them} "
+        f"below; to leave {them} out, train again on the Data page with {them} under "
+        '"Columns to leave out".'
+    )
 
 
 def _is_age(name: str) -> bool:

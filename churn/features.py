@@ -38,7 +38,15 @@ def out_of_range(values: np.ndarray) -> np.ndarray:
 
 
 def _as_text(series: pd.Series) -> pd.Series:
-    """Strings with missing values kept missing (blank strings count as missing)."""
+    """Strings with missing values kept missing (blank strings count as missing).
+
+    Whole numbers read as floats (a column of codes with a blank cell, read back from a
+    CSV) are written as whole numbers, ``408.0`` as ``"408"``, so they match the text
+    categories learned in training."""
+    if pd.api.types.is_float_dtype(series):
+        whole = series.where((np.mod(series, 1) == 0) & (series.abs() < 2**53))
+        text = whole.astype("Int64").astype("string").where(whole.notna(), series.astype("string"))
+        return text.mask(series.isna())
     text = series.astype("string").str.strip()
     return text.mask(text == "")
 

@@ -18,7 +18,7 @@ import pandas as pd
 from churn.data import label_text, resolve_positive
 from churn.errors import ChurnInputError
 
-__all__ = ["id_reason", "suggest_mapping"]
+__all__ = ["id_reason", "leak_columns", "name_words", "suggest_mapping"]
 
 _TARGET_WORDS = ("churn", "attrition", "attrited", "exited", "cancel", "left", "leave", "lost")
 _TARGET_WEAK = ("status", "target", "label", "flag", "outcome", "active")
@@ -27,17 +27,22 @@ _POSITIVE_WORDS = (
 )  # fmt: skip
 _ID_WORDS = re.compile(r"(^|_|\b)(id|ids|key|uuid|guid|number|num|no|code)$|clientnum|^id", re.I)
 _VALUE_WORDS = (
-    "value", "revenue", "charge", "spend", "arpu", "clv", "ltv", "amount", "balance", "fee",
-    "price", "bill", "amt",
+    "value", "revenue", "charge", "spend", "arpu", "clv", "cltv", "ltv", "amount", "balance",
+    "fee", "price", "bill", "amt",
 )  # fmt: skip
+#: Words of a lifetime value (what keeping a customer is worth), preferred to a charge.
+_LIFETIME_WORDS = ("clv", "cltv", "ltv", "lifetime")
 _SEGMENT_WORDS = (
     "gender", "sex", "age", "region", "state", "country", "city", "senior", "segment",
     "income", "marital", "education", "geography", "area",
 )  # fmt: skip
+#: Segment words that describe the person (the others describe where they live or buy).
+_PERSONAL_WORDS = ("gender", "sex", "age", "senior", "income", "marital", "education")
 
 
-def _tokens(name: str) -> list[str]:
-    """Words of a column name: ``"SeniorCitizen"`` and ``"senior_citizen"`` give the same."""
+def name_words(name: str) -> list[str]:
+    """Words of a column name, in lower case: ``"SeniorCitizen"``, ``"Senior Citizen"`` and
+    ``"senior_citizen"`` give ``["senior", "citizen"]``."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(name))
     return [t for t in re.split(r"[^a-z0-9]+", spaced.lower()) if t]
 
@@ -91,51 +96,164 @@ def id_reason(series: pd.Series, name: str) -> str | None:
     return "unique for every row (an id)"
 
 
+def leak_columns(
+    frame: pd.DataFrame,
+    target: str,
+    positive: str | None = None,
+    columns: list[str] | None = None,
+) -> dict[str, str]:
+    """The columns (of ``columns``, default all but the target) that leak ``target``, as
+    the leakage guard of :func:`churn.checks.check_data` judges them: ``{column: reason}``
+    (a copy of the target, filled for one class only, an almost perfect predictor).
+
+    Rows without a target value are not used; an empty result when the target does not
+    have two values. Never offered for a role by :func:`suggest_mapping` or the app.
+    """
+    from churn.checks import leak_reason  # (the checks import this module)
+
+    labels = frame[target]
+    present = labels.notna().to_numpy()
+    values = sorted({label_text(v) for v in labels[present].unique()})
+    if len(values) != 2:
+        return {}
+    try:
+        churned = resolve_positive(labels, positive)
+    except ChurnInputError:
+        churned = values[-1]  # (the guard does not depend on which value is churned)
+    churn_of = {v: int(label_text(v) == churned) for v in labels[present].unique()}
+    y = labels[present].map(churn_of).to_numpy(dtype=int)
+    out = {}
+    for column in columns if columns is not None else list(frame.columns):
+        if column == target or column not in frame.columns:
+            continue
+        reason = leak_reason(frame[column][present].reset_index(drop=True), y)
+        if reason is not None:
+            out[column] = reason
+    return out
+
+
+def _named_like_id(name: str) -> bool:
+    return bool(_ID_WORDS.search(str(name))) or bool(
+        {"id", "ids", "key", "uuid", "guid"} & set(name_words(name))
+    )
+
+
+def _target_reason(strong: bool, worded: bool, weak: bool) -> str:
+    says = [
+        *(["the name says churn"] if strong else []),
+        *(["its values say churn"] if worded else []),
+        *(["the name says status or label"] if weak and not strong else []),
+    ]
+    return "two values; " + ", ".join(says) if says else "two values (the last such column)"
+
+
 def suggest_mapping(frame: pd.DataFrame) -> dict[str, Any]:
-    """Likely choices for each role, best first.
+    """Likely choices for each role, best first, each with the reason.
 
     Returns ``{"target": [...], "positive": {column: value or None}, "id_column": [...],
-    "value_column": [...], "segments": [...]}`` (lists of column names).
+    "value_column": [...], "segments": [...], "why": {role: {column: reason}}, "leaks":
+    {column: reason}}``: lists of column names; ``why`` says in a few words why each
+    suggestion was made (``"named like a customer lifetime value"``); ``leaks`` are the
+    columns that leak the first suggested target (:func:`leak_columns`), never suggested
+    for any role. A lifetime value (CLTV, LTV, lifetime value, customer value) comes
+    before a charge; columns with a single value are never segments.
     """
     binary = _binary_columns(frame)
+    position = {c: i for i, c in enumerate(frame.columns)}
+
+    def target_words(column: str) -> tuple[bool, bool, bool]:
+        lower = str(column).lower()
+        values = " ".join(str(v).lower() for v in frame[column].dropna().unique()[:2])
+        return (
+            any(w in lower for w in _TARGET_WORDS),
+            any(w in values for w in _POSITIVE_WORDS[:8]),
+            any(w in lower for w in _TARGET_WEAK),
+        )
 
     def target_rank(column: str) -> tuple[int, int]:
-        lower = column.lower()
-        strong = any(w in lower for w in _TARGET_WORDS)
-        weak = any(w in lower for w in _TARGET_WEAK)
-        values = " ".join(str(v).lower() for v in frame[column].dropna().unique()[:2])
-        worded = any(w in values for w in _POSITIVE_WORDS[:8])
-        return (-(3 * strong + 2 * worded + weak), list(frame.columns).index(column))
+        strong, worded, weak = target_words(column)
+        return (-(3 * strong + 2 * worded + weak), position[column])
 
     targets = sorted(binary, key=target_rank)
     if targets and target_rank(targets[0])[0] == 0:  # no name or value says churn: guess last
-        targets = sorted(binary, key=lambda c: -list(frame.columns).index(c))
+        targets = sorted(binary, key=lambda c: -position[c])
+    positives = {c: _suggest_positive(frame[c]) for c in targets}
+    why: dict[str, dict[str, str]] = {
+        "target": {c: _target_reason(*target_words(c)) for c in targets}
+    }
+
     ids = [c for c in frame.columns if id_reason(frame[c], c)]
-    ids.sort(key=lambda c: (not _ID_WORDS.search(c), list(frame.columns).index(c)))
+    ids.sort(key=lambda c: (not _named_like_id(c), position[c]))
+    why["id_column"] = {
+        c: ("sequential row numbers" if id_reason(frame[c], c) == "sequential row numbers"
+            else "unique for every row")
+        + (", named like an id" if _named_like_id(c) else "")
+        for c in ids
+    }  # fmt: skip
+
     numeric = [
         c
         for c in frame.columns
         if pd.api.types.is_numeric_dtype(frame[c]) and c not in ids and c not in binary
     ]
     ratio_words = {"chng", "change", "ratio", "pct", "percent", "rate", "count", "ct", "avg"}
-    values = [
-        c
-        for c in numeric
-        if any(t.startswith(_VALUE_WORDS) for t in _tokens(c)) and not ratio_words & set(_tokens(c))
-    ]
-    segments = [
-        c
-        for c in frame.columns
-        if set(_tokens(c)) & set(_SEGMENT_WORDS)
-        and len(_tokens(c)) <= 4
-        and c not in ids
-        and c not in targets[:1]
-        and (frame[c].nunique() <= 60 or pd.api.types.is_numeric_dtype(frame[c]))
-    ]
+    value_words: dict[str, str] = {}
+    for c in numeric:
+        words = name_words(c)
+        hits = [w for t in words for w in _VALUE_WORDS if t.startswith(w)]
+        if hits and not ratio_words & set(words):
+            value_words[c] = hits[0]
+
+    def lifetime(column: str) -> bool:
+        words = name_words(column)
+        return any(t.startswith(_LIFETIME_WORDS) for t in words) or (
+            "customer" in words and "value" in words
+        )
+
+    segment_words: dict[str, str] = {}
+    for c in frame.columns:
+        words = name_words(c)
+        hits = [w for w in words if w in _SEGMENT_WORDS]
+        distinct = frame[c].nunique()
+        if (
+            hits
+            and len(words) <= 4
+            and c not in ids
+            and c not in targets[:1]
+            and distinct >= 2  # a constant (one country, one state) has no groups to compare
+            and (distinct <= 60 or pd.api.types.is_numeric_dtype(frame[c]))
+        ):
+            segment_words[c] = hits[0]
+
+    leaks: dict[str, str] = {}
+    if targets:
+        others = [c for c in frame.columns if c not in ids]
+        leaks = leak_columns(frame, targets[0], positives[targets[0]], others)
+    values = sorted(
+        (c for c in value_words if c not in leaks), key=lambda c: (not lifetime(c), position[c])
+    )
+    why["value_column"] = {
+        c: "named like a customer lifetime value"
+        if lifetime(c)
+        else f"named like an amount ({value_words[c]})"
+        for c in values
+    }
+    segments = [c for c in segment_words if c not in leaks]
+    why["segments"] = {
+        c: (
+            f"named like a personal attribute ({segment_words[c]})"
+            if segment_words[c] in _PERSONAL_WORDS
+            else f"named like a place or market ({segment_words[c]})"
+        )
+        + f"; {frame[c].nunique():,} values"
+        for c in segments
+    }
     return {
         "target": targets,
-        "positive": {c: _suggest_positive(frame[c]) for c in targets},
+        "positive": positives,
         "id_column": ids,
         "value_column": values,
         "segments": segments,
+        "why": why,
+        "leaks": leaks,
     }

@@ -13,11 +13,19 @@ from churn.checks import ColumnMapping, check_data, report_lines
 from churn.data import positive_choices
 from churn.errors import ChurnInputError
 from churn.ingest import MAX_UPLOAD_MB, read_bytes
-from churn.suggest import suggest_mapping
+from churn.suggest import leak_columns, suggest_mapping
 from churn.training import train
 from pages.common import current_artifact, forget_snapshot, reset_scenario, using_upload
 
 NONE = "(none)"
+
+
+def _why(role: str, column: str | None) -> None:
+    """A caption saying why ``column`` was suggested for ``role`` (nothing if it was not)."""
+    reason = suggested["why"].get(role, {}).get(column)
+    if reason:
+        st.caption(f"Suggested: {reason}.")
+
 
 st.title("Use your own data")
 st.caption(
@@ -81,6 +89,8 @@ target = left.selectbox(
     targets,
     help="Suggested: two-valued columns whose name or values say churn.",
 )
+with left:
+    _why("target", target)
 try:
     values = positive_choices(frame[target])
 except ChurnInputError as exc:
@@ -92,6 +102,11 @@ positive = left.selectbox(
     values,
     index=values.index(suggested_positive) if suggested_positive in values else 0,
 )
+# columns that leak this target are never offered for a role (the checks leave them out)
+leaks_by_target = stored.setdefault("leaks", {})
+if (target, positive) not in leaks_by_target:
+    leaks_by_target[(target, positive)] = leak_columns(frame, target, positive)
+leaks = leaks_by_target[(target, positive)]
 id_options = [
     NONE,
     *suggested["id_column"],
@@ -104,6 +119,8 @@ id_choice = left.selectbox(
     help="Suggested: columns unique for every row. Ids are never used as features.",
 )
 id_column = None if id_choice == NONE else id_choice
+with left:
+    _why("id_column", id_column)
 if id_column is not None and pd.api.types.is_numeric_dtype(frame[id_column]):
     # read the ids again as text, so that 00123 stays 00123 (as the CLI's --id does)
     if id_column not in stored["by_id"]:
@@ -111,29 +128,47 @@ if id_column is not None and pd.api.types.is_numeric_dtype(frame[id_column]):
             id_column: read_bytes(uploaded.getvalue(), uploaded.name, text_columns=(id_column,))
         }
     frame = stored["by_id"][id_column]
-numeric = [c for c in columns if pd.api.types.is_numeric_dtype(frame[c]) and c != target]
+numeric = [
+    c for c in columns if pd.api.types.is_numeric_dtype(frame[c]) and c != target and c not in leaks
+]
+suggested_values = [c for c in suggested["value_column"] if c in numeric]
 value_kind = right.radio(
     "Customer value (what keeping a customer is worth)",
     ["A constant", "A column"],
-    index=1 if suggested["value_column"] else 0,
+    index=1 if suggested_values else 0,
     horizontal=True,
 )
 value_column = None
 if value_kind == "A column":
-    value_options = suggested["value_column"] + [
-        c for c in numeric if c not in suggested["value_column"]
-    ]
+    value_options = suggested_values + [c for c in numeric if c not in suggested_values]
     if not value_options:
         right.warning("No numeric column to use; the constant value is used.")
     else:
-        value_column = right.selectbox("Value column", value_options)
+        value_column = right.selectbox(
+            "Value column",
+            value_options,
+            help="A customer lifetime value is suggested before a monthly charge; columns "
+            "that leak the churn column are not offered.",
+        )
+        with right:
+            _why("value_column", value_column)
 else:
     right.caption("The Decide page lets you set the amount ($500 per customer by default).")
+segment_options = [c for c in columns if c != target and c not in leaks]
+suggested_segments = [c for c in suggested["segments"] if c in segment_options]
 segments = right.multiselect(
     "Segment attributes for fairness checks",
-    [c for c in columns if c != target],
-    default=[c for c in suggested["segments"] if c != target],
+    segment_options,
+    default=suggested_segments,
+    help="Suggested: columns named like a personal attribute or a place, with two values or "
+    "more. Columns that leak the churn column are not offered.",
 )
+if suggested_segments:
+    right.caption(
+        "Suggested: "
+        + "; ".join(f"{c} ({suggested['why']['segments'][c]})" for c in suggested_segments)
+        + "."
+    )
 exclude = right.multiselect(
     "Columns to leave out of the model", [c for c in columns if c not in (target, id_column)]
 )

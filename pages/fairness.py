@@ -40,6 +40,10 @@ st.caption(
     f"the policy contacts {percent(decision.share_targeted)} of them. Rates have 95% intervals."
 )
 
+places = fairness.place_note(fairness.place_features(artifact))
+if places:
+    st.warning(places, icon=":material/location_on:")
+
 with st.expander("How groups are compared"):
     st.markdown(
         f"""

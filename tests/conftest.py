@@ -14,12 +14,14 @@ for it run last.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from _telco import telco_like
 
 from churn.artifact import Artifact, save_artifact
 from churn.checks import ColumnMapping
@@ -35,13 +37,15 @@ def train_model(
     *,
     positive: str | None = None,
     id_column: str | None = None,
+    keep: tuple[str, ...] = (),
     **options: Any,
 ) -> Artifact:
     """``churn.training.train`` with the column roles by name: the one call of it in the tests.
 
-    ``options`` are ``train()``'s other keywords (``seed``, ``n_boot``, ``source``, ...).
+    ``keep`` are columns the checks would leave out that are put back; ``options`` are
+    ``train()``'s other keywords (``seed``, ``n_boot``, ``source``, ...).
     """
-    roles = ColumnMapping.for_table(frame, target, positive, id_column)
+    roles = replace(ColumnMapping.for_table(frame, target, positive, id_column), keep=keep)
     return train(frame, roles, **options)
 
 
@@ -77,6 +81,20 @@ def trained(sample_frame: pd.DataFrame) -> Artifact:
 def trained_seed_1(sample_frame: pd.DataFrame) -> Artifact:
     """The sample's model with another seed (split, model and bootstrap)."""
     return train_sample(sample_frame, seed=1)
+
+
+@pytest.fixture(scope="session")
+def telco_frame() -> pd.DataFrame:
+    """A look-alike of the IBM telco export: places, codes, constants, a copy of the target."""
+    return telco_like()
+
+
+@pytest.fixture(scope="session")
+def telco_model(telco_frame: pd.DataFrame) -> Artifact:
+    """The default model on ``telco_frame`` (as the app and the CLI train it)."""
+    return train_model(
+        telco_frame, "Churn Label", id_column="CustomerID", n_boot=20, source="telco-like.csv"
+    )
 
 
 @pytest.fixture(scope="session")

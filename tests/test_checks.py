@@ -9,9 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn.checks import ColumnMapping, Preparation, check_data, report_lines
+from churn.checks import (
+    OTHER_LEVEL,
+    ColumnMapping,
+    Preparation,
+    check_data,
+    place_kind,
+    report_lines,
+)
 from churn.errors import ChurnInputError
-from churn.suggest import suggest_mapping
+from churn.features import FeatureSpec
+from churn.suggest import leak_columns, suggest_mapping
 
 N = 400
 
@@ -118,16 +126,142 @@ def test_distinct_measurements_are_not_mistaken_for_ids() -> None:
     assert "balance" in _check(frame).preparation.features
 
 
-def test_free_text_is_left_out_and_many_categories_are_reduced() -> None:
-    rng = np.random.default_rng(3)
+def test_free_text_is_left_out() -> None:
     frame = _frame()
     frame["notes"] = [f"customer called about invoice {i} and was unhappy" for i in range(N)]
     frame.loc[: N // 2, "notes"] = "no notes"
-    frame["zip"] = [f"Z{v}" for v in rng.integers(0, 150, N)]
     check = _check(frame)
     assert "free text" in check.report["left_out"]["notes"]
-    assert "zip" in check.preparation.features
-    assert _entry(check, "zip")["reduced"] == 100
+
+
+def test_many_categories_group_their_rare_values_or_are_left_out() -> None:
+    """Hundreds of values: the values with enough customers are kept and the rest grouped
+    as one level (recorded, so scoring groups the same way); when the kept values would
+    cover too few rows to learn from, the column is left out with the reason."""
+    rng = np.random.default_rng(3)
+    frame = _frame()
+    common = rng.choice([f"S{v}" for v in range(6)], N)  # 6 values with ~45 customers each
+    rare = [f"R{v}" for v in rng.permutation(N)]  # and 30% of rows with a value of their own
+    frame["store"] = np.where(rng.random(N) < 0.7, common, rare)
+    frame["route"] = [f"Z{v}" for v in rng.integers(0, 150, N)]  # ~3 customers a value
+    check = _check(frame)
+    assert set(check.preparation.groups["store"]) == set(common)
+    assert set(check.frame["store"].dropna()) == {*common, OTHER_LEVEL}
+    entry = _entry(check, "store")
+    assert entry["grouped"]["kept"] == 6 and 0.2 < entry["grouped"]["other_share"] < 0.4
+    assert "route" not in check.preparation.features
+    assert "distinct values" in check.report["left_out"]["route"]
+    later = pd.DataFrame({"store": ["S1", "R999999", "nowhere", None, " S2 "]})
+    assert check.preparation.apply(later)[0]["store"].tolist() == [
+        "S1", OTHER_LEVEL, OTHER_LEVEL, None, "S2"
+    ]  # fmt: skip
+    # put back by the user, it is grouped (here everything falls in the one level)
+    kept = _check(frame, keep=("route",))
+    assert "route" in kept.preparation.features
+    assert kept.preparation.groups["route"] == []
+
+
+def test_codes_stored_as_numbers_are_categories_not_quantities() -> None:
+    rng = np.random.default_rng(4)
+    frame = _frame()
+    zips = np.array([2134, 2139, 90005, 90210, 94103, 95814, 10001, 60601])
+    frame["Zip Code"] = rng.choice(zips, N)  # Boston's 02134 lost its leading zero
+    frame["Area code"] = rng.choice([408, 415, 510], N)
+    frame["branch_id"] = rng.integers(1, 30, N)
+    frame["Number vmail messages"] = rng.integers(0, 50, N)  # a count: stays a number
+    frame["yearly_income"] = rng.integers(20, 99, N) * 1000  # five digits, not a code
+    frame["key_accounts"] = rng.integers(0, 5, N)  # "key", but not as a name's last word
+    check = _check(frame)
+    assert check.preparation.codes == {"Zip Code": 5, "Area code": 0, "branch_id": 0}
+    zip_text = check.frame["Zip Code"]
+    assert set(zip_text) == {f"{z:05d}" for z in zips}
+    assert set(check.frame["Area code"]) == {"408", "415", "510"}
+    for column in ("Zip Code", "Area code", "branch_id"):
+        entry = _entry(check, column)
+        assert entry["kind"] == "text" and entry["converted"].startswith("codes")
+        assert column in check.preparation.features
+        assert column not in check.preparation.numbers
+    for column in ("Number vmail messages", "yearly_income", "key_accounts", "tenure"):
+        assert column in check.preparation.numbers
+    assert any(
+        p["column"] == "Zip Code" and "categories" in p["message"] for p in check.report["problems"]
+    )
+    later = pd.DataFrame(
+        {
+            "Zip Code": [2134.0, np.nan, 90005.0, 94103.0],  # floats, as a blank cell makes them
+            "Area code": ["408", " 415 ", "510.0", ""],  # as text
+            "branch_id": [3, 4, 5, 6],
+        }
+    )
+    prepared, unreadable = check.preparation.apply(later.astype({"branch_id": object}))
+    assert prepared["Zip Code"].tolist() == ["02134", None, "90005", "94103"]
+    assert prepared["Area code"].tolist() == ["408", "415", "510", None]
+    assert prepared["branch_id"].tolist() == ["3", "4", "5", "6"]
+    assert not unreadable.any()
+    again, _ = check.preparation.apply(prepared)
+    pd.testing.assert_frame_equal(again, prepared)
+
+
+def test_postal_codes_written_as_text_stay_codes() -> None:
+    frame = _frame()
+    frame["postcode"] = np.random.default_rng(5).choice(["02134", "90005", "10001"], N)
+    check = _check(frame)
+    assert set(check.frame["postcode"]) == {"02134", "90005", "10001"}
+    assert "postcode" not in check.preparation.numeric_text
+    assert check.preparation.codes == {"postcode": 5}
+    later = pd.DataFrame({"postcode": [2134, 90005]})  # a spreadsheet dropped the zero
+    assert check.preparation.apply(later)[0]["postcode"].tolist() == ["02134", "90005"]
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "kind"),
+    [
+        ("City", ["Los Angeles", "San Diego", "Fresno", "Oakland"], "city"),
+        ("Lat Long", ["33.964131, -118.272783", "32.715736, -117.161087"], "coordinates"),
+        ("Latitude", [33.96, 32.71, 36.74, 37.8], "coordinates"),
+        ("Longitude", [-118.27, -117.16, -119.79, -122.27], "coordinates"),
+        ("coords", ["33.96,-118.27", "32.71,-117.16"], "coordinates"),
+        ("zip", ["02134", "90005", "10001"], "postal code"),
+        ("billing_address", ["1 Main St", "2 Side Rd", "3 High St", "4 Low St"], "address"),
+        ("State", ["CA", "NY", "TX"], "state or province"),
+    ],
+)  # fmt: skip
+def test_places_are_flagged_as_possible_proxies_and_stay_usable(column, values, kind) -> None:
+    frame = _frame()
+    frame[column] = np.random.default_rng(6).choice(np.asarray(values), N)
+    check = _check(frame)
+    assert column in check.preparation.features  # the PM decides: used unless left out
+    assert _entry(check, column)["place"] == kind
+    notes = [p for p in check.report["problems"] if p["column"] == column]
+    assert any("proxy" in p["message"] and p["severity"] == "warning" for p in notes), notes
+    assert place_kind(column, frame[column]) == kind
+    left_out = _check(frame, exclude=(column,))
+    assert column not in left_out.preparation.features
+    assert not any("proxy" in p["message"] for p in left_out.report["problems"])
+
+
+@pytest.mark.parametrize(
+    "column", ["plan", "tenure", "account_state", "long_distance", "status", "region"]
+)
+def test_columns_that_are_not_places_are_not_flagged(column) -> None:
+    frame = _frame()
+    if column not in frame:
+        frame[column] = np.random.default_rng(7).choice(["a", "b", "c"], N)
+    assert place_kind(column, frame[column]) is None
+    assert "place" not in _entry(_check(frame), column)
+
+
+def test_a_preparation_without_codes_or_groups_writes_what_it_always_wrote() -> None:
+    """So models trained on tables without codes keep their fingerprint."""
+    assert set(Preparation().to_dict()) == {
+        "numeric_text", "decimal_comma", "dates", "date_formats", "features", "numbers"
+    }  # fmt: skip
+    prep = Preparation(codes={"zip": 5}, groups={"city": ["Fresno"]}, features=["zip", "city"])
+    assert Preparation.from_dict(json.loads(json.dumps(prep.to_dict()))) == prep
+    with pytest.raises((ValueError, TypeError)):
+        Preparation.from_dict({**prep.to_dict(), "codes": {"zip": "five"}})
+    with pytest.raises((ValueError, TypeError)):
+        Preparation.from_dict({**prep.to_dict(), "groups": {"city": "Fresno"}})
 
 
 def test_dates_become_days_before_the_latest_date() -> None:
@@ -211,6 +345,67 @@ def test_suggestions_on_a_typical_export() -> None:
     assert suggested["id_column"] == ["CustomerID"]
     assert suggested["value_column"] == ["MonthlyCharges"]
     assert set(suggested["segments"]) == {"SeniorCitizen", "Gender"}
+
+
+def test_suggestions_on_the_telco_export(telco_frame: pd.DataFrame) -> None:
+    suggested = suggest_mapping(telco_frame)
+    assert suggested["target"][0] == "Churn Label"
+    assert suggested["id_column"] == ["CustomerID"]
+    # the lifetime value first, then the monthly charge
+    assert suggested["value_column"][:2] == ["CLTV", "Monthly Charges"]
+    # neither the constant Country and State nor a copy of the target
+    assert suggested["segments"] == ["Gender", "Senior Citizen"]
+    assert suggested["leaks"] == {
+        "Churn Value": "a copy of the target",
+        "Churn Reason": suggested["leaks"]["Churn Reason"],
+    }
+    assert suggested["leaks"]["Churn Reason"].startswith("filled only for churned customers")
+
+
+def test_leak_and_constant_columns_are_never_offered_for_a_role() -> None:
+    frame = _frame()
+    churned = frame["Churn"] == "Yes"
+    frame["churn_fee"] = np.where(churned, 25.0, 0.0)  # a copy of the target
+    frame["refund_amount"] = np.where(churned, frame["charges"], np.nan)  # churners only
+    frame["exit_region"] = np.where(churned, "North", None)  # churners only
+    frame["country"] = "NL"  # one value
+    frame["region"] = np.random.default_rng(8).choice(["North", "South"], N)
+    frame["monthly_spend"] = frame["charges"] * 1.1
+    suggested = suggest_mapping(frame)
+    offered = {c for role in ("id_column", "value_column", "segments") for c in suggested[role]}
+    assert not offered & {"churn_fee", "refund_amount", "exit_region", "country"}, offered
+    assert suggested["value_column"] == ["charges", "monthly_spend"]
+    assert suggested["segments"] == ["region"]
+    assert set(suggested["leaks"]) >= {"churn_fee", "refund_amount", "exit_region"}
+    assert leak_columns(frame, "Churn", "Yes", ["churn_fee", "charges"]) == {
+        "churn_fee": "a copy of the target"
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("CLTV", "CLTV"), ("LTV", "LTV"), ("Lifetime Value", "Lifetime Value"),
+     ("customer_value", "customer_value"), ("clv_usd", "clv_usd")],
+)  # fmt: skip
+def test_a_lifetime_value_is_preferred_to_a_monthly_charge(name, expected) -> None:
+    frame = _frame().rename(columns={"charges": "MonthlyCharges"})
+    frame[name] = np.random.default_rng(9).integers(2_000, 6_500, N)
+    suggested = suggest_mapping(frame)
+    assert suggested["value_column"] == [expected, "MonthlyCharges"]
+    assert "lifetime value" in suggested["why"]["value_column"][expected]
+
+
+def test_every_suggestion_says_why(telco_frame: pd.DataFrame) -> None:
+    suggested = suggest_mapping(telco_frame)
+    why = suggested["why"]
+    for role in ("target", "id_column", "value_column", "segments"):
+        assert set(why[role]) == set(suggested[role]), role
+        assert all(isinstance(r, str) and 3 <= len(r.split()) <= 14 for r in why[role].values())
+    assert why["target"]["Churn Label"] == "two values; the name says churn"
+    assert why["id_column"]["CustomerID"] == "unique for every row, named like an id"
+    assert why["value_column"]["CLTV"] == "named like a customer lifetime value"
+    assert why["value_column"]["Monthly Charges"] == "named like an amount (charge)"
+    assert why["segments"]["Gender"] == "named like a personal attribute (gender); 2 values"
 
 
 def test_suggested_positive_from_words() -> None:
@@ -312,3 +507,16 @@ def test_infinite_and_overflowing_numbers_are_missing_and_counted() -> None:
     prepared, unreadable = check.preparation.apply(later)
     assert prepared["charges"].isna().tolist()[:5] == [True] * 4 + [False]
     assert unreadable[:5].tolist() == [2, 2, 2, 2, 1]  # charges and fee; fee only in row 4
+
+
+def test_a_category_read_back_as_numbers_keeps_its_levels() -> None:
+    """Codes the model learned as text ("408") are found when a table (or a model's saved
+    holdout, read back from CSV) brings them as numbers, with or without a blank cell."""
+    spec = FeatureSpec.learn(pd.DataFrame({"Area code": ["408", "415", "510", "408"]}))
+    assert spec.kinds["Area code"] == "categorical"
+    later = pd.DataFrame({"Area code": [415.0, np.nan, 510.0, 408.5]})
+    np.testing.assert_array_equal(
+        spec.column_values(later, "Area code"), [1.0, np.nan, 2.0, np.nan]
+    )
+    whole = pd.DataFrame({"Area code": [510, 408]})
+    np.testing.assert_array_equal(spec.column_values(whole, "Area code"), [2.0, 0.0])

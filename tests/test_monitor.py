@@ -123,6 +123,43 @@ def test_a_fresh_sample_from_the_same_process_is_stable(trained, fresh, rules, e
     assert report.drift.features["new_share"].eq(0).all()
 
 
+@pytest.mark.parametrize("size", [0.5, 1_000, 300])
+def test_a_random_part_of_the_training_table_is_stable_in_every_column(
+    trained, sample_frame, rules, economics, size
+):
+    for seed in range(3):
+        if isinstance(size, float):
+            batch = sample_frame.sample(frac=size, random_state=seed)
+        else:
+            batch = sample_frame.sample(n=size, random_state=seed)
+        features = monitor.monitor(trained, batch, rules, economics).drift.features
+        unstable = features[features["status"] != "stable"]
+        assert unstable.empty, unstable[["name", "psi", "psi_raw", "p_value"]]
+
+
+def test_category_psi_is_corrected_for_sampling_and_numbers_are_not(new_report):
+    """Every category of the sample has enough training rows to be judged by itself, so
+    the PSI is the plain one minus what chance gives."""
+    features = new_report.drift.features.set_index("name")
+    categories = features[features["kind"] != "numeric"]
+    assert (categories["psi_chance"] > 0).all()
+    expected = (categories["psi_raw"] - categories["psi_chance"]).clip(lower=0)
+    np.testing.assert_allclose(categories["psi"], expected)
+    assert (categories.loc[["payment_method", "recent_price_increase"], "p_value"] < 0.01).all()
+    numbers = features[features["kind"] == "numeric"]
+    np.testing.assert_array_equal(numbers["psi"], numbers["psi_raw"])
+    assert numbers["p_value"].isna().all()
+
+
+def test_the_no_change_psi_is_about_k_minus_1_over_the_rows():
+    """PSI of two samples of one distribution: about (k - 1)(1/n1 + 1/n2) when every bin has
+    enough rows; the draws are seeded."""
+    shares = np.full(20, 0.05)
+    draws = drift.no_change_psi(shares, shares, 5_000, 2_000)
+    assert draws.mean() == pytest.approx(19 * (1 / 5_000 + 1 / 2_000), rel=0.1)
+    np.testing.assert_array_equal(draws, drift.no_change_psi(shares, shares, 5_000, 2_000))
+
+
 def test_the_injected_drift_is_found_where_it_was_injected_and_nowhere_else(new_report):
     features = new_report.drift.features.set_index("name")
     drifted = set(features.index[features["status"] != "stable"])

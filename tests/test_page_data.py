@@ -200,6 +200,41 @@ def test_float_targets_and_leading_zero_ids(sample_frame: pd.DataFrame) -> None:
     assert "upload" not in at.session_state  # the file is not read back in from the widget
 
 
+def test_a_telco_export_gets_sensible_suggestions_with_reasons(telco_frame: pd.DataFrame) -> None:
+    """The lifetime value, not the monthly charge, nor the copy of the target; no constant
+    segment; each suggestion says why; the places are flagged and the sparse ones left out."""
+    at = _open("pages/data.py")
+    data = telco_frame.to_csv(index=False).encode()
+    at.file_uploader[0].set_value(("telco.csv", data, "text/csv"))
+    at.run()
+    assert not at.exception and not at.error
+    assert _select(at, "Churn column").value == "Churn Label"
+    value = _select(at, "Value column")
+    assert value.value == "CLTV"
+    assert "Churn Value" not in value.options and "Monthly Charges" in value.options
+    segments = next(m for m in at.multiselect if m.label.startswith("Segment attributes"))
+    assert segments.value == ["Gender", "Senior Citizen"]
+    assert not {"Churn Value", "Churn Reason"} & set(segments.options)
+    captions = " ".join(c.value for c in at.caption)
+    for reason in (
+        "Suggested: two values; the name says churn.",
+        "Suggested: unique for every row, named like an id.",
+        "Suggested: named like a customer lifetime value.",
+        "Gender (named like a personal attribute (gender); 2 values)",
+    ):
+        assert reason in captions, reason
+    messages = " ".join(m.value for m in [*at.info, *at.warning]).replace("**", "")
+    assert "Latitude: a place (coordinates)" in messages and "proxy" in messages
+    assert "City: left out of the features: 1,1" in messages
+    assert "Zip Code: postal codes stored as numbers are read as categories" in messages
+    # another target: the leaks are judged against it
+    _select(at, "Churn column").set_value("Churn Value")
+    at.run()
+    assert not at.exception
+    segments = next(m for m in at.multiselect if m.label.startswith("Segment attributes"))
+    assert not {"Churn Label", "Churn Reason"} & set(segments.options)
+
+
 def test_the_session_memo_keeps_what_is_used_and_drops_the_least_recently_used(monkeypatch):
     """An upload's expensive results (its scored table) survive many cheap new entries."""
     import streamlit as st

@@ -123,3 +123,19 @@ def test_choosing_another_attribute_shows_its_groups():
     assert _same(_shown_tables(at)["plan"], _expected_table(Choice("max_profit"), "plan"))
     at.multiselect(key="fairness_attributes").set_value([]).run()
     assert any("at least one attribute" in i.value for i in at.info)
+
+
+def test_no_place_warning_on_the_sample(page):
+    assert not any("place column" in w.value for w in page.warning)
+
+
+def test_places_the_model_uses_are_flagged_as_possible_proxies(telco_model):
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at.session_state["user_artifact"] = telco_model
+    at.run()
+    at.switch_page("pages/fairness.py")
+    at.run()
+    assert not at.exception, at.exception
+    expected = fairness.place_note(fairness.place_features(telco_model))
+    assert expected is not None and "Latitude" in expected
+    assert [w.value for w in at.warning if "place column" in w.value] == [expected]
