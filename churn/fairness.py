@@ -555,40 +555,63 @@ def _triples(table: pd.DataFrame, value: str, low: str, high: str) -> zip:
 
 
 def _percent_interval(value: float, low: float, high: float) -> str:
-    """``"57.2% (54.3% to 60.0%)"``; "n/a" when undefined."""
+    """``"57.2% (54.3–60.0%)"``; "n/a" when undefined."""
     if value != value:
         return "n/a"
-    return f"{percent(value)} ({percent(low)} to {percent(high)})"
+    if low != low or high != high:
+        return percent(value)
+    return f"{percent(value)} ({low * 100:.1f}–{percent(high)})"
 
 
-def _ratio_interval(value: float, low: float, high: float) -> str:
-    return "n/a" if value != value else f"{value:.2f} ({low:.2f} to {high:.2f})"
+def _ratio_interval(value: float, low: float, high: float, verdict: str) -> str:
+    """``"0.94 (0.82–1.09) ok"``; "n/a" when undefined."""
+    if value != value:
+        return "n/a"
+    if low != low or high != high:
+        return f"{value:.2f} {verdict}"
+    return f"{value:.2f} ({low:.2f}–{high:.2f}) {verdict}"
+
+
+#: Short column names, so the table fits a page (the chart and the help say the rest).
+SHORT_LABELS = {
+    "selection_rate": "Contacted",
+    "recall": "Recall",
+    "precision": "Precision",
+    "false_positive_rate": "Stayers contacted",
+}
 
 
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
-    """A :func:`group_table` as text for people: one row per group, 95% intervals in brackets."""
+    """A :func:`group_table` as text for people, narrow enough for a page: one row per group,
+    95% intervals in brackets; for each rate the four-fifths rule compares, its ratio to the
+    best-served group with the verdict ("<rate> vs best")."""
     out = pd.DataFrame(index=table.index)
     out["Customers"] = [
         f"{n:,} ({percent(s)})" for n, s in zip(table["customers"], table["share"], strict=True)
     ]
-    for key, metric in RATE_METRICS.items():
-        out[metric.label] = [
+    for key in RATE_METRICS:
+        label = SHORT_LABELS[key]
+        out[label] = [
             _percent_interval(*t) for t in _triples(table, key, f"{key}_low", f"{key}_high")
         ]
         if key in DISPARITY_METRICS:
-            out[f"{metric.label}: ratio"] = [
-                _ratio_interval(*t)
-                for t in _triples(table, f"{key}_ratio", f"{key}_ratio_low", f"{key}_ratio_high")
+            ratios = _triples(table, f"{key}_ratio", f"{key}_ratio_low", f"{key}_ratio_high")
+            out[f"{label} vs best"] = [
+                _ratio_interval(*t, verdict)
+                for t, verdict in zip(ratios, table[f"{key}_status"].to_numpy(), strict=True)
             ]
-            out[f"{metric.label}: verdict"] = table[f"{key}_status"].to_numpy()
-    out["Predicted churn"] = [percent(v) for v in table["mean_predicted"]]
-    out["Observed churn"] = [
-        _percent_interval(*t)
-        for t in _triples(table, "observed_rate", "observed_low", "observed_high")
+    out["Churn: predicted / observed"] = [
+        f"{percent(predicted)} / {observed}"
+        for predicted, observed in zip(
+            table["mean_predicted"],
+            (
+                _percent_interval(*t)
+                for t in _triples(table, "observed_rate", "observed_low", "observed_high")
+            ),
+            strict=True,
+        )
     ]
-    out["Calibration"] = np.where(
-        table["miscalibrated"], "predicted outside observed interval", "ok"
-    )
+    out["Calibration"] = np.where(table["miscalibrated"], "off", "ok")
     out.index.name = "Group"
     return out
 
