@@ -581,6 +581,10 @@ SHORT_LABELS = {
 }
 
 
+#: Columns of :func:`display_table` a page may show apart from the rest, to fit its width.
+SECONDARY_COLUMNS = ("Precision", "Stayers contacted", "Calibration")
+
+
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
     """A :func:`group_table` as text for people, narrow enough for a page: one row per group,
     95% intervals in brackets; for each rate the four-fifths rule compares, its ratio to the
@@ -613,7 +617,8 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     ]
     out["Calibration"] = np.where(table["miscalibrated"], "off", "ok")
     out.index.name = "Group"
-    return out
+    main = [c for c in out.columns if c not in SECONDARY_COLUMNS]
+    return out[main + list(SECONDARY_COLUMNS)]
 
 
 # --------------------------------------------------------------------------- worst slices

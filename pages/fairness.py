@@ -104,7 +104,11 @@ for column in columns:
         f"Dashed line: the best-served group. Shaded: under {fairness.FOUR_FIFTHS:.0%} of its "
         "rate. Bars: 95% intervals."
     )
-    st.dataframe(fairness.display_table(table), width="stretch")
+    shown = fairness.display_table(table)
+    main = [c for c in shown.columns if c not in fairness.SECONDARY_COLUMNS]
+    st.dataframe(shown[main], width="stretch")
+    with st.expander(f"Precision, stayers contacted and calibration by {column}"):
+        st.dataframe(shown[list(fairness.SECONDARY_COLUMNS)], width="stretch")
 
 st.header("Where the model does worst")
 slices = show_input_error(lambda: _slices(artifact, artifact.fingerprint))

@@ -44,9 +44,13 @@ def _expected_table(choice: Choice, column: str) -> pd.DataFrame:
 
 
 def _shown_tables(at: AppTest) -> dict[str, pd.DataFrame]:
-    """The group table under each attribute's subheader (the slices table comes last)."""
+    """The group table under each attribute's subheader, its main and its secondary columns
+    side by side again (the slices table comes last)."""
     names = [s.value for s in at.subheader]
-    return dict(zip(names, [d.value for d in at.dataframe[: len(names)]], strict=True))
+    frames = [d.value for d in at.dataframe[: 2 * len(names)]]
+    return {
+        name: pd.concat([frames[2 * i], frames[2 * i + 1]], axis=1) for i, name in enumerate(names)
+    }
 
 
 def _same(shown: pd.DataFrame, expected: pd.DataFrame) -> bool:
