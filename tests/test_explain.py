@@ -284,3 +284,28 @@ def test_missing_effect_is_over_every_customer(trained, sample_frame):
     j = expl.feature_names.index("satisfaction_score")
     assert absent["mean_points"] == pytest.approx(expl.points[missing, j].mean())
     assert np.isnan(missing_effect(expl, "tenure_months")["mean_points"])  # never missing
+
+
+def test_the_typical_customer_and_the_average_are_told_apart(expl):
+    """The explanations start at the probability of the average log-odds, which is below
+    the customers' average probability; the Why? page says both."""
+    from churn.explain import typical_customer
+
+    typical = typical_customer(expl)
+    assert typical["typical"] == pytest.approx(expl.base_probability)
+    assert typical["average"] == pytest.approx(float(np.mean(expl.probability)))
+    assert typical["typical"] < typical["average"]
+
+
+def test_the_beeswarm_caption_names_the_colours_it_draws(expl):
+    from churn.explain import beeswarm_table
+
+    spec = charts.shap_beeswarm_chart(beeswarm_table(expl)).to_dict()
+    scales = [
+        layer["encoding"]["color"]["scale"]
+        for layer in spec.get("layer", [spec])
+        if "color" in layer.get("encoding", {}) and "scale" in layer["encoding"]["color"]
+    ]
+    assert any(s.get("scheme") == "viridis" for s in scales)
+    assert "yellow" in charts.BEESWARM_COLOURS and "purple" in charts.BEESWARM_COLOURS
+    assert "orange" not in charts.BEESWARM_COLOURS

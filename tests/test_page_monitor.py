@@ -126,3 +126,11 @@ def test_a_bad_upload_is_a_sentence(app):
     assert not at.exception
     (error,) = at.error
     assert "missing 2 column(s)" in error.value and "age" in error.value
+
+
+def test_the_missing_change_is_in_percentage_points(app, expected):
+    """A change in a share is a difference in points: 0.91% to 0.70% is -0.2 points."""
+    at, _ = app
+    table = at.dataframe[0].value
+    library = expected.drift.features["missing_change"].to_numpy()
+    assert np.allclose(table["missing_change"], 100 * library, rtol=0, atol=1e-9)
