@@ -288,12 +288,13 @@ def sanitise_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
 CSV_DECIMALS = 6
 
 
-def to_safe_csv(frame: pd.DataFrame) -> bytes:
+def to_safe_csv(frame: pd.DataFrame, decimals: int | None = CSV_DECIMALS) -> bytes:
     """``frame`` as CSV bytes (UTF-8, ``\\n`` line ends, no index), sanitised first, with
-    numbers rounded to :data:`CSV_DECIMALS` decimals (no 16-digit float noise)."""
+    numbers rounded to ``decimals`` (no 16-digit float noise in a list for people;
+    ``None`` keeps every digit, for a file a program checks, such as the golden sample)."""
     safe = sanitise_for_spreadsheet(frame)
     floats = [c for c in safe.columns if ptypes.is_float_dtype(safe[c])]
-    if floats:
-        safe[floats] = safe[floats].round(CSV_DECIMALS)
+    if floats and decimals is not None:
+        safe[floats] = safe[floats].round(decimals)
     text = safe.to_csv(index=False, lineterminator="\n")
     return text.encode("utf-8")

@@ -182,7 +182,7 @@ st.dataframe(
 )
 st.download_button(
     f"Download the golden sample ({GOLDEN_PATH})",
-    data=to_safe_csv(golden),
+    data=to_safe_csv(golden, decimals=None),  # checked to 1e-6: every digit kept
     file_name=GOLDEN_PATH,
     mime="text/csv",
     icon=":material/download:",

@@ -112,6 +112,8 @@ def test_golden_sample_table_and_download(page):
     back = pd.read_csv(io.BytesIO(_download(at, store, "Download the golden sample")))
     assert back["customer_id"].tolist() == golden["customer_id"].tolist()
     assert back["expected_action"].tolist() == golden["expected_action"].tolist()
+    # every digit kept: production is checked against it to 1e-6
+    assert (back["churn_probability"].map(lambda v: len(repr(v))) > 12).any()
 
 
 # ------------------------------------------------- the hand-off of an uploaded table
