@@ -16,7 +16,7 @@ import sys
 import time
 
 import numpy as np
-from _common import emit, peak_memory_mb
+from _common import emit, peak_memory_mb, upload_extras
 
 from churn.checks import ColumnMapping, check_data
 from churn.decisions import Choice
@@ -34,19 +34,7 @@ ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 def make_export(rows: int) -> bytes:
     frame, _ = generate_customers(rows, seed=7)
     rng = np.random.default_rng(8)
-    extra = {}
-    for i in range(12):
-        extra[f"metric_{i}"] = rng.normal(0, 1, rows).round(4)
-    for i in range(6):
-        extra[f"amount_text_{i}"] = [f"${v:,.2f}" for v in rng.gamma(2, 40, rows)]
-    for i in range(8):
-        extra[f"category_{i}"] = rng.choice([f"level_{k}" for k in range(12)], rows)
-    for i in range(3):
-        days = rng.integers(0, 1500, rows)
-        extra[f"date_{i}"] = (np.datetime64("2021-01-01") + days).astype(str)
-    extra["comment"] = [f"free text comment number {k}" for k in range(rows)]
-    extra["row_number"] = np.arange(1, rows + 1)
-    extra["country"] = "NL"
+    extra = upload_extras(rows, rng)
     frame = frame.assign(**extra)
     return frame.to_csv(index=False).encode()
 
