@@ -300,6 +300,10 @@ def _policy(args: argparse.Namespace, progress: _Progress) -> int:
     progress("choosing the cut-offs on the holdout")
     if args.batch_size is not None and args.batch_size < 1:
         raise ChurnInputError("--batch-size must be a number of customers, 1 or more.")
+    if args.ranking != "churn_probability" and args.top_n is None and args.top_share is None:
+        raise ChurnInputError(
+            "--ranking goes with a capacity; choose by --top-n or --top-share, or leave it out."
+        )
     if args.batch_size is not None and args.top_n is None:
         raise ChurnInputError("--batch-size goes with --top-n; leave it out or choose by --top-n.")
     decision = decide_on_holdout(

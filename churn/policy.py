@@ -138,7 +138,8 @@ def decide(
         so an app can sort once and re-decide cheaply when the choice or economics change).
         With all arrays already in descending-probability order, pass
         ``decisions.presorted(groups)``: nothing is gathered at all.
-    ranking : with a capacity, who comes first (:data:`churn.targeting.RANKINGS`).
+    ranking : with a capacity choice, who comes first (:data:`churn.targeting.RANKINGS`);
+        other choices rank by probability (it only matters for the actions' capacities).
     batch_size : the number of customers a ``top_n`` capacity is a number of (the batch the
         policy will score); on these customers it is evaluated as that share. ``None``: a
         number of these customers.
@@ -159,6 +160,8 @@ def decide(
     y_arr = None if y is None else np.asarray(y, dtype=float)
     value = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
     is_capacity = choice.method in ("top_share", "top_n")
+    if not is_capacity:  # only a total capacity ranks by value; action limits by probability
+        ranking = "churn_probability"
     if choice.method == "top_n" and batch_size is not None:
         share = min(1.0, float(choice.value) / max(int(batch_size), 1))  # type: ignore[arg-type]
         evaluated_choice = Choice("top_share", share)

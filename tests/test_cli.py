@@ -1088,3 +1088,11 @@ def test_batch_size_goes_with_top_n(
     message = error(capsys, "policy", "--model", cli_model, "--out", work / "x.json",
                     "--max-profit", "--batch-size", "100")  # fmt: skip
     assert "--batch-size goes with --top-n" in message
+
+
+def test_ranking_goes_with_a_capacity(
+    capsys: pytest.CaptureFixture[str], cli_model: Path, work: Path
+) -> None:
+    message = error(capsys, "policy", "--model", cli_model, "--out", work / "x.json",
+                    "--max-profit", "--ranking", "expected_value")  # fmt: skip
+    assert "--ranking goes with a capacity" in message
