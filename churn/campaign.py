@@ -53,7 +53,7 @@ _FALSE = {"0", "false", "no", "n", "f", "control"}
 
 
 def _values_text(values: np.ndarray) -> str:
-    shown = [repr(v) for v in values[:5]]
+    shown = [repr(v) if isinstance(v, str) else str(v) for v in values[:5]]
     more = f" and {len(values) - 5} more" if len(values) > 5 else ""
     return ", ".join(shown) + more
 
@@ -66,7 +66,6 @@ def _check_treated(treated: object) -> np.ndarray:
             f"The contact column is empty for {int(series.isna().sum())} customers; give every "
             "customer 1 if contacted and 0 if in the control group."
         )
-    text = _as_text(series.astype(object)).str.lower()
     found = pd.unique(series)
     if len(found) != 2:
         if len(found) < 2:
@@ -78,14 +77,23 @@ def _check_treated(treated: object) -> np.ndarray:
             f"The contact column has {len(found)} values ({_values_text(found)}); code it with "
             "exactly two, 1 for contacted and 0 for the control group."
         )
-    is_true = text.isin(_TRUE).to_numpy(dtype=bool, na_value=False)
-    is_false = text.isin(_FALSE).to_numpy(dtype=bool, na_value=False)
-    if not (is_true | is_false).all() or not is_true.any() or not is_false.any():
+    meaning = [_flag(value) for value in found]
+    if set(meaning) != {False, True}:
         raise ChurnInputError(
             f"The contact column has the values {_values_text(found)}; code it as 1 for "
             "contacted and 0 for the control group."
         )
-    return is_true
+    return (series == found[meaning.index(True)]).to_numpy(dtype=bool)
+
+
+def _flag(value: object) -> bool | None:
+    """True for contacted, False for control, None when the value means neither."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        return {1.0: True, 0.0: False}.get(float(value))
+    text = str(value).strip().lower()
+    return True if text in _TRUE else False if text in _FALSE else None
 
 
 def _check_outcome(y: object, n: int) -> np.ndarray:
@@ -189,8 +197,9 @@ def average_effect(y: object, treated: object, z: float = Z95) -> AverageEffect:
     The success rate is ``1 - RR`` with ``RR`` the ratio of the contacted to the
     control churn rate. Its interval comes from the delta method on ``log RR``
     (standard error ``sqrt((1 - p1)/k1 + (1 - p0)/k0)`` with ``k`` the churners of
-    each arm; when an arm has no churners, 0.5 is added to every count, the
-    Haldane correction). Estimate and interval are then clipped to [0, 1]; the
+    each arm; when an arm has no churners, 0.5 is added to every cell of the 2x2 table, the
+    Haldane correction, which the estimate itself needs only when no control
+    customer churned). Estimate and interval are then clipped to [0, 1]; the
     unclipped estimate is kept as ``success_unclipped``.
 
     Parameters
@@ -221,10 +230,10 @@ def average_effect(y: object, treated: object, z: float = Z95) -> AverageEffect:
     ate_high = ate + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
 
     if k1 == 0 or k0 == 0:
-        k1, k0, n1, n0 = k1 + 0.5, k0 + 0.5, n1 + 0.5, n0 + 0.5
+        k1, k0, n1, n0 = k1 + 0.5, k0 + 0.5, n1 + 1.0, n0 + 1.0
     log_rr = np.log(k1 / n1) - np.log(k0 / n0)
     se = np.sqrt((1.0 - k1 / n1) / k1 + (1.0 - k0 / n0) / k0)
-    success = 1.0 - np.exp(log_rr)
+    success = 1.0 - (p1 / p0 if p0 > 0 else np.exp(log_rr))
     low, high = 1.0 - np.exp(log_rr + z * se), 1.0 - np.exp(log_rr - z * se)
     return AverageEffect(
         contacted_rate=float(p1),
