@@ -2,14 +2,19 @@
 
 The generative process is documented column by column in ``data/README.md``.
 Everything is drawn from one seeded :class:`numpy.random.Generator`, so
-regenerating reproduces ``data/sample_customers.csv`` and
-``data/sample_new_batch.csv`` byte for byte::
+regenerating reproduces ``data/sample_customers.csv``,
+``data/sample_new_batch.csv`` and ``data/sample_campaign.csv`` byte for byte::
 
-    python -m churn.sample            # rewrites both files under data/
+    python -m churn.sample            # rewrites the three files under data/
 
 The true probability is a known function of the features
 (:func:`true_churn_probability`); tests use it to check calibration and the
 monitoring code uses the same process to check drift detection.
+
+:func:`generate_campaign` draws an earlier retention campaign from the same
+process: a random half of the customers was contacted, and the true effect of
+contact differs between documented groups (:func:`true_contact_effect`), so
+the campaign analysis can be checked against the true average effect.
 """
 
 from __future__ import annotations
@@ -20,19 +25,28 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "CAMPAIGN_PATH",
+    "CAMPAIGN_SEGMENTS",
     "NEW_BATCH_PATH",
     "SAMPLE_PATH",
+    "generate_campaign",
     "generate_customers",
     "true_churn_probability",
+    "true_contact_effect",
     "write_sample_files",
 ]
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SAMPLE_PATH = DATA_DIR / "sample_customers.csv"
 NEW_BATCH_PATH = DATA_DIR / "sample_new_batch.csv"
+CAMPAIGN_PATH = DATA_DIR / "sample_campaign.csv"
 
 REFERENCE_SEED = 20261129
 NEW_BATCH_SEED = 20270301
+CAMPAIGN_SEED = 20260601
+#: Second word of the seed of the campaign's own draws (contact and outcome), so that
+#: they never reuse the stream that drew the customers.
+_CAMPAIGN_STREAM = 13
 
 CONTRACTS = ["Month-to-month", "One year", "Two year"]
 PLANS = ["Basic", "Standard", "Premium", "Enterprise"]
@@ -198,14 +212,131 @@ def generate_customers(
     return frame, probability
 
 
-def write_sample_files(directory: Path = DATA_DIR) -> tuple[Path, Path]:
-    """Regenerate the two sample files (byte for byte the committed ones)."""
+#: The groups of :func:`true_contact_effect`, in the order they are assigned (a customer
+#: belongs to the first that fits), with the share of would-be churners contact keeps
+#: (``None`` for the group whose churn rises instead).
+CAMPAIGN_SEGMENTS: dict[str, float | None] = {
+    "annoyed": None,
+    "persuadable": 0.50,
+    "lost cause": 0.05,
+    "sure thing": 0.05,
+    "moderate": 0.20,
+}
+#: Log-odds added to the churn of an "annoyed" customer who is contacted.
+ANNOYED_LOGIT_RISE = 0.9
+
+
+def true_contact_effect(frame: pd.DataFrame) -> pd.DataFrame:
+    """True churn probability of each customer without and with a retention contact.
+
+    The customer belongs to the first group that fits:
+
+    ``annoyed``
+        Two-year contract and at least 24 months of tenure: loyal customers whom
+        a call reminds that they could leave; contact *raises* the log-odds of
+        churn by :data:`ANNOYED_LOGIT_RISE`.
+    ``persuadable``
+        Month-to-month with a recent price increase: the offer undoes the
+        increase and keeps half of those who would churn.
+    ``lost cause``
+        True churn probability without contact of 0.6 or more: contact keeps 5%.
+    ``sure thing``
+        True churn probability below 0.10: contact keeps 5% (a tiny absolute effect).
+    ``moderate``
+        Everyone else: contact keeps 20%.
+
+    "Keeps a share *s*" means the probability with contact is ``(1 - s)`` times
+    the probability without.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Customers with the sample's feature columns.
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``frame``; ``segment`` (str), ``p_without_contact`` and
+        ``p_with_contact`` (floats in [0, 1]).
+    """
+    p0 = true_churn_probability(frame)
+    contract = frame["contract_type"].to_numpy(dtype=object)
+    tenure = frame["tenure_months"].to_numpy(dtype=float)
+    price_up = frame["recent_price_increase"].astype(bool).to_numpy()
+    names = list(CAMPAIGN_SEGMENTS)
+    conditions = [
+        (contract == "Two year") & (tenure >= 24),
+        (contract == "Month-to-month") & price_up,
+        p0 >= 0.6,
+        p0 < 0.10,
+    ]
+    segment = np.select(conditions, names[:-1], default=names[-1])
+    keep = [CAMPAIGN_SEGMENTS[name] or 0.0 for name in names]
+    p1 = p0 * (1.0 - np.select(conditions, keep[:-1], default=keep[-1]))
+    annoyed = segment == "annoyed"
+    logit0 = np.log(p0[annoyed]) - np.log1p(-p0[annoyed])
+    p1[annoyed] = 1.0 / (1.0 + np.exp(-(logit0 + ANNOYED_LOGIT_RISE)))
+    return pd.DataFrame(
+        {"segment": segment.astype(str), "p_without_contact": p0, "p_with_contact": p1},
+        index=frame.index,
+    )
+
+
+def generate_campaign(
+    n: int = 8_000, seed: int = CAMPAIGN_SEED
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Draw an earlier retention campaign in which a random half was contacted.
+
+    The customers are drawn by :func:`generate_customers` (reference snapshot) and
+    keep their features as they were before the campaign; exactly ``n // 2`` of
+    them, chosen at random, were contacted with one action, and each churned in
+    the following window with the true probability of :func:`true_contact_effect`
+    for the arm they were in.
+
+    Parameters
+    ----------
+    n : int
+        Number of customers.
+    seed : int
+        Seed; the same seed gives the same campaign.
+
+    Returns
+    -------
+    frame : DataFrame
+        ``customer_id`` (``K000001``...), the features, ``contacted`` and
+        ``churned`` (both 0/1).
+    truth : DataFrame
+        Same index; ``segment``, ``p_without_contact`` and ``p_with_contact`` of
+        :func:`true_contact_effect`.
+    """
+    customers, _ = generate_customers(n, seed, "reference")
+    frame = customers.drop(columns="churned")
+    frame["customer_id"] = [f"K{i + 1:06d}" for i in range(n)]
+    truth = true_contact_effect(frame)
+    rng = np.random.default_rng([seed, _CAMPAIGN_STREAM])
+    contacted = np.zeros(n, dtype=int)
+    contacted[rng.permutation(n)[: n // 2]] = 1
+    probability = np.where(
+        contacted == 1, truth["p_with_contact"].to_numpy(), truth["p_without_contact"].to_numpy()
+    )
+    frame["contacted"] = contacted
+    frame["churned"] = (rng.random(n) < probability).astype(int)
+    return frame, truth
+
+
+def write_sample_files(directory: Path = DATA_DIR) -> tuple[Path, Path, Path]:
+    """Regenerate the three sample files (byte for byte the committed ones)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     reference, _ = generate_customers(10_000, REFERENCE_SEED, "reference")
     new, _ = generate_customers(5_000, NEW_BATCH_SEED, "new", id_offset=10_000)
-    paths = (directory / SAMPLE_PATH.name, directory / NEW_BATCH_PATH.name)
-    for frame, path in zip((reference, new), paths, strict=True):
+    campaign, _ = generate_campaign(8_000, CAMPAIGN_SEED)
+    paths = (
+        directory / SAMPLE_PATH.name,
+        directory / NEW_BATCH_PATH.name,
+        directory / CAMPAIGN_PATH.name,
+    )
+    for frame, path in zip((reference, new, campaign), paths, strict=True):
         frame.to_csv(path, index=False, lineterminator="\n")
     return paths
 

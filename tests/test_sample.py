@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from churn.sample import (
+    CAMPAIGN_PATH,
     NEW_BATCH_PATH,
     SAMPLE_PATH,
     generate_customers,
@@ -14,10 +15,16 @@ from churn.sample import (
 )
 
 
-def test_regenerating_reproduces_both_files_byte_for_byte(tmp_path):
+def test_regenerating_reproduces_all_three_files_byte_for_byte(tmp_path):
     written = write_sample_files(tmp_path)
+    assert [path.name for path in written] == [
+        SAMPLE_PATH.name,
+        NEW_BATCH_PATH.name,
+        CAMPAIGN_PATH.name,
+    ]
     assert written[0].read_bytes() == SAMPLE_PATH.read_bytes()
     assert written[1].read_bytes() == NEW_BATCH_PATH.read_bytes()
+    assert written[2].read_bytes() == CAMPAIGN_PATH.read_bytes()
 
 
 def test_sample_shape_types_and_churn_rate(sample_frame):
