@@ -385,12 +385,25 @@ def _date_format(text: pd.Series) -> str | None:
 
 
 # ------------------------------------------------------------------ codes and places
+def _names_a_code(words: list[str], kinds: frozenset[str]) -> bool:
+    """Whether a name's words end in one of ``kinds`` (``zip``, ``customer_phone``) or in
+    one of them followed by "code", "number" or "no" (``area_code``, ``phone_number``):
+    ``phone_minutes`` and ``service_area_sqft`` are quantities, not codes."""
+    if not words:
+        return False
+    if words[-1] in kinds - {"area"}:  # "living_area" is a size: an area needs "code"
+        return True
+    return len(words) >= 2 and words[-2] in kinds and words[-1] in {"code", "number", "no"}
+
+
 def _code_width(series: pd.Series, name: str) -> int | None:
     """Whether a column holds codes rather than quantities; ``None`` when it does not, else
     the width its digits are padded to (0: not padded).
 
-    The name must say so (zip, postal, phone or area anywhere in it; or ending in code,
-    id or key: ``branch_id``, not ``key_accounts``) and the values agree: whole
+    The name must say so (ending in zip, postal or phone, or in one of them or area
+    followed by code or number: ``zip``, ``area_code``, ``phone_number``, not
+    ``phone_minutes`` or ``living_area``; or
+    ending in code, id or key: ``branch_id``, not ``key_accounts``) and the values agree: whole
     non-negative numbers, or digits written as text, with at least two values. Postal,
     phone and area codes must also be written at a fixed width of three digits or more
     (half of postal codes at least, since a leading zero is lost when a spreadsheet
@@ -398,8 +411,8 @@ def _code_width(series: pd.Series, name: str) -> int | None:
     leading zeros at one width, are padded to that width.
     """
     words = name_words(name)
-    postal = bool(set(words) & _POSTAL_WORDS)
-    fixed = postal or bool(set(words) & _FIXED_CODE_WORDS)
+    postal = _names_a_code(words, _POSTAL_WORDS)
+    fixed = postal or _names_a_code(words, _FIXED_CODE_WORDS)
     named = fixed or bool(words and words[-1] in _CODE_WORDS)
     if not named or pd.api.types.is_bool_dtype(series):
         return None

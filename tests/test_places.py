@@ -189,3 +189,27 @@ def test_a_real_change_in_a_many_valued_column_is_still_caught(telco_frame) -> N
     assert status["City"] != "stable"
     assert status["Payment Method"] != "stable"
     assert status["Contract"] == status["Tenure Months"] == "stable"
+
+
+def test_quantities_named_after_phones_or_areas_are_not_codes() -> None:
+    """Minutes on the phone and square metres of an area are numbers; a phone number and an
+    area code are codes."""
+    from churn.checks import ColumnMapping, check_data
+
+    rng = np.random.default_rng(1)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "phone_minutes": rng.integers(100, 1000, n),
+            "service_area_sqft": rng.integers(1000, 9999, n),
+            "living_area": rng.integers(100, 999, n),
+            "area_code": rng.choice([408, 415, 510], n),
+            "tenure": rng.integers(1, 70, n),
+            "churn": rng.choice(["Yes", "No"], n),
+        }
+    )
+    check = check_data(frame, ColumnMapping(target="churn"))
+    features = check.preparation.features
+    assert {"phone_minutes", "service_area_sqft", "living_area"} <= set(features)
+    assert pd.api.types.is_numeric_dtype(check.frame["phone_minutes"])
+    assert not pd.api.types.is_numeric_dtype(check.frame["area_code"])  # a code: a category
