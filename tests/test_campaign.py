@@ -233,3 +233,9 @@ def test_lengths_must_match():
         average_effect(np.zeros(500), np.repeat([1, 0], 300))
     with pytest.raises(ChurnInputError, match="one contact flag per customer"):
         balance(pd.DataFrame({"x": np.arange(500.0)}), np.repeat([1, 0], 300))
+
+
+def test_balance_without_features_is_a_sentence():
+    treated = np.r_[np.ones(300), np.zeros(300)]
+    with pytest.raises(ChurnInputError, match="no features"):
+        balance(pd.DataFrame(index=range(600)), treated)
