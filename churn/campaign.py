@@ -358,11 +358,6 @@ def balance(features: pd.DataFrame, treated: object, seed: int = 0, folds: int =
         )
     features = features.reset_index(drop=True)
     spec = FeatureSpec.learn(features)
-    if not spec.columns:
-        raise ChurnInputError(
-            "There are no features to compare the arms on; give the customers' columns as they "
-            "were before the campaign."
-        )
     rows = []
     for column in spec.columns:
         kind = spec.kinds[column]

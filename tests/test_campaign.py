@@ -237,5 +237,5 @@ def test_lengths_must_match():
 
 def test_balance_without_features_is_a_sentence():
     treated = np.r_[np.ones(300), np.zeros(300)]
-    with pytest.raises(ChurnInputError, match="no features"):
+    with pytest.raises(ChurnInputError, match="no feature columns"):
         balance(pd.DataFrame(index=range(600)), treated)
