@@ -60,3 +60,20 @@ def upload_extras(rows: int, rng) -> dict[str, object]:
     extra["row_number"] = np.arange(1, rows + 1)
     extra["country"] = "NL"
     return extra
+
+
+def suggested_mapping(frame):
+    """The roles a user accepting every suggestion gets (value column ``monthly_charges``),
+    as the upload benchmarks map their table."""
+    from churn.checks import ColumnMapping
+    from churn.suggest import suggest_mapping
+
+    suggested = suggest_mapping(frame)
+    target = suggested["target"][0]
+    return ColumnMapping(
+        target=target,
+        positive=suggested["positive"][target],
+        id_column=suggested["id_column"][0],
+        value_column="monthly_charges",
+        segments=tuple(suggested["segments"]),
+    )

@@ -27,14 +27,13 @@ import sys
 import time
 
 import numpy as np
-from _common import emit, peak_memory_mb, upload_extras
+from _common import emit, peak_memory_mb, suggested_mapping, upload_extras
 
 from churn._treeshap import _member_shapes
-from churn.checks import ColumnMapping, check_data
+from churn.checks import check_data
 from churn.explain import explain
 from churn.ingest import read_bytes
 from churn.sample import generate_customers
-from churn.suggest import suggest_mapping
 from churn.training import customers_to_act_on, score_frame, train
 
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
@@ -80,15 +79,8 @@ def main() -> None:
     file_mb = round(len(data) / 1024 / 1024, 1)
     del data
     t = stage("read", t)
-    suggested = suggest_mapping(frame)
+    mapping = suggested_mapping(frame)
     t = stage("suggest", t)
-    mapping = ColumnMapping(
-        target=suggested["target"][0],
-        positive=suggested["positive"][suggested["target"][0]],
-        id_column=suggested["id_column"][0],
-        value_column="monthly_charges",
-        segments=tuple(suggested["segments"]),
-    )
     check = check_data(frame, mapping)
     t = stage("check", t)
     params = None if AUTO else {"num_leaves": 31, "min_child_samples": 10}

@@ -16,16 +16,15 @@ import sys
 import time
 
 import numpy as np
-from _common import emit, peak_memory_mb, upload_extras
+from _common import emit, peak_memory_mb, suggested_mapping, upload_extras
 
-from churn.checks import ColumnMapping, check_data
+from churn.checks import check_data
 from churn.decisions import Choice
 from churn.explain import explain
 from churn.ingest import read_bytes
 from churn.policy import decide_on_holdout
 from churn.sample import generate_customers
 from churn.scenario import default_scenario
-from churn.suggest import suggest_mapping
 from churn.training import score_frame, train
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
@@ -52,15 +51,8 @@ def main() -> None:
     t = time.perf_counter()
     frame = read_bytes(data, "export.csv")
     t = stage("read", t)
-    suggested = suggest_mapping(frame)
+    mapping = suggested_mapping(frame)
     t = stage("suggest", t)
-    mapping = ColumnMapping(
-        target=suggested["target"][0],
-        positive=suggested["positive"][suggested["target"][0]],
-        id_column=suggested["id_column"][0],
-        value_column="monthly_charges",
-        segments=tuple(suggested["segments"]),
-    )
     check = check_data(frame, mapping)
     t = stage("check", t)
     artifact = train(frame, check)

@@ -40,6 +40,8 @@ def _through_the_app(params: dict[str, str]) -> tuple[int, pd.DataFrame, dict]:
         shown = int(re.search(r"contacts exactly ([\d,]+)", box).group(1).replace(",", ""))
         at.switch_page("pages/customers.py").run()
         assert not at.exception, at.exception
+        cut = " ".join(i.value for i in at.info)
+        assert f"cuts the list at **{shown:,} customers**" in cut  # the list ends where Decide says
         listed = pd.read_csv(
             io.BytesIO(_download(at, store, "Download these")), dtype={"customer_id": str}
         )
