@@ -10,7 +10,6 @@ from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS, sanitise_for_spreadsheet, to_safe_csv
 from churn.formatting import action_label, money, percent
 from churn.policy import REVIEW_AFTER_DAYS, build_policy, rules_of
-from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from pages.common import (
     base_key,
     current_artifact,
@@ -23,9 +22,7 @@ from pages.common import (
     show_input_error,
 )
 
-MODEL_DIR = "models/churn"
-SCORES_PATH = "scores.csv"
-ECONOMICS_PATH = "economics.json"
+MODEL_DIR, SCORES_PATH, ECONOMICS_PATH = export.MODEL_DIR, export.SCORES_PATH, export.ECONOMICS_PATH
 GOLDEN_PATH = "golden-sample.csv"
 
 
@@ -50,9 +47,7 @@ policy = show_input_error(
 )
 policy_text = export.policy_json(policy)
 policy_name = export.policy_file_name(policy)
-is_sample = artifact.info.source == SAMPLE_PATH.name
-train_data = f"data/{SAMPLE_PATH.name}" if is_sample else artifact.info.source or "data.csv"
-score_data = f"data/{NEW_BATCH_PATH.name}" if is_sample else "customers.csv"
+train_data, score_data = export.data_paths(artifact)
 
 st.title("Export")
 st.caption(
