@@ -756,7 +756,8 @@ def build_memo(
     title = "Churn retention: the decision"
     meta = (
         f"Decision memo prepared {today.isoformat()} · model "
-        f"{_e(artifact.fingerprint[:12])} trained on {_e(artifact.info.source or 'an uploaded table')}"
+        f"{_e(artifact.fingerprint[:12])} trained on "
+        f"{_e(artifact.info.source or 'an uploaded table')}"
         f" · policy exported {_e(str(policy.get('created_at', ''))[:10])}, review by "
         f"{_e(policy.get('review_by', ''))}"
     )
