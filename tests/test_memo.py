@@ -230,6 +230,13 @@ def test_engineering_gets_the_fingerprint_and_the_commands(trained, policy, page
 
 
 # --------------------------------------------------------------------------- the file
+def test_the_file_name_says_which_model_and_day(policy):
+    name = memo.memo_file_name(policy)
+    assert (
+        name == f"decision-memo-{policy['model_fingerprint'][:12]}-{policy['created_at'][:10]}.html"
+    )
+
+
 def test_the_file_asks_nothing_of_any_other_host(page, parsed):
     assert "<script" not in page.lower()
     assert not {"script", "link", "img", "iframe", "object", "embed", "image", "use"} & set(
