@@ -40,7 +40,7 @@ import altair as alt
 from churn import charts, export, fairness, report
 from churn.artifact import Artifact
 from churn.decisions import Choice
-from churn.economics import Economics
+from churn.economics import Action, Economics
 from churn.errors import ChurnInputError
 from churn.formatting import NO_ACTION_LABEL, action_label, money, percent
 from churn.monitor import MonitorReport, staleness
@@ -62,6 +62,7 @@ __all__ = [
     "memo_file_name",
     "read_campaign",
     "read_monitor_report",
+    "success_rate_source",
 ]
 
 #: The file a campaign model directory holds (``python -m churn campaign --out DIR``).
@@ -525,18 +526,33 @@ def _value_text(economics: Economics) -> str:
     )
 
 
-def _assumptions_section(economics: Economics, campaign: dict[str, Any] | None) -> str:
+#: An assumed success rate this close to a campaign's estimate is the measured one
+#: (the same to a tenth of a percentage point, as the memo writes it).
+MEASURED_TOLERANCE = 0.0005
+
+
+def success_rate_source(action: Action, campaign: dict[str, Any] | None) -> str:
+    """Where an action's success rate comes from, in words: ``"assumed"`` without a
+    campaign or for an action the campaign did not test; with a campaign that tested it (or
+    names no action), ``"measured by the campaign"`` when the rate is its estimate, else
+    whether the assumed rate lies within the measured 95% interval."""
     tested = campaign.get("action") if campaign else None
+    if campaign is None:
+        return "assumed"
+    if tested is not None and tested != action.name:
+        return "assumed (the campaign tested another action)"
+    success = campaign["success_rate"]
+    if abs(action.success_rate - success["estimate"]) <= MEASURED_TOLERANCE:
+        return "measured by the campaign"
+    if success["low"] <= action.success_rate <= success["high"]:
+        return "assumed, within the campaign's measured interval"
+    return "assumed, outside the campaign's measured interval"
+
+
+def _assumptions_section(economics: Economics, campaign: dict[str, Any] | None) -> str:
     rows = []
     for action in economics.actions:
-        if campaign is None:
-            source = "assumed"
-        elif tested == action.name:
-            source = "compare with the campaign below"
-        elif tested is None:
-            source = "assumed; compare with the campaign below"
-        else:
-            source = "assumed"
+        source = success_rate_source(action, campaign)
         capacity = "no limit" if action.max_share is None else percent(action.max_share)
         rows.append(
             f"<tr><td>{_e(action.name)}</td>"
@@ -581,20 +597,22 @@ def _campaign_part(economics: Economics, campaign: dict[str, Any]) -> str:
         f"<strong>{_percent('campaign_success_rate', success['estimate'])}</strong> (95% "
         f"interval {_percent('campaign_success_low', success['low'])} to "
         f"{_percent('campaign_success_high', success['high'])}): contacting changed the churn "
-        f"rate by {_points('campaign_ate', ate['estimate'])} "
-        f"points ({_points('campaign_ate_low', ate['low'])} to "
+        f"rate by {_points('campaign_ate', ate['estimate'])} percentage points "
+        f"({_points('campaign_ate_low', ate['low'])} to "
         f"{_points('campaign_ate_high', ate['high'])})."
     ]
-    compared = [a for a in economics.actions if tested is None or a.name == tested]
-    for action in compared:
-        inside = success["low"] <= action.success_rate <= success["high"]
+    if tested is None:
         lines.append(
-            f"{_e(action.name)} assumes {percent(action.success_rate)}: "
-            + (
-                "inside the measured interval."
-                if inside
-                else "outside the measured interval; set it to the measured rate and decide again."
-            )
+            "The campaign result does not name the action it tested: the table above compares "
+            "every action with it."
+        )
+    compared = [a for a in economics.actions if tested is None or a.name == tested]
+    outside = [a for a in compared if "outside" in success_rate_source(a, campaign)]
+    for action in outside:
+        lines.append(
+            f"{_e(action.name)} assumes {percent(action.success_rate)}, outside the measured "
+            "interval: the profit above may be wrong. Set it to the measured rate and decide "
+            "again."
         )
     if campaign.get("looks_random") is False:
         lines.append(
@@ -604,10 +622,7 @@ def _campaign_part(economics: Economics, campaign: dict[str, Any]) -> str:
         )
     elif campaign.get("looks_random") is True:
         lines.append("The contacted and control customers looked alike before the campaign.")
-    fits = (
-        all(success["low"] <= a.success_rate <= success["high"] for a in compared)
-        and campaign.get("looks_random") is not False
-    )
+    fits = not outside and campaign.get("looks_random") is not False
     return _box("good" if fits else "warn", "<p>" + "</p><p>".join(lines) + "</p>")
 
 

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from html.parser import HTMLParser
 
@@ -210,9 +211,27 @@ def test_assumptions_say_which_success_rate_was_measured(economics, campaign, pa
     assert parsed.figures["campaign_success_rate"][0] == campaign["success_rate"]["estimate"]
     assert parsed.figures["campaign_success_low"][1] == percent(0.12)
     assert parsed.figures["campaign_ate"][1] == "-5.2"
-    # the default call's 35% is outside the measured 12% to 30%
-    assert "Call + discount assumes 35.0%: outside the measured interval" in text
+    # the default call's 35% is outside the measured 12% to 30%; the email was not tested
+    assert "Call + discount assumes 35.0%, outside the measured interval" in text
+    assert "Email offer assumes" not in text
+    sources = [memo.success_rate_source(a, campaign) for a in economics.actions]
+    assert sources == [
+        "assumed (the campaign tested another action)",
+        "assumed, outside the campaign's measured interval",
+    ]
+    for source in sources:
+        assert source in text
     assert "The success rates are assumptions" not in text
+
+
+def test_a_rate_set_to_the_campaigns_is_measured(campaign):
+    call = Action("Call + discount", contact_cost=15.0, incentive_cost=60.0, success_rate=0.21)
+    assert memo.success_rate_source(call, campaign) == "measured by the campaign"
+    unnamed = {**campaign, "action": None}
+    assert memo.success_rate_source(replace(call, success_rate=0.2), unnamed) == (
+        "assumed, within the campaign's measured interval"
+    )
+    assert memo.success_rate_source(call, None) == "assumed"
 
 
 def test_without_a_campaign_the_success_rates_are_assumed(trained, policy):
