@@ -31,6 +31,7 @@ import html
 import json
 import math
 import re
+import shlex
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -626,6 +627,14 @@ def _campaign_part(economics: Economics, campaign: dict[str, Any]) -> str:
     return _box("good" if fits else "warn", "<p>" + "</p><p>".join(lines) + "</p>")
 
 
+def _command(command: str) -> str:
+    """A shell command whose lines break only between arguments, never inside one (an
+    option such as ``--policy`` split at its dashes would not paste back)."""
+    return " ".join(
+        f'<span class="arg">{_e(shlex.quote(part))}</span>' for part in shlex.split(command)
+    )
+
+
 def _engineering_section(
     artifact: Artifact, decision: Decision, economics: Economics, policy: dict[str, Any]
 ) -> str:
@@ -666,10 +675,11 @@ def _engineering_section(
         "</pre>"
         "<p>Train the same model (same data, same seed: same fingerprint), then score "
         "customers with the policy:</p>"
-        f"<pre>{_e(train_cmd)}\n{_e(score_cmd)}</pre>"
-        "<p>For a model trained on other data, export the same choice and economics "
-        f"(<code>{_e(export.ECONOMICS_PATH)}</code> holds the economics above) for it:</p>"
-        f"<pre>{_e(policy_cmd)}</pre></section>"
+        f"<pre>{_command(train_cmd)}\n{_command(score_cmd)}</pre>"
+        "<p>For a model trained on other data (it has its own fingerprint), export the same "
+        "choice and economics for it:</p>"
+        f"<pre>cat &gt; {_e(export.ECONOMICS_PATH)} &lt;&lt;'EOF'\n"
+        f"{_e(export.economics_json(economics))}EOF\n{_command(policy_cmd)}</pre></section>"
     )
 
 
@@ -711,6 +721,7 @@ figure svg { display: block; max-width: 100%; height: auto; }
 pre { background: #f4f5f7; border: 1px solid #dde1e6; padding: 8px 10px; font-size: 12px;
   white-space: pre-wrap; overflow-wrap: anywhere; break-inside: avoid;
   page-break-inside: avoid; }
+pre .arg { white-space: nowrap; }
 code { font-size: 13px; overflow-wrap: anywhere; }
 footer { margin-top: 24px; font-size: 12px; color: #5a6270; }
 @page { margin: 15mm; }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from html.parser import HTMLParser
 import pytest
 from _cli import ROOT, error, ok
 
-from churn import fairness, memo, report
+from churn import export, fairness, memo, report
 from churn.decisions import Choice
 from churn.economics import Action, Economics, default_economics
 from churn.errors import ChurnInputError
@@ -246,6 +247,18 @@ def test_engineering_gets_the_fingerprint_and_the_commands(trained, policy, page
     assert "python -m churn train --data data/sample_customers.csv" in text
     assert "python -m churn score --model models/churn" in text
     assert "--max-profit" in text
+    assert json.loads(re.search(r"<<'EOF' (.*?)EOF", text)[1]) == policy["economics"]
+    # a command is its shell words, each kept on one line
+    (train,) = [line for line in _pre_lines(page) if line.startswith("python -m churn train")]
+    assert shlex.split(train) == shlex.split(
+        export.train_command(
+            "data/sample_customers.csv",
+            export.training_mapping(trained),
+            export.MODEL_DIR,
+            seed=trained.model.random_state,
+        )
+    )
+    assert '<span class="arg">--policy</span>' in page
 
 
 # --------------------------------------------------------------------------- the file
@@ -476,6 +489,13 @@ def _plain(page: str) -> str:
 
     text = re.sub(r"<style>.*?</style>|<svg .*?</svg>", " ", page, flags=re.S)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", text)))
+
+
+def _pre_lines(page: str) -> list[str]:
+    import html
+
+    blocks = re.findall(r"<pre>(.*?)</pre>", page, flags=re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", line)) for b in blocks for line in b.split("\n")]
 
 
 def _prepared(page: str) -> date:
