@@ -104,6 +104,12 @@ def decision_of(artifact: Artifact, policy: dict[str, Any]) -> tuple[Decision, E
             f"The policy was made for model {policy['model_fingerprint'][:12]}..., not for this "
             f"model ({artifact.fingerprint[:12]}...); export a policy for this model."
         )
+    score = policy.get("score", "churn_probability")
+    if score != "churn_probability":
+        raise ChurnInputError(
+            f"The memo describes policies on the churn probability; this one applies to "
+            f"'{score}' (a campaign model's policy): export a policy of the churn model."
+        )
     if not isinstance(policy.get("economics"), dict) or not isinstance(policy.get("choice"), dict):
         raise ChurnInputError(
             "The policy records no economics or choice to describe; export it again from the "
@@ -157,9 +163,9 @@ def read_campaign(path: str | Path) -> dict[str, Any]:
     campaign --out DIR`` writes it.
 
     Only what the memo uses is read and checked: ``ate`` and ``success_rate``, each
-    ``{estimate, low, high}`` (shares in [-1, 1] and [0, 1]); ``balance`` (its
-    ``looks_random`` and ``message``, when there); ``arms`` (kept as given); ``action``
-    (the action the campaign tested, when recorded).
+    ``{estimate, low, high}`` (shares in [-1, 1] and [0, 1]); when there, ``balance``
+    (``looks_random`` and its ``verdict`` or ``message`` sentence), ``arms`` (the customers
+    of each arm), ``source`` (the campaign's file) and ``action`` (the action it tested).
     """
     path = Path(path)
     file = path / CAMPAIGN_FILE if path.is_dir() else path
@@ -169,12 +175,20 @@ def read_campaign(path: str | Path) -> dict[str, Any]:
         raise ChurnInputError(f"{file.name} is not a campaign result; {again}.")
     balance = data.get("balance") if isinstance(data.get("balance"), dict) else {}
     looks_random = balance.get("looks_random")
+    message = balance.get("verdict") or balance.get("message")
+    arms = data.get("arms") if isinstance(data.get("arms"), dict) else {}
+    customers = {
+        str(arm): int(row["customers"])
+        for arm, row in arms.items()
+        if isinstance(row, dict) and isinstance(row.get("customers"), int)
+    }
     return {
         "ate": _interval(data, "ate", file.name),
         "success_rate": _interval(data, "success_rate", file.name),
         "looks_random": looks_random if isinstance(looks_random, bool) else None,
-        "balance_message": str(balance.get("message") or ""),
-        "arms": data.get("arms"),
+        "balance_message": str(message) if isinstance(message, str) else "",
+        "arms": customers,
+        "source": str(data["source"]) if isinstance(data.get("source"), str) else None,
         "action": data.get("action") if isinstance(data.get("action"), str) else None,
     }
 
@@ -593,8 +607,13 @@ def _campaign_part(economics: Economics, campaign: dict[str, Any]) -> str:
     success, ate = campaign["success_rate"], campaign["ate"]
     tested = campaign.get("action")
     which = f"of {_e(tested)}" if tested else "of the contact it tested"
+    arms = campaign.get("arms") or {}
+    arm_sizes = ", ".join(f"{_num('campaign_arm_' + arm, n)} {_e(arm)}" for arm, n in arms.items())
+    where = "; ".join(part for part in (_e(campaign.get("source") or ""), arm_sizes) if part)
+    where = f" ({where})" if where else ""
     lines = [
-        f"A past campaign with a control group measured a success rate {which} of "
+        f"A past campaign{where} with a control group measured a "
+        f"success rate {which} of "
         f"<strong>{_percent('campaign_success_rate', success['estimate'])}</strong> (95% "
         f"interval {_percent('campaign_success_low', success['low'])} to "
         f"{_percent('campaign_success_high', success['high'])}): contacting changed the churn "
@@ -615,11 +634,12 @@ def _campaign_part(economics: Economics, campaign: dict[str, Any]) -> str:
             "interval: the profit above may be wrong. Set it to the measured rate and decide "
             "again."
         )
-    if campaign.get("looks_random") is False:
+    if campaign.get("balance_message"):
+        lines.append(_e(campaign["balance_message"]))
+    elif campaign.get("looks_random") is False:
         lines.append(
             "The contacted and control customers differed before the campaign, so the measured "
-            "effect may not be the effect of the contact"
-            + (f": {_e(campaign['balance_message'])}" if campaign["balance_message"] else ".")
+            "effect may not be the effect of the contact."
         )
     elif campaign.get("looks_random") is True:
         lines.append("The contacted and control customers looked alike before the campaign.")

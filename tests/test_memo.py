@@ -367,6 +367,12 @@ def test_an_edited_policy_is_refused(trained, policy):
         memo.build_memo(trained, old)
 
 
+def test_a_campaign_models_policy_is_refused(trained, policy):
+    uplift = {**policy, "score": "uplift"}
+    with pytest.raises(ChurnInputError, match="applies to 'uplift'"):
+        memo.decision_of(trained, uplift)
+
+
 def test_a_monitoring_report_of_another_model_is_refused(trained, policy, monitor_report):
     other = {**monitor_report, "model_fingerprint": "0" * 64}
     with pytest.raises(ChurnInputError, match="monitoring report is for model 000000000000"):
@@ -386,11 +392,30 @@ def files(model_dir, trained, policy, monitor_report, campaign, tmp_path_factory
     save_policy(policy, folder / "policy.json")
     (folder / "report.json").write_text(json.dumps(monitor_report), encoding="utf-8")
     (folder / "campaign").mkdir()
-    (folder / "campaign" / "campaign.json").write_text(
-        json.dumps({**campaign, "balance": {"looks_random": True, "message": ""}}),
-        encoding="utf-8",
-    )
+    (folder / "campaign" / "campaign.json").write_text(json.dumps(CAMPAIGN_JSON), encoding="utf-8")
     return folder
+
+
+#: A campaign.json as ``python -m churn campaign --out`` writes it (the keys the memo reads,
+#: and some it does not), for the sample campaign.
+CAMPAIGN_JSON = {
+    "kind": "campaign",
+    "source": "sample_campaign.csv",
+    "rows": 8000,
+    "arms": {
+        "contacted": {"customers": 4000, "churners": 754, "churn_rate": 0.1885},
+        "control": {"customers": 4000, "churners": 981, "churn_rate": 0.24525},
+    },
+    "ate": {"estimate": -0.05675, "low": -0.07475, "high": -0.03871},
+    "success_rate": {"estimate": 0.2314, "low": 0.1639, "high": 0.2935, "unclipped": 0.2314},
+    "balance": {
+        "features": [],
+        "auc": 0.49,
+        "looks_random": True,
+        "verdict": "The contacted and control customers look alike before the campaign.",
+    },
+    "warnings": [],
+}
 
 
 def test_the_command_writes_the_memo_the_library_builds(
@@ -414,6 +439,11 @@ def test_the_command_writes_the_memo_the_library_builds(
     assert printed.startswith(f"decision memo written to {out}")
     written = out.read_text(encoding="utf-8")
     campaign = memo.read_campaign(files / "campaign")
+    assert campaign["arms"] == {"contacted": 4000, "control": 4000}
+    text = _plain(written)
+    assert "A past campaign (sample_campaign.csv; 4,000 contacted, 4,000 control)" in text
+    assert "success rate of the contact it tested of 23.1% (95% interval 16.4% to 29.3%)" in text
+    assert CAMPAIGN_JSON["balance"]["verdict"] in text
     assert written == memo.build_memo(
         trained, policy, campaign=campaign, monitor=monitor_report, today=_prepared(written)
     )
