@@ -60,6 +60,7 @@ __all__ = [
     "build_memo",
     "chart_svg",
     "decision_of",
+    "error_page",
     "memo_file_name",
     "read_campaign",
     "read_monitor_report",
@@ -289,16 +290,15 @@ def _box(kind: str, body: str) -> str:
 
 
 # ----------------------------------------------------------------------------- sections
-def _who(decision: Decision, policy: dict[str, Any]) -> str:
-    lines = export.describe_rules(decision.rules, NO_ACTION_LABEL)
+def _who(decision: Decision) -> str:
+    """``Call + discount for churn probability 22.3% or more; ...; No action for everyone
+    else`` (a lowest cut-off of 0% reads "under X")."""
     parts = []
-    for line in lines:
+    for line in export.describe_rules(decision.rules, NO_ACTION_LABEL):
         action, _, condition = line.partition(": ")
+        condition = condition.replace(f"from {0:.1%} to under", "under")
         parts.append(f"<strong>{_e(action)}</strong> for {_e(condition)}")
-    text = "; ".join(parts)
-    if decision.capacity is not None:
-        text += f", then at most the capacity: {_e(decision.capacity.sentence())}"
-    return text
+    return "; ".join(parts)
 
 
 def _decision_section(
@@ -314,8 +314,13 @@ def _decision_section(
         else "contacting everybody is not possible within the actions' capacities"
     )
     paragraph = (
-        f"Contact {_percent('share_targeted', decision.share_targeted)} of customers: "
-        f"{_who(decision, policy)}. Chosen for {_e(chosen_by)}. On "
+        f"Contact {_percent('share_targeted', decision.share_targeted)} of customers"
+        + (
+            f" (the capacity: {_e(decision.capacity.sentence())})"
+            if decision.capacity is not None
+            else ""
+        )
+        + f": {_who(decision)}. Chosen for {_e(chosen_by)}. On "
         f"{_num('holdout_customers', decision.n_customers)} "
         "customers the model never saw, this policy earns "
         f"<strong>{_money('profit_per_customer', m['profit_per_customer'])} per customer"
@@ -443,9 +448,12 @@ def _monitor_part(monitor: dict[str, Any] | None, policy: dict[str, Any]) -> str
     if monitor is None:
         return (
             "<h3>Drift</h3><p>No monitoring report was given, so this memo does not say whether "
-            "recent customers still look like the training data. Run <code>python -m churn "
-            "monitor --model DIR --data NEW.csv --policy POLICY.json --out report.json</code> "
-            "and build the memo with <code>--monitor report.json</code>.</p>"
+            "recent customers still look like the training data. Run <code>"
+            + _command(
+                "python -m churn monitor --model DIR --data NEW.csv --policy POLICY.json "
+                "--out report.json"
+            )
+            + "</code> and build the memo with <code>--monitor report.json</code>.</p>"
         )
     status = str(monitor["status"])
     drifted = [f for f in monitor["features"] if f.get("status") != "stable"][:6]
@@ -741,7 +749,7 @@ figure svg { display: block; max-width: 100%; height: auto; }
 pre { background: #f4f5f7; border: 1px solid #dde1e6; padding: 8px 10px; font-size: 12px;
   white-space: pre-wrap; overflow-wrap: anywhere; break-inside: avoid;
   page-break-inside: avoid; }
-pre .arg { white-space: nowrap; }
+.arg { white-space: nowrap; }
 code { font-size: 13px; overflow-wrap: anywhere; }
 footer { margin-top: 24px; font-size: 12px; color: #5a6270; }
 @page { margin: 15mm; }
@@ -752,6 +760,17 @@ footer { margin-top: 24px; font-size: 12px; color: #5a6270; }
   .box, th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 """
+
+
+def error_page(message: str) -> str:
+    """A page saying why the memo could not be built (the app's download gets it instead of
+    a failed download)."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>No decision memo</title><style>{_CSS}</style></head><body><main>"
+        f"<h1>No decision memo</h1><p>The memo could not be built: {_e(message)}</p>"
+        "</main></body></html>\n"
+    )
 
 
 def memo_file_name(policy: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from churn import export, memo
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS, sanitise_for_spreadsheet, to_safe_csv
 from churn.economics import Economics
+from churn.errors import ChurnInputError
 from churn.formatting import action_label, money, percent
 from churn.monitor import monitor
 from churn.policy import REVIEW_AFTER_DAYS, Decision, build_policy, rules_of
@@ -79,7 +80,10 @@ def _memo_builder(
                 )
             while len(kept) >= MEMOS_KEPT:
                 kept.pop(next(iter(kept)))
-            kept[key] = memo.build_memo(artifact, policy, monitor=report, today=today)
+            try:
+                kept[key] = memo.build_memo(artifact, policy, monitor=report, today=today)
+            except ChurnInputError as exc:  # the click gets the sentence, not a traceback
+                return memo.error_page(str(exc))
         return kept[key]
 
     return build

@@ -367,6 +367,28 @@ def test_an_edited_policy_is_refused(trained, policy):
         memo.build_memo(trained, old)
 
 
+def test_the_error_page_is_a_sentence_and_nothing_else():
+    page = memo.error_page("The policy was made for <another> model; export it again.")
+    assert "<script" not in page and "http" not in page
+    assert "The memo could not be built: The policy was made for &lt;another&gt; model" in page
+
+
+def test_a_model_of_another_table(telco_model):
+    """A real table's model (its own value column or none, its own segments)."""
+    economics = default_economics(telco_model.holdout_data.columns, telco_model.info.value_column)
+    policy = _policy(telco_model, economics, Choice("top_share", 0.2))
+    page = memo.build_memo(telco_model, policy, today=TODAY)
+    decision, _ = memo.decision_of(telco_model, policy)
+    parsed = _Memo(page)
+    assert parsed.figures["share_targeted"][0] == pytest.approx(decision.share_targeted)
+    assert parsed.figures["fingerprint"][1] == telco_model.fingerprint
+    assert f"--data {telco_model.info.source}" in _plain(page)
+    assert "of customers (the capacity: at most 20.0% of the customers scored in all" in _plain(
+        page
+    )
+    assert "for churn probability under" in _plain(page)
+
+
 def test_a_campaign_models_policy_is_refused(trained, policy):
     uplift = {**policy, "score": "uplift"}
     with pytest.raises(ChurnInputError, match="applies to 'uplift'"):
