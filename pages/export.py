@@ -75,6 +75,7 @@ def _memo_builder(
                     decision.rules,
                     economics,
                     p=base["churn_probability"].to_numpy(),
+                    review_by=policy["review_by"],
                     today=today,
                     capacity=decision.capacity,
                 )

@@ -270,6 +270,7 @@ def test_offers_the_decision_memo_of_the_exported_policy(page):
         decision.rules,
         scenario.economics,
         p=base["churn_probability"].to_numpy(),
+        review_by=policy["review_by"],
         today=prepared,
         capacity=decision.capacity,
     )
