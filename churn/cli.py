@@ -1,4 +1,4 @@
-"""``python -m churn``: train, score, export policies and monitor from the command line.
+"""``python -m churn``: train, score, export policies, monitor and write the decision memo.
 
 Exit codes: 0 success, 2 bad input (one line starting with ``error:`` on
 stderr), 1 an unexpected failure (set ``CHURN_DEBUG=1`` for the traceback).
@@ -142,6 +142,20 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--policy", help="policy JSON whose rules and economics to evaluate (default: max profit)"
     )
+
+    w = sub.add_parser(
+        "memo",
+        parents=[common],
+        help="write the decision memo: one self-contained HTML file for stakeholders",
+    )
+    w.add_argument("--model", required=True, help="model directory from 'train'")
+    w.add_argument("--policy", required=True, help="policy JSON for that model")
+    w.add_argument(
+        "--campaign",
+        help="campaign folder from 'campaign --out' (its campaign.json): the measured success rate",
+    )
+    w.add_argument("--monitor", help="monitoring report from 'monitor --out': drift and results")
+    w.add_argument("--out", required=True, help="HTML file to write")
     return parser
 
 
@@ -395,6 +409,26 @@ def _monitor(args: argparse.Namespace, progress: _Progress) -> int:
     return 0
 
 
+def _memo(args: argparse.Namespace, progress: _Progress) -> int:
+    from churn import memo  # the chart renderer loads only for this command
+
+    out = Path(args.out)
+    if not out.resolve().parent.is_dir():
+        raise ChurnInputError(f"The folder {out.parent} does not exist; create it first.")
+    artifact = load_artifact(args.model)
+    policy = load_policy(args.policy, artifact.fingerprint)
+    campaign = memo.read_campaign(args.campaign) if args.campaign else None
+    report = memo.read_monitor_report(args.monitor) if args.monitor else None
+    progress("writing the memo")
+    text = memo.build_memo(artifact, policy, campaign=campaign, monitor=report)
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ChurnInputError(f"Cannot write {args.out} ({exc.strerror or exc}).") from None
+    print(f"decision memo written to {args.out} ({len(text.encode('utf-8')) // 1024:,} KB)")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     try:
@@ -406,6 +440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "score": _score,
             "policy": _policy,
             "monitor": _monitor,
+            "memo": _memo,
         }[args.command]
         return handler(args, progress)
     except ChurnInputError as exc:

@@ -37,10 +37,15 @@ from churn.decisions import Choice
 from churn.economics import Economics
 from churn.errors import ChurnInputError
 from churn.policy import apply_policy, capacity_of, rules_of, validate_policy
+from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.targeting import PolicyRule, sorted_rules
 from churn.training import score_frame
 
 __all__ = [
+    "ECONOMICS_PATH",
+    "MODEL_DIR",
+    "SCORES_PATH",
+    "data_paths",
     "describe_rules",
     "economics_json",
     "golden_commands",
@@ -57,6 +62,21 @@ __all__ = [
 
 #: The interpreter in the commands shown to engineering.
 PYTHON = "python"
+#: The paths the commands shown to engineering use (the Export page and the memo).
+MODEL_DIR = "models/churn"
+SCORES_PATH = "scores.csv"
+ECONOMICS_PATH = "economics.json"
+
+
+def data_paths(artifact: Artifact) -> tuple[str, str]:
+    """The files the commands train on and score: ``(train_data, score_data)``.
+
+    For the bundled sample, its files under ``data/``; otherwise the file the model was
+    trained on (as it records it) and ``customers.csv``.
+    """
+    if artifact.info.source == SAMPLE_PATH.name:
+        return f"data/{SAMPLE_PATH.name}", f"data/{NEW_BATCH_PATH.name}"
+    return artifact.info.source or "data.csv", "customers.csv"
 
 
 def policy_json(policy: dict[str, Any]) -> str:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
 import pandas as pd
 import streamlit as st
 
-from churn import export
+from churn import export, memo
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS, sanitise_for_spreadsheet, to_safe_csv
+from churn.economics import Economics
+from churn.errors import ChurnInputError
 from churn.formatting import action_label, money, percent
-from churn.policy import REVIEW_AFTER_DAYS, build_policy, rules_of
-from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
+from churn.monitor import monitor
+from churn.policy import REVIEW_AFTER_DAYS, Decision, build_policy, rules_of
 from pages.common import (
+    acting_on_training_table,
     base_key,
     current_artifact,
     current_base,
@@ -23,9 +29,7 @@ from pages.common import (
     show_input_error,
 )
 
-MODEL_DIR = "models/churn"
-SCORES_PATH = "scores.csv"
-ECONOMICS_PATH = "economics.json"
+MODEL_DIR, SCORES_PATH, ECONOMICS_PATH = export.MODEL_DIR, export.SCORES_PATH, export.ECONOMICS_PATH
 GOLDEN_PATH = "golden-sample.csv"
 
 
@@ -40,6 +44,52 @@ def _model_zip(_artifact: Artifact, fingerprint: str) -> bytes:
     return export.model_zip(_artifact)
 
 
+#: Memos kept per session (the newest few): each takes a second or two to draw.
+MEMOS_KEPT = 4
+
+
+def _memo_builder(
+    artifact: Artifact,
+    policy: dict,
+    decision: Decision,
+    economics: Economics,
+    base: pd.DataFrame | None,
+    key: str,
+) -> Callable[[], str]:
+    """What the memo button runs when clicked (on a thread of its own, outside the page's
+    run): :func:`churn.memo.build_memo` for the page's policy, with the current base
+    monitored when it is a later snapshot than the training data. Kept in the session, so
+    a second click, or the same decision later, costs nothing; nothing is shared with other
+    sessions."""
+    kept = st.session_state.setdefault("_memo_cache", {})
+    today = datetime.now(UTC).date()
+    key = f"{artifact.fingerprint}|{key}|{policy['created_at'][:10]}|{today.isoformat()}"
+
+    def build() -> str:
+        if key not in kept:
+            report = None
+            if base is not None:
+                report = monitor(
+                    artifact,
+                    base,
+                    decision.rules,
+                    economics,
+                    p=base["churn_probability"].to_numpy(),
+                    review_by=policy["review_by"],
+                    today=today,
+                    capacity=decision.capacity,
+                )
+            while len(kept) >= MEMOS_KEPT:
+                kept.pop(next(iter(kept)))
+            try:
+                kept[key] = memo.build_memo(artifact, policy, monitor=report, today=today)
+            except ChurnInputError as exc:  # the click gets the sentence, not a traceback
+                return memo.error_page(str(exc))
+        return kept[key]
+
+    return build
+
+
 artifact = current_artifact()
 scenario = current_scenario()
 decision = show_input_error(current_decision)
@@ -50,15 +100,37 @@ policy = show_input_error(
 )
 policy_text = export.policy_json(policy)
 policy_name = export.policy_file_name(policy)
-is_sample = artifact.info.source == SAMPLE_PATH.name
-train_data = f"data/{SAMPLE_PATH.name}" if is_sample else artifact.info.source or "data.csv"
-score_data = f"data/{NEW_BATCH_PATH.name}" if is_sample else "customers.csv"
+train_data, score_data = export.data_paths(artifact)
 
 st.title("Export")
 st.caption(
     "Everything engineering needs so that production makes the decision chosen here: the "
     "policy file, the model it belongs to, the commands to run and a golden test. Nothing is "
     "saved on the server; every file is a download."
+)
+
+st.subheader("For stakeholders")
+st.download_button(
+    "Download the decision memo (HTML)",
+    data=_memo_builder(
+        artifact,
+        policy,
+        decision,
+        scenario.economics,
+        None if acting_on_training_table() else current_base(),
+        key + base_key(),
+    ),
+    file_name=memo.memo_file_name(policy),
+    mime="text/html",
+    icon=":material/description:",
+    on_click="ignore",
+)
+st.caption(
+    "One HTML file with this decision for people who do not use the app: who is contacted "
+    "and what it earns against the alternatives, whether the model can be relied on, the "
+    "profit curve, what could go wrong (fairness, drift, the review date), the assumptions, "
+    "and the fingerprint and commands for engineering. It opens offline, can be mailed, and "
+    "prints on A4 or Letter. It is drawn when you click (a second or two)."
 )
 
 st.subheader("The policy")

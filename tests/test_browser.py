@@ -206,10 +206,31 @@ def exercise_export(page) -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", policy["model_fingerprint"])
     assert isinstance(policy["rules"], list)
     assert policy["choice"]["method"] == "threshold"  # the scenario is shared across pages
+    exercise_memo(page, policy)
+
+
+def exercise_memo(page, policy: dict) -> None:
+    """The decision memo downloads (drawn on the click) for the exported policy, and opens
+    from the file as a page with no script and nothing fetched (the context's request
+    watch would catch any other host)."""
+    button = page.locator('[data-testid="stDownloadButton"] button', has_text="decision memo")
+    with page.expect_download(timeout=RUN_TIMEOUT_MS) as download_info:
+        button.click()
+    download = download_info.value
+    saved = ARTIFACTS / (download.suggested_filename or "memo.html")
+    download.save_as(saved)
+    text = saved.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "<script" not in text
+    assert policy["model_fingerprint"] in text and text.count("<svg ") == 2
+    memo = page.context.new_page()
+    memo.goto(saved.as_uri())
+    memo.get_by_role("heading", name="The decision", exact=True).wait_for(timeout=RUN_TIMEOUT_MS)
+    memo.screenshot(path=str(SCREENSHOTS / "8-decision-memo.png"), full_page=True)
+    memo.close()
 
 
 def test_every_page_in_a_real_browser() -> None:
-    """Every page, the Decide slider, the policy download and a shared link, in Chromium.
+    """Every page, the Decide slider, the policy and memo downloads and a shared link, in Chromium.
 
     The session itself started right after collection (:func:`start_beside`); this waits
     for it and reports what it found.

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shlex
 import zipfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import PurePosixPath
 
 import numpy as np
@@ -19,7 +21,7 @@ import pytest
 from apptest_downloads import open_page, record_downloads
 from streamlit.testing.v1 import AppTest
 
-from churn import export
+from churn import export, memo
 from churn.artifact import load_artifact
 from churn.cli import main
 from churn.policy import decide_on_holdout, validate_policy
@@ -239,3 +241,40 @@ def test_action_label():
     from churn.formatting import action_label
 
     assert action_label("none") == "No action" and action_label("Email offer") == "Email offer"
+
+
+def test_offers_the_decision_memo_of_the_exported_policy(page):
+    """The memo button's file is ``churn.memo.build_memo`` of the policy the page exports,
+    with the latest snapshot monitored, made when clicked and kept for the session."""
+    from churn.data import read_table
+    from churn.monitor import monitor
+    from churn.sample import NEW_BATCH_PATH
+    from churn.training import scored_customers
+
+    at, store = page
+    (button,) = [
+        b for b in at.get("download_button") if b.label.startswith("Download the decision")
+    ]
+    policy = _shown_policy(at)
+    assert button.proto.deferred_file_id and not button.proto.url  # drawn on click only
+    build = store[button.proto.deferred_file_id]
+    page_memo = build()
+    artifact = _artifact()
+    scenario = at.session_state["scenario"]
+    decision = decide_on_holdout(artifact, scenario.economics, scenario.choice)
+    base = scored_customers(artifact, read_table(NEW_BATCH_PATH, text_columns=("customer_id",)))
+    prepared = date.fromisoformat(re.search(r"memo prepared (\d{4}-\d\d-\d\d)", page_memo)[1])
+    report = monitor(
+        artifact,
+        base,
+        decision.rules,
+        scenario.economics,
+        p=base["churn_probability"].to_numpy(),
+        review_by=policy["review_by"],
+        today=prepared,
+        capacity=decision.capacity,
+    )
+    expected = memo.build_memo(artifact, policy, monitor=report, today=prepared)
+    assert page_memo.encode("utf-8") == expected.encode("utf-8")
+    assert "The latest customers differ significantly" in page_memo
+    assert build() is page_memo  # the second click costs nothing
