@@ -33,7 +33,7 @@ from churn.policy import (
     save_policy,
 )
 from churn.suggest import suggest_mapping
-from churn.training import score_frame, train
+from churn.training import sample_sentence, score_frame, train
 
 __all__ = ["main"]
 
@@ -47,6 +47,7 @@ class _Progress:
     """Timed step messages on stderr, shown when stderr is a terminal (never in pipes/CI)."""
 
     def __init__(self, quiet: bool) -> None:
+        self.asked_quiet = quiet
         self.quiet = quiet or not sys.stderr.isatty()
         self.started = time.perf_counter()
 
@@ -54,6 +55,12 @@ class _Progress:
         """A suggestion or check result: shown on a terminal, like progress."""
         if not self.quiet:
             print(message, file=sys.stderr, flush=True)
+
+    def say(self, message: str) -> None:
+        """A fact about the result (such as a sampled table): on stderr unless ``--quiet``,
+        in pipes too."""
+        if not self.asked_quiet:
+            print(f"note: {message}", file=sys.stderr, flush=True)
 
     def __call__(self, message: str) -> None:
         if not self.quiet:
@@ -236,14 +243,27 @@ def _train(args: argparse.Namespace, progress: _Progress) -> int:
     check = check_data(frame, mapping)
     for line in report_lines(check.report)[2:]:
         progress.note(f"check: {line}")
-    artifact = train(frame, check, seed=args.seed, source=Path(args.data).name, progress=progress)
+    artifact = train(
+        frame,
+        check,
+        seed=args.seed,
+        source=Path(args.data).name,
+        progress=progress,
+        note=progress.say,
+    )
     progress(f"writing {args.out}")
     fingerprint = save_artifact(artifact, args.out)
     m = artifact.metrics
     auc = {name: m[name]["roc_auc"] for name in ("model", "logistic", "rule")}
+    info = artifact.info
+    sampled = (
+        ""
+        if info.table_rows is None
+        else f" ({sample_sentence(info.rows, info.table_rows).replace('trained on ', '')})"
+    )
     print(
         f"trained on {artifact.info.fit_rows:,} customers, checked on "
-        f"{artifact.info.holdout_rows:,}: holdout ROC-AUC model {auc['model']:.3f}, "
+        f"{artifact.info.holdout_rows:,}{sampled}: holdout ROC-AUC model {auc['model']:.3f}, "
         f"logistic {auc['logistic']:.3f}, rule {auc['rule']:.3f}; "
         f"model {fingerprint[:12]} written to {args.out}"
     )
