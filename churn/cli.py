@@ -32,6 +32,7 @@ from churn.policy import (
     rules_of,
     save_policy,
 )
+from churn.scored_base import FINGERPRINT_KEY
 from churn.suggest import suggest_mapping
 from churn.training import sample_sentence, score_frame, train
 
@@ -110,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--data", required=True, help="CSV or Parquet file to score")
     s.add_argument("--out", required=True, help="CSV or Parquet file to write (ids as read)")
     s.add_argument("--policy", help="policy JSON: adds an 'action' column")
+    s.add_argument(
+        "--copy",
+        action="append",
+        default=[],
+        help="input column to copy into the output, after the id (repeat; e.g. the value "
+        "column, so the app can price the actions on a scored base)",
+    )
 
     q = sub.add_parser(
         "policy", parents=[common], help="export a policy (threshold file) for a model"
@@ -292,7 +300,16 @@ def _score(args: argparse.Namespace, progress: _Progress) -> int:
             policy, scored["churn_probability"].to_numpy(), prepared, artifact.id_column
         )
         scored.insert(scored.columns.get_loc("score_note"), "action", action)
-    write_table(scored, args.out)
+    missing = [c for c in args.copy if c not in frame.columns]
+    if missing:
+        raise ChurnInputError(
+            f"--copy {missing[0]}: the data has no such column; columns are: "
+            f"{', '.join(map(str, frame.columns[:20]))}."
+        )
+    at = 1 if artifact.id_column is not None else 0
+    for offset, column in enumerate(dict.fromkeys(c for c in args.copy if c not in scored)):
+        scored.insert(at + offset, column, frame[column].reset_index(drop=True))
+    write_table(scored, args.out, metadata={FINGERPRINT_KEY: artifact.fingerprint})
     print(f"scored {len(scored):,} customers into {args.out}")
     return 0
 

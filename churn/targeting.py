@@ -390,6 +390,29 @@ class RankedCustomers:
             return np.full(max(stop - start, 0), scale)
         return scale * filled[start:stop]
 
+    def values_at(self, economics: Economics, positions: np.ndarray) -> np.ndarray:
+        """Customer values (money) at ranked ``positions`` (NaN where not scored)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        out = np.full(positions.size, np.nan)
+        scored = positions < self.n
+        filled, scale = self._value(economics)
+        out[scored] = scale if filled is None else scale * filled[positions[scored]]
+        return out
+
+    def run_profit(self, action: Action, lo: int, hi: int, economics: Economics) -> float:
+        """Expected profit (money) of giving ``action`` to the customers at ranked positions
+        ``lo`` to ``hi - 1`` (scored ones), from prefix sums."""
+        lo, hi = min(lo, self.n), min(hi, self.n)
+        if hi <= lo:
+            return 0.0
+        P, PV, scale = self._sums_to(economics)
+        s, inc, con = action.success_rate, action.incentive_cost, action.contact_cost
+        return float(
+            s * scale * (PV[hi] - PV[lo])
+            + (1.0 - s) * inc * (P[hi] - P[lo])
+            - (inc + con) * (hi - lo)
+        )
+
     def _sums_to(self, economics: Economics) -> tuple[np.ndarray, np.ndarray, float]:
         """Prefix sums over the ranked scored customers of ``p`` and ``p * value`` (the
         latter before the multiplier ``scale``)."""
@@ -419,19 +442,12 @@ class RankedCustomers:
             profit = float(worth["profit"][k])
         else:
             b = self.bounds(rules, capacity)
-            P, PV, scale = self._sums_to(economics)
-            actions = _rule_actions(rules, economics)
-            profit = 0.0
-            for k, action in enumerate(actions):
-                lo, hi = int(b[k + 1]), int(b[k])
-                if action is None or hi <= lo:
-                    continue
-                s, inc, con = action.success_rate, action.incentive_cost, action.contact_cost
-                profit += (
-                    s * scale * (PV[hi] - PV[lo])
-                    + (1.0 - s) * inc * (P[hi] - P[lo])
-                    - (inc + con) * (hi - lo)
-                )
+            P = self._sums_to(economics)[0]
+            profit = sum(
+                self.run_profit(action, int(b[k + 1]), int(b[k]), economics)
+                for k, action in enumerate(_rule_actions(rules, economics))
+                if action is not None
+            )
             contacted, churners_in = int(b[0]), float(P[int(b[0])])
         churners = float(self._prefix("p", lambda: self.p[: self.n])[self.n])
         n = self.n
