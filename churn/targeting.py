@@ -252,9 +252,10 @@ def rank_order(score: np.ndarray, ids: Any = None, rows: np.ndarray | None = Non
     missing = text.isna().to_numpy()
     codes = np.zeros(score.size, dtype=np.int64)
     present = members[~missing]
-    by_text = np.argsort(text[~missing].to_numpy(dtype=str), kind="stable")
-    codes[present[by_text]] = np.arange(present.size)
-    codes[members[missing]] = present.size
+    # the same code for the same id (the row breaks that tie), missing ids after all others
+    distinct, dense = np.unique(text[~missing].to_numpy(dtype=str), return_inverse=True)
+    codes[present] = dense
+    codes[members[missing]] = distinct.size
     return np.lexsort((position, codes, key))
 
 

@@ -149,6 +149,11 @@ def test_a_capacity_by_expected_value_is_identical_too(seed: int) -> None:
     worth = ranked.by_worth(rules, ECONOMICS)
     taken = ranked.order[worth["order"][: min(total.customers, worth["order"].size)]]
     assert set(taken.tolist()) == set(np.flatnonzero(expected >= 0).tolist())
+    # the order by expected value is rank_order's over the whole batch (duplicate ids too)
+    by_rules = rule_index(p, rules)
+    score = np.where(by_rules >= 0, profit_by_index(by_rules, p, money, rules, ECONOMICS), np.nan)
+    reference = rank_order(score, ids)[: int((by_rules >= 0).sum())]
+    assert np.array_equal(ranked.order[worth["order"]], reference)
     scored = np.isfinite(p)
     want = outlook(p[scored], money[scored], rules, ECONOMICS, capacity=capacity, ids=ids[scored])[
         "estimated"
