@@ -95,7 +95,7 @@ class ScoredBase:
             positions = worth["order"][:taken]
             index = worth["index"][positions]
             value = self.ranked.values_at(economics, positions)
-            profit = profit_by_index(index, self.ranked.p[positions], value, ordered, economics)
+            profit = profit_by_index(index, self.ranked.p_at(positions), value, ordered, economics)
             counts = np.bincount(index, minlength=len(ordered))[: len(ordered)]
             money = np.bincount(index, weights=profit, minlength=len(ordered))[: len(ordered)]
         rows = [
@@ -144,7 +144,7 @@ class ScoredBase:
             index = np.full(i.size, -1, dtype=np.int64)
             acted = i < taken
             index[acted] = worth["index"][positions[acted]]
-        p = self.ranked.p[positions]
+        p = self.ranked.p_at(positions)
         value = self.ranked.values_at(economics, positions)
         expected = profit_by_index(index, p, np.nan_to_num(value), ordered, economics)
         names = np.array([default_action, *(r.action for r in ordered)], dtype=object)

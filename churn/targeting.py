@@ -248,15 +248,21 @@ def rank_order(score: np.ndarray, ids: Any = None, rows: np.ndarray | None = Non
     in_tie[order[1:][tied_next]] = True
     in_tie[order[:-1][tied_next]] = True
     members = np.flatnonzero(in_tie)
-    text = _ids_at(ids, position[members])
-    missing = text.isna().to_numpy()
     codes = np.zeros(score.size, dtype=np.int64)
-    present = members[~missing]
     # the same code for the same id (the row breaks that tie), missing ids after all others
-    distinct, dense = np.unique(text[~missing].to_numpy(dtype=str), return_inverse=True)
-    codes[present] = dense
-    codes[members[missing]] = distinct.size
+    codes[members] = _id_codes(_ids_at(ids, position[members]))
     return np.lexsort((position, codes, key))
+
+
+def _id_codes(text: pd.Series) -> np.ndarray:
+    """Dense ranks of ids compared as text (code point order), missing ids last. Arrow ranks
+    the text where it is stored as Arrow (no copy into fixed-width numpy strings)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(text, type=pa.string(), from_pandas=True)
+    ranks = pc.rank(array, sort_keys="ascending", tiebreaker="dense")  # nulls: at the end
+    return ranks.to_numpy().astype(np.int64)
 
 
 def _ids_at(ids: Any, rows: np.ndarray) -> pd.Series:
@@ -299,14 +305,24 @@ class RankedCustomers:
         order = rank_order(p, ids)
         self.size = int(p.size)
         self.order = order.astype(np.int32) if p.size < 2**31 else order
-        self.p = p[order]
         self.n = int(np.isfinite(p).sum())  # the scored customers come first
         self.ids = ids
-        self._descending = -self.p[: self.n]  # ascending: for the binary searches
+        # minus the ranked probabilities: ascending, for the binary searches (kept once)
+        self._descending = np.negative(p[order], out=None)
+        del p
         self._values = {
             name: np.asarray(v, dtype=float)[order] for name, v in (values or {}).items()
         }
         self._sums: dict[Any, np.ndarray] = {}
+
+    @property
+    def p(self) -> np.ndarray:
+        """The churn probabilities in ranked order (a new array: use :meth:`p_at` for a few)."""
+        return -self._descending
+
+    def p_at(self, positions: np.ndarray) -> np.ndarray:
+        """The churn probabilities at ranked ``positions``."""
+        return -self._descending[positions]
 
     # --------------------------------------------------------------- who gets what
     def bounds(self, rules: Sequence[PolicyRule], capacity: Capacity | None = None) -> np.ndarray:
@@ -318,7 +334,7 @@ class RankedCustomers:
         ordered = sorted_rules(rules)
         cuts = np.array([r.min_probability for r in ordered], dtype=float)
         # customers with p >= cut: strongest rule first; equal cuts leave the weaker empty
-        reach = np.searchsorted(self._descending, -cuts, side="right")
+        reach = np.searchsorted(self._descending[: self.n], -cuts, side="right")
         b = np.append(reach, 0).astype(np.int64)
         if not capacity:
             return b
@@ -371,17 +387,15 @@ class RankedCustomers:
                 f"with '--copy {column}' or use a constant value."
             )
         key = ("filled", column)
-        if key not in self._sums:
+        if key not in self._sums:  # missing values take the median, once, in place
             raw = self._values[column][: self.n]
             finite = np.isfinite(raw)
             if finite.any():
-                self._sums[key] = np.where(finite, raw, float(np.median(raw[finite])))
-            else:
-                self._sums[key] = np.full(self.n, np.nan)
-        filled = self._sums[key]
-        if np.isnan(filled).all() and filled.size:
+                raw[~finite] = float(np.median(raw[finite]))
+            self._sums[key] = bool(finite.any())
+        if not self._sums[key] and self.n:  # nothing to take a median of: the constant
             return None, float(economics.value_constant)
-        return filled, float(economics.value_multiplier)
+        return self._values[column][: self.n], float(economics.value_multiplier)
 
     def values(self, economics: Economics, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Customer values (money) at ranked positions ``start`` to ``stop`` (scored only)."""
@@ -417,11 +431,13 @@ class RankedCustomers:
     def _sums_to(self, economics: Economics) -> tuple[np.ndarray, np.ndarray, float]:
         """Prefix sums over the ranked scored customers of ``p`` and ``p * value`` (the
         latter before the multiplier ``scale``)."""
-        P = self._prefix("p", lambda: self.p[: self.n])
+        P = self._prefix("p", lambda: -self._descending[: self.n])
         filled, scale = self._value(economics)
         if filled is None:
             return P, P, scale
-        PV = self._prefix(("pv", economics.value_column), lambda: self.p[: self.n] * filled)
+        PV = self._prefix(
+            ("pv", economics.value_column), lambda: -self._descending[: self.n] * filled
+        )
         return P, PV, scale
 
     def outlook(
@@ -450,7 +466,7 @@ class RankedCustomers:
                 if action is not None
             )
             contacted, churners_in = int(b[0]), float(P[int(b[0])])
-        churners = float(self._prefix("p", lambda: self.p[: self.n])[self.n])
+        churners = float(self._prefix("p", lambda: -self._descending[: self.n])[self.n])
         n = self.n
         return {
             "customers": n,
@@ -473,7 +489,7 @@ class RankedCustomers:
         if key not in self._sums:
             b = self.bounds(rules)
             index = self.ranked_index(b, 0, int(b[0]))
-            p = self.p[: int(b[0])]
+            p = self.p_at(slice(0, int(b[0])))
             value = self.values(economics, 0, int(b[0]))
             worth = profit_by_index(index, p, value, rules, economics)
             order = rank_order(worth, self.ids, self.order[: int(b[0])])
