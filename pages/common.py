@@ -241,11 +241,15 @@ def acting_on_training_table() -> bool:
 
 def base_key() -> str:
     """Which customers the pages act on, as a cache key ("" for the default base)."""
-    scored = current_scored_base()
-    if scored is not None:
-        return f"scored:{st.session_state['scored_base_key']}"
     upload = acting_on_upload()
     return "" if upload is None else _key_part(upload[1])
+
+
+def decision_key() -> str:
+    """:func:`base_key`, and the scored base when one is open (a capacity in customers is
+    a share of the customers decided on): the key of everything a decision depends on."""
+    scored = current_scored_base()
+    return base_key() + ("" if scored is None else f"|{st.session_state['scored_base_key']}")
 
 
 def base_size() -> int:
@@ -454,20 +458,24 @@ def _decision(_artifact: Artifact, fingerprint: str, key: str, base: str = "") -
 def current_decision() -> Decision:
     """The session's policy measured on the holdout (cached per model and scenario)."""
     artifact = current_artifact()
-    return _decision(artifact, artifact.fingerprint, scenario_key(current_scenario()), base_key())
+    return _decision(
+        artifact, artifact.fingerprint, scenario_key(current_scenario()), decision_key()
+    )
 
 
 @model_cache(max_entries=256)
 def _baselines(_artifact: Artifact, fingerprint: str, key: str, base: str) -> dict[str, float]:
     scenario = Scenario.from_query(json.loads(key))
-    decision = _decision(_artifact, fingerprint, key, base_key())
+    decision = _decision(_artifact, fingerprint, key, decision_key())
     return baseline_profits(_artifact, scenario.economics, decision)
 
 
 def current_baselines() -> dict[str, float]:
     """Profit per customer of the session's policy and its alternatives (cached)."""
     artifact = current_artifact()
-    return _baselines(artifact, artifact.fingerprint, scenario_key(current_scenario()), base_key())
+    return _baselines(
+        artifact, artifact.fingerprint, scenario_key(current_scenario()), decision_key()
+    )
 
 
 def show_input_error(action: Callable[[], Any]) -> Any:
@@ -489,7 +497,7 @@ def _monitor_report(
     base: str = "",
 ) -> MonitorReport:
     scenario = Scenario.from_query(json.loads(key))
-    decision = _decision(_artifact, fingerprint, key, base_key())
+    decision = _decision(_artifact, fingerprint, key, decision_key())
     rules = decision.rules
     if upload is None:
         base = _scored_base(_artifact, fingerprint, acting_on_upload())[0]
@@ -518,7 +526,7 @@ def current_monitor_report(upload: tuple[str, bytes] | None = None) -> MonitorRe
     file. Cached per model, scenario, day and file."""
     artifact = current_artifact()
     key = scenario_key(current_scenario())
-    return _monitor_report(artifact, artifact.fingerprint, key, _today(), upload, base_key())
+    return _monitor_report(artifact, artifact.fingerprint, key, _today(), upload, decision_key())
 
 
 BANNER_WHERE = 'the "Is it still working?" page'

@@ -359,7 +359,8 @@ def _results(decision, scenario: Scenario) -> None:
         st.markdown(f"**Capacity:** {decision.capacity.sentence()}.")
     same = (
         ""
-        if acting_on_training_table()  # scoring these rows again would give in-sample scores
+        # scoring these rows again would give in-sample scores (not so a scored base)
+        if acting_on_training_table() and current_scored_base() is None
         else "; `score --policy` gives these customers the same actions"
     )
     st.info(
