@@ -10,6 +10,7 @@ number of customers to change the size (``python benchmarks/bench_base.py 100000
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +26,7 @@ from churn.scored_base import FINGERPRINT_KEY, read_scored_base
 from churn.targeting import Capacity, Limit, PolicyRule
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
+ROOT = Path(__file__).resolve().parent.parent
 FINGERPRINT = "0" * 64
 
 
@@ -61,9 +63,23 @@ def timed(fn, repeat: int = 5) -> float:
     return best
 
 
+def written_by_another_process(path: Path) -> None:
+    """Generate the file in a child process, so that this one's peak memory is the app's:
+    opening the base and deciding on it."""
+    script = Path(__file__).resolve()
+    subprocess.run([sys.executable, str(script), str(N), "--write", str(path)], check=True)
+
+
+if "--write" in sys.argv:  # the child process
+    write_scores(Path(sys.argv[-1]))
+    raise SystemExit(0)
+
+
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "scores.parquet"
-    write_scores(path)
+    start = time.perf_counter()
+    written_by_another_process(path)
+    write_seconds = time.perf_counter() - start
     size_mb = path.stat().st_size / 1e6
     before = rss_mb()
     start = time.perf_counter()
@@ -119,7 +135,9 @@ emit(
     {
         "customers": N,
         "parquet_mb": round(size_mb, 1),
+        "generate_and_write_seconds": round(write_seconds, 1),
         "open_seconds_read_and_one_sort": round(open_seconds, 2),
+        "rss_before_open_mb": round(before, 1),
         "memory_held_mb": round(held_mb, 1),
         "threshold_change_ms": round(threshold_ms, 1),
         "capacity_change_ms": round(capacity_ms, 1),
@@ -127,7 +145,7 @@ emit(
         "capacity_change_by_expected_value_ms": round(by_value_ms, 1),
         "target_ms": 200,
         "meets_target": max(threshold_ms, capacity_ms) <= 200,
-        "peak_memory_mb": round(peak_memory_mb(), 1),
+        "peak_memory_mb_open_and_decide": round(peak_memory_mb(), 1),
         "note": "each change: the outlook on the base (Decide), the per-action summary and "
         "the first page of 1,000 customers (Customers)",
     },
