@@ -238,6 +238,8 @@ def read_scored_base(
     found = {c: table.column(c).to_numpy(zero_copy_only=False).astype(float) for c in values}
     del table
     ranked = RankedCustomers(p, ids, values=found)
+    del p, found
+    pa.default_memory_pool().release_unused()  # what reading and ranking the ids took
     return ScoredBase(
         name=name,
         ranked=ranked,

@@ -242,16 +242,38 @@ def rank_order(score: np.ndarray, ids: Any = None, rows: np.ndarray | None = Non
         return order
     ranked = key[order]
     tied_next = ranked[1:] == ranked[:-1]
+    del ranked
     if not tied_next.any():
         return order
     in_tie = np.zeros(score.size, dtype=bool)
     in_tie[order[1:][tied_next]] = True
     in_tie[order[:-1][tied_next]] = True
+    del order, tied_next
     members = np.flatnonzero(in_tie)
+    if 4 * members.size > score.size:  # most customers tie: rank every id once, by id and row
+        del members, in_tie
+        return np.lexsort((_row_codes(ids)[position], key))
     codes = np.zeros(score.size, dtype=np.int64)
     # the same code for the same id (the row breaks that tie), missing ids after all others
     codes[members] = _id_codes(_ids_at(ids, position[members]))
     return np.lexsort((position, codes, key))
+
+
+def _arrow_text(ids: Any) -> Any:
+    import pyarrow as pa
+
+    if isinstance(ids, pd.Series | pd.Index | pd.api.extensions.ExtensionArray):
+        return pa.array(pd.Series(ids).astype("string"), type=pa.large_string(), from_pandas=True)
+    return pa.array(pd.Series(np.asarray(ids, dtype=object), dtype="string"), from_pandas=True)
+
+
+def _row_codes(ids: Any) -> np.ndarray:
+    """Each row's place when the rows are sorted by id (as text; missing ids last), then by
+    row: one code per row, computed by Arrow on the ids as they are stored."""
+    import pyarrow.compute as pc
+
+    ranks = pc.rank(_arrow_text(ids), sort_keys="ascending", tiebreaker="first")
+    return ranks.to_numpy().astype(np.int64, copy=False)
 
 
 def _id_codes(text: pd.Series) -> np.ndarray:

@@ -181,3 +181,34 @@ def test_a_missing_value_column_is_a_sentence() -> None:
     ranked = RankedCustomers(np.array([0.2, 0.5]))
     with pytest.raises(Exception, match="'value' is not in the scored customers"):
         ranked.outlook([PolicyRule("email", 0.1)], ECONOMICS)
+
+
+@pytest.mark.parametrize("decimals", [1, 2, 4, 6])
+def test_rank_order_is_the_documented_one_with_few_or_many_ties(decimals: int) -> None:
+    """Many ties rank every id once (by id and row), few rank only the tied ids: both are
+    the documented order, with repeated and missing ids, for a whole batch or some rows."""
+    rng = np.random.default_rng(decimals)
+    n = 3_000
+    score = np.round(rng.random(n), decimals)
+    score[::97] = np.nan
+    ids = pd.array([f"{x:04d}" for x in rng.integers(0, 2_500, n)], dtype="str")
+    ids[::50] = pd.NA
+
+    def brute(rows):
+        return sorted(
+            rows,
+            key=lambda k: (
+                np.isnan(score[k]),
+                0 if np.isnan(score[k]) else -score[k],
+                pd.isna(ids[k]),
+                "" if pd.isna(ids[k]) else ids[k],
+                k,
+            ),
+        )
+
+    everyone = np.arange(n)
+    assert rank_order(score, pd.Series(ids)).tolist() == brute(everyone)
+    assert rank_order(score, np.asarray(ids, dtype=object)).tolist() == brute(everyone)
+    some = rng.permutation(n)[:1_000]
+    got = some[rank_order(score[some], pd.Series(ids), rows=some)]
+    assert got.tolist() == brute(some)
