@@ -244,7 +244,7 @@ def read_scored_base(
         name=name,
         ranked=ranked,
         id_column=id_column,
-        rows=int(p.size),
-        unscored=int(p.size - ranked.n),
+        rows=ranked.size,
+        unscored=ranked.size - ranked.n,
         value_columns=values,
     )
