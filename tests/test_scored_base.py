@@ -179,3 +179,22 @@ def test_a_scores_file_of_another_model_is_refused_in_a_sentence(
     at = _open("pages/decide.py", str(path))
     (error,) = [e.value for e in at.error]
     assert "was scored by another model" in error
+
+
+def test_a_path_opens_only_where_the_app_runs_on_the_pms_computer(
+    trained, scores_file, monkeypatch
+):
+    monkeypatch.delenv("CHURN_LOCAL_FILES", raising=False)
+    at = AppTest.from_file("../app.py", default_timeout=300)
+    at.run()
+    at.switch_page("pages/customers.py").run()
+    assert not [t for t in at.text_input if t.key == "scored_base_path"]  # a hosted app
+    monkeypatch.setenv("CHURN_LOCAL_FILES", "1")
+    at.run()
+    at.text_input(key="scored_base_path").set_value(scores_file).run()
+    next(b for b in at.button if b.label == "Open this file").click().run()
+    assert not at.exception, at.exception
+    base = read_scored_base(scores_file, trained.fingerprint, "customer_id")
+    assert len(at.dataframe[0].value) == min(1_000, base.customers)
+    next(b for b in at.button if b.label == "Close the scored base").click().run()
+    assert "scored_base" not in at.session_state
