@@ -509,6 +509,8 @@ class RankedCustomers:
         economics, so that moving a capacity ranked by expected value is a look-up."""
         key = ("worth", tuple(sorted_rules(rules)), economics)
         if key not in self._sums:
+            for old in [k for k in self._sums if isinstance(k, tuple) and k[0] == "worth"]:
+                del self._sums[old]  # one at a time: each is several arrays of the base's size
             b = self.bounds(rules)
             index = self.ranked_index(b, 0, int(b[0]))
             p = self.p_at(slice(0, int(b[0])))
