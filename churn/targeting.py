@@ -237,9 +237,25 @@ def rank_order(score: np.ndarray, ids: Any = None, rows: np.ndarray | None = Non
     score = np.asarray(score, dtype=float)
     key = np.where(np.isnan(score), np.inf, -score)
     position = np.arange(score.size) if rows is None else np.asarray(rows, dtype=np.int64)
-    order = np.lexsort((position, key))
     if ids is None or score.size < 2:
-        return order
+        return np.lexsort((position, key))
+    ascending = np.sort(key)
+    tied_next = ascending[1:] == ascending[:-1]
+    tied = np.zeros(score.size, dtype=bool)
+    tied[1:] = tied_next
+    tied[:-1] |= tied_next
+    if 4 * int(tied.sum()) > score.size:
+        # Most customers tie (a model's scores on millions of customers): rank every id once
+        # (by id, then row) and sort one number per customer, the score's rank then the id's.
+        del tied
+        distinct = ascending[np.r_[True, ~tied_next]]
+        del ascending, tied_next
+        codes = _row_codes(ids)[position]
+        combined = np.searchsorted(distinct, key).astype(np.int64) * (int(codes.max()) + 1)
+        combined += codes
+        return np.argsort(combined)  # (every number differs: any sort gives this order)
+    del ascending, tied_next, tied
+    order = np.lexsort((position, key))
     ranked = key[order]
     tied_next = ranked[1:] == ranked[:-1]
     del ranked
@@ -248,11 +264,7 @@ def rank_order(score: np.ndarray, ids: Any = None, rows: np.ndarray | None = Non
     in_tie = np.zeros(score.size, dtype=bool)
     in_tie[order[1:][tied_next]] = True
     in_tie[order[:-1][tied_next]] = True
-    del order, tied_next
     members = np.flatnonzero(in_tie)
-    if 4 * members.size > score.size:  # most customers tie: rank every id once, by id and row
-        del members, in_tie
-        return np.lexsort((_row_codes(ids)[position], key))
     codes = np.zeros(score.size, dtype=np.int64)
     # the same code for the same id (the row breaks that tie), missing ids after all others
     codes[members] = _id_codes(_ids_at(ids, position[members]))
