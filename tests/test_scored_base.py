@@ -198,3 +198,48 @@ def test_a_path_opens_only_where_the_app_runs_on_the_pms_computer(
     assert len(at.dataframe[0].value) == min(1_000, base.customers)
     next(b for b in at.button if b.label == "Close the scored base").click().run()
     assert "scored_base" not in at.session_state
+
+
+@pytest.mark.parametrize(
+    "how", [("--top-n", "700"), ("--top-share", "0.1", "--ranking", "expected_value")]
+)
+def test_a_scored_base_gives_the_actions_score_policy_writes(
+    cli_sample_model, tmp_path, capsys, how
+):
+    import json
+
+    from _cli import NEW_BATCH
+
+    from churn.economics import Economics
+    from churn.policy import capacity_of, rules_of
+
+    policy_path = tmp_path / "policy.json"
+    code, _, err = run(capsys, "policy", "--model", cli_sample_model, "--out", policy_path, *how)
+    assert code == 0, err
+    out = tmp_path / "scores.parquet"
+    code, _, err = run(
+        capsys,
+        "score",
+        "--model",
+        cli_sample_model,
+        "--data",
+        NEW_BATCH,
+        "--out",
+        out,
+        "--policy",
+        policy_path,
+        "--copy",
+        "monthly_charges",
+    )
+    assert code == 0, err
+    policy = json.loads(policy_path.read_text())
+    written = pd.read_parquet(out)
+    base = read_scored_base(out, policy["model_fingerprint"], "customer_id")
+    economics = Economics.from_dict(policy["economics"])
+    rules, capacity = rules_of(policy), capacity_of(policy)
+    pages = base.page(rules, economics, capacity, 0, base.rows, policy["default_action"])
+    got = pages.set_index("customer_id")["action"]
+    scored = written[written["churn_probability"].notna()]
+    assert got.loc[scored["customer_id"]].tolist() == scored["action"].tolist()
+    outlook = base.outlook(rules, economics, capacity)
+    assert outlook["contacted"] == int((written["action"] != policy["default_action"]).sum())
