@@ -73,6 +73,9 @@ MIN_ARTIFACT_VERSION = 1
 #: fingerprint, so that training the same data with the same seed gives the same
 #: fingerprint (and a policy exported from the app fits a model engineering retrains).
 RUN_KEYS = ("trained_at", "training_seconds")
+#: Keys ``info.json`` leaves out when they are ``None``, so that models trained without them
+#: keep the fingerprints they had before the keys existed.
+OPTIONAL_KEYS = ("table_rows",)
 
 
 @dataclass
@@ -92,6 +95,9 @@ class ArtifactInfo:
     trained_at: str = ""
     source: str = ""
     rows: int = 0
+    #: Customers of the table when :func:`churn.training.train` took a stratified sample of
+    #: ``rows`` of them (``None``: it trained on the whole table).
+    table_rows: int | None = None
     fit_rows: int = 0
     holdout_rows: int = 0
     churn_rate: float = 0.0
@@ -150,6 +156,10 @@ class Artifact:
     #: the model was fitted on, the holdout scores for the holdout), with ``in_bag`` (no
     #: out-of-bag member: an in-sample score) and ``churned`` (the row's outcome).
     training_scores: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    #: Right after training on a stratified sample (never saved): the positions in the
+    #: training table of the sampled rows, which :attr:`training_scores` are in the order
+    #: of (``None``: the whole table).
+    training_rows: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def holdout_sorted(self) -> tuple[pd.DataFrame, pd.DataFrame, SortedGroups]:
@@ -224,7 +234,11 @@ class Artifact:
 
 def _content(info: ArtifactInfo) -> dict[str, Any]:
     """What ``info.json`` holds of ``info``: everything but the run facts."""
-    return {k: v for k, v in info.to_dict().items() if k not in RUN_KEYS}
+    return {
+        k: v
+        for k, v in info.to_dict().items()
+        if k not in RUN_KEYS and not (k in OPTIONAL_KEYS and v is None)
+    }
 
 
 def _csv_text(frame: pd.DataFrame) -> str:

@@ -272,6 +272,12 @@ class DataCheck:
         column = self.mapping.id_column
         return None if column is None else self.frame[column]
 
+    def subset(self, rows: np.ndarray) -> DataCheck:
+        """The same checks on the rows at positions ``rows`` (in that order): the prepared
+        table and target cut to them, the preparation, roles and report (of the whole
+        table) kept."""
+        return replace(self, frame=self.frame.iloc[rows].reset_index(drop=True), y=self.y[rows])
+
 
 # ------------------------------------------------------------------ parsing helpers
 def _is_text(series: pd.Series) -> bool:

@@ -32,8 +32,9 @@ from churn.policy import (
     rules_of,
     save_policy,
 )
+from churn.scored_base import FINGERPRINT_KEY
 from churn.suggest import suggest_mapping
-from churn.training import score_frame, train
+from churn.training import sample_sentence, score_frame, train
 
 __all__ = ["main"]
 
@@ -47,6 +48,7 @@ class _Progress:
     """Timed step messages on stderr, shown when stderr is a terminal (never in pipes/CI)."""
 
     def __init__(self, quiet: bool) -> None:
+        self.asked_quiet = quiet
         self.quiet = quiet or not sys.stderr.isatty()
         self.started = time.perf_counter()
 
@@ -54,6 +56,12 @@ class _Progress:
         """A suggestion or check result: shown on a terminal, like progress."""
         if not self.quiet:
             print(message, file=sys.stderr, flush=True)
+
+    def say(self, message: str) -> None:
+        """A fact about the result (such as a sampled table): on stderr unless ``--quiet``,
+        in pipes too."""
+        if not self.asked_quiet:
+            print(f"note: {message}", file=sys.stderr, flush=True)
 
     def __call__(self, message: str) -> None:
         if not self.quiet:
@@ -103,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--data", required=True, help="CSV or Parquet file to score")
     s.add_argument("--out", required=True, help="CSV or Parquet file to write (ids as read)")
     s.add_argument("--policy", help="policy JSON: adds an 'action' column")
+    s.add_argument(
+        "--copy",
+        action="append",
+        default=[],
+        help="input column to copy into the output, after the id (repeat; e.g. the value "
+        "column, so the app can price the actions on a scored base)",
+    )
 
     q = sub.add_parser(
         "policy", parents=[common], help="export a policy (threshold file) for a model"
@@ -250,14 +265,27 @@ def _train(args: argparse.Namespace, progress: _Progress) -> int:
     check = check_data(frame, mapping)
     for line in report_lines(check.report)[2:]:
         progress.note(f"check: {line}")
-    artifact = train(frame, check, seed=args.seed, source=Path(args.data).name, progress=progress)
+    artifact = train(
+        frame,
+        check,
+        seed=args.seed,
+        source=Path(args.data).name,
+        progress=progress,
+        note=progress.say,
+    )
     progress(f"writing {args.out}")
     fingerprint = save_artifact(artifact, args.out)
     m = artifact.metrics
     auc = {name: m[name]["roc_auc"] for name in ("model", "logistic", "rule")}
+    info = artifact.info
+    sampled = (
+        ""
+        if info.table_rows is None
+        else f" ({sample_sentence(info.rows, info.table_rows).replace('trained on ', '')})"
+    )
     print(
         f"trained on {artifact.info.fit_rows:,} customers, checked on "
-        f"{artifact.info.holdout_rows:,}: holdout ROC-AUC model {auc['model']:.3f}, "
+        f"{artifact.info.holdout_rows:,}{sampled}: holdout ROC-AUC model {auc['model']:.3f}, "
         f"logistic {auc['logistic']:.3f}, rule {auc['rule']:.3f}; "
         f"model {fingerprint[:12]} written to {args.out}"
     )
@@ -286,7 +314,16 @@ def _score(args: argparse.Namespace, progress: _Progress) -> int:
             policy, scored["churn_probability"].to_numpy(), prepared, artifact.id_column
         )
         scored.insert(scored.columns.get_loc("score_note"), "action", action)
-    write_table(scored, args.out)
+    missing = [c for c in args.copy if c not in frame.columns]
+    if missing:
+        raise ChurnInputError(
+            f"--copy {missing[0]}: the data has no such column; columns are: "
+            f"{', '.join(map(str, frame.columns[:20]))}."
+        )
+    at = 1 if artifact.id_column is not None else 0
+    for offset, column in enumerate(dict.fromkeys(c for c in args.copy if c not in scored)):
+        scored.insert(at + offset, column, frame[column].reset_index(drop=True))
+    write_table(scored, args.out, metadata={FINGERPRINT_KEY: artifact.fingerprint})
     print(f"scored {len(scored):,} customers into {args.out}")
     return 0
 

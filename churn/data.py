@@ -40,8 +40,13 @@ def read_table(path: str | Path, text_columns: tuple[str, ...] = ()) -> pd.DataF
     return read_path(path, text_columns)
 
 
-def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+def write_table(
+    frame: pd.DataFrame, path: str | Path, metadata: dict[str, str] | None = None
+) -> None:
     """Write a frame as CSV or Parquet, chosen by the file extension.
+
+    ``metadata`` is stored in a Parquet file's schema metadata (``score`` records the model's
+    fingerprint there, :data:`churn.scored_base.FINGERPRINT_KEY`); a CSV has nowhere to keep it.
 
     Every cell is written exactly as it is, text starting with ``=``, ``+``, ``-`` or ``@``
     included: this is the command line's machine format, and ids must join back exactly.
@@ -55,7 +60,15 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
         raise ChurnInputError(f"{path} is a folder; give the path of the file to write.")
     suffix = path.suffix.lower()
     try:
-        if suffix in (".parquet", ".pq"):
+        if suffix in (".parquet", ".pq") and metadata:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            extra = {k.encode(): v.encode() for k, v in metadata.items()}
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
+            pq.write_table(table, path)
+        elif suffix in (".parquet", ".pq"):
             frame.to_parquet(path, index=False)
         elif suffix == ".tsv":  # read_table reads .tsv tab-separated
             frame.to_csv(path, sep="\t", index=False, lineterminator="\n")

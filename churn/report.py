@@ -20,6 +20,7 @@ __all__ = [
     "metrics_table",
     "model_card",
     "reliability_table",
+    "training_sample",
     "verdict",
 ]
 
@@ -80,11 +81,25 @@ def data_summary(artifact: Artifact) -> dict[str, Any]:
         "features_by_kind": {str(k): int(v) for k, v in kinds.items()},
         "fit_rows": int(info.fit_rows),
         "holdout_rows": int(info.holdout_rows),
+        "sample": training_sample(artifact),
         "trained_at": info.trained_at,
         "target": info.target,
         "positive_label": info.positive_label,
         "interval": dict(artifact.metrics["interval"]),
     }
+
+
+def training_sample(artifact: Artifact) -> str | None:
+    """``Trained on a stratified sample of 300,000 of 2,000,000 customers (...)``, when
+    :func:`churn.training.train` sampled the table; ``None`` when it trained on all of it."""
+    info = artifact.info
+    if info.table_rows is None:
+        return None
+    return (
+        f"Trained on a stratified sample of {info.rows:,} of {info.table_rows:,} customers "
+        "(same churn rate as the table): a churn model gains little past a few hundred "
+        "thousand customers."
+    )
 
 
 def metrics_table(artifact: Artifact) -> pd.DataFrame:
@@ -194,7 +209,12 @@ def model_card(artifact: Artifact) -> dict[str, Any]:
             f" ({len(spec.columns)} attributes; base churn rate {info.churn_rate:.1%})."
         ),
         "trained_at": info.trained_at,
-        "data": info.source or "uploaded table",
+        "data": (info.source or "uploaded table")
+        + (
+            ""
+            if info.table_rows is None
+            else f" (a stratified sample of {info.rows:,} of its {info.table_rows:,} customers)"
+        ),
         "fingerprint": artifact.fingerprint,
         "model": (
             f"{artifact.model.n_members} bagged LightGBM models{_shape(artifact)} with beta "

@@ -223,36 +223,323 @@ class Capacity:
         return ", ".join(parts) + f", highest {by} first"
 
 
-def rank_order(score: np.ndarray, ids: np.ndarray | None = None) -> np.ndarray:
+def rank_order(score: np.ndarray, ids: Any = None, rows: np.ndarray | None = None) -> np.ndarray:
     """Positions of the customers from the highest ``score`` down (a permutation).
 
     Ties go to the smaller id (compared as text; missing ids last), then to the earlier
     row, so the order does not depend on how a batch was split or sorted (given ids).
     NaN scores come last. Ids are compared only where scores tie (a million distinct
-    probabilities sort in about 0.1 s).
+    probabilities sort in about 0.1 s), and only those are read as text.
+
+    ``rows``: each score's row in the table (default: its position), for scores of some of
+    a table's customers; ``ids`` are then the whole table's.
     """
     score = np.asarray(score, dtype=float)
     key = np.where(np.isnan(score), np.inf, -score)
-    position = np.arange(score.size)
-    order = np.lexsort((position, key))
+    position = np.arange(score.size) if rows is None else np.asarray(rows, dtype=np.int64)
     if ids is None or score.size < 2:
-        return order
+        return np.lexsort((position, key))
+    ascending = np.sort(key)
+    tied_next = ascending[1:] == ascending[:-1]
+    tied = np.zeros(score.size, dtype=bool)
+    tied[1:] = tied_next
+    tied[:-1] |= tied_next
+    if 4 * int(tied.sum()) > score.size:
+        # Most customers tie (a model's scores on millions of customers): rank every id once
+        # (by id, then row) and sort one number per customer, the score's rank then the id's.
+        del tied
+        distinct = ascending[np.r_[True, ~tied_next]]
+        del ascending, tied_next
+        codes = _row_codes(ids)[position]
+        combined = np.searchsorted(distinct, key).astype(np.int64) * (int(codes.max()) + 1)
+        combined += codes
+        return np.argsort(combined)  # (every number differs: any sort gives this order)
+    del ascending, tied_next, tied
+    order = np.lexsort((position, key))
     ranked = key[order]
     tied_next = ranked[1:] == ranked[:-1]
+    del ranked
     if not tied_next.any():
         return order
     in_tie = np.zeros(score.size, dtype=bool)
     in_tie[order[1:][tied_next]] = True
     in_tie[order[:-1][tied_next]] = True
     members = np.flatnonzero(in_tie)
-    text = pd.Series(np.asarray(ids, dtype=object)[members], dtype="string")
-    missing = text.isna().to_numpy()
     codes = np.zeros(score.size, dtype=np.int64)
-    present = members[~missing]
-    by_text = np.argsort(text[~missing].to_numpy(dtype=str), kind="stable")
-    codes[present[by_text]] = np.arange(present.size)
-    codes[members[missing]] = present.size
+    # the same code for the same id (the row breaks that tie), missing ids after all others
+    codes[members] = _id_codes(_ids_at(ids, position[members]))
     return np.lexsort((position, codes, key))
+
+
+def _arrow_text(ids: Any) -> Any:
+    import pyarrow as pa
+
+    if isinstance(ids, pd.Series | pd.Index | pd.api.extensions.ExtensionArray):
+        return pa.array(pd.Series(ids).astype("string"), type=pa.large_string(), from_pandas=True)
+    return pa.array(pd.Series(np.asarray(ids, dtype=object), dtype="string"), from_pandas=True)
+
+
+def _row_codes(ids: Any) -> np.ndarray:
+    """Each row's place when the rows are sorted by id (as text; missing ids last), then by
+    row: one code per row, computed by Arrow on the ids as they are stored."""
+    import pyarrow.compute as pc
+
+    ranks = pc.rank(_arrow_text(ids), sort_keys="ascending", tiebreaker="first")
+    return ranks.to_numpy().astype(np.int64, copy=False)
+
+
+def _id_codes(text: pd.Series) -> np.ndarray:
+    """Dense ranks of ids compared as text (code point order), missing ids last. Arrow ranks
+    the text where it is stored as Arrow (no copy into fixed-width numpy strings)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(text, type=pa.string(), from_pandas=True)
+    ranks = pc.rank(array, sort_keys="ascending", tiebreaker="dense")  # nulls: at the end
+    return ranks.to_numpy().astype(np.int64)
+
+
+def _ids_at(ids: Any, rows: np.ndarray) -> pd.Series:
+    """The ids at positions ``rows`` as text (``string`` dtype), converting only those: a
+    column of ten million text ids is never copied into Python objects."""
+    if isinstance(ids, pd.Series | pd.Index | pd.api.extensions.ExtensionArray):
+        taken = pd.Series(ids[rows] if not isinstance(ids, pd.Series) else ids.iloc[rows])
+        return taken.reset_index(drop=True).astype("string")
+    return pd.Series(np.asarray(ids, dtype=object)[rows], dtype="string")
+
+
+class RankedCustomers:
+    """Customers sorted once by churn probability, so that a policy's rules and a capacity
+    ranked by churn probability apply by binary search and prefix sums.
+
+    The sort is :func:`rank_order` (highest probability first, ties to the smaller id, then
+    the earlier row; customers without a probability last). In that order a policy ranked
+    by churn probability gives each action a run of consecutive customers, the strongest
+    first, whatever its rules and capacity (:meth:`bounds`): after the one sort, a change of
+    cut-off or capacity costs a few binary searches, and what it does to the customers in
+    money (:meth:`outlook`) a few look-ups in prefix sums. :func:`assigned_index` applies
+    every capacity ranked by probability through this class: one implementation.
+
+    Parameters
+    ----------
+    p : churn probabilities in [0, 1]; NaN: not scored (never acted on, not counted in the
+        batch a capacity's share refers to).
+    ids : customer ids that break ties (see :func:`rank_order`), or ``None``.
+    values : columns of customer values (money, or numbers a multiplier makes money), by
+        name, one per customer in the order of ``p``, for :meth:`outlook` and :meth:`page`.
+    """
+
+    def __init__(
+        self,
+        p: np.ndarray,
+        ids: Any = None,
+        values: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        p = np.asarray(p, dtype=float)
+        order = rank_order(p, ids)
+        self.size = int(p.size)
+        self.order = order.astype(np.int32) if p.size < 2**31 else order
+        self.n = int(np.isfinite(p).sum())  # the scored customers come first
+        self.ids = ids
+        # minus the ranked probabilities: ascending, for the binary searches (kept once)
+        self._descending = np.negative(p[order], out=None)
+        del p
+        self._values = {
+            name: np.asarray(v, dtype=float)[order] for name, v in (values or {}).items()
+        }
+        self._sums: dict[Any, np.ndarray] = {}
+
+    @property
+    def p(self) -> np.ndarray:
+        """The churn probabilities in ranked order (a new array: use :meth:`p_at` for a few)."""
+        return -self._descending
+
+    def p_at(self, positions: np.ndarray) -> np.ndarray:
+        """The churn probabilities at ranked ``positions``."""
+        return -self._descending[positions]
+
+    # --------------------------------------------------------------- who gets what
+    def bounds(self, rules: Sequence[PolicyRule], capacity: Capacity | None = None) -> np.ndarray:
+        """``B`` with ``B[k]`` the number of customers given action ``k`` of
+        ``sorted_rules(rules)`` or a stronger one (``B[len(rules)] == 0``): in the ranked
+        order, the customers at positions ``B[k + 1]`` to ``B[k] - 1`` get action ``k``,
+        those from ``B[0]`` on none. ``capacity`` must rank by churn probability.
+        """
+        ordered = sorted_rules(rules)
+        cuts = np.array([r.min_probability for r in ordered], dtype=float)
+        # customers with p >= cut: strongest rule first; equal cuts leave the weaker empty
+        reach = np.searchsorted(self._descending[: self.n], -cuts, side="right")
+        b = np.append(reach, 0).astype(np.int64)
+        if not capacity:
+            return b
+        if capacity.ranking != "churn_probability":
+            raise ChurnInputError("Only a capacity ranked by churn probability cuts runs.")
+        limits = capacity.limits
+        for k in range(len(ordered) - 1, -1, -1):  # strongest action first
+            limit = limits.get(ordered[k].action)
+            if limit is not None:  # the overflow, at the end of its run, passes to k - 1
+                b[k] = min(b[k], b[k + 1] + limit.count(self.n))
+        if capacity.total is not None:
+            b = np.minimum(b, capacity.total.count(self.n))
+        return b
+
+    def ranked_index(self, b: np.ndarray, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Each action's index (-1: none) at ranked positions ``start`` to ``stop``."""
+        stop = self.size if stop is None else min(stop, self.size)
+        positions = np.arange(start, max(stop, start))
+        # the number of runs that reach past each position, less one
+        ascending = b[:-1][::-1]
+        reach = ascending.size - np.searchsorted(ascending, positions, side="right")
+        return (reach - 1).astype(np.int64)
+
+    def assigned(self, rules: Sequence[PolicyRule], capacity: Capacity | None = None) -> np.ndarray:
+        """Each customer's action index in ``sorted_rules(rules)`` (-1: none), in the
+        customers' own order: :func:`assigned_index` for a capacity ranked by probability."""
+        b = self.bounds(rules, capacity)
+        ranked = np.full(self.size, -1, dtype=np.int64)
+        for k in range(len(b) - 1):
+            ranked[b[k + 1] : b[k]] = k
+        index = np.empty(self.size, dtype=np.int64)
+        index[self.order] = ranked
+        return index
+
+    # --------------------------------------------------------------- what it is worth
+    def _prefix(self, key: Any, make: Any) -> np.ndarray:
+        if key not in self._sums:
+            self._sums[key] = np.concatenate([[0.0], np.cumsum(make())])
+        return self._sums[key]
+
+    def _value(self, economics: Economics) -> tuple[np.ndarray | None, float]:
+        """The ranked value column (median-filled as :meth:`Economics.customer_value`) and
+        the multiplier; ``(None, constant)`` for a value the same for everybody."""
+        column = economics.value_column
+        if column is None:
+            return None, float(economics.value_constant)
+        if column not in self._values:
+            raise ChurnInputError(
+                f"The value column '{column}' is not in the scored customers; score them "
+                f"with '--copy {column}' or use a constant value."
+            )
+        key = ("filled", column)
+        if key not in self._sums:  # missing values take the median, once, in place
+            raw = self._values[column][: self.n]
+            finite = np.isfinite(raw)
+            if finite.any():
+                raw[~finite] = float(np.median(raw[finite]))
+            self._sums[key] = bool(finite.any())
+        if not self._sums[key] and self.n:  # nothing to take a median of: the constant
+            return None, float(economics.value_constant)
+        return self._values[column][: self.n], float(economics.value_multiplier)
+
+    def values(self, economics: Economics, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Customer values (money) at ranked positions ``start`` to ``stop`` (scored only)."""
+        stop = self.n if stop is None else min(stop, self.n)
+        filled, scale = self._value(economics)
+        if filled is None:
+            return np.full(max(stop - start, 0), scale)
+        return scale * filled[start:stop]
+
+    def values_at(self, economics: Economics, positions: np.ndarray) -> np.ndarray:
+        """Customer values (money) at ranked ``positions`` (NaN where not scored)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        out = np.full(positions.size, np.nan)
+        scored = positions < self.n
+        filled, scale = self._value(economics)
+        out[scored] = scale if filled is None else scale * filled[positions[scored]]
+        return out
+
+    def run_profit(self, action: Action, lo: int, hi: int, economics: Economics) -> float:
+        """Expected profit (money) of giving ``action`` to the customers at ranked positions
+        ``lo`` to ``hi - 1`` (scored ones), from prefix sums."""
+        lo, hi = min(lo, self.n), min(hi, self.n)
+        if hi <= lo:
+            return 0.0
+        P, PV, scale = self._sums_to(economics)
+        s, inc, con = action.success_rate, action.incentive_cost, action.contact_cost
+        return float(
+            s * scale * (PV[hi] - PV[lo])
+            + (1.0 - s) * inc * (P[hi] - P[lo])
+            - (inc + con) * (hi - lo)
+        )
+
+    def _sums_to(self, economics: Economics) -> tuple[np.ndarray, np.ndarray, float]:
+        """Prefix sums over the ranked scored customers of ``p`` and ``p * value`` (the
+        latter before the multiplier ``scale``)."""
+        P = self._prefix("p", lambda: -self._descending[: self.n])
+        filled, scale = self._value(economics)
+        if filled is None:
+            return P, P, scale
+        PV = self._prefix(
+            ("pv", economics.value_column), lambda: -self._descending[: self.n] * filled
+        )
+        return P, PV, scale
+
+    def outlook(
+        self, rules: Sequence[PolicyRule], economics: Economics, capacity: Capacity | None = None
+    ) -> dict[str, Any]:
+        """:func:`outlook`'s ``estimated`` figures of the policy on these customers (the
+        scored ones), from prefix sums: the same customers contacted as
+        :func:`assigned_index`, the same money (to rounding).
+
+        A contacted customer's expected profit is linear in ``p`` and ``p * value``
+        (:func:`churn.economics.contact_profit`), so each action's run sums in constant
+        time. A capacity ranked by expected value sorts the customers by it once per rules
+        and economics (:meth:`by_worth`).
+        """
+        if capacity and capacity.ranking == "expected_value":
+            worth = self.by_worth(rules, economics)
+            k = self._worth_taken(worth, capacity)
+            contacted, churners_in = k, float(worth["p"][k])
+            profit = float(worth["profit"][k])
+        else:
+            b = self.bounds(rules, capacity)
+            P = self._sums_to(economics)[0]
+            profit = sum(
+                self.run_profit(action, int(b[k + 1]), int(b[k]), economics)
+                for k, action in enumerate(_rule_actions(rules, economics))
+                if action is not None
+            )
+            contacted, churners_in = int(b[0]), float(P[int(b[0])])
+        churners = float(self._prefix("p", lambda: -self._descending[: self.n])[self.n])
+        n = self.n
+        return {
+            "customers": n,
+            "contacted": contacted,
+            "share_targeted": contacted / n if n else math.nan,
+            "churners_contacted": churners_in,
+            "precision": churners_in / contacted if contacted else math.nan,
+            "recall": churners_in / churners if churners > 0 else math.nan,
+            "churn_rate": churners / n if n else math.nan,
+            "profit": profit,
+            "profit_per_customer": profit / n if n else math.nan,
+        }
+
+    def by_worth(self, rules: Sequence[PolicyRule], economics: Economics) -> dict[str, Any]:
+        """The customers the rules act on, sorted by the expected value of their action
+        (:func:`rank_order`, ties to the smaller id): ``order`` (ranked positions),
+        ``p`` and ``profit`` (prefix sums in that order). Sorted once per rules and
+        economics, so that moving a capacity ranked by expected value is a look-up."""
+        key = ("worth", tuple(sorted_rules(rules)), economics)
+        if key not in self._sums:
+            for old in [k for k in self._sums if isinstance(k, tuple) and k[0] == "worth"]:
+                del self._sums[old]  # one at a time: each is several arrays of the base's size
+            b = self.bounds(rules)
+            index = self.ranked_index(b, 0, int(b[0]))
+            p = self.p_at(slice(0, int(b[0])))
+            value = self.values(economics, 0, int(b[0]))
+            worth = profit_by_index(index, p, value, rules, economics)
+            order = rank_order(worth, self.ids, self.order[: int(b[0])])
+            self._sums[key] = {
+                "order": order,
+                "p": np.concatenate([[0.0], np.cumsum(p[order])]),
+                "profit": np.concatenate([[0.0], np.cumsum(worth[order])]),
+                "index": index,
+            }
+        return self._sums[key]
+
+    def _worth_taken(self, worth: dict[str, Any], capacity: Capacity) -> int:
+        size = worth["order"].size
+        return size if capacity.total is None else min(size, capacity.total.count(self.n))
 
 
 def assigned_index(
@@ -276,37 +563,23 @@ def assigned_index(
     ids : customer ids, to break ties in the ranking (see :func:`rank_order`).
     """
     p = np.asarray(p, dtype=float)
-    index = rule_index(p, rules)
     if not capacity:
-        return index
-    ordered = sorted_rules(rules)
-    if capacity.ranking == "expected_value":
-        if value is None or economics is None:
-            raise ChurnInputError(
-                "Ranking by expected value needs each customer's value and the economics."
-            )
-        score = profit_by_index(index, p, np.asarray(value, dtype=float), ordered, economics)
-        score = np.where(index >= 0, score, np.nan)
-    else:
-        score = np.where(index >= 0, p, np.nan)
-    position = np.empty(p.size, dtype=np.int64)
-    position[rank_order(score, ids)] = np.arange(p.size)
-    n = int(np.isfinite(p).sum())
-    limits = capacity.limits
-    for k in range(len(ordered) - 1, -1, -1):  # strongest action first
-        limit = limits.get(ordered[k].action)
-        if limit is None:
-            continue
-        members = np.flatnonzero(index == k)
-        allowed = limit.count(n)
-        if members.size > allowed:
-            overflow = members[np.argsort(position[members], kind="stable")][allowed:]
-            index[overflow] = k - 1
+        return rule_index(p, rules)
+    if capacity.ranking == "churn_probability":  # runs of the ranked order: see RankedCustomers
+        return RankedCustomers(p, ids).assigned(rules, capacity)
+    if value is None or economics is None:
+        raise ChurnInputError(
+            "Ranking by expected value needs each customer's value and the economics."
+        )
+    # by expected value there is a total capacity only (Capacity refuses action limits)
+    index = rule_index(p, rules)
+    score = profit_by_index(index, p, np.asarray(value, dtype=float), rules, economics)
+    score = np.where(index >= 0, score, np.nan)
     if capacity.total is not None:
-        contacted = np.flatnonzero(index >= 0)
-        allowed = capacity.total.count(n)
-        if contacted.size > allowed:
-            index[contacted[np.argsort(position[contacted], kind="stable")][allowed:]] = -1
+        allowed = capacity.total.count(int(np.isfinite(p).sum()))
+        ranked = rank_order(score, ids)
+        contacted = ranked[index[ranked] >= 0]
+        index[contacted[allowed:]] = -1
     return index
 
 

@@ -11,6 +11,7 @@ import gc
 import hashlib
 import inspect
 import json
+import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -28,6 +29,7 @@ from churn.monitor import MonitorReport, banner_messages, monitor
 from churn.policy import Decision, baseline_profits, decide_on_holdout
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.scenario import Scenario, default_scenario
+from churn.scored_base import ScoredBase, read_scored_base
 from churn.training import customers_to_act_on, scored_customers, train
 
 
@@ -243,8 +245,117 @@ def base_key() -> str:
     return "" if upload is None else _key_part(upload[1])
 
 
+def decision_key() -> str:
+    """:func:`base_key`, and the scored base when one is open (a capacity in customers is
+    a share of the customers decided on): the key of everything a decision depends on."""
+    scored = current_scored_base()
+    return base_key() + ("" if scored is None else f"|{st.session_state['scored_base_key']}")
+
+
+def base_size() -> int:
+    """How many customers the pages act on (a capacity in customers is a number of them)."""
+    scored = current_scored_base()
+    return scored.customers if scored is not None else len(current_base())
+
+
+# ----------------------------------------------------------------- a scored base (issue 14)
+#: Set to 1 where the app runs on the PM's own computer: the pages then also open a scored
+#: base by its path, for files larger than an upload may be. Never on a hosted demo: a
+#: visitor must not read the server's files.
+LOCAL_FILES_ENV = "CHURN_LOCAL_FILES"
+
+
+def local_files_allowed() -> bool:
+    """Whether a scored base can be opened by its path on this computer."""
+    return os.environ.get(LOCAL_FILES_ENV, "") == "1"
+
+
+def current_scored_base() -> ScoredBase | None:
+    """The scored base the session opened for the current model, if any (kept in the
+    session's own state: sorted once when opened, private to the session)."""
+    scored = st.session_state.get("scored_base")
+    if scored is None:
+        return None
+    if st.session_state.get("scored_base_model") != current_artifact().fingerprint:
+        close_scored_base()  # opened for another model
+        return None
+    return scored
+
+
+def close_scored_base() -> None:
+    for key in ("scored_base", "scored_base_model", "scored_base_key"):
+        st.session_state.pop(key, None)
+
+
+def _open_scored_base(source: str | bytes, name: str, key: str) -> None:
+    artifact = current_artifact()
+    st.session_state.pop("scored_base_refused", None)
+    try:
+        with st.spinner(f"Opening {name}: reading the scores and sorting them once..."):
+            scored = read_scored_base(source, artifact.fingerprint, artifact.id_column, name)
+    except ChurnInputError as exc:
+        st.session_state["scored_base_refused"] = str(exc)
+    else:
+        close_scored_base()
+        st.session_state["scored_base"] = scored
+        st.session_state["scored_base_model"] = artifact.fingerprint
+        st.session_state["scored_base_key"] = key
+    st.rerun()
+
+
+def scored_base_opener() -> None:
+    """On Decide and Customers: open the scores ``python -m churn score --out FILE.parquet``
+    wrote, to decide on the whole scored base (up to 10,000,000 customers), or close it."""
+    scored = current_scored_base()
+    title = "Scored base: " + (scored.name if scored else "none (open one from the command line)")
+    with st.expander(title, expanded="scored_base_refused" in st.session_state):
+        st.markdown(
+            "Open the scores of your whole customer base, written by "
+            "`python -m churn score --model DIR --data customers.parquet --out scores.parquet` "
+            "(add `--copy COLUMN` for a value column). The model must be this one. Decide and "
+            "Customers then act on every scored customer; the list shows a page at a time."
+        )
+        file = st.file_uploader("Scores (Parquet)", type=["parquet"], key="scored_base_file")
+        if file is not None and file.file_id != st.session_state.get("scored_base_seen"):
+            st.session_state["scored_base_seen"] = file.file_id
+            _open_scored_base(file.getvalue(), file.name, f"upload:{file.file_id}")
+        if local_files_allowed():
+            path = st.text_input(
+                "Or the path of a scores file on this computer (for files larger than an "
+                "upload may be)",
+                key="scored_base_path",
+            )
+            if st.button("Open this file", disabled=not path.strip()):
+                path = os.path.expanduser(path.strip())
+                _open_scored_base(path, os.path.basename(path), f"path:{path}")
+        else:
+            st.caption(
+                "Files larger than an upload may be open by their path when the app runs on "
+                f"your own computer (start it with {LOCAL_FILES_ENV}=1); a hosted app reads "
+                "uploads only."
+            )
+        if "scored_base_refused" in st.session_state:
+            st.error(st.session_state["scored_base_refused"])
+        if scored is not None:
+            left = (
+                f"; {scored.unscored:,} rows without a probability are left out"
+                if scored.unscored
+                else ""
+            )
+            st.caption(f"{scored.customers:,} scored customers{left}.")
+            if st.button("Close the scored base"):
+                close_scored_base()
+                st.rerun()
+
+
 def base_description() -> str:
     """What the current base is, in words, for captions."""
+    scored = current_scored_base()
+    if scored is not None:
+        return (
+            f"the {scored.customers:,} scored customers of {scored.name}, scored by this model "
+            "from the command line"
+        )
     artifact = current_artifact()
     upload = acting_on_upload()
     _, facts = _scored_base(artifact, artifact.fingerprint, upload)
@@ -338,7 +449,7 @@ def economics_key(scenario: Scenario) -> str:
 @model_cache(max_entries=256)
 def _decision(_artifact: Artifact, fingerprint: str, key: str, base: str = "") -> Decision:
     scenario = Scenario.from_query(json.loads(key))
-    batch = len(current_base()) if scenario.choice.method == "top_n" else None
+    batch = base_size() if scenario.choice.method == "top_n" else None
     return decide_on_holdout(
         _artifact, scenario.economics, scenario.choice, scenario.ranking, batch_size=batch
     )
@@ -347,20 +458,24 @@ def _decision(_artifact: Artifact, fingerprint: str, key: str, base: str = "") -
 def current_decision() -> Decision:
     """The session's policy measured on the holdout (cached per model and scenario)."""
     artifact = current_artifact()
-    return _decision(artifact, artifact.fingerprint, scenario_key(current_scenario()), base_key())
+    return _decision(
+        artifact, artifact.fingerprint, scenario_key(current_scenario()), decision_key()
+    )
 
 
 @model_cache(max_entries=256)
 def _baselines(_artifact: Artifact, fingerprint: str, key: str, base: str) -> dict[str, float]:
     scenario = Scenario.from_query(json.loads(key))
-    decision = _decision(_artifact, fingerprint, key, base_key())
+    decision = _decision(_artifact, fingerprint, key, decision_key())
     return baseline_profits(_artifact, scenario.economics, decision)
 
 
 def current_baselines() -> dict[str, float]:
     """Profit per customer of the session's policy and its alternatives (cached)."""
     artifact = current_artifact()
-    return _baselines(artifact, artifact.fingerprint, scenario_key(current_scenario()), base_key())
+    return _baselines(
+        artifact, artifact.fingerprint, scenario_key(current_scenario()), decision_key()
+    )
 
 
 def show_input_error(action: Callable[[], Any]) -> Any:
@@ -382,7 +497,7 @@ def _monitor_report(
     base: str = "",
 ) -> MonitorReport:
     scenario = Scenario.from_query(json.loads(key))
-    decision = _decision(_artifact, fingerprint, key, base_key())
+    decision = _decision(_artifact, fingerprint, key, decision_key())
     rules = decision.rules
     if upload is None:
         base = _scored_base(_artifact, fingerprint, acting_on_upload())[0]
@@ -411,7 +526,7 @@ def current_monitor_report(upload: tuple[str, bytes] | None = None) -> MonitorRe
     file. Cached per model, scenario, day and file."""
     artifact = current_artifact()
     key = scenario_key(current_scenario())
-    return _monitor_report(artifact, artifact.fingerprint, key, _today(), upload, base_key())
+    return _monitor_report(artifact, artifact.fingerprint, key, _today(), upload, decision_key())
 
 
 BANNER_WHERE = 'the "Is it still working?" page'

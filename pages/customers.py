@@ -24,8 +24,10 @@ from pages.common import (
     current_decision,
     current_explanation,
     current_scenario,
+    current_scored_base,
     model_cache,
     scenario_key,
+    scored_base_opener,
     show_input_error,
 )
 
@@ -64,11 +66,90 @@ def _action_list(
     )
 
 
+#: Customers shown at a time from a scored base (the list itself is never built whole).
+PAGE_SIZE = 1_000
+
+
+def _scored_base_list(scored, decision, economics) -> None:
+    """The ranked list of a scored base opened from the command line, a page at a time:
+    counts and money from the one sort, rows built only for the page shown."""
+    summary = scored.summary(decision.rules, economics, decision.capacity)
+    by_value = decision.capacity is not None and decision.capacity.ranking == "expected_value"
+    first = "those where the action is worth most first" if by_value else "most at risk first"
+    st.caption(
+        f"{scored.customers:,} customers, {first}, with the action the policy chosen on the "
+        f"Decide page gives each of them. They are {base_description()}; "
+        "`score --policy` gives them the same actions."
+    )
+    if decision.capacity is not None:
+        contacted = int(summary.loc[summary["action"] != DEFAULT_ACTION, "customers"].sum())
+        st.info(
+            f"The team's capacity ({decision.capacity.sentence()}) cuts the list at "
+            f"**{contacted:,} customers**: everyone after them gets no action, as "
+            "`score --policy` does.",
+            icon=":material/content_cut:",
+        )
+    columns = st.columns(len(summary) + 1)
+    for column, row in zip(columns, summary.itertuples(index=False), strict=False):
+        column.metric(
+            action_label(row.action),
+            f"{row.customers:,}",
+            help=f"{percent(row.share)} of the customers; expected value "
+            f"{money(row.expected_value)}",
+            border=True,
+        )
+    columns[-1].metric(
+        "Total expected value", money(float(summary["expected_value"].sum())), border=True
+    )
+    pages = max(1, -(-scored.customers // PAGE_SIZE))
+    number = st.number_input(
+        f"Page (of {pages:,}; {PAGE_SIZE:,} customers a page)",
+        1,
+        pages,
+        1,
+        1,
+        key="scored_base_page",
+    )
+    start = (int(number) - 1) * PAGE_SIZE
+    shown = scored.page(
+        decision.rules, economics, decision.capacity, start, PAGE_SIZE, DEFAULT_ACTION
+    )
+    st.caption(
+        f"Customers ranked {start + 1:,} to {start + len(shown):,} of {scored.customers:,}. "
+        "The reasons, segments and downloads are for customers scored in the app; the whole "
+        "list with its actions is `python -m churn score --policy`'s output."
+    )
+    display = customers.sanitise_for_spreadsheet(shown).assign(
+        action=shown["action"].map(action_label),
+        churn_probability=shown["churn_probability"] * 100,
+    )
+    id_label = scored.id_column or customers.ROW_COLUMN
+    st.dataframe(
+        display,
+        hide_index=True,
+        height=560,
+        column_config={
+            "rank": st.column_config.NumberColumn("Rank", width="small", pinned=True),
+            id_label: st.column_config.TextColumn(id_label, pinned=True),
+            "churn_probability": st.column_config.ProgressColumn(
+                "Churn probability", format="%.1f%%", min_value=0.0, max_value=100.0
+            ),
+            "action": st.column_config.TextColumn("Action"),
+            "expected_value": st.column_config.NumberColumn("Expected value", format="dollar"),
+            "customer_value": st.column_config.NumberColumn("Customer value", format="dollar"),
+        },
+    )
+
+
 artifact = current_artifact()
 st.title("Customers")
 act_on_uploader()  # before the base, so a snapshot can be changed whatever the base does
+scored_base_opener()
 scenario = current_scenario()
 decision = show_input_error(current_decision)
+if (scored_base := current_scored_base()) is not None:
+    show_input_error(lambda: _scored_base_list(scored_base, decision, scenario.economics))
+    st.stop()
 key = scenario_key(scenario)
 table = show_input_error(
     lambda: _action_list(

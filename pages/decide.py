@@ -18,13 +18,16 @@ from pages.common import (
     act_on_uploader,
     acting_on_training_table,
     base_description,
+    base_size,
     current_artifact,
     current_base,
     current_baselines,
     current_decision,
     current_scenario,
+    current_scored_base,
     economics_key,
     model_cache,
+    scored_base_opener,
     set_scenario,
     show_input_error,
 )
@@ -40,6 +43,7 @@ METHODS = {
 artifact = current_artifact()
 st.title("Decide")
 act_on_uploader()  # before the base, so a snapshot can be changed whatever the base does
+scored_base_opener()
 base = show_input_error(current_base)
 
 
@@ -88,7 +92,7 @@ def _choice_controls(scenario: Scenario) -> Choice:
         )
         return Choice("threshold", v)
     if method == "top_share":
-        n_base = len(base)
+        n_base = base_size()
         by_count = current.method == "top_n"
         mode = st.radio(
             "Capacity as",
@@ -346,7 +350,7 @@ def _results(decision, scenario: Scenario) -> None:
         f"(range over the per-customer intervals {money(m['expected_profit_per_customer_low'], 2)}"
         f" to {money(m['expected_profit_per_customer_high'], 2)})."
     )
-    ahead = on_customers(decision, economics, base, artifact.id_column)
+    ahead = _on_base(decision, economics)
     on_base = ahead["estimated"]
     note = economics_note(decision, profits)
     if note:
@@ -355,7 +359,8 @@ def _results(decision, scenario: Scenario) -> None:
         st.markdown(f"**Capacity:** {decision.capacity.sentence()}.")
     same = (
         ""
-        if acting_on_training_table()  # scoring these rows again would give in-sample scores
+        # scoring these rows again would give in-sample scores (not so a scored base)
+        if acting_on_training_table() and current_scored_base() is None
         else "; `score --policy` gives these customers the same actions"
     )
     st.info(
@@ -386,6 +391,12 @@ def _results(decision, scenario: Scenario) -> None:
     st.vega_lite_chart(with_dataset(specs["comparison"], charts.COMPARISON, bars), width="stretch")
 
     st.markdown("**Customers the model is unsure about**")
+    if ahead["review"] is None:
+        st.caption(
+            "The review list is made on the customers scored in the app; a scored base opened "
+            "from the command line keeps only the probabilities (close it to see the list)."
+        )
+        return
     st.markdown(
         f"{ahead['review']:,} of the {len(base):,} customers in the current base "
         f"({percent(ahead['share_review'])}) have a probability interval that crosses a cut-off: "
@@ -393,6 +404,16 @@ def _results(decision, scenario: Scenario) -> None:
     )
     if ahead["review"]:
         _review_section(decision, economics)
+
+
+def _on_base(decision, economics: Economics) -> dict:
+    """What the policy does on the customers the pages act on: a scored base opened from
+    the command line (sorted once: a few binary searches), or the base scored in the app."""
+    scored = current_scored_base()
+    if scored is not None:
+        estimated = scored.outlook(decision.rules, economics, decision.capacity)
+        return {"estimated": estimated, "review": None, "share_review": None}
+    return on_customers(decision, economics, base, artifact.id_column)
 
 
 def _review_section(decision, economics: Economics) -> None:

@@ -58,6 +58,8 @@ st.caption(
     f"(churned = `{summary['positive_label']}`). Features: {kinds}. "
     f"Fitted on {summary['fit_rows']:,} customers (a quarter of them held back to calibrate)."
 )
+if summary["sample"]:
+    st.caption(summary["sample"])
 left_out = artifact.info.left_out
 if left_out:
     st.caption(
