@@ -17,6 +17,7 @@ from churn import policy as pol
 from churn.campaign_model import (
     CAMPAIGN_FILE,
     CampaignRoles,
+    effect_sentence,
     is_campaign_directory,
     load_campaign,
     save_campaign,
@@ -423,3 +424,17 @@ def test_cli_campaign_refuses_a_destination_that_is_not_a_model(capsys, tmp_path
     )  # fmt: skip
     assert code == 2 and "not a model directory" in err
     assert (tmp_path / "taken" / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_the_verdict_is_one_sentence_for_each_outcome(campaign_trained):
+    assert campaign_trained.results["verdict"] == (
+        "Contacting reduced churn by 5.7 percentage points (95% interval 3.9 to 7.5 points): "
+        "it kept 23% of the customers who would have churned (16% to 29%)."
+    )
+    up = effect_sentence({"estimate": 0.03, "low": 0.01, "high": 0.05}, {"estimate": 0.0,
+                         "low": 0.0, "high": 0.0})  # fmt: skip
+    assert up.startswith("Contacting raised churn by 3.0 percentage points")
+    unsure = effect_sentence(
+        {"estimate": -0.01, "low": -0.03, "high": 0.01}, {"estimate": 0.05, "low": 0, "high": 0.1}
+    )
+    assert "cannot tell" in unsure and "includes no change" in unsure
