@@ -438,3 +438,8 @@ def test_the_verdict_is_one_sentence_for_each_outcome(campaign_trained):
         {"estimate": -0.01, "low": -0.03, "high": 0.01}, {"estimate": 0.05, "low": 0, "high": 0.1}
     )
     assert "cannot tell" in unsure and "includes no change" in unsure
+
+
+def test_commands_that_need_a_churn_model_say_so(capsys, campaign_dir, tmp_path):
+    line = error(capsys, "monitor", "--model", campaign_dir, "--data", NEW_BATCH_PATH)
+    assert "holds a campaign model" in line
