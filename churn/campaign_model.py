@@ -170,7 +170,8 @@ def treated_flags(column: pd.Series, treated: str | None = None) -> tuple[np.nda
             "say for every customer whether they were contacted."
         )
     text = column.astype("string").str.strip()
-    found = pd.unique(text.to_numpy(dtype=str))
+    raw = pd.unique(column.to_numpy(dtype=object))  # as the table writes them, for messages
+    found = np.array([v.item() if isinstance(v, np.generic) else v for v in raw], dtype=object)
     if treated is not None:
         wanted = str(treated).strip().lower()
         flags = (text.str.lower() == wanted).to_numpy(dtype=bool)

@@ -111,7 +111,7 @@ def test_out_of_fold_scores_for_every_campaign_customer(campaign_trained, campai
         (
             lambda f: f.assign(contacted=np.arange(len(f)) % 3),
             ROLES,
-            "3 values .* with --treated",
+            r"3 values \(0, 1, 2\); say which one means contacted with --treated",
         ),
         (
             lambda f: f.assign(contacted=np.where(np.arange(len(f)) < 150, 1, 0)),
