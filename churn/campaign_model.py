@@ -175,6 +175,9 @@ def treated_flags(column: pd.Series, treated: str | None = None) -> tuple[np.nda
     if treated is not None:
         wanted = str(treated).strip().lower()
         flags = (text.str.lower() == wanted).to_numpy(dtype=bool)
+        number = pd.to_numeric(pd.Series([wanted]), errors="coerce").iloc[0]
+        if not flags.any() and pd.api.types.is_numeric_dtype(column) and pd.notna(number):
+            flags = (column.to_numpy(dtype=float) == float(number)).astype(bool)  # 1 vs 1.0
         if not flags.any():
             raise ChurnInputError(
                 f"No customer has '{treated}' in the contact column '{name}' (its values: "

@@ -23,6 +23,7 @@ from churn.campaign_model import (
     save_campaign,
     score_campaign_frame,
     train_campaign,
+    treated_flags,
 )
 from churn.decisions import Choice
 from churn.economics import default_economics
@@ -132,6 +133,12 @@ def test_out_of_fold_scores_for_every_campaign_customer(campaign_trained, campai
 def test_bad_campaigns_are_refused_with_one_sentence(campaign_frame, change, roles, message):
     with pytest.raises(ChurnInputError, match=message):
         train_campaign(change(campaign_frame), roles, n_boot=10)
+
+
+def test_treated_label_reads_numbers_as_numbers(campaign_frame):
+    column = campaign_frame["contacted"].astype(float)  # 1.0 / 0.0
+    flags, label = treated_flags(column, "1")
+    assert (flags == (column == 1).to_numpy()).all() and label == "1.0"
 
 
 def test_treated_label_picks_the_contacted_among_several_values(campaign_frame):
