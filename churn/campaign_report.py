@@ -1,0 +1,231 @@
+"""Sentences and tables for the "Did it work?" page, computed from a campaign's analysis.
+
+:mod:`churn.campaign` measures (arms, balance, average effect); this module says what
+the measurements mean in the words and tables a product manager reads: the verdict
+in one sentence, the measured success rate against the one the economics assume, the
+balance check in a compact table, and the economics with the measured rate taken in.
+Nothing here imports the app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from churn.campaign import AUC_LIMIT, SMD_LIMIT, AverageEffect, Balance
+from churn.data import label_text
+from churn.economics import Economics
+from churn.errors import ChurnInputError
+from churn.formatting import percent
+
+__all__ = [
+    "assumption_table",
+    "balance_display",
+    "balance_sentence",
+    "direction",
+    "treated_flags",
+    "verdict",
+    "with_success_rate",
+]
+
+
+def _pp(share: float) -> str:
+    """A difference of rates in percentage points, one decimal, no sign: ``-0.0567 -> "5.7"``."""
+    return f"{abs(share) * 100:.1f}"
+
+
+def direction(effect: AverageEffect) -> str:
+    """``"reduced"`` when the whole 95% interval of the effect is below zero (contacting
+    cut churn), ``"raised"`` when it is wholly above, ``"unclear"`` otherwise."""
+    if effect.ate_high < 0:
+        return "reduced"
+    if effect.ate_low > 0:
+        return "raised"
+    return "unclear"
+
+
+def verdict(effect: AverageEffect) -> str:
+    """Did contacting reduce churn, by how much, with its 95% interval: one sentence.
+
+    Parameters
+    ----------
+    effect : AverageEffect
+        From :func:`churn.campaign.average_effect`.
+
+    Returns
+    -------
+    str
+        For example "Contacting reduced churn by 5.7 percentage points, from 24.5% in the
+        control group to 18.9% among the contacted customers (95% interval: 3.9 to 7.5
+        points)."
+    """
+    rates = (
+        f"from {percent(effect.control_rate)} in the control group to "
+        f"{percent(effect.contacted_rate)} among the contacted customers"
+    )
+    low, high = sorted((abs(effect.ate_low), abs(effect.ate_high)))
+    how = direction(effect)
+    if how != "unclear":
+        return (
+            f"Contacting {how} churn by {_pp(effect.ate)} percentage points, {rates} "
+            f"(95% interval: {_pp(low)} to {_pp(high)} points)."
+        )
+    return (
+        f"The campaign shows no clear effect of contacting: churn went {rates}, a change of "
+        f"{effect.ate * 100:+.1f} points whose 95% interval ({effect.ate_low * 100:+.1f} to "
+        f"{effect.ate_high * 100:+.1f} points) includes no change at all."
+    )
+
+
+def assumption_table(effect: AverageEffect, economics: Economics) -> pd.DataFrame:
+    """Each action's assumed success rate against the campaign's measured one.
+
+    Parameters
+    ----------
+    effect : AverageEffect
+        The campaign's measured success rate and its 95% interval (share of
+        would-be churners kept, in [0, 1]).
+    economics : Economics
+        The economics whose actions' ``success_rate`` the PM assumed.
+
+    Returns
+    -------
+    DataFrame
+        One row per action, in the economics' order (index ``action``): ``assumed``,
+        ``measured``, ``low``, ``high`` (shares in [0, 1]), ``position`` (``"above"``,
+        ``"within"`` or ``"below"`` the measured interval) and ``sentence`` (one sentence).
+    """
+    rows = []
+    measured = (
+        f"the campaign's measured {percent(effect.success_rate)} (95% interval "
+        f"{percent(effect.success_low)} to {percent(effect.success_high)})"
+    )
+    for action in economics.actions:
+        assumed = action.success_rate
+        if assumed > effect.success_high:
+            position = "above"
+            sentence = (
+                f"{action.name} assumes {percent(assumed)} of would-be churners stay, above "
+                f"{measured}: if this is the action the campaign tested, its money on Decide "
+                "is too optimistic."
+            )
+        elif assumed < effect.success_low:
+            position = "below"
+            sentence = (
+                f"{action.name} assumes {percent(assumed)} of would-be churners stay, below "
+                f"{measured}: if this is the action the campaign tested, Decide undervalues it."
+            )
+        else:
+            position = "within"
+            sentence = (
+                f"{action.name} assumes {percent(assumed)} of would-be churners stay, within "
+                f"{measured}."
+            )
+        rows.append(
+            {
+                "action": action.name,
+                "assumed": assumed,
+                "measured": effect.success_rate,
+                "low": effect.success_low,
+                "high": effect.success_high,
+                "position": position,
+                "sentence": sentence,
+            }
+        )
+    return pd.DataFrame(rows).set_index("action")
+
+
+def with_success_rate(economics: Economics, action: str, rate: float) -> Economics:
+    """The same economics with ``action``'s success rate set to ``rate`` (a share in [0, 1]).
+
+    Raises
+    ------
+    ChurnInputError
+        When the economics have no action of that name.
+    """
+    names = [a.name for a in economics.actions]
+    if action not in names:
+        raise ChurnInputError(
+            f"There is no action '{action}' in the economics ({', '.join(names)}); pick one of "
+            "them."
+        )
+    actions = tuple(
+        replace(a, success_rate=float(rate)) if a.name == action else a for a in economics.actions
+    )
+    return replace(economics, actions=actions)
+
+
+def balance_sentence(check: Balance) -> str:
+    """Whether the split into contacted and control looks random, in one sentence
+    (:attr:`Balance.message` when it does not)."""
+    if not check.looks_random:
+        return check.message
+    worst = check.table.index[0]
+    return (
+        "The split looks random: no feature differs between the arms by more than "
+        f"{SMD_LIMIT:g} standard deviations (largest: {worst}, "
+        f"{abs(check.table.loc[worst, 'smd']):.2f}), and a classifier cannot tell the arms "
+        f"apart (ROC-AUC {check.auc:.2f}, 95% interval {check.auc_low:.2f} to "
+        f"{check.auc_high:.2f}, not wholly above {AUC_LIMIT:g})."
+    )
+
+
+def balance_display(check: Balance, n: int | None = None) -> pd.DataFrame:
+    """The balance table for people, largest difference first (the first ``n`` rows).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``Feature``, ``Largest difference`` (the standardised mean difference,
+        contacted minus control, with the categorical level it is for), ``|SMD|`` (its
+        magnitude) and ``Balanced`` (``"yes"``, or ``"no"`` when over
+        :data:`churn.campaign.SMD_LIMIT`).
+    """
+    table = check.table if n is None else check.table.head(n)
+    level = table["level"].fillna("").astype(str)
+    difference = table["smd"].map("{:+.2f}".format) + np.where(level != "", " (" + level + ")", "")
+    return pd.DataFrame(
+        {
+            "Feature": table.index.astype(str),
+            "Largest difference": difference.to_numpy(dtype=str),
+            "|SMD|": table["smd"].abs().to_numpy(dtype=float),
+            "Balanced": np.where(table["unbalanced"].to_numpy(dtype=bool), "no", "yes"),
+        }
+    )
+
+
+def treated_flags(treatment: pd.Series, treated: str | None = None) -> pd.Series:
+    """The contact column as 1 (contacted) / 0 (control), one per row, in order.
+
+    Parameters
+    ----------
+    treatment : Series
+        The campaign's contact column.
+    treated : str, optional
+        The value (as text) that means contacted; every other value is the control
+        group. Needed when the column has more than two values; without it the
+        column is passed on as it is (1/0, yes/no, true/false are understood by
+        :func:`churn.campaign.arms`).
+
+    Raises
+    ------
+    ChurnInputError
+        When ``treated`` is not one of the column's values, or leaves no control group.
+    """
+    if treated is None:
+        return treatment
+    text = treatment.map(label_text, na_action="ignore")
+    values = sorted(text.dropna().unique())
+    if treated not in values:
+        raise ChurnInputError(
+            f"'{treatment.name}' has no value '{treated}'; pick one of {', '.join(values[:10])}."
+        )
+    if len(values) < 2:
+        raise ChurnInputError(
+            f"Every customer has '{treated}' in '{treatment.name}': there is no control group; "
+            "pick the contact column of a campaign with a control group."
+        )
+    flags = (text == treated).astype(float)
+    return flags.where(text.notna()).rename(treatment.name)

@@ -1,0 +1,262 @@
+"""Did it work? What an earlier campaign with a random control group measured."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from churn import campaign_report
+from churn.data import positive_choices
+from churn.errors import ChurnInputError
+from churn.formatting import percent
+from churn.ingest import read_bytes
+from churn.suggest import suggest_campaign_roles
+from pages.common import (
+    Campaign,
+    current_campaign,
+    current_campaign_balance,
+    current_campaign_effect,
+    current_scenario,
+    measured_success_note,
+    set_campaign,
+    show_input_error,
+    take_measured_success,
+)
+
+st.title("Did it work?")
+st.caption(
+    "What an earlier retention campaign measured, when a random part of the customers was "
+    "contacted and the rest left alone as a control group: whether contacting reduced churn, "
+    "the success rate that the money on Decide rests on, and whether the comparison is fair. "
+    "Intervals are 95%."
+)
+
+
+def _campaign_chooser(campaign: Campaign) -> None:
+    """Upload another campaign and name its columns, or go back to the sample's."""
+    with st.expander(
+        f"Campaign: {campaign.name}"
+        + (" (the sample's)" if campaign.upload is None else " (uploaded)"),
+        expanded="campaign_file" in st.session_state
+        and st.session_state["campaign_file"] is not None,
+    ):
+        st.markdown(
+            "Upload a campaign of your own: one row per customer, their features as they were "
+            "**before** the campaign, a column that says who was contacted (the rest being "
+            "the control group) and one that says who churned afterwards. It stays in your "
+            "session only."
+        )
+        if campaign.upload is not None and st.button("Back to the sample campaign"):
+            set_campaign(None)
+            st.rerun()
+        file = st.file_uploader(
+            "Campaign table", type=["csv", "tsv", "txt", "parquet", "xlsx"], key="campaign_file"
+        )
+        if file is not None:
+            _roles_form(file.name, file.getvalue())
+
+
+def _roles_form(name: str, data: bytes) -> None:
+    frame = show_input_error(lambda: read_bytes(data, name))
+    suggested = suggest_campaign_roles(frame)
+    columns = list(frame.columns)
+    st.write(f"**{name}**: {len(frame):,} rows, {len(columns)} columns.")
+
+    def ordered(first: list[str]) -> list[str]:
+        return first + [c for c in columns if c not in first]
+
+    def why(role: str, column: str | None) -> None:
+        reason = suggested["why"].get(role, {}).get(column)
+        if reason:
+            st.caption(f"Suggested: {reason}.")
+
+    left, right = st.columns(2)
+    with left:
+        target = st.selectbox(
+            "Churn column (churned after the campaign)",
+            ordered(suggested["target"]),
+            key="campaign_target",
+        )
+        why("target", target)
+        try:
+            values = positive_choices(frame[target])
+        except ChurnInputError as exc:
+            st.error(str(exc))
+            return
+        guess = suggested["positive"].get(target)
+        positive = st.selectbox(
+            "Which value means the customer left?",
+            values,
+            index=values.index(guess) if guess in values else 0,
+            key="campaign_positive",
+        )
+    with right:
+        treatment = st.selectbox(
+            "Contact column (who was contacted, who was the control group)",
+            ordered([c for c in suggested["treatment"] if c != target]),
+            key="campaign_treatment",
+        )
+        why("treatment", treatment)
+        levels = sorted({str(v) for v in frame[treatment].dropna().map(str)})
+        treated = None
+        if len(levels) > 2:
+            treated = st.selectbox(
+                f"Which value of {treatment} means contacted? (every other value is the "
+                "control group)",
+                levels,
+                index=None,
+                placeholder="Choose the contacted value",
+                key="campaign_treated",
+            )
+            if treated is None:
+                st.info(f"{treatment} has {len(levels)} values: say which one means contacted.")
+                return
+        ids = [c for c in suggested["id_column"] if c not in (target, treatment)]
+        id_choice = st.selectbox(
+            "Customer id column",
+            ["(none)", *ordered(ids)],
+            index=1 if ids else 0,
+            key="campaign_id",
+        )
+        why("id_column", id_choice)
+    chosen = Campaign(
+        name=name,
+        target=target,
+        positive=positive,
+        treatment=treatment,
+        treated=treated,
+        id_column=None if id_choice == "(none)" else id_choice,
+        upload=(name, data),
+    )
+    if len({target, treatment, chosen.id_column} - {None}) < 2 + (chosen.id_column is not None):
+        st.error("Give each role its own column: the churn, contact and id columns must differ.")
+        return
+    if st.button("Analyse this campaign", type="primary"):
+        previous = current_campaign()
+        set_campaign(chosen)
+        try:
+            current_campaign_effect()
+            current_campaign_balance()
+        except ChurnInputError as exc:
+            set_campaign(previous if previous.upload is not None else None)
+            st.error(str(exc))
+            return
+        st.rerun()
+
+
+campaign = current_campaign()
+_campaign_chooser(campaign)
+arms, effect = show_input_error(current_campaign_effect)
+
+verdict = campaign_report.verdict(effect)
+how = campaign_report.direction(effect)
+{"reduced": st.success, "raised": st.error, "unclear": st.warning}[how](
+    verdict, icon=":material/insights:"
+)
+c1, c2, c3, c4 = st.columns(4)
+control, contacted = arms.loc["control"], arms.loc["contacted"]
+c1.metric(
+    "Churn, control group",
+    percent(effect.control_rate),
+    help=f"{int(control['churners']):,} of {int(control['customers']):,} customers left alone; "
+    f"95% interval {percent(control['rate_low'])} to {percent(control['rate_high'])}",
+    border=True,
+)
+c2.metric(
+    "Churn, contacted",
+    percent(effect.contacted_rate),
+    help=f"{int(contacted['churners']):,} of {int(contacted['customers']):,} contacted "
+    f"customers; 95% interval {percent(contacted['rate_low'])} to "
+    f"{percent(contacted['rate_high'])}",
+    border=True,
+)
+c3.metric(
+    "Effect of contacting",
+    f"{effect.ate * 100:+.1f} points",
+    help="Contacted minus control churn rate, in percentage points (negative: fewer left); "
+    f"95% interval {effect.ate_low * 100:+.1f} to {effect.ate_high * 100:+.1f}",
+    border=True,
+)
+c4.metric(
+    "Measured success rate",
+    percent(effect.success_rate),
+    help="Share of would-be churners the contact kept, (control − contacted) / control; "
+    f"95% interval {percent(effect.success_low)} to {percent(effect.success_high)}",
+    border=True,
+)
+
+st.subheader("Against the success rate Decide assumes")
+scenario = current_scenario()
+assumptions = campaign_report.assumption_table(effect, scenario.economics)
+st.markdown(
+    f"The campaign kept **{percent(effect.success_rate)}** of the customers who would have "
+    f"churned (95% interval {percent(effect.success_low)} to {percent(effect.success_high)}). "
+    "The money on Decide uses the success rates typed into its economics:"
+)
+for sentence in assumptions["sentence"]:
+    st.markdown(f"- {sentence}")
+names = list(assumptions.index)
+left, right = st.columns([2, 3], vertical_alignment="bottom")
+action = left.selectbox(
+    "The action the campaign tested",
+    names,
+    index=len(names) - 1,
+    key="campaign_action",
+    help="The measured rate replaces this action's assumed one in the session's economics.",
+)
+if right.button(
+    f"Use the measured {percent(effect.success_rate)} for {action} on Decide",
+    icon=":material/input:",
+    disabled=bool(assumptions.loc[action, "assumed"] == effect.success_rate),
+):
+    show_input_error(lambda: take_measured_success(action))
+    st.rerun()
+note = measured_success_note(scenario.economics)
+if note:
+    st.caption(note)
+
+st.subheader("Is the comparison fair?")
+check = show_input_error(current_campaign_balance)
+(st.success if check.looks_random else st.warning)(
+    campaign_report.balance_sentence(check), icon=":material/balance:"
+)
+column_config = {
+    "|SMD|": st.column_config.ProgressColumn(
+        "|SMD|",
+        format="%.2f",
+        min_value=0.0,
+        max_value=max(0.2, float(check.table["smd"].abs().max())),
+        help="Standardised mean difference between the arms (0.1 and over: unbalanced)",
+    )
+}
+st.dataframe(
+    campaign_report.balance_display(check, n=5),
+    hide_index=True,
+    column_config=column_config,
+)
+with st.expander(f"Every feature ({len(check.table)}) and how balance is judged"):
+    st.markdown(
+        "- **Standardised mean difference (SMD)**: contacted minus control mean over the "
+        "pooled standard deviation; for a categorical feature, the level whose share differs "
+        "most. Above 0.1 in magnitude a feature is unbalanced.\n"
+        "- **Can a classifier tell the arms apart?** A logistic regression on the features, "
+        f"cross-validated: ROC-AUC {check.auc:.3f} (95% interval {check.auc_low:.3f} to "
+        f"{check.auc_high:.3f}). 0.5 means the features say nothing about who was contacted; "
+        "a random split stays near it.\n"
+        "- If the split is not random, the difference in churn mixes the contact's effect "
+        "with the difference between the customers, and every figure on this page is biased."
+    )
+    st.dataframe(
+        campaign_report.balance_display(check), hide_index=True, column_config=column_config
+    )
+
+with st.expander("How these numbers are computed"):
+    st.markdown(
+        "- **Effect of contacting**: the churn rate among the contacted minus the churn rate "
+        "of the control group; its interval is Newcombe's hybrid score interval for a "
+        "difference of two proportions.\n"
+        "- **Measured success rate**: the share of would-be churners the contact kept, "
+        "1 − (contacted churn rate / control churn rate); its interval comes from the delta "
+        "method on the log of that ratio. It is the form the economics on Decide take.\n"
+        "- Both are causal only because the contacted customers were picked at random: see "
+        "the balance check."
+    )
