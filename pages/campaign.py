@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from churn import campaign_report
-from churn.data import positive_choices
+from churn.data import label_text, positive_choices
 from churn.errors import ChurnInputError
 from churn.formatting import percent
 from churn.ingest import read_bytes
@@ -96,7 +96,15 @@ def _roles_form(name: str, data: bytes) -> None:
             key="campaign_treatment",
         )
         why("treatment", treatment)
-        levels = sorted({str(v) for v in frame[treatment].dropna().map(str)})
+        ids = [c for c in suggested["id_column"] if c not in (target, treatment)]
+        id_choice = st.selectbox(
+            "Customer id column",
+            ["(none)", *ordered(ids)],
+            index=1 if ids else 0,
+            key="campaign_id",
+        )
+        why("id_column", id_choice)
+        levels = sorted({label_text(v) for v in frame[treatment].dropna().unique()})
         treated = None
         if len(levels) > 2:
             treated = st.selectbox(
@@ -110,14 +118,6 @@ def _roles_form(name: str, data: bytes) -> None:
             if treated is None:
                 st.info(f"{treatment} has {len(levels)} values: say which one means contacted.")
                 return
-        ids = [c for c in suggested["id_column"] if c not in (target, treatment)]
-        id_choice = st.selectbox(
-            "Customer id column",
-            ["(none)", *ordered(ids)],
-            index=1 if ids else 0,
-            key="campaign_id",
-        )
-        why("id_column", id_choice)
     chosen = Campaign(
         name=name,
         target=target,

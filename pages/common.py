@@ -546,6 +546,12 @@ def current_campaign_balance() -> Balance:
     return _campaign_balance(campaign.roles, campaign.upload)
 
 
+def campaign_applies() -> bool:
+    """Whether the session's campaign is about the session's customers: a campaign uploaded
+    in the session, or the sample's while the session works on the sample."""
+    return current_campaign().upload is not None or not using_upload()
+
+
 def take_measured_success(action: str) -> None:
     """Put the campaign's measured success rate into the session's economics for ``action``,
     and remember where it came from (Decide and "Did it work?" say so)."""

@@ -18,15 +18,20 @@ from pages.common import (
     act_on_uploader,
     acting_on_training_table,
     base_description,
+    campaign_applies,
     current_artifact,
     current_base,
     current_baselines,
+    current_campaign,
+    current_campaign_effect,
     current_decision,
     current_scenario,
     economics_key,
+    measured_success_note,
     model_cache,
     set_scenario,
     show_input_error,
+    take_measured_success,
 )
 
 METHODS = {
@@ -279,11 +284,41 @@ def _ranking_control(scenario: Scenario, choice: Choice, economics: Economics) -
     )
 
 
+def _measured_success_control(scenario: Scenario) -> None:
+    """One click takes the campaign's measured success rate into the economics."""
+    if not campaign_applies():
+        return
+    effect = show_input_error(lambda: current_campaign_effect()[1])
+    names = [a.name for a in scenario.economics.actions]
+    note = measured_success_note(scenario.economics)
+    if note:
+        st.caption(note)
+        return
+    left, right = st.columns([2, 3], vertical_alignment="bottom")
+    action = left.selectbox(
+        f"A campaign measured a success rate of {percent(effect.success_rate)} "
+        f"({percent(effect.success_low)} to {percent(effect.success_high)}); take it for",
+        names,
+        index=len(names) - 1,
+        key="decide_measured_action",
+        help=f"Measured on {current_campaign().name}, with a random control group "
+        '(the "Did it work?" page). It replaces the rate typed for this action.',
+    )
+    if right.button(
+        f"Use the measured {percent(effect.success_rate)}",
+        icon=":material/input:",
+        key="decide_use_measured",
+    ):
+        take_measured_success(action)
+        st.rerun()
+
+
 @st.fragment
 def decide_fragment() -> None:
     scenario = current_scenario()
     with st.container(border=True):
         choice = _choice_controls(scenario)
+        _measured_success_control(scenario)
         with st.expander("Economics: customer value and actions", expanded=False):
             try:
                 economics = _economics_controls(scenario)

@@ -1,0 +1,191 @@
+"""The "Did it work?" page, driven headless with AppTest: the shown figures are the library's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from churn import campaign_report
+from churn.campaign import arms, average_effect, balance
+from churn.economics import Economics
+from churn.formatting import percent
+from churn.sample import CAMPAIGN_PATH
+
+TIMEOUT = 300
+
+
+def _open(page: str = "pages/campaign.py") -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture(scope="module")
+def campaign() -> pd.DataFrame:
+    return pd.read_csv(CAMPAIGN_PATH, dtype={"customer_id": str})
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[AppTest]:
+    yield _open()
+
+
+def _features(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=["customer_id", "contacted", "churned"])
+
+
+def test_verdict_and_figures_are_the_librarys(page, campaign):
+    assert page.title[0].value == "Did it work?"
+    effect = average_effect(campaign["churned"], campaign["contacted"])
+    assert page.success[0].value == campaign_report.verdict(effect)
+    assert "reduced churn by 5.7 percentage points" in page.success[0].value
+    shown = {m.label: m.value for m in page.metric}
+    assert shown == {
+        "Churn, control group": percent(effect.control_rate),
+        "Churn, contacted": percent(effect.contacted_rate),
+        "Effect of contacting": f"{effect.ate * 100:+.1f} points",
+        "Measured success rate": percent(effect.success_rate),
+    }
+    table = arms(campaign["churned"], campaign["contacted"])
+    helps = {m.label: m.help for m in page.metric}
+    assert f"{table.loc['control', 'churners']:,} of 4,000" in helps["Churn, control group"]
+    assert page.expander[0].label == "Campaign: sample_campaign.csv (the sample's)"
+
+
+def test_balance_check_is_the_librarys(page, campaign):
+    check = balance(_features(campaign), campaign["contacted"])
+    assert campaign_report.balance_sentence(check) in [s.value for s in page.success]
+    compact, full = (d.value for d in page.dataframe)
+    pd.testing.assert_frame_equal(compact, campaign_report.balance_display(check, n=5))
+    pd.testing.assert_frame_equal(full, campaign_report.balance_display(check))
+    assert len(full) == _features(campaign).shape[1]
+    assert not page.warning  # a random split: nothing to warn about
+
+
+def test_assumptions_are_compared_and_one_click_takes_the_rate(page, campaign):
+    """On Decide one click takes the measured rate for the chosen action (and says where it
+    came from); on "Did it work?" too, for another action. The URL carries it."""
+    effect = average_effect(campaign["churned"], campaign["contacted"])
+    scenario = page.session_state["scenario"]
+    expected = campaign_report.assumption_table(effect, scenario.economics)
+    bullets = " ".join(m.value for m in page.markdown)
+    assert all(sentence in bullets for sentence in expected["sentence"])
+
+    page.switch_page("pages/decide.py").run()
+    assert not page.exception, page.exception
+    chooser = page.selectbox(key="decide_measured_action")
+    assert chooser.value == "Call + discount"
+    assert chooser.label.startswith("A campaign measured a success rate of 23.1% (16.4% to")
+    page.button(key="decide_use_measured").click().run()
+    assert not page.exception, page.exception
+    actions = page.session_state["scenario"].economics.actions
+    assert [a.success_rate for a in actions] == [0.10, effect.success_rate]
+    assert repr(effect.success_rate) in page.query_params["actions"]
+    captions = " ".join(c.value for c in page.caption)
+    assert (
+        "The success rate of Call + discount (23.1%) was measured in the campaign "
+        "sample_campaign.csv (95% interval 16.4% to 29.3%)" in captions
+    )
+    assert not [b for b in page.button if b.key == "decide_use_measured"]  # taken: gone
+    shown = {m.label: m.value for m in page.metric}  # Decide's figures follow the new rate
+    from churn.policy import decide_on_holdout
+    from pages.common import sample_artifact
+
+    decision = decide_on_holdout(
+        sample_artifact(),
+        Economics(actions, value_column="monthly_charges", value_multiplier=12.0),
+        page.session_state["scenario"].choice,
+    )
+    assert shown["Contacted"] == percent(decision.share_targeted)
+
+    page.switch_page("pages/campaign.py").run()
+    assert not page.exception, page.exception
+    use = [b for b in page.button if b.label.startswith("Use the measured")]
+    assert use[0].disabled  # the tested action already has it
+    page.selectbox(key="campaign_action").set_value("Email offer").run()
+    use = [b for b in page.button if b.label.startswith("Use the measured")]
+    assert use[0].label == "Use the measured 23.1% for Email offer on Decide"
+    use[0].click().run()
+    assert not page.exception, page.exception
+    actions = page.session_state["scenario"].economics.actions
+    assert [a.success_rate for a in actions] == [effect.success_rate, effect.success_rate]
+    assert any("Email offer (23.1%) was measured" in c.value for c in page.caption)
+
+
+def _multi_arm(campaign: pd.DataFrame) -> bytes:
+    """The sample campaign exported with a three-valued group column and Yes/No churn."""
+    frame = campaign.rename(columns={"churned": "Churned?", "customer_id": "Account"})
+    group = np.where(frame.pop("contacted") == 1, "Call", "Control")
+    group[(group == "Control") & (np.arange(len(frame)) % 2 == 0)] = "Holdout"
+    frame["Test Group"] = group
+    frame["Churned?"] = np.where(frame["Churned?"] == 1, "Yes", "No")
+    return frame.to_csv(index=False).encode()
+
+
+def _analyse(at: AppTest) -> None:
+    next(b for b in at.button if b.label == "Analyse this campaign").click()
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_an_uploaded_campaign_with_three_groups_needs_its_contacted_value(campaign):
+    at = _open()
+    at.file_uploader(key="campaign_file").set_value(
+        ("retention-test.csv", _multi_arm(campaign), "text/csv")
+    )
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="campaign_target").value == "Churned?"
+    assert at.selectbox(key="campaign_positive").value == "Yes"
+    assert at.selectbox(key="campaign_treatment").value == "Test Group"
+    assert at.selectbox(key="campaign_id").value == "Account"
+    assert any("Test Group has 3 values" in i.value for i in at.info)
+    assert not [b for b in at.button if b.label == "Analyse this campaign"]
+    at.selectbox(key="campaign_treated").set_value("Call").run()
+    _analyse(at)
+    assert not at.error
+    effect = average_effect(campaign["churned"], campaign["contacted"])  # Call = contacted
+    assert at.success[0].value == campaign_report.verdict(effect)
+    assert at.expander[0].label == "Campaign: retention-test.csv (uploaded)"
+    assert "campaign" in at.session_state and "_upload_cache" in at.session_state
+
+    other = _open()  # another visitor still sees the sample campaign
+    assert other.expander[0].label == "Campaign: sample_campaign.csv (the sample's)"
+
+    next(b for b in at.button if b.label == "Back to the sample campaign").click()
+    at.run()
+    assert "campaign" not in at.session_state
+
+
+def test_bad_campaigns_are_one_sentence(campaign):
+    at = _open()
+    one_arm = campaign.assign(contacted=1).to_csv(index=False).encode()
+    at.file_uploader(key="campaign_file").set_value(("all-contacted.csv", one_arm, "text/csv"))
+    at.run()
+    # one value only: not suggested as a contact column, so the user picks it
+    at.selectbox(key="campaign_treatment").set_value("contacted").run()
+    _analyse(at)
+    assert at.error[0].value == (
+        "The contact column has only the value 1; the analysis needs both contacted customers "
+        "(1) and a control group (0)."
+    )
+    assert "campaign" not in at.session_state  # the sample's is still shown
+    assert at.success[0].value.startswith("Contacting reduced churn by 5.7")
+
+    small = campaign.head(300).to_csv(index=False).encode()
+    at.file_uploader(key="campaign_file").set_value(("small.csv", small, "text/csv"))
+    at.run()
+    _analyse(at)
+    assert at.error[0].value.startswith("Each arm needs at least 200 customers")
+
+    at.file_uploader(key="campaign_file").set_value(("book.xlsx", b"PK\x03\x04 no", "x"))
+    at.run()
+    assert not at.exception
+    assert "valid Excel" in at.error[0].value
