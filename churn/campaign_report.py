@@ -21,10 +21,16 @@ from churn.errors import ChurnInputError
 from churn.formatting import percent
 
 __all__ = [
+    "RANKING_LABELS",
     "assumption_table",
+    "backfire_display",
+    "backfire_sentence",
     "balance_display",
     "balance_sentence",
     "direction",
+    "kept_display",
+    "kept_sentence",
+    "qini_frame",
     "treated_flags",
     "verdict",
     "with_success_rate",
@@ -229,3 +235,169 @@ def treated_flags(treatment: pd.Series, treated: str | None = None) -> pd.Series
         )
     flags = (text == treated).astype(float)
     return flags.where(text.notna()).rename(treatment.name)
+
+
+# ------------------------------------------------------- targeting by uplift (holdout)
+#: How the pages name the rankings of the holdout comparison (``churn.uplift``).
+RANKING_LABELS = {
+    "uplift": "By measured uplift",
+    "churn_risk": "By churn risk",
+    "random": "At random",
+}
+
+
+def qini_frame(qini: dict[str, object]) -> pd.DataFrame:
+    """The Qini curves of ``campaign.json`` (``holdout.qini``) as one long table to draw.
+
+    Parameters
+    ----------
+    qini : dict
+        ``{ranking: curve}`` with each curve the records or frame of
+        :func:`churn.uplift.qini_curve` (``share``, ``kept``, ``kept_low``,
+        ``kept_high``, ``random``, ``random_low``, ``random_high``; customers kept per
+        1,000 customers of the base).
+
+    Returns
+    -------
+    DataFrame
+        ``ranking`` (a label of :data:`RANKING_LABELS`), ``share`` (contacted, in
+        [0, 1]), ``kept``, ``low``, ``high`` (per 1,000 customers); the random line once,
+        from the first curve.
+    """
+    parts = []
+    for name, curve in qini.items():
+        curve = pd.DataFrame(curve)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "ranking": RANKING_LABELS.get(name, name),
+                    "share": curve["share"].to_numpy(dtype=float),
+                    "kept": curve["kept"].to_numpy(dtype=float),
+                    "low": curve["kept_low"].to_numpy(dtype=float),
+                    "high": curve["kept_high"].to_numpy(dtype=float),
+                }
+            )
+        )
+    if qini:
+        first = pd.DataFrame(next(iter(qini.values())))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "ranking": RANKING_LABELS["random"],
+                    "share": first["share"].to_numpy(dtype=float),
+                    "kept": first["random"].to_numpy(dtype=float),
+                    "low": first["random_low"].to_numpy(dtype=float),
+                    "high": first["random_high"].to_numpy(dtype=float),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _kept_text(value: float, low: float, high: float) -> str:
+    return f"{value:,.0f} ({low:,.0f} to {high:,.0f})"
+
+
+def kept_display(kept: object) -> pd.DataFrame:
+    """Customers kept per 1,000 contacts at each budget, one column per ranking.
+
+    Parameters
+    ----------
+    kept : records or DataFrame
+        :func:`churn.uplift.kept_per_contacts` (``ranking``, ``budget``, ``contacts``,
+        ``kept_per_1000``, ``kept_low``, ``kept_high``), as ``campaign.json`` holds it
+        (``holdout.kept_per_1000_contacts``).
+
+    Returns
+    -------
+    DataFrame
+        One row per budget: ``Budget`` ("20% (320 contacts)") and one column per ranking
+        (labels of :data:`RANKING_LABELS`, in that order) with "kept (low to high)".
+    """
+    kept = pd.DataFrame(kept)
+    budgets = sorted(kept["budget"].unique())
+    out = {"Budget": []}
+    for budget in budgets:
+        rows = kept[kept["budget"] == budget]
+        contacts = int(rows["contacts"].iloc[0])
+        out["Budget"].append(f"{budget:.0%} of the customers ({contacts:,} contacts)")
+    names = [n for n in RANKING_LABELS if n in set(kept["ranking"])]
+    names += [n for n in dict.fromkeys(kept["ranking"]) if n not in names]
+    for name in names:
+        rows = kept[kept["ranking"] == name].set_index("budget")
+        out[RANKING_LABELS.get(name, name)] = [
+            _kept_text(*rows.loc[b, ["kept_per_1000", "kept_low", "kept_high"]]) for b in budgets
+        ]
+    return pd.DataFrame(out)
+
+
+def kept_sentence(kept: object, budget: float = 0.2) -> str:
+    """What targeting by uplift gains over churn risk and random at ``budget``, one sentence.
+
+    The budget nearest to ``budget`` among those measured is used.
+    """
+    kept = pd.DataFrame(kept)
+    budgets = np.array(sorted(kept["budget"].unique()), dtype=float)
+    chosen = float(budgets[np.argmin(np.abs(budgets - budget))])
+    rows = kept[kept["budget"] == chosen].set_index("ranking")
+
+    def said(name: str) -> str:
+        row = rows.loc[name]
+        return _kept_text(row["kept_per_1000"], row["kept_low"], row["kept_high"])
+
+    parts = [f"by churn risk {said('churn_risk')}"] if "churn_risk" in rows.index else []
+    parts.append(f"at random {said('random')}")
+    return (
+        f"Contacting {chosen:.0%} of the customers of the campaign's holdout, targeting by "
+        f"measured uplift keeps {said('uplift')} customers per 1,000 contacts; "
+        + ", ".join(parts)
+        + " (95% intervals)."
+    )
+
+
+def backfire_display(backfire: object) -> pd.DataFrame:
+    """The groups of :func:`churn.uplift.backfire_groups` for people, most harmful first.
+
+    Returns
+    -------
+    DataFrame
+        ``Group``, ``Customers``, ``Churn if contacted``, ``Churn if not`` (shares),
+        ``Effect of contacting`` ("+4.1 points (+1.5 to +6.7)"; positive: contacting
+        raised churn) and ``Backfires`` ("yes" when the whole interval is above 0).
+    """
+    table = pd.DataFrame(backfire)
+    effect = [
+        f"{e * 100:+.1f} points ({lo * 100:+.1f} to {hi * 100:+.1f})"
+        for e, lo, hi in zip(
+            table["effect"], table["effect_low"], table["effect_high"], strict=True
+        )
+    ]
+    return pd.DataFrame(
+        {
+            "Group": table["group"].astype(str).to_numpy(),
+            "Customers": table["customers"].to_numpy(dtype=int),
+            "Churn if contacted": table["contacted_rate"].to_numpy(dtype=float),
+            "Churn if not": table["control_rate"].to_numpy(dtype=float),
+            "Effect of contacting": effect,
+            "Backfires": np.where(table["backfires"].to_numpy(dtype=bool), "yes", "no"),
+        }
+    )
+
+
+def backfire_sentence(backfire: object) -> str:
+    """Where contacting raised churn, in one sentence (or that no group showed it)."""
+    table = pd.DataFrame(backfire)
+    flagged = table[table["backfires"].astype(bool)] if len(table) else table
+    if flagged.empty:
+        return (
+            "No group of customers shows churn measurably raised by contacting (every "
+            "group's 95% interval reaches zero or below)."
+        )
+    groups = "; ".join(
+        f"{row.group} ({row.customers:,} customers: {percent(row.contacted_rate)} churned when "
+        f"contacted against {percent(row.control_rate)} when not, {row.effect * 100:+.1f} points, "
+        f"95% interval {row.effect_low * 100:+.1f} to {row.effect_high * 100:+.1f})"
+        for row in flagged.itertuples(index=False)
+    )
+    many = "groups" if len(flagged) > 1 else "group"
+    return f"Contacting raised churn in {len(flagged)} {many}: {groups}."

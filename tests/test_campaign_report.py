@@ -6,12 +6,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from churn import charts
 from churn.campaign import AverageEffect, average_effect, balance
 from churn.campaign_report import (
     assumption_table,
+    backfire_display,
+    backfire_sentence,
     balance_display,
     balance_sentence,
     direction,
+    kept_display,
+    kept_sentence,
+    qini_frame,
     treated_flags,
     verdict,
     with_success_rate,
@@ -150,3 +156,101 @@ def test_campaign_roles_of_a_multi_arm_export(campaign):
     assert roles["id_column"] == ["Account Number"]
     two = frame.assign(**{"Test Group": frame["Test Group"].replace("Letter", "Control")})
     assert suggest_campaign_roles(two)["treated"]["Test Group"] == "Retention call"
+
+
+# ------------------------------------------------- the holdout comparison and backfire
+def _qini(kept_at_full: float, ate: float) -> pd.DataFrame:
+    share = np.linspace(0, 1, 5)
+    kept = kept_at_full * np.sqrt(share)
+    return pd.DataFrame(
+        {
+            "share": share,
+            "contacted": (share * 1600).astype(int),
+            "kept": kept,
+            "kept_low": kept - 5,
+            "kept_high": kept + 5,
+            "random": ate * 1000 * share,
+            "random_low": (ate - 0.01) * 1000 * share,
+            "random_high": (ate + 0.01) * 1000 * share,
+        }
+    )
+
+
+KEPT = pd.DataFrame(
+    {
+        "ranking": ["uplift"] * 2 + ["churn_risk"] * 2 + ["random"] * 2,
+        "budget": [0.1, 0.2] * 3,
+        "contacts": [160, 320] * 3,
+        "kept_per_1000": [151.2, 120.0, 80.4, 70.0, 56.7, 56.7],
+        "kept_low": [90.0, 80.0, 20.0, 30.0, 38.0, 38.0],
+        "kept_high": [210.0, 160.0, 140.0, 110.0, 75.0, 75.0],
+    }
+)
+
+
+def test_qini_frame_has_each_ranking_and_the_random_line_once():
+    frame = qini_frame(
+        {"uplift": _qini(57, 0.057), "churn_risk": _qini(57, 0.057).to_dict("records")}
+    )
+    assert list(frame.columns) == ["ranking", "share", "kept", "low", "high"]
+    assert frame["ranking"].value_counts().to_dict() == {
+        "By measured uplift": 5,
+        "By churn risk": 5,
+        "At random": 5,
+    }
+    random = frame[frame["ranking"] == "At random"]
+    assert random["kept"].iloc[-1] == pytest.approx(57.0)
+    assert (frame["low"] <= frame["kept"]).all() and (frame["kept"] <= frame["high"]).all()
+    spec = charts.qini_chart(frame).to_dict()  # a valid Vega-Lite spec
+    assert spec["layer"][2]["encoding"]["y"]["title"] == "Customers kept per 1,000 customers"
+    assert qini_frame({}).empty
+
+
+def test_kept_per_1000_contacts_table_and_sentence():
+    shown = kept_display(KEPT)
+    assert list(shown.columns) == ["Budget", "By measured uplift", "By churn risk", "At random"]
+    assert shown["Budget"].tolist() == [
+        "10% of the customers (160 contacts)",
+        "20% of the customers (320 contacts)",
+    ]
+    assert shown.loc[1, "By measured uplift"] == "120 (80 to 160)"
+    assert shown.loc[0, "By churn risk"] == "80 (20 to 140)"
+    assert kept_display(KEPT.to_dict("records")).equals(shown)
+    assert kept_sentence(KEPT) == (
+        "Contacting 20% of the customers of the campaign's holdout, targeting by measured "
+        "uplift keeps 120 (80 to 160) customers per 1,000 contacts; by churn risk 70 (30 to "
+        "110), at random 57 (38 to 75) (95% intervals)."
+    )
+    assert kept_sentence(KEPT, budget=0.12).startswith("Contacting 10% of the customers")
+
+
+def test_backfire_groups_for_people():
+    groups = pd.DataFrame(
+        {
+            "group": ["contract_type is Two year and tenure_months > 23.5", "everybody else"],
+            "customers": [917, 7083],
+            "contacted": [460, 3540],
+            "control": [457, 3543],
+            "share": [0.115, 0.885],
+            "estimated_uplift": [-0.03, 0.06],
+            "contacted_rate": [0.081, 0.20],
+            "control_rate": [0.035, 0.27],
+            "effect": [0.046, -0.07],
+            "effect_low": [0.017, -0.09],
+            "effect_high": [0.076, -0.05],
+            "backfires": [True, False],
+        }
+    )
+    shown = backfire_display(groups)
+    assert shown["Effect of contacting"].tolist() == [
+        "+4.6 points (+1.7 to +7.6)",
+        "-7.0 points (-9.0 to -5.0)",
+    ]
+    assert shown["Backfires"].tolist() == ["yes", "no"]
+    assert backfire_sentence(groups) == (
+        "Contacting raised churn in 1 group: contract_type is Two year and tenure_months > 23.5 "
+        "(917 customers: 8.1% churned when contacted against 3.5% when not, +4.6 points, 95% "
+        "interval +1.7 to +7.6)."
+    )
+    calm = groups.assign(backfires=False)
+    assert backfire_sentence(calm).startswith("No group of customers shows churn measurably")
