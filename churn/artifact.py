@@ -62,7 +62,9 @@ __all__ = [
     "compute_fingerprint",
     "fingerprint_of",
     "load_artifact",
+    "read_model_directory",
     "save_artifact",
+    "write_model_directory",
 ]
 
 #: The layout this code writes. Bump it when a file's meaning changes; loading refuses
@@ -265,26 +267,35 @@ def check_destination(directory: str | Path) -> None:
 
 def save_artifact(artifact: Artifact, directory: str | Path) -> str:
     """Write the artifact atomically to ``directory``; returns its fingerprint."""
+    run = {
+        k: getattr(artifact.info, k)
+        for k in RUN_KEYS
+        if getattr(artifact.info, k) not in (None, "")
+    }
+    fingerprint = write_model_directory(artifact.files(), directory, run)
+    artifact.fingerprint = fingerprint
+    return fingerprint
+
+
+def write_model_directory(
+    files: dict[str, str], directory: str | Path, run: dict[str, Any] | None = None
+) -> str:
+    """Write ``files`` (``{name: text}``) and their ``manifest.json`` (sha256 of each file,
+    the fingerprint over them, and the run facts ``run`` outside it) atomically to
+    ``directory``, replacing only a model directory or an empty folder; returns the
+    fingerprint. Every kind of model directory (churn model, campaign model) is written here.
+    """
     directory = Path(directory)
     check_destination(directory)
     parent = directory.parent if str(directory.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
-    files = artifact.files()
     hashes = {name: _sha(text) for name, text in files.items()}
     fingerprint = fingerprint_of(hashes)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=parent))
     try:
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8")
-        manifest = {
-            "fingerprint": fingerprint,
-            "files": hashes,
-            **{
-                k: getattr(artifact.info, k)
-                for k in RUN_KEYS
-                if getattr(artifact.info, k) not in (None, "")
-            },
-        }
+        manifest = {"fingerprint": fingerprint, "files": hashes, **(run or {})}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         for path in tmp.iterdir():  # make the files durable before the rename
             with open(path, "rb") as handle:
@@ -299,8 +310,55 @@ def save_artifact(artifact: Artifact, directory: str | Path) -> str:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    artifact.fingerprint = fingerprint
     return fingerprint
+
+
+def read_model_directory(directory: str | Path) -> tuple[dict[str, Any], Any]:
+    """The manifest of a model directory and a reader ``read(name) -> text`` that refuses,
+    with one sentence, a file that is missing, not listed, not text or changed since it
+    was written (its sha256 differs from the manifest's). Any kind of model directory.
+    """
+    directory = Path(directory)
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.exists():
+        raise ChurnInputError(
+            f"{directory} is not a model directory (no manifest.json); train one with "
+            "'python -m churn train' or 'python -m churn campaign'."
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if not isinstance(manifest.get("files"), dict) or not isinstance(
+            manifest.get("fingerprint"), str
+        ):
+            raise ValueError("wrong shape")
+        if not all(_plain_name(name) for name in manifest["files"]):
+            raise ValueError("a file outside the directory")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        raise ChurnInputError(f"{manifest_path} is damaged; train the model again.") from None
+    if fingerprint_of(manifest["files"]) != manifest["fingerprint"]:
+        raise ChurnInputError(f"The manifest of {directory} is inconsistent; train again.")
+    cache: dict[str, str] = {}
+
+    def read(name: str) -> str:
+        if name not in cache:
+            path = directory / name
+            if name not in manifest["files"] or not path.exists():
+                raise ChurnInputError(f"The model in {directory} is missing {name}; train again.")
+            with damaged_file(name, directory):  # not text: not a file this tool wrote
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except OSError as exc:
+                    raise ChurnInputError(
+                        f"Cannot read {name} in {directory} ({exc.strerror or exc})."
+                    ) from None
+            if _sha(text) != manifest["files"][name]:
+                raise ChurnInputError(
+                    f"{name} in {directory} was changed after training; train the model again."
+                )
+            cache[name] = text
+        return cache[name]
+
+    return manifest, read
 
 
 def check_version(version: Any, directory: str | Path) -> None:

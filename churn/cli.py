@@ -15,7 +15,17 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from churn.artifact import check_destination, load_artifact, save_artifact
+from churn.campaign_model import (
+    CampaignRoles,
+    is_campaign_directory,
+    load_campaign,
+    save_campaign,
+    score_campaign_frame,
+    train_campaign,
+)
 from churn.checks import ColumnMapping, check_data, default_segments, report_lines
 from churn.data import read_table, resolve_positive, write_table
 from churn.decisions import Choice
@@ -29,11 +39,13 @@ from churn.policy import (
     capacity_of,
     decide_on_holdout,
     load_policy,
+    policy_score,
     rules_of,
     save_policy,
 )
 from churn.suggest import suggest_mapping
 from churn.training import score_frame, train
+from churn.uplift_decisions import build_uplift_policy, decide_on_campaign
 
 __all__ = ["main"]
 
@@ -81,6 +93,37 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the split and model (default 0)")
     _mapping_flags(p)
 
+    k = sub.add_parser(
+        "campaign",
+        parents=[common],
+        help="measure a past campaign with a control group and train an uplift model",
+        description="Measure a past retention campaign with a control group: the arms, the "
+        "average effect and the success rate with 95%% intervals, the balance of the arms, "
+        "and a per-customer uplift model compared on a holdout with targeting by churn risk "
+        "and at random. Writes the campaign model directory with campaign.json.",
+    )
+    k.add_argument("--data", required=True, help="CSV or Parquet file, one row per customer")
+    k.add_argument("--target", required=True, help="the churn column (churned after the campaign)")
+    k.add_argument("--positive", help="the target value meaning churned (inferred for 1/0, yes/no)")
+    k.add_argument("--treatment", required=True, help="the column saying who was contacted")
+    k.add_argument(
+        "--treated",
+        help="the treatment value meaning contacted (inferred for 1/0, yes/no; needed when "
+        "the column has more than two values: all others are the control group)",
+    )
+    k.add_argument("--id", dest="id_column", help="customer id column (kept out of the features)")
+    k.add_argument("--out", required=True, help="campaign model directory to write")
+    k.add_argument("--seed", type=int, default=0, help="seed of the split and model (default 0)")
+    k.add_argument(
+        "--exclude", action="append", default=[], help="column to leave out of the features"
+    )
+    k.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        help="column the checks would leave out (id-like, leak, ...) to use anyway",
+    )
+
     c = sub.add_parser(
         "check", parents=[common], help="run the data checks only: print the report, no training"
     )
@@ -99,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
         "are written exactly as read, even those starting with =, +, - or @, so that the "
         "scores join back to the customers; the app's downloads are the spreadsheet-safe ones.",
     )
-    s.add_argument("--model", required=True, help="model directory from 'train'")
+    s.add_argument("--model", required=True, help="model directory from 'train' or 'campaign'")
     s.add_argument("--data", required=True, help="CSV or Parquet file to score")
     s.add_argument("--out", required=True, help="CSV or Parquet file to write (ids as read)")
     s.add_argument("--policy", help="policy JSON: adds an 'action' column")
@@ -107,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     q = sub.add_parser(
         "policy", parents=[common], help="export a policy (threshold file) for a model"
     )
-    q.add_argument("--model", required=True, help="model directory from 'train'")
+    q.add_argument("--model", required=True, help="model directory from 'train' or 'campaign'")
     q.add_argument("--out", required=True, help="policy JSON file to write")
     q.add_argument("--economics", help="economics JSON (default: the built-in actions)")
     how = q.add_mutually_exclusive_group(required=True)
@@ -123,6 +166,11 @@ def _parser() -> argparse.ArgumentParser:
         default="churn_probability",
         help="with --top-share/--top-n or action capacities: who comes first (default: "
         "churn_probability; expected_value needs the value column when scoring)",
+    )
+    q.add_argument(
+        "--action",
+        help="with a campaign model: the action the campaign tested, whose costs price a "
+        "contact (default: the economics' most costly action)",
     )
     q.add_argument(
         "--batch-size",
@@ -258,7 +306,59 @@ def _train(args: argparse.Namespace, progress: _Progress) -> int:
     return 0
 
 
+def _campaign(args: argparse.Namespace, progress: _Progress) -> int:
+    check_destination(args.out)  # before reading and training, not after
+    progress(f"reading {args.data}")
+    frame = read_table(args.data, text_columns=(args.id_column,) if args.id_column else ())
+    roles = CampaignRoles(
+        target=args.target,
+        treatment=args.treatment,
+        positive=args.positive,
+        treated=args.treated,
+        id_column=args.id_column,
+        exclude=tuple(args.exclude),
+        keep=tuple(args.keep),
+    )
+    model = train_campaign(
+        frame, roles, seed=args.seed, source=Path(args.data).name, progress=progress
+    )
+    progress(f"writing {args.out}")
+    fingerprint = save_campaign(model, args.out)
+    r = model.results
+    ate, success = r["ate"], r["success_rate"]
+    kept = {
+        (row["ranking"], row["budget"]): row["kept_per_1000"]
+        for row in r["holdout"]["kept_per_1000_contacts"]
+    }
+    budget = 0.2 if (("uplift", 0.2) in kept) else r["holdout"]["budgets"][0]
+    print(
+        f"campaign of {r['rows']:,} customers ({r['arms']['contacted']['customers']:,} "
+        f"contacted, {r['arms']['control']['customers']:,} control): contacting changed the "
+        f"churn rate by {ate['estimate']:+.1%} (95% interval {ate['low']:+.1%} to "
+        f"{ate['high']:+.1%}); success rate {success['estimate']:.1%} "
+        f"({success['low']:.1%} to {success['high']:.1%})"
+    )
+    print(
+        f"holdout, contacting {budget:.0%}: customers kept per 1,000 contacts "
+        f"{kept[('uplift', budget)]:.0f} by uplift, {kept[('churn_risk', budget)]:.0f} by "
+        f"churn risk, {kept[('random', budget)]:.0f} at random; model {fingerprint[:12]} "
+        f"written to {args.out}"
+    )
+    backfires = [g for g in r["backfire"] if g["backfires"]]
+    for group in backfires:
+        print(
+            f"backfires: {group['group']} ({group['customers']:,} customers): churn "
+            f"{group['effect']:+.1%} when contacted ({group['effect_low']:+.1%} to "
+            f"{group['effect_high']:+.1%})"
+        )
+    for warning in r["warnings"]:
+        print(f"warning: {warning}")
+    return 0
+
+
 def _score(args: argparse.Namespace, progress: _Progress) -> int:
+    if is_campaign_directory(args.model):
+        return _score_campaign(args, progress)
     artifact = load_artifact(args.model)
     policy = load_policy(args.policy, artifact.fingerprint) if args.policy else None
     progress(f"reading {args.data}")
@@ -277,7 +377,85 @@ def _score(args: argparse.Namespace, progress: _Progress) -> int:
     return 0
 
 
+def _score_campaign(args: argparse.Namespace, progress: _Progress) -> int:
+    model = load_campaign(args.model)
+    policy = load_policy(args.policy, model.fingerprint) if args.policy else None
+    progress(f"reading {args.data}")
+    frame = read_table(args.data, text_columns=(model.id_column,) if model.id_column else ())
+    progress(f"scoring {len(frame):,} customers")
+    scored = score_campaign_frame(model, frame)
+    if policy is not None:  # unscored rows (empty uplift) get the default action
+        prepared = model.preparation.apply(frame)[0]
+        score = scored[policy_score(policy)].to_numpy()
+        action = apply_policy(policy, score, prepared, model.id_column)
+        scored.insert(scored.columns.get_loc("score_note"), "action", action)
+    write_table(scored, args.out)
+    print(f"scored {len(scored):,} customers into {args.out}")
+    return 0
+
+
+def _economics_file(path: str) -> Economics:
+    path = Path(path)
+    try:
+        return Economics.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise ChurnInputError(f"Economics file not found: {path}.") from None
+    except IsADirectoryError:
+        raise ChurnInputError(f"{path} is a folder; give the economics JSON file.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ChurnInputError(f"{path.name} is not valid JSON.") from None
+
+
+def _policy_campaign(args: argparse.Namespace, progress: _Progress) -> int:
+    model = load_campaign(args.model)
+    if args.precision is not None or args.recall is not None:
+        raise ChurnInputError(
+            "A campaign model's policy targets by uplift; choose it by --max-profit, "
+            "--threshold (a minimum uplift), --top-share or --top-n."
+        )
+    if args.ranking != "churn_probability" or args.batch_size is not None:
+        raise ChurnInputError(
+            "A campaign model's policy ranks by uplift; leave out --ranking and --batch-size."
+        )
+    if args.economics:
+        economics = _economics_file(args.economics)
+    else:
+        economics = default_economics(model.holdout_data.columns)
+    if args.max_profit:
+        choice = Choice("max_profit")
+    else:
+        for method in ("threshold", "top_share", "top_n"):
+            if getattr(args, method) is not None:
+                choice = Choice(method, getattr(args, method))
+    progress("choosing the policy on the campaign holdout")
+    decision = decide_on_campaign(model, economics, choice, args.action)
+    policy = build_uplift_policy(decision, economics, model.fingerprint)
+    try:
+        save_policy(policy, args.out)
+    except OSError as exc:
+        raise ChurnInputError(f"Cannot write {args.out} ({exc.strerror or exc}).") from None
+    cut = decision.min_uplift
+    rule = "contact nobody" if cut is None else f"{decision.action} from uplift >= {cut:.3f}"
+    if decision.capacity is not None:
+        rule += f" ({decision.capacity.sentence()})"
+    kept = (
+        "n/a"
+        if not np.isfinite(decision.kept_per_1000)
+        else f"{decision.kept_per_1000:.0f} ({decision.kept_low:.0f} to {decision.kept_high:.0f})"
+    )
+    print(
+        f"policy written to {args.out}: {rule}; {decision.share_contacted:.1%} contacted, "
+        f"customers kept per 1,000 contacts {kept}, expected profit "
+        f"{decision.expected_gain:.2f} per customer on the campaign holdout"
+    )
+    return 0
+
+
 def _policy(args: argparse.Namespace, progress: _Progress) -> int:
+    if is_campaign_directory(args.model):
+        return _policy_campaign(args, progress)
+    if args.action is not None:
+        raise ChurnInputError("--action goes with a campaign model; leave it out.")
     artifact = load_artifact(args.model)
     if args.economics:
         path = Path(args.economics)
@@ -402,6 +580,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress = _Progress(args.quiet)
         handler = {
             "train": _train,
+            "campaign": _campaign,
             "check": _check,
             "score": _score,
             "policy": _policy,

@@ -28,9 +28,11 @@ from churn.formatting import json_ready
 from churn.targeting import PolicyRule
 
 __all__ = [
+    "POLICY_SCORES",
     "REVIEW_AFTER_DAYS",
     "SCHEMA_PATH",
     "SCHEMA_VERSION",
+    "SCORE_SCHEMA_VERSION",
     "Decision",
     "apply_policy",
     "baseline_profits",
@@ -41,6 +43,7 @@ __all__ = [
     "economics_note",
     "load_policy",
     "on_customers",
+    "policy_score",
     "review_on_customers",
     "rules_of",
     "save_policy",
@@ -48,8 +51,15 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 2
+#: The version of a policy that names the score it applies to (``"score"``: churn
+#: probability or uplift; its rules are ``{"action", "min_score"}``). Policies of a churn
+#: model are still written as version 2, so that their files do not change; policies of a
+#: campaign model, which apply to the uplift, are version 3.
+SCORE_SCHEMA_VERSION = 3
 #: Policy files of these versions are read (version 1 has no capacity).
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
+#: The scores a version-3 policy may apply to, with the range of their values.
+POLICY_SCORES = {"churn_probability": (0.0, 1.0), "uplift": (-1.0, 1.0)}
 SCHEMA_PATH = Path(__file__).with_name("policy.schema.json")
 DEFAULT_ACTION = NO_ACTION
 #: Days after export by which a policy, and after training by which a model, should be
@@ -481,27 +491,41 @@ def validate_policy(policy: Any) -> dict[str, Any]:
     ):
         raise ChurnInputError(
             f"The policy has schema version {version}, this tool reads versions "
-            f"{' and '.join(map(str, READABLE_VERSIONS))}; export it again with this version."
+            f"{', '.join(map(str, READABLE_VERSIONS[:-1]))} and {READABLE_VERSIONS[-1]}; "
+            "export it again with this version."
         )
     if not isinstance(policy["model_fingerprint"], str):
         raise ChurnInputError("The policy's model_fingerprint must be text; export it again.")
+    key, (lowest, highest) = "min_probability", (0.0, 1.0)
+    if version == SCORE_SCHEMA_VERSION:
+        score = policy.get("score")
+        if not isinstance(score, str) or score not in POLICY_SCORES:
+            raise ChurnInputError(
+                "A version 3 policy must say which score it applies to ('score': "
+                f"{' or '.join(POLICY_SCORES)}); export it again."
+            )
+        key, (lowest, highest) = "min_score", POLICY_SCORES[score]
     rules = policy["rules"]
     if not isinstance(rules, list):
-        raise ChurnInputError("The policy's rules must be a list of {action, min_probability}.")
+        raise ChurnInputError(f"The policy's rules must be a list of {{action, {key}}}.")
     seen = set()
     for rule in rules:
-        if not isinstance(rule, dict) or not {"action", "min_probability"} <= set(rule):
-            raise ChurnInputError("Each policy rule needs an action and a min_probability.")
+        if not isinstance(rule, dict) or not {"action", key} <= set(rule):
+            raise ChurnInputError(f"Each policy rule needs an action and a {key}.")
         if not isinstance(rule["action"], str) or not rule["action"]:
             raise ChurnInputError("Each policy rule's action must be a non-empty name.")
-        prob = rule["min_probability"]
-        if isinstance(prob, bool) or not isinstance(prob, int | float) or not 0.0 <= prob <= 1.0:
+        prob = rule[key]
+        if (
+            isinstance(prob, bool)
+            or not isinstance(prob, int | float)
+            or not lowest <= prob <= highest
+        ):
             raise ChurnInputError(
-                f"The rule for '{rule['action']}' has min_probability {prob!r}; use a number "
-                "between 0 and 1."
+                f"The rule for '{rule['action']}' has {key} {prob!r}; use a number "
+                f"between {lowest:g} and {highest:g}."
             )
         if prob in seen:
-            raise ChurnInputError("Two policy rules share a min_probability; keep one of them.")
+            raise ChurnInputError(f"Two policy rules share a {key}; keep one of them.")
         seen.add(prob)
     if not isinstance(policy["default_action"], str):
         raise ChurnInputError("The policy's default_action must be a name.")
@@ -522,6 +546,11 @@ def capacity_of(policy: dict[str, Any]) -> targeting.Capacity | None:
             f"The policy has a capacity for {', '.join(unknown)}, which none of its rules "
             "gives; export it again."
         )
+    if (capacity.ranking == "uplift") != (policy_score(policy) == "uplift"):
+        raise ChurnInputError(
+            "A policy that applies to the uplift ranks its capacity by uplift, and only such a "
+            "policy does; export it again."
+        )
     if capacity.ranking == "expected_value" and not isinstance(policy.get("economics"), dict):
         raise ChurnInputError(
             "The policy ranks by expected value but has no economics to price it; export it again."
@@ -529,9 +558,24 @@ def capacity_of(policy: dict[str, Any]) -> targeting.Capacity | None:
     return capacity or None
 
 
+def policy_score(policy: dict[str, Any]) -> str:
+    """The score a policy's rules and capacity apply to: ``"churn_probability"`` (versions 1
+    and 2, and version 3 saying so) or ``"uplift"`` (the scored column to pass to
+    :func:`apply_policy`)."""
+    if policy.get("schema_version") == SCORE_SCHEMA_VERSION:
+        return str(policy.get("score"))
+    return "churn_probability"
+
+
 def rules_of(policy: dict[str, Any]) -> list[PolicyRule]:
-    """The rules of a policy document (validated first)."""
+    """The rules of a policy document (validated first). In a version-3 policy a rule's
+    ``min_score`` becomes the :class:`PolicyRule`'s cut-off (on the policy's score)."""
     validate_policy(policy)
+    if policy["schema_version"] == SCORE_SCHEMA_VERSION:
+        return [
+            PolicyRule(action=str(rule["action"]), min_probability=float(rule["min_score"]))
+            for rule in policy["rules"]
+        ]
     return [PolicyRule.from_dict(rule) for rule in policy["rules"]]
 
 
@@ -543,8 +587,10 @@ def apply_policy(
 ) -> np.ndarray:
     """Action per customer, exactly as production must apply the policy.
 
-    Each customer gets the action of the rule with the highest ``min_probability`` <= its
-    probability, else ``default_action`` (also when the probability is missing: a row that
+    ``probability`` is the policy's score per customer (:func:`policy_score`: the churn
+    probability, or the uplift for a version-3 policy that applies to it). Each customer
+    gets the action of the rule with the highest ``min_probability`` (``min_score``) <= its
+    score, else ``default_action`` (also when the probability is missing: a row that
     could not be scored). With a capacity, the customers are then ranked and cut
     (:func:`churn.targeting.assigned_index`): ``customers`` (the scored rows, in the same
     order) gives the ids that break ties (``id_column``) and, when the policy ranks by

@@ -34,6 +34,7 @@ from churn.economics import NO_ACTION, Action, Economics
 from churn.errors import ChurnInputError
 
 __all__ = [
+    "CAPACITY_RANKINGS",
     "RANKINGS",
     "Capacity",
     "Limit",
@@ -100,6 +101,9 @@ def rule_index(p: np.ndarray, rules: Sequence[PolicyRule]) -> np.ndarray:
 #: How a policy with a capacity ranks customers: by churn probability or by the expected
 #: value (profit, in money) of the action the rules give them.
 RANKINGS = ("churn_probability", "expected_value")
+#: What a capacity may rank by: :data:`RANKINGS`, or ``"uplift"`` for a policy that applies to
+#: the uplift (schema version 3): the score its rules apply to, highest first.
+CAPACITY_RANKINGS = (*RANKINGS, "uplift")
 
 
 @dataclass(frozen=True)
@@ -168,9 +172,9 @@ class Capacity:
     ranking: str = "churn_probability"
 
     def __post_init__(self) -> None:
-        if self.ranking not in RANKINGS:
+        if self.ranking not in CAPACITY_RANKINGS:
             raise ChurnInputError(
-                f"Unknown ranking '{self.ranking}'; use one of {', '.join(RANKINGS)}."
+                f"Unknown ranking '{self.ranking}'; use one of {', '.join(CAPACITY_RANKINGS)}."
             )
         if self.ranking == "expected_value" and self.per_action:
             raise ChurnInputError(
@@ -217,7 +221,7 @@ class Capacity:
     def sentence(self) -> str:
         """The capacity in plain words: ``at most 750 customers in all, highest churn
         probability first``."""
-        by = "churn probability" if self.ranking == "churn_probability" else "expected value"
+        by = self.ranking.replace("_", " ")
         parts = [] if self.total is None else [f"at most {self.total.describe()} in all"]
         parts += [f"at most {limit.describe()} for {name}" for name, limit in self.per_action]
         return ", ".join(parts) + f", highest {by} first"
@@ -268,8 +272,9 @@ def assigned_index(
 
     Parameters
     ----------
-    p : churn probabilities in [0, 1]; NaN (not scored) never gets an action and does not
-        count in the batch a share refers to.
+    p : the score the rules apply to: churn probabilities in [0, 1], or (a capacity ranking
+        by ``"uplift"``) uplifts in [-1, 1]; NaN (not scored) never gets an action and does
+        not count in the batch a share refers to.
     rules, capacity : the policy. Without a capacity this is :func:`rule_index`.
     value, economics : each customer's value (money) and the actions' costs; needed only
         when the capacity ranks by expected value.
