@@ -705,8 +705,11 @@ def qini_chart(frame: pd.DataFrame) -> alt.LayerChart:
     x = alt.X("share:Q", title="Share of customers contacted", axis=alt.Axis(format="%"))
     colour = alt.Color("ranking:N", scale=RANKING_COLOURS, title=None)
     base = alt.Chart(frame)
-    band = base.mark_area(opacity=0.15).encode(
-        x=x, y=alt.Y("low:Q"), y2="high:Q", color=alt.Color("ranking:N", scale=RANKING_COLOURS)
+    band = base.mark_area(opacity=0.1).encode(
+        x=x,
+        y=alt.Y("low:Q"),
+        y2="high:Q",
+        color=alt.Color("ranking:N", scale=RANKING_COLOURS, legend=None),
     )
     line = base.mark_line(strokeWidth=2.5).encode(
         x=x,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from churn import campaign_report
+from churn import campaign_report, charts
 from churn.data import label_text, positive_choices
 from churn.errors import ChurnInputError
 from churn.formatting import percent
@@ -15,6 +15,7 @@ from pages.common import (
     current_campaign,
     current_campaign_balance,
     current_campaign_effect,
+    current_campaign_model,
     current_scenario,
     measured_success_note,
     set_campaign,
@@ -220,12 +221,10 @@ check = show_input_error(current_campaign_balance)
     campaign_report.balance_sentence(check), icon=":material/balance:"
 )
 column_config = {
-    "|SMD|": st.column_config.ProgressColumn(
+    "|SMD|": st.column_config.NumberColumn(
         "|SMD|",
-        format="%.2f",
-        min_value=0.0,
-        max_value=max(0.2, float(check.table["smd"].abs().max())),
-        help="Standardised mean difference between the arms (0.1 and over: unbalanced)",
+        format="%.3f",
+        help="Size of the standardised mean difference between the arms (over 0.1: unbalanced)",
     )
 }
 st.dataframe(
@@ -248,6 +247,55 @@ with st.expander(f"Every feature ({len(check.table)}) and how balance is judged"
     st.dataframe(
         campaign_report.balance_display(check), hide_index=True, column_config=column_config
     )
+
+st.subheader("Whom to contact: measured uplift against churn risk")
+model = show_input_error(current_campaign_model)
+holdout = model.results["holdout"]
+st.info(campaign_report.kept_sentence(holdout["kept_per_1000_contacts"]), icon=":material/target:")
+st.altair_chart(charts.qini_chart(campaign_report.qini_frame(holdout["qini"])), width="stretch")
+st.caption(
+    f"Measured on the {holdout['customers']:,} customers of the campaign held back from the "
+    "uplift model (20%, by arm and outcome). Each line contacts the customers ranked first "
+    "by its rule and counts how many of every 1,000 customers stay who would have left: "
+    "the churn rate of the control customers among them minus that of the contacted ones. "
+    "**Uplift** is the model's drop in churn probability when contacted; **churn risk** its "
+    "churn probability if not contacted (the same customers and features). Bands: 95% "
+    "bootstrap intervals."
+)
+st.markdown("**Customers kept per 1,000 contacts** (95% intervals)")
+st.dataframe(campaign_report.kept_display(holdout["kept_per_1000_contacts"]), hide_index=True)
+
+st.subheader("Where contacting backfires")
+backfire = model.results["backfire"]
+(st.warning if any(g["backfires"] for g in backfire) else st.success)(
+    campaign_report.backfire_sentence(backfire), icon=":material/trending_up:"
+)
+percent_column = st.column_config.NumberColumn(format="percent")
+st.markdown("**Every group, most harmful first**")
+st.dataframe(
+    campaign_report.backfire_display(backfire),
+    hide_index=True,
+    column_order=[
+        "Effect of contacting",
+        "Backfires",
+        "Customers",
+        "Churn if contacted",
+        "Churn if not",
+        "Group",
+    ],
+    column_config={
+        "Group": st.column_config.TextColumn("Group", width="large"),
+        "Customers": st.column_config.NumberColumn("Customers", format="localized"),
+        "Churn if contacted": percent_column,
+        "Churn if not": percent_column,
+    },
+)
+st.caption(
+    "Groups: the leaves of a shallow tree fitted to every campaign customer's out-of-fold "
+    "uplift; in each, the effect is measured from the outcomes alone (contacted minus control "
+    "churn rate, 95% interval). The groups were found on this campaign, so a flagged group is "
+    "a finding to confirm with the next one."
+)
 
 with st.expander("How these numbers are computed"):
     st.markdown(

@@ -22,6 +22,7 @@ import streamlit as st
 from churn.artifact import Artifact
 from churn.campaign import AverageEffect, Balance, average_effect, balance
 from churn.campaign import arms as campaign_arms
+from churn.campaign_model import CampaignModel, CampaignRoles, train_campaign
 from churn.campaign_report import treated_flags, with_success_rate
 from churn.checks import ColumnMapping
 from churn.data import encode_target, read_table
@@ -462,6 +463,11 @@ class Campaign:
     upload: tuple[str, bytes] | None = None
 
     @property
+    def key(self) -> str:
+        """The campaign's file and roles, as a key (an upload by its sha256)."""
+        return self.roles + ("" if self.upload is None else _key_part(self.upload[1]))
+
+    @property
     def roles(self) -> str:
         """The column roles, as a cache key."""
         return json.dumps(
@@ -583,4 +589,43 @@ def measured_success_note(economics: Any) -> str | None:
         f"The success rate of {taken['action']} ({percent(taken['rate'])}) was measured in the "
         f"campaign {taken['campaign']} (95% interval {percent(taken['low'])} to "
         f'{percent(taken["high"])}), on the "Did it work?" page.'
+    )
+
+
+@model_cache(
+    show_spinner="Training the uplift model on the campaign (a few seconds)...",
+    max_entries=4,
+    resource=True,
+)
+def _campaign_model(roles: str, upload: tuple[str, bytes] | None) -> CampaignModel:
+    target, positive, treatment, treated, id_column = json.loads(roles)
+    campaign = Campaign("", target, positive, treatment, treated, id_column, upload)
+    return train_campaign(
+        campaign_table(campaign),
+        CampaignRoles(
+            target=target,
+            treatment=treatment,
+            positive=positive,
+            treated=treated,
+            id_column=id_column,
+        ),
+        source=upload[0] if upload is not None else CAMPAIGN_PATH.name,
+    )
+
+
+def current_campaign_model() -> CampaignModel:
+    """The uplift model of the session's campaign (:func:`churn.campaign_model.train_campaign`),
+    trained the first time a page asks for it: the sample's once per server (shared,
+    read-only), an uploaded campaign's once per session. Marks the session as having one."""
+    campaign = current_campaign()
+    model = _campaign_model(campaign.roles, campaign.upload)
+    st.session_state["campaign_model_ready"] = campaign.key
+    return model
+
+
+def campaign_model_ready() -> bool:
+    """Whether the session's campaign model has been trained and applies to its customers."""
+    return (
+        campaign_applies()
+        and st.session_state.get("campaign_model_ready") == current_campaign().key
     )

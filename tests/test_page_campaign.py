@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import numpy as np
@@ -62,11 +63,42 @@ def test_verdict_and_figures_are_the_librarys(page, campaign):
 def test_balance_check_is_the_librarys(page, campaign):
     check = balance(_features(campaign), campaign["contacted"])
     assert campaign_report.balance_sentence(check) in [s.value for s in page.success]
-    compact, full = (d.value for d in page.dataframe)
+    compact, full = (d.value for d in page.dataframe[:2])
     pd.testing.assert_frame_equal(compact, campaign_report.balance_display(check, n=5))
     pd.testing.assert_frame_equal(full, campaign_report.balance_display(check))
     assert len(full) == _features(campaign).shape[1]
-    assert not page.warning  # a random split: nothing to warn about
+    assert not [w for w in page.warning if "split" in w.value]  # random: nothing to warn about
+
+
+def _sample_model():
+    from pages.common import SAMPLE_CAMPAIGN, _campaign_model
+
+    return _campaign_model(SAMPLE_CAMPAIGN.roles, None)
+
+
+def test_uplift_against_risk_and_backfire_groups_are_the_librarys(page):
+    model = _sample_model()  # the page's, from the shared cache
+    holdout = model.results["holdout"]
+    kept = holdout["kept_per_1000_contacts"]
+    assert campaign_report.kept_sentence(kept) in [i.value for i in page.info]
+    shown_kept, shown_backfire = (d.value for d in page.dataframe[2:4])
+    pd.testing.assert_frame_equal(shown_kept, campaign_report.kept_display(kept))
+    assert list(shown_kept.columns) == [
+        "Budget", "By measured uplift", "By churn risk", "At random"
+    ]  # fmt: skip
+    pd.testing.assert_frame_equal(
+        shown_backfire, campaign_report.backfire_display(model.results["backfire"])
+    )
+    # the sample's annoyed customers (two-year contracts, long tenure) are flagged
+    sentence = campaign_report.backfire_sentence(model.results["backfire"])
+    assert sentence.startswith("Contacting raised churn in 1 group")
+    assert "tenure_months" in sentence and sentence in [w.value for w in page.warning]
+    (chart,) = page.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    assert spec["layer"][2]["encoding"]["y"]["title"] == "Customers kept per 1,000 customers"
+    qini = campaign_report.qini_frame(holdout["qini"])
+    assert set(qini["ranking"]) == {"By measured uplift", "By churn risk", "At random"}
+    assert page.session_state["campaign_model_ready"]
 
 
 def test_assumptions_are_compared_and_one_click_takes_the_rate(page, campaign):
