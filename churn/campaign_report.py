@@ -14,11 +14,14 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from churn import targeting
 from churn.campaign import AUC_LIMIT, SMD_LIMIT, AverageEffect, Balance
-from churn.data import label_text
+from churn.campaign_model import CampaignModel, score_campaign_frame
 from churn.economics import Economics
 from churn.errors import ChurnInputError
 from churn.formatting import percent
+from churn.policy import apply_policy, policy_score
+from churn.uplift import UPLIFT_COLUMNS
 
 __all__ = [
     "RANKING_LABELS",
@@ -31,7 +34,8 @@ __all__ = [
     "kept_display",
     "kept_sentence",
     "qini_frame",
-    "treated_flags",
+    "uplift_action_list",
+    "uplift_on_customers",
     "verdict",
     "with_success_rate",
 ]
@@ -202,41 +206,6 @@ def balance_display(check: Balance, n: int | None = None) -> pd.DataFrame:
     )
 
 
-def treated_flags(treatment: pd.Series, treated: str | None = None) -> pd.Series:
-    """The contact column as 1 (contacted) / 0 (control), one per row, in order.
-
-    Parameters
-    ----------
-    treatment : Series
-        The campaign's contact column.
-    treated : str, optional
-        The value (as text) that means contacted; every other value is the control
-        group. Needed when the column has more than two values; without it the
-        column is passed on as it is (1/0, yes/no, true/false are understood by
-        :func:`churn.campaign.arms`).
-
-    Raises
-    ------
-    ChurnInputError
-        When ``treated`` is not one of the column's values, or leaves no control group.
-    """
-    if treated is None:
-        return treatment
-    text = treatment.map(label_text, na_action="ignore")
-    values = sorted(text.dropna().unique())
-    if treated not in values:
-        raise ChurnInputError(
-            f"'{treatment.name}' has no value '{treated}'; pick one of {', '.join(values[:10])}."
-        )
-    if len(values) < 2:
-        raise ChurnInputError(
-            f"Every customer has '{treated}' in '{treatment.name}': there is no control group; "
-            "pick the contact column of a campaign with a control group."
-        )
-    flags = (text == treated).astype(float)
-    return flags.where(text.notna()).rename(treatment.name)
-
-
 # ------------------------------------------------------- targeting by uplift (holdout)
 #: How the pages name the rankings of the holdout comparison (``churn.uplift``).
 RANKING_LABELS = {
@@ -401,3 +370,104 @@ def backfire_sentence(backfire: object) -> str:
     )
     many = "groups" if len(flagged) > 1 else "group"
     return f"Contacting raised churn in {len(flagged)} {many}: {groups}."
+
+
+# ------------------------------------------------------------ acting on customers by uplift
+def uplift_on_customers(model: CampaignModel, frame: pd.DataFrame, policy: dict | None = None):
+    """Score customers with a campaign model and, given a policy, give each its action,
+    exactly as ``python -m churn score --model CAMPAIGN_DIR --policy FILE`` writes them.
+
+    Parameters
+    ----------
+    model : CampaignModel
+        From :func:`churn.campaign_model.train_campaign` or ``load_campaign``.
+    frame : DataFrame
+        The customers, with the model's feature columns (extra columns are ignored).
+    policy : dict, optional
+        A policy document for this model (version 3, targeting by uplift).
+
+    Returns
+    -------
+    DataFrame
+        One row per row of ``frame``, in its order: the id (when the model has one), the
+        :data:`churn.uplift.UPLIFT_COLUMNS`, ``action`` (with a policy) and ``score_note``.
+    """
+    scored = score_campaign_frame(model, frame)
+    if policy is not None:  # unscored rows (empty uplift) get the default action
+        prepared = model.preparation.apply(frame)[0]
+        score = scored[policy_score(policy)].to_numpy()
+        action = apply_policy(policy, score, prepared, model.id_column)
+        scored.insert(scored.columns.get_loc("score_note"), "action", action)
+    return scored
+
+
+def uplift_action_list(
+    scored: pd.DataFrame,
+    frame: pd.DataFrame,
+    economics: Economics,
+    tested_action: str,
+    id_column: str | None,
+    default_action: str,
+    segments: list[str] = (),
+) -> pd.DataFrame:
+    """The list the retention team works from when the policy targets by uplift.
+
+    Parameters
+    ----------
+    scored : DataFrame
+        :func:`uplift_on_customers` with a policy (one row per row of ``frame``).
+    frame : DataFrame
+        The customers (for their value and segment columns), in the same order.
+    economics : Economics
+        Gives each customer's value and the tested action's costs.
+    tested_action : str
+        The action the campaign tested (the one the policy gives).
+    id_column : str or None
+        The id column; ``None`` numbers the rows from 0 in a ``row`` column.
+    default_action : str
+        The policy's action for customers it does not contact.
+    segments : list of str
+        Columns of ``frame`` to keep for filtering.
+
+    Returns
+    -------
+    DataFrame
+        Contacted customers first, each part by uplift (highest first; ties by id):
+        ``rank``, the id, ``uplift``, ``uplift_low``, ``uplift_high``,
+        ``churn_probability`` (not contacted), ``churn_probability_if_contacted``,
+        ``action``, ``expected_value`` (the expected gain of the contact in money,
+        ``uplift × value − contact − (1 − p if contacted) × incentive``; 0 without a
+        contact), ``customer_value`` and the segment columns.
+    """
+    from churn.uplift_decisions import campaign_action, expected_gain
+
+    n = len(frame)
+    action = campaign_action(economics, tested_action)
+    value = economics.customer_value(frame, n)
+    uplift = scored["uplift"].to_numpy(dtype=float)
+    contacted = (scored["action"] != default_action).to_numpy()
+    gain = expected_gain(uplift, scored["churn_probability_if_contacted"].to_numpy(), value, action)
+    ids = frame[id_column].to_numpy() if id_column is not None else None
+    table = pd.DataFrame(
+        {
+            id_column or "row": frame[id_column].to_numpy() if id_column else np.arange(n),
+            **{c: scored[c].to_numpy(dtype=float) for c in UPLIFT_COLUMNS[2:]},
+            "churn_probability": scored["churn_probability"].to_numpy(dtype=float),
+            "churn_probability_if_contacted": scored["churn_probability_if_contacted"].to_numpy(
+                dtype=float
+            ),
+            "action": scored["action"].astype(str).to_numpy(),
+            "expected_value": np.where(contacted, np.nan_to_num(gain), 0.0),
+            "customer_value": value,
+        }
+    )
+    if id_column is not None:  # keep the id's own dtype (text ids keep their leading zeros)
+        table[id_column] = frame[id_column].reset_index(drop=True)
+    kept = [s for s in segments if s in frame.columns and s not in table.columns]
+    if kept:
+        table = pd.concat([table, frame[kept].reset_index(drop=True)], axis=1)
+    order = targeting.rank_order(uplift, ids)
+    order = np.r_[order[contacted[order]], order[~contacted[order]]]
+    table = table.iloc[order].reset_index(drop=True)
+    table.insert(0, "rank", np.arange(1, n + 1))
+    return table

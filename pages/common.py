@@ -22,8 +22,8 @@ import streamlit as st
 from churn.artifact import Artifact
 from churn.campaign import AverageEffect, Balance, average_effect, balance
 from churn.campaign import arms as campaign_arms
-from churn.campaign_model import CampaignModel, CampaignRoles, train_campaign
-from churn.campaign_report import treated_flags, with_success_rate
+from churn.campaign_model import CampaignModel, CampaignRoles, train_campaign, treated_flags
+from churn.campaign_report import uplift_on_customers, with_success_rate
 from churn.checks import ColumnMapping
 from churn.data import encode_target, read_table
 from churn.errors import ChurnInputError
@@ -35,6 +35,7 @@ from churn.policy import Decision, baseline_profits, decide_on_holdout
 from churn.sample import CAMPAIGN_PATH, NEW_BATCH_PATH, SAMPLE_PATH
 from churn.scenario import Scenario, default_scenario
 from churn.training import customers_to_act_on, scored_customers, train
+from churn.uplift_decisions import UpliftDecision, build_uplift_policy, decide_on_campaign
 
 
 def _leave_pages_directory_mode() -> None:
@@ -520,7 +521,7 @@ def _campaign_columns(roles: str, upload: tuple[str, bytes] | None):
     if missing:
         raise ChurnInputError(f"The campaign has no column {missing[0]}; pick its columns again.")
     y = encode_target(frame, target, positive)
-    contacted = treated_flags(frame[treatment], treated)
+    contacted = treated_flags(frame[treatment], treated)[0]
     features = frame.drop(columns=[c for c in (target, treatment, id_column) if c])
     return y, contacted, features
 
@@ -629,3 +630,61 @@ def campaign_model_ready() -> bool:
         campaign_applies()
         and st.session_state.get("campaign_model_ready") == current_campaign().key
     )
+
+
+# ------------------------------------------------------------- targeting by measured uplift
+@model_cache(
+    show_spinner="Choosing the uplift policy on the campaign's holdout...", max_entries=256
+)
+def _uplift_decision(roles: str, upload: tuple[str, bytes] | None, key: str) -> UpliftDecision:
+    scenario = Scenario.from_query(json.loads(key))
+    model = _campaign_model(roles, upload)
+    return decide_on_campaign(model, scenario.economics, scenario.choice, scenario.tested_action)
+
+
+def current_uplift_decision() -> UpliftDecision:
+    """The session's uplift policy measured on the campaign's holdout (cached per campaign
+    and scenario): :func:`churn.uplift_decisions.decide_on_campaign`."""
+    campaign = current_campaign()
+    current_campaign_model()  # trained here when it is not yet (with its spinner)
+    key = scenario_key(current_scenario())
+    return _uplift_decision(campaign.roles, campaign.upload, key)
+
+
+def current_uplift_policy(created_at: datetime | None = None) -> dict:
+    """The session's uplift policy as the version-3 document ``score --policy`` applies."""
+    model = current_campaign_model()
+    return build_uplift_policy(
+        current_uplift_decision(), current_scenario().economics, model.fingerprint, created_at
+    )
+
+
+_FIXED_TIME = datetime(2000, 1, 1, tzinfo=UTC)  # the policy's dates do not change its actions
+
+
+@model_cache(show_spinner="Scoring the customers' uplift...", max_entries=16)
+def _uplift_on_base(
+    roles: str, upload: tuple[str, bytes] | None, key: str | None, base: str
+) -> pd.DataFrame:
+    model = _campaign_model(roles, upload)
+    policy = None
+    if key is not None:
+        scenario = Scenario.from_query(json.loads(key))
+        decision = _uplift_decision(roles, upload, key)
+        policy = build_uplift_policy(decision, scenario.economics, model.fingerprint, _FIXED_TIME)
+    return uplift_on_customers(model, current_base(), policy)
+
+
+def current_uplift_on_base(with_policy: bool = True) -> pd.DataFrame:
+    """The customers of the current base scored by the campaign model, one row per customer
+    in base order, with the uplift policy's action (``with_policy``): what
+    ``score --model CAMPAIGN_DIR --policy FILE`` writes for them."""
+    campaign = current_campaign()
+    current_campaign_model()
+    key = scenario_key(current_scenario()) if with_policy else None
+    return _uplift_on_base(campaign.roles, campaign.upload, key, base_key())
+
+
+def targets_uplift() -> bool:
+    """Whether the session's policy targets by measured uplift (and a campaign applies)."""
+    return current_scenario().target == "uplift" and campaign_applies()

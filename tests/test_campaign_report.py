@@ -18,7 +18,6 @@ from churn.campaign_report import (
     kept_display,
     kept_sentence,
     qini_frame,
-    treated_flags,
     verdict,
     with_success_rate,
 )
@@ -117,21 +116,6 @@ def test_balance_sentence_and_table_on_a_random_and_on_a_targeted_split(campaign
     skewed = balance(features, targeted)
     assert balance_sentence(skewed) == skewed.message != ""
     assert balance_display(skewed)["Balanced"].iloc[0] == "no"
-
-
-def test_treated_flags_with_a_named_value_and_without():
-    arm = pd.Series(["call", "control", "letter", None, "call"], name="arm")
-    flags = treated_flags(arm, "call")
-    assert flags.tolist()[:3] == [1.0, 0.0, 0.0] and np.isnan(flags.iloc[3])
-    assert flags.iloc[4] == 1.0
-    same = pd.Series([1, 0, 1], name="contacted")
-    assert treated_flags(same) is same
-    with pytest.raises(ChurnInputError, match="no value 'email'"):
-        treated_flags(arm, "email")
-    with pytest.raises(ChurnInputError, match="no control group"):
-        treated_flags(pd.Series(["call", "call"], name="arm"), "call")
-    numbers = treated_flags(pd.Series([2.0, 1.0, 0.0], name="arm"), "2")
-    assert numbers.tolist() == [1.0, 0.0, 0.0]
 
 
 def test_campaign_roles_are_suggested_on_the_sample(campaign):
