@@ -9,6 +9,7 @@ Nothing here imports the app.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import replace
 
 import numpy as np
@@ -30,6 +31,8 @@ __all__ = [
     "backfire_sentence",
     "balance_display",
     "balance_sentence",
+    "campaign_command",
+    "describe_uplift_policy",
     "direction",
     "kept_display",
     "kept_sentence",
@@ -471,3 +474,49 @@ def uplift_action_list(
     table = table.iloc[order].reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, n + 1))
     return table
+
+
+def campaign_command(
+    data_path: str, roles: dict, out_dir: str = "models/campaign", seed: int = 0
+) -> str:
+    """The ``python -m churn campaign`` command that trains a campaign model with ``roles``.
+
+    ``roles`` is ``campaign.json``'s ``roles`` block (``target``, ``positive_label``,
+    ``treatment``, ``treated_label``, ``id_column``); every role is passed, so nothing is
+    left to the command line's inference. Shell-quoted.
+    """
+    from churn.export import PYTHON, _option
+
+    args = [PYTHON, "-m", "churn", "campaign", *_option("--data", data_path)]
+    args += _option("--target", str(roles["target"]))
+    if roles.get("positive_label") is not None:
+        args += _option("--positive", str(roles["positive_label"]))
+    args += _option("--treatment", str(roles["treatment"]))
+    if roles.get("treated_label") is not None:
+        args += _option("--treated", str(roles["treated_label"]))
+    if roles.get("id_column"):
+        args += _option("--id", str(roles["id_column"]))
+    args += _option("--out", out_dir)
+    if seed:
+        args += ["--seed", str(seed)]
+    return shlex.join(args)
+
+
+def describe_uplift_policy(policy: dict, default_label: str) -> list[str]:
+    """A version-3 uplift policy in plain words: who gets the action, then everyone else."""
+    rules = policy["rules"]
+    capacity = policy.get("capacity")
+    lines = []
+    for rule in rules:
+        line = f"{rule['action']}: measured uplift {rule['min_score'] * 100:+.1f} points or more"
+        if capacity and capacity.get("total"):
+            total = capacity["total"]
+            limit = (
+                f"{total['customers']:,} customers"
+                if total.get("customers") is not None
+                else f"{total['share']:.0%} of each batch"
+            )
+            line = f"{rule['action']}: the {limit} with the highest measured uplift"
+        lines.append(line)
+    lines.append(f"{default_label}: {'everyone else' if rules else 'everyone'}")
+    return lines
