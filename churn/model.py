@@ -672,7 +672,7 @@ def _check_trees(blocks: list[str], n_features: int) -> None:
             raise ValueError("category sets that do not fit their trees")
 
 
-def check_booster_text(text: str, n_features: int) -> str:
+def check_booster_text(text: str, n_features: int, objective: str = "binary sigmoid:1") -> str:
     """The part of a member's text LightGBM needs to predict (its header and trees), once
     checked; ``ValueError`` unless ``text`` is a binary LightGBM model in text form, as
     :func:`model_to_files` writes it, for ``n_features`` inputs.
@@ -704,9 +704,9 @@ def check_booster_text(text: str, n_features: int) -> str:
         or not _INFOS.fullmatch(header.get("feature_infos", ""))
         or header["feature_infos"].count(" ") != n_features - 1
         or "monotone_constraints" in header
-        or header.get("objective") != "binary sigmoid:1"  # (the objective ChurnModel fits)
+        or header.get("objective") != objective  # (ChurnModel's: binary; uplift: poisson too)
     ):
-        raise ValueError(f"not a binary LightGBM model with {n_features} inputs")
+        raise ValueError(f"not a {objective.split()[0]} LightGBM model with {n_features} inputs")
     sizes, _ = _numbers([header.get("tree_sizes")], int)
     blocks = re.split(r"(?m)^(?=Tree=)", trees)[1:]
     if sizes.tolist() != [len(b) for b in blocks]:

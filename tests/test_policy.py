@@ -215,7 +215,7 @@ def test_build_policy_validates_against_the_schema(decided, choice):
     assert errors == []
     for key in SCHEMA["required"]:
         assert key in policy
-    for key in SCHEMA["properties"]:
+    for key in set(SCHEMA["properties"]) - {"score"}:  # (score: version 3 only)
         assert key in policy  # every documented field is written
     # written when baselines are given, or when a capacity in customers was measured for a
     # batch size
