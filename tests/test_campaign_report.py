@@ -14,10 +14,14 @@ from churn.campaign_report import (
     backfire_sentence,
     balance_display,
     balance_sentence,
+    campaign_command,
+    describe_uplift_policy,
     direction,
     kept_display,
     kept_sentence,
     qini_frame,
+    uplift_action_list,
+    uplift_on_customers,
     verdict,
     with_success_rate,
 )
@@ -238,3 +242,81 @@ def test_backfire_groups_for_people():
     )
     calm = groups.assign(backfires=False)
     assert backfire_sentence(calm).startswith("No group of customers shows churn measurably")
+
+
+# ------------------------------------------------------------ acting on customers by uplift
+@pytest.fixture(scope="module")
+def campaign_model(campaign):
+    from churn.campaign_model import CampaignRoles, train_campaign
+
+    roles = CampaignRoles("churned", "contacted", id_column="customer_id")
+    return train_campaign(campaign, roles, n_boot=20)
+
+
+def _uplift_policy(model, choice):
+    from churn.uplift_decisions import build_uplift_policy, decide_on_campaign
+
+    economics = Economics(DEFAULT_ACTIONS, value_column="monthly_charges", value_multiplier=12.0)
+    decision = decide_on_campaign(model, economics, choice)
+    return economics, build_uplift_policy(decision, economics, model.fingerprint)
+
+
+def test_uplift_on_customers_and_the_uplift_action_list(campaign_model):
+    from churn.campaign_model import score_campaign_frame
+    from churn.decisions import Choice
+    from churn.sample import NEW_BATCH_PATH
+
+    batch = pd.read_csv(NEW_BATCH_PATH, dtype={"customer_id": str}).head(1000)
+    economics, policy = _uplift_policy(campaign_model, Choice("top_share", 0.1))
+    scored = uplift_on_customers(campaign_model, batch, policy)
+    assert scored["customer_id"].tolist() == batch["customer_id"].tolist()  # input order
+    plain = score_campaign_frame(campaign_model, batch)
+    pd.testing.assert_frame_equal(scored.drop(columns="action"), plain)
+    contacted = scored["action"] != "none"
+    assert contacted.sum() == 100  # exactly the capacity: 10% of 1,000
+    assert scored.loc[contacted, "uplift"].min() >= scored.loc[~contacted, "uplift"].max()
+    assert "action" not in uplift_on_customers(campaign_model, batch).columns
+
+    table = uplift_action_list(
+        scored, batch, economics, "Call + discount", "customer_id", "none", ["plan"]
+    )
+    assert len(table) == 1000 and table["rank"].tolist() == list(range(1, 1001))
+    assert (table["action"].head(100) == "Call + discount").all()
+    assert (table["action"].iloc[100:] == "none").all()
+    assert table["uplift"].head(100).is_monotonic_decreasing
+    assert set(table["customer_id"]) == set(batch["customer_id"])
+    first = table.iloc[0]
+    row = scored.set_index("customer_id").loc[first["customer_id"]]
+    value = 12.0 * batch.set_index("customer_id").loc[first["customer_id"], "monthly_charges"]
+    call = DEFAULT_ACTIONS[1]
+    gain = (
+        row["uplift"] * value
+        - call.contact_cost
+        - (1 - row["churn_probability_if_contacted"]) * call.incentive_cost
+    )
+    assert first["expected_value"] == pytest.approx(gain)
+    assert (table.loc[table["action"] == "none", "expected_value"] == 0).all()
+    assert "plan" in table.columns
+
+
+def test_campaign_command_and_policy_in_words(campaign_model):
+    from churn.decisions import Choice
+
+    roles = campaign_model.results["roles"]
+    command = campaign_command("data/sample_campaign.csv", roles)
+    assert command == (
+        "python -m churn campaign --data data/sample_campaign.csv --target churned "
+        "--positive 1 --treatment contacted --treated 1 --id customer_id --out models/campaign"
+    )
+    assert campaign_command("x.csv", {**roles, "treated_label": "-1"}, seed=3).endswith(
+        "--treated=-1 --id customer_id --out models/campaign --seed 3"
+    )
+    _, capped = _uplift_policy(campaign_model, Choice("top_share", 0.2))
+    assert describe_uplift_policy(capped, "No action") == [
+        "Call + discount: the 20% of each batch with the highest measured uplift",
+        "No action: everyone else",
+    ]
+    _, cut = _uplift_policy(campaign_model, Choice("threshold", 0.05))
+    assert describe_uplift_policy(cut, "No action")[0] == (
+        "Call + discount: measured uplift +5.0 points or more"
+    )

@@ -14,7 +14,7 @@ from churn import campaign_report
 from churn.campaign import arms, average_effect, balance
 from churn.economics import Economics
 from churn.formatting import percent
-from churn.sample import CAMPAIGN_PATH
+from churn.sample import CAMPAIGN_PATH, NEW_BATCH_PATH
 
 TIMEOUT = 300
 
@@ -221,3 +221,63 @@ def test_bad_campaigns_are_one_sentence(campaign):
     at.run()
     assert not at.exception
     assert "valid Excel" in at.error[0].value
+
+
+def test_customers_decide_and_export_use_the_campaign_model(page):
+    """Once the campaign model exists: Customers shows each customer's uplift; Decide can
+    target by it (figures from decide_on_campaign), and Customers and Export follow."""
+    from churn.policy import policy_score
+    from churn.uplift_decisions import decide_on_campaign
+    from pages.common import sample_artifact
+
+    model = _sample_model()
+    base = pd.read_csv(NEW_BATCH_PATH, dtype={"customer_id": str})
+    expected = campaign_report.uplift_on_customers(model, base).set_index("customer_id")
+
+    page.switch_page("pages/customers.py").run()
+    assert not page.exception, page.exception
+    listed = page.dataframe[0].value.set_index("customer_id")
+    assert {"uplift", "uplift_low", "uplift_high"} <= set(listed.columns)
+    for column in ("uplift", "uplift_low", "uplift_high"):  # shown in percentage points
+        gap = listed[column] - 100 * expected.loc[listed.index, column]
+        assert gap.abs().max() < 1e-9, column
+
+    page.switch_page("pages/decide.py").run()
+    page.radio(key="decide_target").set_value("uplift").run()
+    assert not page.exception, page.exception
+    scenario = page.session_state["scenario"]
+    assert scenario.target == "uplift" and page.query_params["target"] == "uplift"
+    decision = decide_on_campaign(model, scenario.economics, scenario.choice)
+    shown = {m.label: m.value for m in page.metric}
+    assert shown["Contacted"] == percent(decision.share_contacted)
+    assert shown["Kept per 1,000 contacts"] == f"{decision.kept_per_1000:,.0f}"
+    box = " ".join(i.value for i in page.info)
+    economics = scenario.economics
+    from churn.uplift_decisions import build_uplift_policy
+
+    policy = build_uplift_policy(decision, economics, model.fingerprint)
+    acted = campaign_report.uplift_on_customers(model, base, policy)
+    n = int((acted["action"] != "none").sum())
+    assert f"this policy contacts exactly {n:,}" in box
+
+    page.switch_page("pages/customers.py").run()
+    assert not page.exception, page.exception
+    listed = page.dataframe[0].value
+    assert (
+        listed["customer_id"].head(n).tolist()
+        == (
+            acted[acted["action"] != "none"].sort_values("uplift", ascending=False)["customer_id"]
+        ).tolist()
+    )
+    assert {m.label: m.value for m in page.metric}["Call + discount"] == f"{n:,}"
+
+    page.switch_page("pages/export.py").run()
+    assert not page.exception, page.exception
+    document = json.loads(page.code[0].value)
+    assert document["schema_version"] == 3 and policy_score(document) == "uplift"
+    assert document["model_fingerprint"] == model.fingerprint
+    assert document["rules"] == policy["rules"]
+    assert "python -m churn campaign --data data/sample_campaign.csv" in " ".join(
+        c.value for c in page.code
+    )
+    assert sample_artifact().fingerprint not in [c.value for c in page.code]
