@@ -688,3 +688,13 @@ def current_uplift_on_base(with_policy: bool = True) -> pd.DataFrame:
 def targets_uplift() -> bool:
     """Whether the session's policy targets by measured uplift (and a campaign applies)."""
     return current_scenario().target == "uplift" and campaign_applies()
+
+
+def churn_policy_note() -> str | None:
+    """On pages that judge the churn-risk policy: a sentence when Decide targets by uplift."""
+    if not targets_uplift():
+        return None
+    return (
+        "Decide targets by measured uplift; this page shows the churn-risk policy with the same "
+        "choice instead (it does not yet cover a policy that targets by uplift)."
+    )
