@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from churn import targeting
-from churn.campaign import AUC_LIMIT, SMD_LIMIT, AverageEffect, Balance
+from churn.campaign import SMD_LIMIT, AverageEffect, Balance
 from churn.campaign_model import CampaignModel, score_campaign_frame
 from churn.economics import Economics
 from churn.errors import ChurnInputError
@@ -111,31 +111,24 @@ def assumption_table(effect: AverageEffect, economics: Economics) -> pd.DataFram
         ``"within"`` or ``"below"`` the measured interval) and ``sentence`` (one sentence).
     """
     rows = []
-    measured = (
-        f"the campaign's measured {percent(effect.success_rate)} (95% interval "
-        f"{percent(effect.success_low)} to {percent(effect.success_high)})"
-    )
     for action in economics.actions:
         assumed = action.success_rate
+        said = f"{action.name} assumes {percent(assumed)} of would-be churners stay"
         if assumed > effect.success_high:
             position = "above"
             sentence = (
-                f"{action.name} assumes {percent(assumed)} of would-be churners stay, above "
-                f"{measured}: if this is the action the campaign tested, its money on Decide "
-                "is too optimistic."
+                f"{said}, above the measured interval: if this is the action the campaign "
+                "tested, its money on Decide is too optimistic."
             )
         elif assumed < effect.success_low:
             position = "below"
             sentence = (
-                f"{action.name} assumes {percent(assumed)} of would-be churners stay, below "
-                f"{measured}: if this is the action the campaign tested, Decide undervalues it."
+                f"{said}, below the measured interval: if this is the action the campaign "
+                "tested, Decide undervalues it."
             )
         else:
             position = "within"
-            sentence = (
-                f"{action.name} assumes {percent(assumed)} of would-be churners stay, within "
-                f"{measured}."
-            )
+            sentence = f"{said}, within the measured interval."
         rows.append(
             {
                 "action": action.name,
@@ -181,7 +174,7 @@ def balance_sentence(check: Balance) -> str:
         f"{SMD_LIMIT:g} standard deviations (largest: {worst}, "
         f"{abs(check.table.loc[worst, 'smd']):.2f}), and a classifier cannot tell the arms "
         f"apart (ROC-AUC {check.auc:.2f}, 95% interval {check.auc_low:.2f} to "
-        f"{check.auc_high:.2f}, not wholly above {AUC_LIMIT:g})."
+        f"{check.auc_high:.2f}; 0.5 is a coin toss)."
     )
 
 

@@ -270,10 +270,11 @@ backfire = model.results["backfire"]
 (st.warning if any(g["backfires"] for g in backfire) else st.success)(
     campaign_report.backfire_sentence(backfire), icon=":material/trending_up:"
 )
-percent_column = st.column_config.NumberColumn(format="percent")
+percent_column = st.column_config.NumberColumn(format="%.1f%%")
+groups = campaign_report.backfire_display(backfire)
 st.markdown("**Every group, most harmful first**")
 st.dataframe(
-    campaign_report.backfire_display(backfire),
+    groups.assign(**{c: groups[c] * 100 for c in ("Churn if contacted", "Churn if not")}),
     hide_index=True,
     column_order=[
         "Effect of contacting",
