@@ -168,14 +168,22 @@ if explained.sampled and not by_uplift:
         f"{explained.customers:,} customers (explaining everyone would take too long with this "
         "model's trees); the Why? page explains any one customer exactly."
     )
-st.caption(
-    "**Expected value** is what an action is worth for one customer, on average, in money: "
-    "the churn probability × (the action's success rate × (customer value − incentive) − "
-    "contact cost), minus (1 − churn probability) × (incentive + contact cost) spent on "
-    "customers who would have stayed anyway. Customers without an action count 0. The "
-    "**reasons** are the three features that move a customer's probability most, in "
-    "percentage points (SHAP values; + raises the risk)."
-)
+if by_uplift:
+    st.caption(
+        "**Expected value** is what the contact is worth for one customer, on average, in "
+        "money: uplift × customer value − contact cost − (1 − churn probability if contacted) "
+        "× incentive. **Churn probability** and **If contacted** are the campaign model's, "
+        "without and with the contact; customers without an action count 0."
+    )
+else:
+    st.caption(
+        "**Expected value** is what an action is worth for one customer, on average, in money: "
+        "the churn probability × (the action's success rate × (customer value − incentive) − "
+        "contact cost), minus (1 − churn probability) × (incentive + contact cost) spent on "
+        "customers who would have stayed anyway. Customers without an action count 0. The "
+        "**reasons** are the three features that move a customer's probability most, in "
+        "percentage points (SHAP values; + raises the risk)."
+    )
 
 st.subheader("Filter the list")
 left, middle, right = st.columns([2, 1, 2])

@@ -81,7 +81,7 @@ def _choice_controls(scenario: Scenario, uplift: bool = False) -> Choice:
         "Choose the policy by",
         options,
         index=options.index(shown) if shown in options else 0,
-        format_func=(UPLIFT_METHOD_LABELS | METHODS).get if uplift else METHODS.get,
+        format_func=(METHODS | UPLIFT_METHOD_LABELS).get if uplift else METHODS.get,
         horizontal=True,
         key="decide_uplift_method" if uplift else "decide_method",
     )

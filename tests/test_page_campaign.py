@@ -246,6 +246,10 @@ def test_customers_decide_and_export_use_the_campaign_model(page):
     page.switch_page("pages/decide.py").run()
     page.radio(key="decide_target").set_value("uplift").run()
     assert not page.exception, page.exception
+    methods = page.radio(key="decide_uplift_method")
+    assert methods.options == [
+        "Maximum profit", "Uplift cut-off", "Capacity (share or number of customers)"
+    ]  # fmt: skip
     scenario = page.session_state["scenario"]
     assert scenario.target == "uplift" and page.query_params["target"] == "uplift"
     decision = decide_on_campaign(model, scenario.economics, scenario.choice)
