@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 
 import numpy as np
@@ -12,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from churn import campaign_report
 from churn.campaign import arms, average_effect, balance
+from churn.campaign_model import load_campaign
+from churn.cli import main
 from churn.economics import Economics
 from churn.formatting import percent
 from churn.sample import CAMPAIGN_PATH, NEW_BATCH_PATH
@@ -224,7 +227,7 @@ def test_bad_campaigns_are_one_sentence(campaign):
     assert "valid Excel" in at.error[0].value
 
 
-def test_customers_decide_and_export_use_the_campaign_model(page):
+def test_customers_decide_and_export_use_the_campaign_model(page, tmp_path):
     """Once the campaign model exists: Customers shows each customer's uplift; Decide can
     target by it (figures from decide_on_campaign), and Customers and Export follow."""
     from churn.policy import policy_score
@@ -282,7 +285,16 @@ def test_customers_decide_and_export_use_the_campaign_model(page):
     assert document["schema_version"] == 3 and policy_score(document) == "uplift"
     assert document["model_fingerprint"] == model.fingerprint
     assert document["rules"] == policy["rules"]
-    assert "python -m churn campaign --data data/sample_campaign.csv" in " ".join(
-        c.value for c in page.code
-    )
     assert sample_artifact().fingerprint not in [c.value for c in page.code]
+    # the command shown trains the same campaign model: the policy's fingerprint fits it
+    (train,) = [
+        line
+        for c in page.code
+        for line in c.value.splitlines()
+        if line.startswith("python -m churn campaign --data data/sample_campaign.csv")
+    ]
+    args = shlex.split(train)[3:]
+    args[args.index("--data") + 1] = str(CAMPAIGN_PATH)
+    args[args.index("--out") + 1] = str(tmp_path / "campaign")
+    assert main(["--quiet", *args]) == 0
+    assert load_campaign(tmp_path / "campaign").fingerprint == document["model_fingerprint"]
