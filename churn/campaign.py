@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 
 from churn.errors import ChurnInputError
 from churn.features import FeatureSpec, _as_text
@@ -310,7 +310,13 @@ def _hanley_mcneil(auc: float, n1: int, n0: int, z: float) -> tuple[float, float
     return max(auc - half, 0.0), min(auc + half, 1.0)
 
 
-def balance(features: pd.DataFrame, treated: object, seed: int = 0, folds: int = 5) -> Balance:
+def balance(
+    features: pd.DataFrame,
+    treated: object,
+    seed: int = 0,
+    folds: int = 5,
+    max_rows: int = 20_000,
+) -> Balance:
     """Check that contacted and control customers looked alike before the campaign.
 
     Two checks, either of which flags the split:
@@ -340,6 +346,10 @@ def balance(features: pd.DataFrame, treated: object, seed: int = 0, folds: int =
         Seed of the cross-validation split.
     folds : int
         Number of cross-validation folds.
+    max_rows : int
+        The classifier check uses a stratified random subsample of at most this many
+        customers (its interval is that of the subsample; 20,000 customers pin an AUC near
+        0.5 to about +/- 0.01); the standardised differences use every customer.
 
     Returns
     -------
@@ -371,7 +381,13 @@ def balance(features: pd.DataFrame, treated: object, seed: int = 0, folds: int =
     table["unbalanced"] = table["smd"].abs() > SMD_LIMIT
     table = table.iloc[np.argsort(-table["smd"].abs().to_numpy(), kind="stable")]
 
-    design = spec.linear_matrix(features)
+    rows = np.arange(len(t))
+    if rows.size > max_rows:  # the classifier on a stratified subsample (its interval says so)
+        rows = np.sort(
+            train_test_split(rows, train_size=max_rows, stratify=t, random_state=seed)[0]
+        )
+    t = t[rows]
+    design = spec.linear_matrix(features.iloc[rows])
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     score = cross_val_predict(
         LogisticRegression(C=1.0, max_iter=5000), design, t, cv=cv, method="decision_function"

@@ -89,7 +89,7 @@ from churn.campaign import _check_outcome, _check_treated
 from churn.errors import ChurnInputError
 from churn.features import FeatureSpec, _as_text
 from churn.metrics import Z95, wilson
-from churn.model import check_booster_text, damaged_file, interval_multiplier
+from churn.model import _LOADED_TEXT, check_booster_text, damaged_file, interval_multiplier
 
 __all__ = [
     "BUDGETS",
@@ -424,7 +424,7 @@ def uplift_to_files(model: UpliftModel) -> dict[str, str]:
     (``control_00.txt``, ``contacted_00.txt``, ...)."""
     check_is_fitted(model, "boosters_")
     files = {
-        f"{arm}_{k:02d}.txt": booster.model_to_string()
+        f"{arm}_{k:02d}.txt": _LOADED_TEXT.get(booster) or booster.model_to_string()
         for arm, boosters in model.boosters_.items()
         for k, booster in enumerate(boosters)
     }
@@ -472,9 +472,9 @@ def uplift_from_files(read_text: Any, where: str = "the model directory") -> Upl
         for name in members[arm]:
             text = read_text(name)
             with damaged_file(name, where):
-                model.boosters_[arm].append(
-                    lgb.Booster(model_str=check_booster_text(text, inputs, objective))
-                )
+                booster = lgb.Booster(model_str=check_booster_text(text, inputs, objective))
+            _LOADED_TEXT[booster] = text  # written back as read (LightGBM saw only the trees)
+            model.boosters_[arm].append(booster)
     model.feature_names_in_ = np.asarray(model.spec_.columns, dtype=object)
     model.n_features_in_ = n_features
     with damaged_file("uplift.json", where):  # everything fits together: one customer scores

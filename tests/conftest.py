@@ -142,6 +142,36 @@ def messy_model(messy_export: Path, tmp_path_factory: pytest.TempPathFactory) ->
     )  # fmt: skip
 
 
+# ------------------------------------------------------------------- campaign models
+@pytest.fixture(scope="session")
+def campaign_frame() -> pd.DataFrame:
+    """The sample campaign (``data/sample_campaign.csv``), ids as text."""
+    from churn.data import read_table
+    from churn.sample import CAMPAIGN_PATH
+
+    return read_table(CAMPAIGN_PATH, text_columns=("customer_id",))
+
+
+@pytest.fixture(scope="session")
+def campaign_trained(campaign_frame: pd.DataFrame):
+    """The campaign model of the sample campaign (as ``python -m churn campaign`` trains it;
+    read-only)."""
+    from churn.campaign_model import CampaignRoles, train_campaign
+
+    roles = CampaignRoles(target="churned", treatment="contacted", id_column="customer_id")
+    return train_campaign(campaign_frame, roles, source="sample_campaign.csv")
+
+
+@pytest.fixture(scope="session")
+def campaign_dir(campaign_trained, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``campaign_trained``, saved (read-only: copy it before writing into it)."""
+    from churn.campaign_model import save_campaign
+
+    directory = tmp_path_factory.mktemp("campaign") / "sample-campaign"
+    save_campaign(campaign_trained, directory)
+    return directory
+
+
 # -------------------------------------------------------- work started beside the tests
 _BESIDE = pytest.StashKey[list]()
 

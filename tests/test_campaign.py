@@ -239,3 +239,14 @@ def test_balance_without_features_is_a_sentence():
     treated = np.r_[np.ones(300), np.zeros(300)]
     with pytest.raises(ChurnInputError, match="no feature columns"):
         balance(pd.DataFrame(index=range(600)), treated)
+
+
+def test_balance_classifier_uses_a_subsample_of_large_campaigns():
+    frame, _ = generate_campaign(3_000, seed=8)
+    features = frame.drop(columns=["customer_id", "contacted", "churned"])
+    whole = balance(features, frame["contacted"])
+    sub = balance(features, frame["contacted"], max_rows=1_000)
+    # the standardised differences use every customer; the classifier's interval is wider
+    pd.testing.assert_frame_equal(whole.table, sub.table)
+    assert (sub.auc_high - sub.auc_low) > 1.5 * (whole.auc_high - whole.auc_low)
+    assert sub.looks_random
