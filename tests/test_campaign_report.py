@@ -246,11 +246,9 @@ def test_backfire_groups_for_people():
 
 # ------------------------------------------------------------ acting on customers by uplift
 @pytest.fixture(scope="module")
-def campaign_model(campaign):
-    from churn.campaign_model import CampaignRoles, train_campaign
-
-    roles = CampaignRoles("churned", "contacted", id_column="customer_id")
-    return train_campaign(campaign, roles, n_boot=20)
+def campaign_model(campaign_trained):
+    """The sample campaign's model (shared with the other test modules; read-only)."""
+    return campaign_trained
 
 
 def _uplift_policy(model, choice):
