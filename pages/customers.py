@@ -11,6 +11,7 @@ import streamlit as st
 from churn import campaign_report, customers
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS
+from churn.errors import ChurnInputError
 from churn.explain import reasons_table
 from churn.formatting import action_label, money, percent
 from churn.policy import DEFAULT_ACTION
@@ -112,9 +113,10 @@ else:
         )
     )
     order = customers.action_order(decision.rules, DEFAULT_ACTION)
-    if campaign_model_ready():
-        table = show_input_error(lambda: _with_uplift(table))
-    else:
+    try:  # the campaign's uplift, when its model exists and can score these customers
+        table = _with_uplift(table) if campaign_model_ready() else table.drop(columns="_position")
+    except ChurnInputError as exc:
+        st.warning(f"The campaign model cannot score these customers: {exc}")
         table = table.drop(columns="_position")
 summary = customers.action_summary(table, order)
 

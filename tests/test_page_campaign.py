@@ -192,6 +192,14 @@ def test_an_uploaded_campaign_with_three_groups_needs_its_contacted_value(campai
     assert at.expander[0].label == "Campaign: retention-test.csv (uploaded)"
     assert "campaign" in at.session_state and "_upload_cache" in at.session_state
 
+    # its model needs an "Account" column the customers to act on do not have: Customers
+    # still lists them, without uplift, and says why
+    at.switch_page("pages/customers.py").run()
+    assert not at.exception, at.exception
+    assert any("cannot score these customers" in w.value for w in at.warning)
+    assert "uplift" not in at.dataframe[0].value.columns
+    at.switch_page("pages/campaign.py").run()
+
     other = _open()  # another visitor still sees the sample campaign
     assert other.expander[0].label == "Campaign: sample_campaign.csv (the sample's)"
 
