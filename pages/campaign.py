@@ -12,6 +12,7 @@ from churn.ingest import read_bytes
 from churn.suggest import suggest_campaign_roles
 from pages.common import (
     Campaign,
+    campaign_applies,
     current_campaign,
     current_campaign_balance,
     current_campaign_effect,
@@ -146,6 +147,13 @@ def _roles_form(name: str, data: bytes) -> None:
 
 campaign = current_campaign()
 _campaign_chooser(campaign)
+if not campaign_applies():
+    st.info(
+        "This is the sample's campaign, about the sample's customers, not about your table: "
+        "upload a campaign of your own above to measure your actions, to target your customers "
+        "by uplift on Decide and to see their uplift on Customers.",
+        icon=":material/info:",
+    )
 arms, effect = show_input_error(current_campaign_effect)
 
 verdict = campaign_report.verdict(effect)
