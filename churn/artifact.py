@@ -436,6 +436,11 @@ def load_artifact(directory: str | Path) -> Artifact:
 
     if fingerprint_of(manifest["files"]) != manifest["fingerprint"]:
         raise ChurnInputError(f"The manifest of {directory} is inconsistent; train again.")
+    if "campaign.json" in manifest["files"] and "info.json" not in manifest["files"]:
+        raise ChurnInputError(
+            f"{directory} holds a campaign model (uplift), not a churn model; use it with "
+            "'score' or 'policy', or give a model directory from 'train'."
+        )
     info = read_json("info.json")
     version = info.get("artifact_version")
     check_version(version, directory)

@@ -10,7 +10,8 @@ holds:
 
 * ``arms`` -- size and churn rate of each arm (:func:`churn.campaign.arms`);
 * ``ate`` and ``success_rate`` -- the average effect on the whole campaign
-  (:func:`churn.campaign.average_effect`);
+  (:func:`churn.campaign.average_effect`), and ``verdict``, one sentence
+  (:func:`effect_sentence`);
 * ``balance`` -- per-feature standardised differences and the classifier check, with a
   verdict sentence (:func:`churn.campaign.balance`);
 * ``holdout`` -- on the held-back customers: customers kept per 1,000 contacts when
@@ -46,6 +47,7 @@ API summary
 model_params=None, progress=...) -> CampaignModel``
 ``save_campaign(model, directory) -> fingerprint``; ``load_campaign(directory) -> CampaignModel``
 ``is_campaign_directory(directory) -> bool``
+``effect_sentence(ate, success_rate) -> str``: the verdict (also ``results["verdict"]``)
 ``score_campaign_frame(model, frame) -> DataFrame``: id, :data:`churn.uplift.UPLIFT_COLUMNS`,
 ``score_note``; one row per input row, in input order.
 ``CampaignModel``: ``uplift`` (UpliftModel), ``results`` (the ``campaign.json`` dict),
@@ -99,6 +101,7 @@ __all__ = [
     "CAMPAIGN_VERSION",
     "CampaignModel",
     "CampaignRoles",
+    "effect_sentence",
     "is_campaign_directory",
     "load_campaign",
     "save_campaign",
@@ -167,10 +170,14 @@ def treated_flags(column: pd.Series, treated: str | None = None) -> tuple[np.nda
             "say for every customer whether they were contacted."
         )
     text = column.astype("string").str.strip()
-    found = pd.unique(text.to_numpy(dtype=str))
+    raw = pd.unique(column.to_numpy(dtype=object))  # as the table writes them, for messages
+    found = np.array([v.item() if isinstance(v, np.generic) else v for v in raw], dtype=object)
     if treated is not None:
         wanted = str(treated).strip().lower()
         flags = (text.str.lower() == wanted).to_numpy(dtype=bool)
+        number = pd.to_numeric(pd.Series([wanted]), errors="coerce").iloc[0]
+        if not flags.any() and pd.api.types.is_numeric_dtype(column) and pd.notna(number):
+            flags = (column.to_numpy(dtype=float) == float(number)).astype(bool)  # 1 vs 1.0
         if not flags.any():
             raise ChurnInputError(
                 f"No customer has '{treated}' in the contact column '{name}' (its values: "
@@ -244,6 +251,28 @@ class CampaignModel:
             files["campaign_scores.csv"] = _csv_text(self.scores)
         files.update(self.extra_files)
         return files
+
+
+def effect_sentence(ate: dict[str, float], success: dict[str, float]) -> str:
+    """The campaign's verdict in one sentence: did contacting reduce churn, by how much
+    (percentage points, with the 95% interval), and the measured success rate."""
+    est, low, high = (100.0 * ate[k] for k in ("estimate", "low", "high"))
+    interval = f"95% interval {-high:.1f} to {-low:.1f} points"
+    if high < 0:
+        return (
+            f"Contacting reduced churn by {-est:.1f} percentage points ({interval}): it kept "
+            f"{success['estimate']:.0%} of the customers who would have churned "
+            f"({success['low']:.0%} to {success['high']:.0%})."
+        )
+    if low > 0:
+        return (
+            f"Contacting raised churn by {est:.1f} percentage points (95% interval {low:.1f} "
+            f"to {high:.1f} points): on average the contact drove customers away."
+        )
+    return (
+        f"The campaign cannot tell whether contacting changed churn: {-est:+.1f} percentage "
+        f"points fewer churned ({interval}, which includes no change)."
+    )
 
 
 def _interval(estimate: float, low: float, high: float) -> dict[str, float]:
@@ -389,6 +418,10 @@ def train_campaign(
             **_interval(effect.success_rate, effect.success_low, effect.success_high),
             "unclipped": effect.success_unclipped,
         },
+        "verdict": effect_sentence(
+            _interval(effect.ate, effect.ate_low, effect.ate_high),
+            _interval(effect.success_rate, effect.success_low, effect.success_high),
+        ),
         "balance": {
             "features": _records(balance_table),
             "auc": balance.auc,

@@ -17,11 +17,13 @@ from churn import policy as pol
 from churn.campaign_model import (
     CAMPAIGN_FILE,
     CampaignRoles,
+    effect_sentence,
     is_campaign_directory,
     load_campaign,
     save_campaign,
     score_campaign_frame,
     train_campaign,
+    treated_flags,
 )
 from churn.decisions import Choice
 from churn.economics import default_economics
@@ -110,7 +112,7 @@ def test_out_of_fold_scores_for_every_campaign_customer(campaign_trained, campai
         (
             lambda f: f.assign(contacted=np.arange(len(f)) % 3),
             ROLES,
-            "3 values .* with --treated",
+            r"3 values \(0, 1, 2\); say which one means contacted with --treated",
         ),
         (
             lambda f: f.assign(contacted=np.where(np.arange(len(f)) < 150, 1, 0)),
@@ -131,6 +133,12 @@ def test_out_of_fold_scores_for_every_campaign_customer(campaign_trained, campai
 def test_bad_campaigns_are_refused_with_one_sentence(campaign_frame, change, roles, message):
     with pytest.raises(ChurnInputError, match=message):
         train_campaign(change(campaign_frame), roles, n_boot=10)
+
+
+def test_treated_label_reads_numbers_as_numbers(campaign_frame):
+    column = campaign_frame["contacted"].astype(float)  # 1.0 / 0.0
+    flags, label = treated_flags(column, "1")
+    assert (flags == (column == 1).to_numpy()).all() and label == "1.0"
 
 
 def test_treated_label_picks_the_contacted_among_several_values(campaign_frame):
@@ -423,3 +431,22 @@ def test_cli_campaign_refuses_a_destination_that_is_not_a_model(capsys, tmp_path
     )  # fmt: skip
     assert code == 2 and "not a model directory" in err
     assert (tmp_path / "taken" / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_the_verdict_is_one_sentence_for_each_outcome(campaign_trained):
+    assert campaign_trained.results["verdict"] == (
+        "Contacting reduced churn by 5.7 percentage points (95% interval 3.9 to 7.5 points): "
+        "it kept 23% of the customers who would have churned (16% to 29%)."
+    )
+    up = effect_sentence({"estimate": 0.03, "low": 0.01, "high": 0.05}, {"estimate": 0.0,
+                         "low": 0.0, "high": 0.0})  # fmt: skip
+    assert up.startswith("Contacting raised churn by 3.0 percentage points")
+    unsure = effect_sentence(
+        {"estimate": -0.01, "low": -0.03, "high": 0.01}, {"estimate": 0.05, "low": 0, "high": 0.1}
+    )
+    assert "cannot tell" in unsure and "includes no change" in unsure
+
+
+def test_commands_that_need_a_churn_model_say_so(capsys, campaign_dir, tmp_path):
+    line = error(capsys, "monitor", "--model", campaign_dir, "--data", NEW_BATCH_PATH)
+    assert "holds a campaign model" in line

@@ -229,7 +229,7 @@ def test_uplift_ranking_follows_the_true_effect(campaign_trained, fresh):
     customers, effect = fresh
     scored = score_campaign_frame(campaign_trained, customers)
     rho = spearmanr(scored["uplift"], effect)[0]
-    assert rho > 0.6, rho  # measured 0.82 (trained on 6,400 of the sample campaign)
+    assert rho > 0.6, rho  # measured 0.818 (trained on 6,400 of the sample campaign)
 
 
 def test_uplift_targeting_keeps_more_than_risk_targeting(larger_campaign_model, fresh):
@@ -240,7 +240,7 @@ def test_uplift_targeting_keeps_more_than_risk_targeting(larger_campaign_model, 
     by_risk = _kept_at(0.2, scored["churn_probability"].to_numpy(), effect)
     true_risk = _kept_at(0.2, true_churn_probability(customers), effect)
     assert rho > 0.8, rho
-    # measured: about 688 against 662 (risk by the model) and 668 (by the true risk)
+    # measured: 681 against 657 (risk by the model) and 668 (by the true risk); Spearman 0.90
     assert by_uplift > by_risk and by_uplift > true_risk, (by_uplift, by_risk, true_risk)
 
 
@@ -249,7 +249,7 @@ def test_uplift_interval_coverage_of_the_true_effect(larger_campaign_model, fres
     scored = score_campaign_frame(larger_campaign_model, customers)
     inside = (scored["uplift_low"] <= effect) & (effect <= scored["uplift_high"])
     # nominal 90%; the interval carries the fit's variability, not its bias (README)
-    assert 0.7 < inside.mean() <= 0.99, inside.mean()
+    assert 0.7 < inside.mean() <= 0.99, inside.mean()  # measured 0.81
 
 
 def test_the_group_whose_churn_rises_is_flagged(campaign_trained, campaign_frame):
