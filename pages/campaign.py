@@ -161,6 +161,13 @@ how = campaign_report.direction(effect)
 {"reduced": st.success, "raised": st.error, "unclear": st.warning}[how](
     verdict, icon=":material/insights:"
 )
+check = show_input_error(current_campaign_balance)
+if not check.looks_random:
+    st.warning(
+        'The contacted and control customers differed before the campaign (see "Is the '
+        'comparison fair?" below): these effects may be biased.',
+        icon=":material/warning:",
+    )
 c1, c2, c3, c4 = st.columns(4)
 control, contacted = arms.loc["control"], arms.loc["contacted"]
 c1.metric(
@@ -224,7 +231,6 @@ if note:
     st.caption(note)
 
 st.subheader("Is the comparison fair?")
-check = show_input_error(current_campaign_balance)
 (st.success if check.looks_random else st.warning)(
     campaign_report.balance_sentence(check), icon=":material/balance:"
 )

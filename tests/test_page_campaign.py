@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shlex
 from collections.abc import Iterator
@@ -222,6 +223,25 @@ def test_bad_campaigns_are_one_sentence(campaign):
     )
     assert "campaign" not in at.session_state  # the sample's is still shown
     assert at.success[0].value.startswith("Contacting reduced churn by 5.7")
+
+    # contact given to the month-to-month customers: the page warns under the verdict and
+    # in the balance check
+    targeted = campaign.assign(
+        contacted=(campaign["contract_type"] == "Month-to-month").astype(int)
+    ).to_csv(index=False)
+    at.file_uploader(key="campaign_file").set_value(("targeted.csv", targeted.encode(), "text/csv"))
+    at.run()
+    _analyse(at)
+    frame = pd.read_csv(io.StringIO(targeted), dtype={"customer_id": str})
+    effect = average_effect(frame["churned"], frame["contacted"])
+    # the riskier customers were contacted: churn looks raised, and the page says why not to
+    # trust it
+    assert [e.value for e in at.error] == [campaign_report.verdict(effect)]
+    assert at.error[0].value.startswith("Contacting raised churn")
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("The contacted and control customers differed") for w in warnings)
+    skewed = balance(_features(frame), frame["contacted"])
+    assert not skewed.looks_random and skewed.message in warnings
 
     small = campaign.head(300).to_csv(index=False).encode()
     at.file_uploader(key="campaign_file").set_value(("small.csv", small, "text/csv"))
