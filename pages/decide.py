@@ -621,5 +621,10 @@ with st.expander("How these numbers are computed"):
         "- The band around the profit curve is the 95% bootstrap interval over holdout "
         "resamples.\n"
         f"- The holdout has {len(artifact.holdout):,} customers; precision and recall are "
-        "counted on their real outcomes."
+        "counted on their real outcomes.\n"
+        '- **Targeting by measured uplift** (with a campaign, "Did it work?" page): a '
+        "contact is worth *uplift × value − contact − (1 − churn if contacted) × incentive*, "
+        "the uplift coming from the campaign model; maximum profit contacts the customers whose "
+        "expected gain is positive (as a cut-off on the uplift), measured on the campaign's "
+        "holdout, whose kept customers per 1,000 contacts come from the real outcomes."
     )
