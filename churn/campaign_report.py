@@ -32,6 +32,7 @@ __all__ = [
     "balance_display",
     "balance_sentence",
     "campaign_command",
+    "decile_display",
     "describe_uplift_policy",
     "direction",
     "kept_display",
@@ -513,3 +514,36 @@ def describe_uplift_policy(policy: dict, default_label: str) -> list[str]:
         lines.append(line)
     lines.append(f"{default_label}: {'everyone else' if rules else 'everyone'}")
     return lines
+
+
+def decile_display(deciles: object) -> pd.DataFrame:
+    """The holdout's measured effect in each tenth of the uplift ranking, for people.
+
+    Parameters
+    ----------
+    deciles : records or DataFrame
+        :func:`churn.uplift.uplift_by_decile` (``campaign.json``'s
+        ``holdout.uplift_by_decile``).
+
+    Returns
+    -------
+    DataFrame
+        ``Tenth`` ("1 (highest uplift)" ... "10"), ``Customers``, ``Predicted uplift``,
+        ``Measured uplift`` (both in percentage points) and ``95% interval`` (text): a good
+        ranking has the measured uplift falling from the first tenth to the last.
+    """
+    table = pd.DataFrame(deciles)
+    tenth = table["decile"].astype(int).astype(str)
+    first = tenth.iloc[0] if len(tenth) else ""
+    return pd.DataFrame(
+        {
+            "Tenth": np.where(tenth == first, tenth + " (highest uplift)", tenth),
+            "Customers": table["customers"].to_numpy(dtype=int),
+            "Predicted uplift": table["mean_score"].to_numpy(dtype=float) * 100,
+            "Measured uplift": table["measured_uplift"].to_numpy(dtype=float) * 100,
+            "95% interval": [
+                f"{lo * 100:+.1f} to {hi * 100:+.1f}"
+                for lo, hi in zip(table["uplift_low"], table["uplift_high"], strict=True)
+            ],
+        }
+    )

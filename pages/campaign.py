@@ -279,6 +279,20 @@ st.caption(
 st.markdown("**Customers kept per 1,000 contacts** (95% intervals)")
 st.dataframe(campaign_report.kept_display(holdout["kept_per_1000_contacts"]), hide_index=True)
 
+with st.expander("Measured effect by tenth of the uplift ranking"):
+    st.markdown(
+        "The holdout's customers in ten equal groups, highest predicted uplift first; in each, "
+        "the measured uplift is the control group's churn rate minus the contacted customers' "
+        "(percentage points, 95% bootstrap interval). A ranking that works has it falling from "
+        "the first tenth to the last."
+    )
+    points = st.column_config.NumberColumn(format="%+.1f")
+    st.dataframe(
+        campaign_report.decile_display(holdout["uplift_by_decile"]),
+        hide_index=True,
+        column_config={"Predicted uplift": points, "Measured uplift": points},
+    )
+
 st.subheader("Where contacting backfires")
 backfire = model.results["backfire"]
 (st.warning if any(g["backfires"] for g in backfire) else st.success)(

@@ -15,6 +15,7 @@ from churn.campaign_report import (
     balance_display,
     balance_sentence,
     campaign_command,
+    decile_display,
     describe_uplift_policy,
     direction,
     kept_display,
@@ -318,3 +319,20 @@ def test_campaign_command_and_policy_in_words(campaign_model):
     assert describe_uplift_policy(cut, "No action")[0] == (
         "Call + discount: measured uplift +5.0 points or more"
     )
+
+
+def test_measured_effect_by_tenth_for_people(campaign_model):
+    deciles = campaign_model.results["holdout"]["uplift_by_decile"]
+    shown = decile_display(deciles)
+    assert list(shown.columns) == [
+        "Tenth", "Customers", "Predicted uplift", "Measured uplift", "95% interval"
+    ]  # fmt: skip
+    assert shown["Tenth"].tolist() == ["1 (highest uplift)", *map(str, range(2, 11))]
+    assert shown["Customers"].sum() == campaign_model.results["holdout"]["customers"]
+    first = deciles[0]
+    assert shown["Measured uplift"].iloc[0] == pytest.approx(100 * first["measured_uplift"])
+    assert shown["95% interval"].iloc[0] == (
+        f"{first['uplift_low'] * 100:+.1f} to {first['uplift_high'] * 100:+.1f}"
+    )
+    # on the sample the first tenth gains more than the last
+    assert shown["Measured uplift"].iloc[0] > shown["Measured uplift"].iloc[-1]

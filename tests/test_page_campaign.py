@@ -85,7 +85,10 @@ def test_uplift_against_risk_and_backfire_groups_are_the_librarys(page):
     holdout = model.results["holdout"]
     kept = holdout["kept_per_1000_contacts"]
     assert campaign_report.kept_sentence(kept) in [i.value for i in page.info]
-    shown_kept, shown_backfire = (d.value for d in page.dataframe[2:4])
+    shown_kept, shown_deciles, shown_backfire = (d.value for d in page.dataframe[2:5])
+    pd.testing.assert_frame_equal(
+        shown_deciles, campaign_report.decile_display(holdout["uplift_by_decile"])
+    )
     pd.testing.assert_frame_equal(shown_kept, campaign_report.kept_display(kept))
     assert list(shown_kept.columns) == [
         "Budget", "By measured uplift", "By churn risk", "At random"
