@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from churn import campaign_report, charts
+from churn.campaign_model import treated_flags
 from churn.data import label_text, positive_choices
 from churn.errors import ChurnInputError
 from churn.formatting import percent
@@ -55,6 +56,16 @@ def _campaign_chooser(campaign: Campaign) -> None:
         )
         if file is not None:
             _roles_form(file.name, file.getvalue())
+
+
+def _reads_as_contact(column) -> bool:
+    """Whether the contact column's values say by themselves who was contacted (1/0, yes/no,
+    true/false, contacted/control)."""
+    try:
+        treated_flags(column)
+    except ChurnInputError:
+        return False
+    return True
 
 
 def _roles_form(name: str, data: bytes) -> None:
@@ -108,7 +119,7 @@ def _roles_form(name: str, data: bytes) -> None:
         why("id_column", id_choice)
         levels = sorted({label_text(v) for v in frame[treatment].dropna().unique()})
         treated = None
-        if len(levels) > 2:
+        if len(levels) > 2 or (len(levels) == 2 and not _reads_as_contact(frame[treatment])):
             treated = st.selectbox(
                 f"Which value of {treatment} means contacted? (every other value is the "
                 "control group)",
@@ -118,7 +129,10 @@ def _roles_form(name: str, data: bytes) -> None:
                 key="campaign_treated",
             )
             if treated is None:
-                st.info(f"{treatment} has {len(levels)} values: say which one means contacted.")
+                st.info(
+                    f"{treatment} has {len(levels)} values that do not say who was contacted "
+                    "by themselves: say which one means contacted."
+                )
                 return
     chosen = Campaign(
         name=name,

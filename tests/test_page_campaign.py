@@ -186,7 +186,7 @@ def test_an_uploaded_campaign_with_three_groups_needs_its_contacted_value(campai
     assert at.selectbox(key="campaign_positive").value == "Yes"
     assert at.selectbox(key="campaign_treatment").value == "Test Group"
     assert at.selectbox(key="campaign_id").value == "Account"
-    assert any("Test Group has 3 values" in i.value for i in at.info)
+    assert any("Test Group has 3 values that do not say" in i.value for i in at.info)
     assert not [b for b in at.button if b.label == "Analyse this campaign"]
     at.selectbox(key="campaign_treated").set_value("Call").run()
     _analyse(at)
@@ -251,6 +251,16 @@ def test_bad_campaigns_are_one_sentence(campaign):
     at.run()
     _analyse(at)
     assert at.error[0].value.startswith("Each arm needs at least 200 customers")
+
+    # two values that do not say who was contacted: the page asks, not the command line
+    ab = campaign.assign(contacted=np.where(campaign["contacted"] == 1, "B", "A"))
+    at.file_uploader(key="campaign_file").set_value(
+        ("ab.csv", ab.to_csv(index=False).encode(), "text/csv")
+    )
+    at.run()
+    at.selectbox(key="campaign_treatment").set_value("contacted").run()
+    assert at.selectbox(key="campaign_treated").options == ["A", "B"]
+    assert any("contacted has 2 values that do not say" in i.value for i in at.info)
 
     at.file_uploader(key="campaign_file").set_value(("book.xlsx", b"PK\x03\x04 no", "x"))
     at.run()
