@@ -35,6 +35,7 @@ PAGES = [
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
     st.Page("pages/fairness.py", title="Is it fair?", icon=":material/balance:"),
     st.Page("pages/monitor.py", title="Is it still working?", icon=":material/monitor_heart:"),
+    st.Page("pages/campaign.py", title="Did it work?", icon=":material/science:"),
     st.Page("pages/data.py", title="Use your own data", icon=":material/upload_file:"),
 ]
 navigation = st.navigation(PAGES)

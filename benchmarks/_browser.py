@@ -40,6 +40,7 @@ PAGES = [
     ("Customers", "Customers", "/customers"),
     ("Export", "Export", "/export"),
     ("Is it still working?", "Is it still working?", "/monitor"),
+    ("Did it work?", "Did it work?", "/campaign"),
 ]
 
 MAIN_H1 = '[data-testid="stMain"] h1'

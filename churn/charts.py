@@ -21,6 +21,7 @@ __all__ = [
     "MODEL_COLOURS",
     "PALETTE",
     "PROFIT_POINTS",
+    "RANKING_COLOURS",
     "STATUS_COLOURS",
     "batch_calibration_chart",
     "comparison_chart",
@@ -33,6 +34,7 @@ __all__ = [
     "profit_curve_chart",
     "profit_points",
     "psi_chart",
+    "qini_chart",
     "reliability_chart",
     "shap_beeswarm_chart",
     "shap_dependence_chart",
@@ -682,3 +684,47 @@ def batch_calibration_chart(deciles: pd.DataFrame) -> alt.LayerChart:
     ``deciles`` is :func:`churn.monitor.calibration_deciles` output.
     """
     return reliability_chart(deciles).configure_legend(disable=True)
+
+
+# ----------------------------------------------------------------------------- campaign
+#: Targeting rules of the campaign's holdout comparison (labels of
+#: :data:`churn.campaign_report.RANKING_LABELS`).
+RANKING_COLOURS = alt.Scale(
+    domain=["By measured uplift", "By churn risk", "At random"],
+    range=["#0072B2", "#E69F00", "#777777"],
+)
+
+
+def qini_chart(frame: pd.DataFrame) -> alt.LayerChart:
+    """Customers kept per 1,000 customers against the share contacted, one line per
+    targeting rule, each with its 95% bootstrap band.
+
+    ``frame`` is :func:`churn.campaign_report.qini_frame` output (``ranking``, ``share``,
+    ``kept``, ``low``, ``high``). The random line is dashed.
+    """
+    x = alt.X("share:Q", title="Share of customers contacted", axis=alt.Axis(format="%"))
+    colour = alt.Color("ranking:N", scale=RANKING_COLOURS, title=None)
+    base = alt.Chart(frame)
+    band = base.mark_area(opacity=0.1).encode(
+        x=x,
+        y=alt.Y("low:Q"),
+        y2="high:Q",
+        color=alt.Color("ranking:N", scale=RANKING_COLOURS, legend=None),
+    )
+    line = base.mark_line(strokeWidth=2.5).encode(
+        x=x,
+        y=alt.Y("kept:Q", title="Customers kept per 1,000 customers"),
+        color=colour,
+        strokeDash=alt.condition(
+            alt.datum.ranking == "At random", alt.value([5, 4]), alt.value([1, 0])
+        ),
+        tooltip=[
+            alt.Tooltip("ranking:N", title="Targeting"),
+            alt.Tooltip("share:Q", title="Contacted", format=".0%"),
+            alt.Tooltip("kept:Q", title="Kept per 1,000", format=",.1f"),
+            alt.Tooltip("low:Q", title="95% low", format=",.1f"),
+            alt.Tooltip("high:Q", title="95% high", format=",.1f"),
+        ],
+    )
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#999999").encode(y="y:Q")
+    return alt.layer(band, zero, line).properties(height=340).configure_legend(orient="bottom")

@@ -17,9 +17,15 @@ from churn.economics import Action, Economics, default_economics
 from churn.errors import ChurnInputError
 from churn.targeting import RANKINGS
 
-__all__ = ["Scenario", "default_scenario"]
+__all__ = ["TARGETS", "UPLIFT_METHODS", "Scenario", "default_scenario"]
 
 DEFAULT_CHOICE = Choice("max_profit")
+#: What a policy targets by: the churn model's probability, or the uplift a campaign
+#: model measured (a version-3 policy, :mod:`churn.uplift_decisions`).
+TARGETS = ("churn_probability", "uplift")
+#: The ways to choose a policy that targets by uplift
+#: (:data:`churn.uplift_decisions.UPLIFT_CHOICES`).
+UPLIFT_METHODS = ("max_profit", "threshold", "top_share", "top_n")
 
 
 @dataclass(frozen=True)
@@ -31,22 +37,46 @@ class Scenario:
     problems: tuple[str, ...] = field(default=(), compare=False)
     #: With a capacity, who comes first (one of :data:`churn.targeting.RANKINGS`).
     ranking: str = "churn_probability"
+    #: What the policy targets by (one of :data:`TARGETS`).
+    target: str = "churn_probability"
+    #: Targeting by uplift: the action the campaign tested (``None``: the strongest).
+    tested_action: str | None = None
 
     def __post_init__(self) -> None:
         if self.ranking not in RANKINGS:
             raise ChurnInputError(
                 f"Unknown ranking '{self.ranking}'; use one of {', '.join(RANKINGS)}."
             )
+        if self.target not in TARGETS:
+            raise ChurnInputError(
+                f"Unknown target '{self.target}'; use one of {', '.join(TARGETS)}."
+            )
+        if self.target == "uplift" and self.choice.method not in UPLIFT_METHODS:
+            raise ChurnInputError(
+                f"A policy that targets by uplift is chosen by {', '.join(UPLIFT_METHODS)}, "
+                f"not by {self.choice.method.replace('_', ' ')}."
+            )
+        names = [a.name for a in self.economics.actions]
+        if self.tested_action is not None and self.tested_action not in names:
+            raise ChurnInputError(
+                f"There is no action '{self.tested_action}' in the economics; pick one of "
+                f"{', '.join(names)}."
+            )
 
     def to_query(self) -> dict[str, str]:
         """Query-string parameters: ``method``, ``value``, ``value_col``, ``mult``, ``const``,
-        ``actions`` (compact JSON list of ``[name, contact, incentive, success(, capacity)]``)
-        and ``rank`` (only when it is not the default)."""
+        ``actions`` (compact JSON list of ``[name, contact, incentive, success(, capacity)]``),
+        ``rank`` (only when it is not the default), and, targeting by uplift, ``target=uplift``
+        and ``tested`` (the action the campaign tested, when named)."""
         params = {"method": self.choice.method}
         if self.choice.value is not None:
             params["value"] = repr(float(self.choice.value))
         if self.ranking != "churn_probability":
             params["rank"] = self.ranking
+        if self.target != "churn_probability":
+            params["target"] = self.target
+            if self.tested_action is not None:
+                params["tested"] = self.tested_action
         e = self.economics
         if e.value_column:
             params["value_col"] = e.value_column
@@ -141,7 +171,23 @@ class Scenario:
                 value_column=base.economics.value_column,
                 value_multiplier=base.economics.value_multiplier,
             )
-        return cls(choice=choice, economics=economics, problems=tuple(problems), ranking=ranking)
+        target, tested = params.get("target", "churn_probability"), params.get("tested")
+        if target not in TARGETS or (target == "uplift" and choice.method not in UPLIFT_METHODS):
+            problems.append(f"the link's target ({target}) is not valid for its policy choice")
+            target, tested = "churn_probability", None
+        if tested is not None and tested not in [a.name for a in economics.actions]:
+            problems.append(f"the link's tested action ({tested}) is not among its actions")
+            tested = None
+        if target == "churn_probability":
+            tested = None
+        return cls(
+            choice=choice,
+            economics=economics,
+            problems=tuple(problems),
+            ranking=ranking,
+            target=target,
+            tested_action=tested,
+        )
 
 
 def default_scenario(columns: list[str] | None = None, value_column: str | None = None) -> Scenario:

@@ -18,7 +18,13 @@ import pandas as pd
 from churn.data import label_text, resolve_positive
 from churn.errors import ChurnInputError
 
-__all__ = ["id_reason", "leak_columns", "name_words", "suggest_mapping"]
+__all__ = [
+    "id_reason",
+    "leak_columns",
+    "name_words",
+    "suggest_campaign_roles",
+    "suggest_mapping",
+]
 
 _TARGET_WORDS = ("churn", "attrition", "attrited", "exited", "cancel", "left", "leave", "lost")
 _TARGET_WEAK = ("status", "target", "label", "flag", "outcome", "active")
@@ -256,4 +262,90 @@ def suggest_mapping(frame: pd.DataFrame) -> dict[str, Any]:
         "segments": segments,
         "why": why,
         "leaks": leaks,
+    }
+
+
+#: Beginnings of words that name a contact column (``contacted``, ``treatment``, ``offered``).
+_TREATMENT_WORDS = (
+    "contact", "treat", "campaign", "offer", "call", "mail", "target", "expos", "intervention",
+    "outreach",
+)  # fmt: skip
+#: Words that name a contact column only weakly (``age_group`` is not one).
+_TREATMENT_WEAK = ("variant", "arm", "group", "control", "retention", "action")
+_TREATED_VALUES = ("treat", "contact", "offer", "call", "yes", "true", "1")
+_CONTROL_VALUES = ("control", "holdout", "hold-out", "no", "false", "0", "none")
+
+
+def _treated_value(series: pd.Series) -> str | None:
+    """The value of a two-valued contact column that means contacted, if its values say so."""
+    values = sorted({label_text(v) for v in series.dropna().unique()})
+    if len(values) != 2:
+        return None
+    control = [v for v in values if v.strip().lower() in _CONTROL_VALUES]
+    if len(control) == 1:
+        return next(v for v in values if v not in control)
+    for word in _TREATED_VALUES:
+        hits = [v for v in values if word in v.lower()]
+        if len(hits) == 1:
+            return hits[0]
+    return None
+
+
+def suggest_campaign_roles(frame: pd.DataFrame) -> dict[str, Any]:
+    """Likely column roles of a campaign table, best first, each with the reason.
+
+    A campaign table has an outcome (churned after the campaign), a contact column
+    (who was contacted and who was the control group) and an id. The outcome and the
+    id are suggested as :func:`suggest_mapping` does; the contact column is a column
+    with two to ten values whose name says contact, treatment, campaign, offer or
+    group (``contacted``, ``treatment_group``), or whose values say control.
+
+    Returns
+    -------
+    dict
+        ``{"target": [...], "positive": {column: value or None}, "treatment": [...],
+        "treated": {column: value or None}, "id_column": [...], "why": {role: {column:
+        reason}}}``. ``treated`` is the value that means contacted when the values say so
+        (1, yes, true, "treatment" against "control"); ``None`` for a column with more
+        than two values, whose contacted value the user must name.
+    """
+
+    def text_values(column: str) -> list[str]:
+        return [label_text(v).lower() for v in frame[column].dropna().unique()[:11]]
+
+    candidates: dict[str, tuple[int, bool, int]] = {}
+    reasons: dict[str, str] = {}
+    for position, column in enumerate(frame.columns):
+        distinct = frame[column].nunique()
+        if not 2 <= distinct <= 10:
+            continue
+        words = name_words(column)
+        strong = any(w.startswith(_TREATMENT_WORDS) for w in words)
+        weak = any(w in _TREATMENT_WEAK for w in words)
+        says_control = any(v in ("control", "holdout", "hold-out") for v in text_values(column))
+        score = 3 * strong + 2 * says_control + weak
+        if score:
+            candidates[column] = (-score, distinct != 2, position)
+            says = [
+                *(["the name says contact or treatment"] if strong else []),
+                *(["the name says group or variant"] if weak and not strong else []),
+                *(["a value says control"] if says_control else []),
+            ]
+            reasons[column] = f"{distinct} values; " + ", ".join(says)
+    treatments = sorted(candidates, key=candidates.get)
+    why_treatment = {c: reasons[c] for c in treatments}
+
+    rest = frame.drop(columns=treatments)
+    roles = suggest_mapping(rest)
+    return {
+        "target": roles["target"],
+        "positive": roles["positive"],
+        "treatment": treatments,
+        "treated": {c: _treated_value(frame[c]) for c in treatments},
+        "id_column": roles["id_column"],
+        "why": {
+            "target": roles["why"]["target"],
+            "treatment": why_treatment,
+            "id_column": roles["why"]["id_column"],
+        },
     }

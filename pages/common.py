@@ -13,6 +13,7 @@ import inspect
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,17 +21,23 @@ import pandas as pd
 import streamlit as st
 
 from churn.artifact import Artifact
+from churn.campaign import AverageEffect, Balance, average_effect, balance
+from churn.campaign import arms as campaign_arms
+from churn.campaign_model import CampaignModel, CampaignRoles, train_campaign, treated_flags
+from churn.campaign_report import uplift_on_customers, with_success_rate
 from churn.checks import ColumnMapping
-from churn.data import read_table
+from churn.data import encode_target, read_table
 from churn.errors import ChurnInputError
 from churn.explain import Explanation, explain
+from churn.formatting import percent
 from churn.ingest import read_bytes
 from churn.monitor import MonitorReport, banner_messages, monitor
 from churn.policy import Decision, baseline_profits, decide_on_holdout
-from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
+from churn.sample import CAMPAIGN_PATH, NEW_BATCH_PATH, SAMPLE_PATH
 from churn.scenario import Scenario, default_scenario
 from churn.scored_base import ScoredBase, read_scored_base
 from churn.training import customers_to_act_on, scored_customers, train
+from churn.uplift_decisions import UpliftDecision, build_uplift_policy, decide_on_campaign
 
 
 def _leave_pages_directory_mode() -> None:
@@ -76,10 +83,13 @@ def _freeze_imported_modules() -> None:
 _freeze_imported_modules()
 
 
-def model_cache(show_spinner: bool | str = False, max_entries: int = 16) -> Callable:
+def model_cache(
+    show_spinner: bool | str = False, max_entries: int = 16, resource: bool = False
+) -> Callable:
     """Cache ``f(_artifact, fingerprint, *args)`` per model, keeping uploads private.
 
-    For the bundled sample model it is ``st.cache_data`` (shared by every visitor).
+    For the bundled sample model it is ``st.cache_data`` (shared by every visitor; with
+    ``resource=True`` ``st.cache_resource``: one shared, read-only object, not a copy).
     For a model trained on an uploaded table, or a call with an uploaded file (an
     ``upload`` argument that is not ``None``), results live in the session's own
     state: another session never sees them, and they go when the session ends.
@@ -87,7 +97,8 @@ def model_cache(show_spinner: bool | str = False, max_entries: int = 16) -> Call
     """
 
     def wrap(function: Callable) -> Callable:
-        shared = st.cache_data(show_spinner=show_spinner, max_entries=max_entries)(function)
+        cache = st.cache_resource if resource else st.cache_data
+        shared = cache(show_spinner=show_spinner, max_entries=max_entries)(function)
         signature = inspect.signature(function)
 
         @functools.wraps(function)
@@ -547,3 +558,258 @@ def current_banners() -> list[str]:
     except ChurnInputError:  # e.g. a model without a reference: the Monitor page says so
         return []
     return banner_messages(report, where=BANNER_WHERE, drift_by_design=True)
+
+
+# ------------------------------------------------------------------------ the campaign
+@dataclass(frozen=True)
+class Campaign:
+    """The campaign the session looks at: the sample's, or an upload with its roles.
+
+    ``upload`` is ``(name, bytes)`` of an uploaded file (``None`` for the sample);
+    ``treated`` is the value of ``treatment`` that means contacted when the column has
+    more than two values (``None`` otherwise).
+    """
+
+    name: str
+    target: str
+    positive: str | None
+    treatment: str
+    treated: str | None
+    id_column: str | None
+    upload: tuple[str, bytes] | None = None
+
+    @property
+    def key(self) -> str:
+        """The campaign's file and roles, as a key (an upload by its sha256)."""
+        return self.roles + ("" if self.upload is None else _key_part(self.upload[1]))
+
+    @property
+    def roles(self) -> str:
+        """The column roles, as a cache key."""
+        return json.dumps(
+            [self.target, self.positive, self.treatment, self.treated, self.id_column]
+        )
+
+
+SAMPLE_CAMPAIGN = Campaign(
+    name=CAMPAIGN_PATH.name,
+    target="churned",
+    positive="1",
+    treatment="contacted",
+    treated=None,
+    id_column="customer_id",
+)
+
+
+def current_campaign() -> Campaign:
+    """The session's campaign: the one it uploaded on "Did it work?", else the sample's."""
+    return st.session_state.get("campaign") or SAMPLE_CAMPAIGN
+
+
+def set_campaign(campaign: Campaign | None) -> None:
+    """Look at ``campaign`` from now on (``None``: the sample's again)."""
+    if campaign is None or campaign == SAMPLE_CAMPAIGN:
+        st.session_state.pop("campaign", None)
+    else:
+        st.session_state["campaign"] = campaign
+
+
+@st.cache_resource(show_spinner=False)
+def _sample_campaign_table() -> pd.DataFrame:
+    """The bundled campaign (one shared, read-only frame)."""
+    return read_table(CAMPAIGN_PATH, text_columns=("customer_id",))
+
+
+def campaign_table(campaign: Campaign) -> pd.DataFrame:
+    """The campaign's rows as read from its file (ids as text)."""
+    if campaign.upload is None:
+        return _sample_campaign_table()
+    ids = (campaign.id_column,) if campaign.id_column else ()
+    return read_bytes(campaign.upload[1], campaign.upload[0], text_columns=ids)
+
+
+def _campaign_columns(roles: str, upload: tuple[str, bytes] | None):
+    """The campaign's outcome (0/1), contact flags and features, checked."""
+    target, positive, treatment, treated, id_column = json.loads(roles)
+    frame = campaign_table(Campaign("", target, positive, treatment, treated, id_column, upload))
+    missing = [c for c in (target, treatment, id_column) if c and c not in frame.columns]
+    if missing:
+        raise ChurnInputError(f"The campaign has no column {missing[0]}; pick its columns again.")
+    y = encode_target(frame, target, positive)
+    contacted = treated_flags(frame[treatment], treated)[0]
+    features = frame.drop(columns=[c for c in (target, treatment, id_column) if c])
+    return y, contacted, features
+
+
+@model_cache(show_spinner="Measuring the campaign's effect...", max_entries=8)
+def _campaign_effect(
+    roles: str, upload: tuple[str, bytes] | None
+) -> tuple[pd.DataFrame, AverageEffect]:
+    y, contacted, _ = _campaign_columns(roles, upload)
+    return campaign_arms(y, contacted), average_effect(y, contacted)
+
+
+@model_cache(show_spinner="Checking that the split into arms looks random...", max_entries=8)
+def _campaign_balance(roles: str, upload: tuple[str, bytes] | None) -> Balance:
+    _, contacted, features = _campaign_columns(roles, upload)
+    return balance(features, contacted)
+
+
+def current_campaign_effect() -> tuple[pd.DataFrame, AverageEffect]:
+    """The arms (:func:`churn.campaign.arms`) and average effect of the session's campaign
+    (cached; an uploaded campaign's stay in the session)."""
+    campaign = current_campaign()
+    return _campaign_effect(campaign.roles, campaign.upload)
+
+
+def current_campaign_balance() -> Balance:
+    """The balance check of the session's campaign (cached like its effect)."""
+    campaign = current_campaign()
+    return _campaign_balance(campaign.roles, campaign.upload)
+
+
+def campaign_applies() -> bool:
+    """Whether the session's campaign is about the session's customers: a campaign uploaded
+    in the session, or the sample's while the session works on the sample."""
+    return current_campaign().upload is not None or not using_upload()
+
+
+def take_measured_success(action: str) -> None:
+    """Put the campaign's measured success rate into the session's economics for ``action``,
+    and remember where it came from (Decide and "Did it work?" say so)."""
+    campaign = current_campaign()
+    effect = current_campaign_effect()[1]
+    scenario = current_scenario()
+    economics = with_success_rate(scenario.economics, action, effect.success_rate)
+    set_scenario(replace(scenario, economics=economics))
+    st.session_state.pop("decide_actions", None)  # the table's edits would undo the new rate
+    st.session_state["measured_success"] = {
+        "action": action,
+        "rate": effect.success_rate,
+        "low": effect.success_low,
+        "high": effect.success_high,
+        "campaign": campaign.name,
+    }
+
+
+def measured_success_note(economics: Any) -> str | None:
+    """Where an action's success rate came from, when it is the one taken from a campaign
+    and still unchanged in ``economics`` (else ``None``)."""
+    taken = st.session_state.get("measured_success")
+    if not taken:
+        return None
+    rates = {a.name: a.success_rate for a in economics.actions}
+    if rates.get(taken["action"]) != taken["rate"]:
+        return None
+    return (
+        f"The success rate of {taken['action']} ({percent(taken['rate'])}) was measured in the "
+        f"campaign {taken['campaign']} (95% interval {percent(taken['low'])} to "
+        f'{percent(taken["high"])}), on the "Did it work?" page.'
+    )
+
+
+@model_cache(
+    show_spinner="Training the uplift model on the campaign (a few seconds)...",
+    max_entries=4,
+    resource=True,
+)
+def _campaign_model(roles: str, upload: tuple[str, bytes] | None) -> CampaignModel:
+    target, positive, treatment, treated, id_column = json.loads(roles)
+    campaign = Campaign("", target, positive, treatment, treated, id_column, upload)
+    return train_campaign(
+        campaign_table(campaign),
+        CampaignRoles(
+            target=target,
+            treatment=treatment,
+            positive=positive,
+            treated=treated,
+            id_column=id_column,
+        ),
+        source=upload[0] if upload is not None else CAMPAIGN_PATH.name,
+    )
+
+
+def current_campaign_model() -> CampaignModel:
+    """The uplift model of the session's campaign (:func:`churn.campaign_model.train_campaign`),
+    trained the first time a page asks for it: the sample's once per server (shared,
+    read-only), an uploaded campaign's once per session. Marks the session as having one."""
+    campaign = current_campaign()
+    model = _campaign_model(campaign.roles, campaign.upload)
+    st.session_state["campaign_model_ready"] = campaign.key
+    return model
+
+
+def campaign_model_ready() -> bool:
+    """Whether the session's campaign model has been trained and applies to its customers."""
+    return (
+        campaign_applies()
+        and st.session_state.get("campaign_model_ready") == current_campaign().key
+    )
+
+
+# ------------------------------------------------------------- targeting by measured uplift
+@model_cache(
+    show_spinner="Choosing the uplift policy on the campaign's holdout...", max_entries=256
+)
+def _uplift_decision(roles: str, upload: tuple[str, bytes] | None, key: str) -> UpliftDecision:
+    scenario = Scenario.from_query(json.loads(key))
+    model = _campaign_model(roles, upload)
+    return decide_on_campaign(model, scenario.economics, scenario.choice, scenario.tested_action)
+
+
+def current_uplift_decision() -> UpliftDecision:
+    """The session's uplift policy measured on the campaign's holdout (cached per campaign
+    and scenario): :func:`churn.uplift_decisions.decide_on_campaign`."""
+    campaign = current_campaign()
+    current_campaign_model()  # trained here when it is not yet (with its spinner)
+    key = scenario_key(current_scenario())
+    return _uplift_decision(campaign.roles, campaign.upload, key)
+
+
+def current_uplift_policy(created_at: datetime | None = None) -> dict:
+    """The session's uplift policy as the version-3 document ``score --policy`` applies."""
+    model = current_campaign_model()
+    return build_uplift_policy(
+        current_uplift_decision(), current_scenario().economics, model.fingerprint, created_at
+    )
+
+
+_FIXED_TIME = datetime(2000, 1, 1, tzinfo=UTC)  # the policy's dates do not change its actions
+
+
+@model_cache(show_spinner="Scoring the customers' uplift...", max_entries=16)
+def _uplift_on_base(
+    roles: str, upload: tuple[str, bytes] | None, key: str | None, base: str
+) -> pd.DataFrame:
+    model = _campaign_model(roles, upload)
+    policy = None
+    if key is not None:
+        scenario = Scenario.from_query(json.loads(key))
+        decision = _uplift_decision(roles, upload, key)
+        policy = build_uplift_policy(decision, scenario.economics, model.fingerprint, _FIXED_TIME)
+    return uplift_on_customers(model, current_base(), policy)
+
+
+def current_uplift_on_base(with_policy: bool = True) -> pd.DataFrame:
+    """The customers of the current base scored by the campaign model, one row per customer
+    in base order, with the uplift policy's action (``with_policy``): what
+    ``score --model CAMPAIGN_DIR --policy FILE`` writes for them."""
+    campaign = current_campaign()
+    current_campaign_model()
+    key = scenario_key(current_scenario()) if with_policy else None
+    return _uplift_on_base(campaign.roles, campaign.upload, key, base_key())
+
+
+def targets_uplift() -> bool:
+    """Whether the session's policy targets by measured uplift (and a campaign applies)."""
+    return current_scenario().target == "uplift" and campaign_applies()
+
+
+def churn_policy_note() -> str | None:
+    """On pages that judge the churn-risk policy: a sentence when Decide targets by uplift."""
+    if not targets_uplift():
+        return None
+    return (
+        "Decide targets by measured uplift; this page shows the churn-risk policy with the same "
+        "choice instead (it does not yet cover a policy that targets by uplift)."
+    )

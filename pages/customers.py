@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from churn import customers
+from churn import campaign_report, customers
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS
+from churn.errors import ChurnInputError
 from churn.explain import reasons_table
 from churn.formatting import action_label, money, percent
 from churn.policy import DEFAULT_ACTION
@@ -19,19 +21,27 @@ from pages.common import (
     act_on_uploader,
     base_description,
     base_key,
+    campaign_model_ready,
     current_artifact,
     current_base,
+    current_campaign,
+    current_campaign_model,
     current_decision,
     current_explanation,
     current_scenario,
     current_scored_base,
+    current_uplift_decision,
+    current_uplift_on_base,
     model_cache,
     scenario_key,
     scored_base_opener,
     show_input_error,
+    targets_uplift,
 )
 
 ALL_CUSTOMERS = "All customers"
+#: The campaign model's per-customer columns the list shows.
+UPLIFT_SHOWN = ("uplift", "uplift_low", "uplift_high")
 
 
 @model_cache(show_spinner=False, max_entries=4)
@@ -55,13 +65,13 @@ def _action_list(
     base = current_base()
     economics = Scenario.from_query(json.loads(key)).economics
     return customers.action_list(
-        base,
+        base.assign(_position=np.arange(len(base))),  # to match other per-customer columns
         _artifact.id_column,
         _rules,
         DEFAULT_ACTION,
         economics,
         reasons=_reasons(_artifact, fingerprint, base_id),
-        segments=_segments(_artifact, base),
+        segments=[*_segments(_artifact, base), "_position"],
         capacity=_capacity,
     )
 
@@ -141,6 +151,16 @@ def _scored_base_list(scored, decision, economics) -> None:
     )
 
 
+def _with_uplift(table: pd.DataFrame) -> pd.DataFrame:
+    """The churn list with each customer's measured uplift and its interval (campaign model),
+    matched by the customer's position in the base."""
+    scored = current_uplift_on_base(with_policy=False)
+    position = table["_position"].to_numpy()
+    return table.assign(**{c: scored[c].to_numpy()[position] for c in UPLIFT_SHOWN}).drop(
+        columns="_position"
+    )
+
+
 artifact = current_artifact()
 st.title("Customers")
 act_on_uploader()  # before the base, so a snapshot can be changed whatever the base does
@@ -151,22 +171,60 @@ if (scored_base := current_scored_base()) is not None:
     show_input_error(lambda: _scored_base_list(scored_base, decision, scenario.economics))
     st.stop()
 key = scenario_key(scenario)
-table = show_input_error(
-    lambda: _action_list(
-        artifact, artifact.fingerprint, key, base_key(), decision.rules, decision.capacity
+by_uplift = targets_uplift()
+if by_uplift:
+    uplift_decision = show_input_error(current_uplift_decision)
+    tested = uplift_decision.action
+    table = show_input_error(
+        lambda: campaign_report.uplift_action_list(
+            current_uplift_on_base(),
+            current_base(),
+            scenario.economics,
+            tested,
+            artifact.id_column,
+            DEFAULT_ACTION,
+            _segments(artifact, current_base()),
+        )
     )
-)
-order = customers.action_order(decision.rules, DEFAULT_ACTION)
+    order = [tested, DEFAULT_ACTION]
+else:
+    table = show_input_error(
+        lambda: _action_list(
+            artifact, artifact.fingerprint, key, base_key(), decision.rules, decision.capacity
+        )
+    )
+    order = customers.action_order(decision.rules, DEFAULT_ACTION)
+    try:  # the campaign's uplift, when its model exists and can score these customers
+        table = _with_uplift(table) if campaign_model_ready() else table.drop(columns="_position")
+    except ChurnInputError as exc:
+        st.warning(f"The campaign model cannot score these customers: {exc}")
+        table = table.drop(columns="_position")
 summary = customers.action_summary(table, order)
 
 by_value = decision.capacity is not None and decision.capacity.ranking == "expected_value"
 first = "those where the action is worth most first" if by_value else "most at risk first"
+if by_uplift:
+    first = "those whom contact is measured to help most first"
 st.caption(
     f"{len(table):,} customers, {first}, with the action the policy chosen on the "
     "Decide page gives each of them: the list the retention team works from. They are "
     f"{base_description()}."
 )
-if decision.capacity is not None:
+if by_uplift:
+    st.info(
+        "The policy targets by **measured uplift**: the drop in churn probability that "
+        f'contacting brings, from the campaign {current_campaign().name} ("Did it work?" '
+        "page), with its interval. `score --model` with the campaign model and the exported "
+        "policy gives these customers the same actions.",
+        icon=":material/science:",
+    )
+elif "uplift" in table.columns:
+    st.caption(
+        "**Uplift** is the drop in churn probability contacting brings, measured by the "
+        f'campaign {current_campaign().name} ("Did it work?" page), with its '
+        f"{percent(current_campaign_model().uplift.confidence, 0)} interval."
+    )
+if decision.capacity is not None and not by_uplift:
     contacted_n = int((table["action"] != DEFAULT_ACTION).sum())
     st.info(
         f"The team's capacity ({decision.capacity.sentence()}) cuts the "
@@ -187,20 +245,28 @@ columns[-1].metric(
     "Total expected value", money(float(summary["expected_value"].sum())), border=True
 )
 explained = current_explanation()
-if explained.sampled:
+if explained.sampled and not by_uplift:
     st.caption(
         f"The reasons are shown for a random sample of {len(explained):,} of the "
         f"{explained.customers:,} customers (explaining everyone would take too long with this "
         "model's trees); the Why? page explains any one customer exactly."
     )
-st.caption(
-    "**Expected value** is what an action is worth for one customer, on average, in money: "
-    "the churn probability × (the action's success rate × (customer value − incentive) − "
-    "contact cost), minus (1 − churn probability) × (incentive + contact cost) spent on "
-    "customers who would have stayed anyway. Customers without an action count 0. The "
-    "**reasons** are the three features that move a customer's probability most, in "
-    "percentage points (SHAP values; + raises the risk)."
-)
+if by_uplift:
+    st.caption(
+        "**Expected value** is what the contact is worth for one customer, on average, in "
+        "money: uplift × customer value − contact cost − (1 − churn probability if contacted) "
+        "× incentive. **Churn probability** and **If contacted** are the campaign model's, "
+        "without and with the contact; customers without an action count 0."
+    )
+else:
+    st.caption(
+        "**Expected value** is what an action is worth for one customer, on average, in money: "
+        "the churn probability × (the action's success rate × (customer value − incentive) − "
+        "contact cost), minus (1 − churn probability) × (incentive + contact cost) spent on "
+        "customers who would have stayed anyway. Customers without an action count 0. The "
+        "**reasons** are the three features that move a customer's probability most, in "
+        "percentage points (SHAP values; + raises the risk)."
+    )
 
 st.subheader("Filter the list")
 left, middle, right = st.columns([2, 1, 2])
@@ -225,7 +291,10 @@ reason_columns = [c for c in ("reason_1", "reason_2", "reason_3") if c in shown.
 leading = [
     "rank",
     id_label,
+    *(UPLIFT_SHOWN if by_uplift else ()),
     *SCORE_COLUMNS,
+    *(() if by_uplift else (c for c in UPLIFT_SHOWN if c in shown.columns)),
+    "churn_probability_if_contacted",
     "action",
     "expected_value",
     "reasons",
@@ -240,8 +309,14 @@ display = display.assign(
     action=display["action"].map(action_label),
     # the three reasons in one column, so the table fits the page (the CSV keeps three)
     reasons=customers.joined_reasons(display),
-    **{c: display[c] * 100 for c in SCORE_COLUMNS},
+    **{
+        c: display[c] * 100
+        for c in (*SCORE_COLUMNS, *UPLIFT_SHOWN, "churn_probability_if_contacted")
+        if c in display.columns
+    },
 ).drop(columns=reason_columns)
+if by_uplift:  # the reasons explain the churn model's probability, not the uplift
+    display = display.drop(columns="reasons")
 st.dataframe(
     display,
     hide_index=True,
@@ -270,6 +345,21 @@ st.dataframe(
         ),
         "customer_value": st.column_config.NumberColumn(
             "Customer value", format="dollar", help="What keeping the customer is worth"
+        ),
+        "uplift": st.column_config.NumberColumn(
+            "Uplift",
+            format="%+.1f pts",
+            help="Drop in churn probability when contacted, in percentage points "
+            "(campaign model; negative: contact drives the customer away)",
+        ),
+        "uplift_low": st.column_config.NumberColumn(
+            "Uplift low", format="%+.1f", help="Lower end of the uplift's interval"
+        ),
+        "uplift_high": st.column_config.NumberColumn(
+            "Uplift high", format="%+.1f", help="Upper end of the uplift's interval"
+        ),
+        "churn_probability_if_contacted": st.column_config.NumberColumn(
+            "If contacted", help="Churn probability if contacted (campaign model)", **percent_column
         ),
         "reasons": st.column_config.TextColumn(
             "Top reasons",

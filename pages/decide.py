@@ -8,28 +8,37 @@ import streamlit as st
 from churn import charts, export, report, targeting
 from churn.customers import to_safe_csv
 from churn.decisions import Choice
-from churn.economics import Action, Economics
+from churn.economics import NO_ACTION, Action, Economics
 from churn.errors import ChurnInputError
 from churn.formatting import NO_ACTION_LABEL, action_label, money, percent
 from churn.policy import economics_note, on_customers, review_on_customers
-from churn.scenario import Scenario
+from churn.scenario import UPLIFT_METHODS, Scenario
+from churn.uplift_decisions import campaign_action
 from pages.chart_data import arrow_datasets, with_dataset
 from pages.common import (
     act_on_uploader,
     acting_on_training_table,
     base_description,
     base_size,
+    campaign_applies,
     current_artifact,
     current_base,
     current_baselines,
+    current_campaign,
+    current_campaign_effect,
+    current_campaign_model,
     current_decision,
     current_scenario,
     current_scored_base,
+    current_uplift_decision,
+    current_uplift_on_base,
     economics_key,
+    measured_success_note,
     model_cache,
     scored_base_opener,
     set_scenario,
     show_input_error,
+    take_measured_success,
 )
 
 METHODS = {
@@ -68,19 +77,30 @@ st.caption(
 )
 
 
-def _choice_controls(scenario: Scenario) -> Choice:
+def _choice_controls(scenario: Scenario, uplift: bool = False) -> Choice:
     current = scenario.choice
-    options = list(METHODS)
+    options = [m for m in METHODS if not uplift or m in UPLIFT_METHODS]
     shown = "top_share" if current.method == "top_n" else current.method
     method = st.radio(
         "Choose the policy by",
         options,
         index=options.index(shown) if shown in options else 0,
-        format_func=METHODS.get,
+        format_func=(METHODS | UPLIFT_METHOD_LABELS).get if uplift else METHODS.get,
         horizontal=True,
-        key="decide_method",
+        key="decide_uplift_method" if uplift else "decide_method",
     )
     value = current.value if method == current.method else None
+    if method == "threshold" and uplift:
+        v = st.slider(
+            "Contact customers whose measured uplift (the drop in churn probability contact "
+            "brings) is at least",
+            0.0,
+            1.0,
+            float(value if value is not None else 0.05),
+            0.01,
+            key="decide_uplift_threshold",
+        )
+        return Choice("threshold", v)
     if method == "threshold":
         v = st.slider(
             "Contact customers with a churn probability of at least",
@@ -252,6 +272,46 @@ def _economics_controls(scenario: Scenario) -> Economics:
     return Economics(actions, **value_args)
 
 
+UPLIFT_METHOD_LABELS = {"threshold": "Uplift cut-off"}
+TARGETS = {
+    "churn_probability": "Churn risk (the churn model)",
+    "uplift": "Measured uplift (the campaign model)",
+}
+
+
+def _target_control(scenario: Scenario) -> str:
+    """Target by churn risk or by the uplift a campaign measured (only when one applies)."""
+    if not campaign_applies():
+        return "churn_probability"
+    options = list(TARGETS)
+    return st.radio(
+        "Target by",
+        options,
+        index=options.index(scenario.target),
+        format_func=TARGETS.get,
+        horizontal=True,
+        key="decide_target",
+        help="Churn risk contacts the customers most likely to leave, with the success rates "
+        "of the economics. Measured uplift contacts those whom contact is measured to keep "
+        f'(the campaign {current_campaign().name}, "Did it work?" page): it leaves out those '
+        "who stay anyway, those no call can keep and those a call drives away.",
+    )
+
+
+def _tested_action_control(scenario: Scenario, economics: Economics) -> str | None:
+    names = [a.name for a in economics.actions]
+    default = campaign_action(economics, None).name
+    chosen = scenario.tested_action if scenario.tested_action in names else default
+    picked = st.selectbox(
+        "The action the campaign tested (its costs price each contact)",
+        names,
+        index=names.index(chosen),
+        key="decide_tested_action",
+        help="Its success rate is not used: the campaign measured the effect per customer.",
+    )
+    return None if picked == default and scenario.tested_action is None else picked
+
+
 RANKINGS = {
     "churn_probability": "Churn probability",
     "expected_value": "Expected value of the action",
@@ -283,25 +343,71 @@ def _ranking_control(scenario: Scenario, choice: Choice, economics: Economics) -
     )
 
 
+def _measured_success_control(scenario: Scenario) -> None:
+    """One click takes the campaign's measured success rate into the economics."""
+    if not campaign_applies():
+        return
+    effect = show_input_error(lambda: current_campaign_effect()[1])
+    names = [a.name for a in scenario.economics.actions]
+    note = measured_success_note(scenario.economics)
+    if note:
+        st.caption(note)
+        return
+    left, right = st.columns([2, 3], vertical_alignment="bottom")
+    action = left.selectbox(
+        f"A campaign measured a success rate of {percent(effect.success_rate)} "
+        f"({percent(effect.success_low)} to {percent(effect.success_high)}); take it for",
+        names,
+        index=len(names) - 1,
+        key="decide_measured_action",
+        help=f"Measured on {current_campaign().name}, with a random control group "
+        '(the "Did it work?" page). It replaces the rate typed for this action.',
+    )
+    if right.button(
+        f"Use the measured {percent(effect.success_rate)}",
+        icon=":material/input:",
+        key="decide_use_measured",
+    ):
+        take_measured_success(action)
+        st.rerun()
+
+
 @st.fragment
 def decide_fragment() -> None:
     scenario = current_scenario()
+    tested = None
     with st.container(border=True):
-        choice = _choice_controls(scenario)
+        target = _target_control(scenario)
+        uplift = target == "uplift"
+        choice = _choice_controls(scenario, uplift)
+        if not uplift:
+            _measured_success_control(scenario)
         with st.expander("Economics: customer value and actions", expanded=False):
             try:
                 economics = _economics_controls(scenario)
             except ChurnInputError as exc:
                 st.error(f"{exc} The last valid economics are used until this is fixed.")
                 economics = scenario.economics
-        ranking = _ranking_control(scenario, choice, economics)
+        if uplift:
+            tested = _tested_action_control(scenario, economics)
+            ranking = "churn_probability"
+        else:
+            ranking = _ranking_control(scenario, choice, economics)
     try:
-        new = Scenario(choice=choice, economics=economics, ranking=ranking)
+        new = Scenario(
+            choice=choice, economics=economics, ranking=ranking, target=target, tested_action=tested
+        )
     except ChurnInputError as exc:
         st.error(str(exc))
         new = scenario
     if new != scenario:
         set_scenario(new)
+    if uplift:
+        try:
+            _uplift_results(new)
+        except ChurnInputError as exc:
+            st.error(str(exc))
+        return
     try:
         decision = current_decision()
     except ChurnInputError as exc:
@@ -416,6 +522,63 @@ def _on_base(decision, economics: Economics) -> dict:
     return on_customers(decision, economics, base, artifact.id_column)
 
 
+def _uplift_results(scenario: Scenario) -> None:
+    """What the uplift policy does: on the campaign's holdout (measured) and on the base."""
+    decision = current_uplift_decision()
+    model = current_campaign_model()
+    cut = decision.min_uplift
+    if cut is None:
+        rule = "Contact nobody: no customer's expected gain from the contact is positive"
+    elif decision.capacity is not None:
+        rule = f"{decision.action} for {decision.capacity.sentence()}"
+    else:
+        rule = f"{decision.action} for customers whose measured uplift is at least {cut:.3f}"
+    st.markdown(rule + ".")
+    c1, c2, c3 = st.columns(3)
+    c1.metric(
+        "Contacted",
+        percent(decision.share_contacted),
+        help=f"{decision.n_contacted:,} of the {decision.n_customers:,} customers of the "
+        "campaign's holdout",
+    )
+    kept = decision.kept_per_1000
+    c2.metric(
+        "Kept per 1,000 contacts",
+        "n/a" if kept != kept else f"{kept:,.0f}",
+        help="Measured on the holdout outcomes: the control minus the contacted churn rate "
+        "among the customers the policy contacts, per 1,000 contacts.",
+    )
+    c3.metric(
+        "Expected profit per customer",
+        money(decision.expected_gain, 2),
+        help="The model's expected gain of the contacts (uplift × value − contact − "
+        "incentive paid by those who stay), per holdout customer.",
+    )
+    interval = (
+        ""
+        if kept != kept
+        else f"Kept per 1,000 contacts, 95% interval {decision.kept_low:,.0f} to "
+        f"{decision.kept_high:,.0f}. "
+    )
+    st.caption(
+        f"{interval}Measured on the {decision.n_customers:,} customers of the campaign "
+        f"{model.results['source'] or current_campaign().name} held back from its uplift "
+        "model. The campaign kept the average customer with "
+        f"{percent(model.results['success_rate']['estimate'])} success; targeting by uplift "
+        "spends the contacts where the measured effect is largest."
+    )
+    on_base = current_uplift_on_base()
+    contacted = int((on_base["action"] != NO_ACTION).sum())
+    st.info(
+        f"**On the {len(on_base):,} customers of the current base** (listed on the Customers "
+        f"page) this policy contacts exactly {contacted:,} "
+        f"({percent(contacted / len(on_base) if len(on_base) else 0.0)}); "
+        "`score --model` with the campaign model and this policy gives them the same actions. "
+        f"The base is {base_description()}.",
+        icon=":material/groups:",
+    )
+
+
 def _review_section(decision, economics: Economics) -> None:
     doubtful = review_on_customers(
         decision, economics, base, artifact.id_column, default_action=NO_ACTION_LABEL
@@ -479,5 +642,10 @@ with st.expander("How these numbers are computed"):
         "- The band around the profit curve is the 95% bootstrap interval over holdout "
         "resamples.\n"
         f"- The holdout has {len(artifact.holdout):,} customers; precision and recall are "
-        "counted on their real outcomes."
+        "counted on their real outcomes.\n"
+        '- **Targeting by measured uplift** (with a campaign, "Did it work?" page): a '
+        "contact is worth *uplift × value − contact − (1 − churn if contacted) × incentive*, "
+        "the uplift coming from the campaign model; maximum profit contacts the customers whose "
+        "expected gain is positive (as a cut-off on the uplift), measured on the campaign's "
+        "holdout, whose kept customers per 1,000 contacts come from the real outcomes."
     )

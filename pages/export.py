@@ -8,25 +8,31 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from churn import export, memo
+from churn import campaign_report, export, memo
 from churn.artifact import Artifact
 from churn.customers import SCORE_COLUMNS, sanitise_for_spreadsheet, to_safe_csv
-from churn.economics import Economics
+from churn.economics import NO_ACTION, Economics
 from churn.errors import ChurnInputError
 from churn.formatting import action_label, money, percent
 from churn.monitor import monitor
 from churn.policy import REVIEW_AFTER_DAYS, Decision, build_policy, rules_of
+from churn.sample import CAMPAIGN_PATH
 from pages.common import (
     acting_on_training_table,
     base_key,
     current_artifact,
     current_base,
     current_baselines,
+    current_campaign,
+    current_campaign_model,
     current_decision,
     current_scenario,
+    current_uplift_decision,
+    current_uplift_policy,
     model_cache,
     scenario_key,
     show_input_error,
+    targets_uplift,
 )
 
 MODEL_DIR, SCORES_PATH, ECONOMICS_PATH = export.MODEL_DIR, export.SCORES_PATH, export.ECONOMICS_PATH
@@ -90,8 +96,113 @@ def _memo_builder(
     return build
 
 
+CAMPAIGN_DIR = "models/campaign"
+
+
+def _uplift_export() -> None:
+    """Export a policy that targets by measured uplift, with the campaign model it is for."""
+    model = show_input_error(current_campaign_model)
+    policy = show_input_error(current_uplift_policy)
+    decision = current_uplift_decision()
+    text = export.policy_json(policy)
+    name = export.policy_file_name(policy)
+    campaign = current_campaign()
+    source = f"data/{CAMPAIGN_PATH.name}" if campaign.upload is None else campaign.name
+    st.title("Export")
+    st.caption(
+        "Everything engineering needs so that production makes the decision chosen on Decide: "
+        "a policy that targets by **measured uplift** (schema version 3), the campaign model "
+        "it applies to and the commands to run. Nothing is saved on the server; every file is "
+        "a download."
+    )
+    st.subheader("The policy")
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown("Each scored customer gets:")
+        for line in campaign_report.describe_uplift_policy(policy, action_label(NO_ACTION)):
+            st.markdown(f"- {line}")
+        expected = policy["expected"]
+        kept = decision.kept_per_1000
+        st.caption(
+            f"Chosen by `{policy['choice']['method']}`"
+            + (f" = {policy['choice']['value']:g}" if policy["choice"]["value"] is not None else "")
+            + f". On the {expected['evaluated_on']}: {percent(expected['share_targeted'])} "
+            "contacted"
+            + ("" if kept != kept else f", {kept:,.0f} customers kept per 1,000 contacts")
+            + f", {money(expected['expected_profit_per_customer'], 2)} expected profit per "
+            "customer."
+        )
+        st.download_button(
+            "Download the policy (JSON)",
+            data=text,
+            file_name=name,
+            mime="application/json",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        st.info(
+            f"**Review by {policy['review_by']}** ({REVIEW_AFTER_DAYS} days after export). "
+            "Run a new campaign with a control group by then: effects change with customers, "
+            "offers and prices.",
+            icon=":material/event:",
+        )
+    with right:
+        st.code(text, language="json", height=420, wrap_lines=True)
+
+    st.subheader("The campaign model it is for")
+    st.markdown("Model fingerprint (sha256 of every file of the campaign model):")
+    st.code(model.fingerprint, language=None)
+    zip_name = f"campaign-model-{model.fingerprint[:12]}.zip"
+    st.download_button(
+        "Download the campaign model (zip)",
+        data=_campaign_zip(campaign.key, campaign.upload, model),
+        file_name=zip_name,
+        mime="application/zip",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    st.subheader("Commands for engineering")
+    score_cmd = export.score_command(CAMPAIGN_DIR, score_data, name, SCORES_PATH)
+    with_app_model, with_own_model = st.tabs(["With this app's model", "With a model you train"])
+    with with_app_model:
+        st.code(
+            "# 1. Unzip the campaign model downloaded above\n"
+            f"python -m zipfile -e {zip_name} {CAMPAIGN_DIR}\n"
+            "# 2. Score customers with the downloaded policy (adds uplift and action)\n"
+            f"{score_cmd}\n",
+            language="bash",
+            wrap_lines=True,
+        )
+    with with_own_model:
+        st.code(
+            "# 1. Train on the same campaign with the same seed: same model, same fingerprint\n"
+            + campaign_report.campaign_command(
+                source, model.results["roles"], CAMPAIGN_DIR, model.uplift.random_state
+            )
+            + "\n# 2. Score customers with the downloaded policy\n"
+            f"{score_cmd}\n",
+            language="bash",
+            wrap_lines=True,
+        )
+    st.caption(
+        "Scoring writes, per customer, the churn probability without and with contact, the "
+        "uplift and its interval, and the action: exactly the actions the Customers page lists "
+        "for the same customers. (The golden test of a churn-risk policy is not made for an "
+        "uplift policy.)"
+    )
+
+
+@model_cache(show_spinner="Packing the campaign model...", max_entries=2)
+def _campaign_zip(key: str, upload: tuple[str, bytes] | None, _model) -> bytes:
+    return export.model_zip(_model)
+
+
 artifact = current_artifact()
 scenario = current_scenario()
+train_data, score_data = export.data_paths(artifact)
+if targets_uplift():
+    _uplift_export()
+    st.stop()
 decision = show_input_error(current_decision)
 key = scenario_key(scenario)
 baselines = show_input_error(current_baselines)
@@ -100,7 +211,6 @@ policy = show_input_error(
 )
 policy_text = export.policy_json(policy)
 policy_name = export.policy_file_name(policy)
-train_data, score_data = export.data_paths(artifact)
 
 st.title("Export")
 st.caption(

@@ -9,6 +9,7 @@ from churn import charts, fairness
 from churn.artifact import Artifact
 from churn.formatting import percent
 from pages.common import (
+    churn_policy_note,
     current_artifact,
     current_decision,
     current_scenario,
@@ -34,6 +35,8 @@ key = scenario_key(current_scenario())
 candidates = fairness.segment_candidates(artifact)
 
 st.title("Is it fair?")
+if churn_policy_note():
+    st.info(churn_policy_note(), icon=":material/science:")
 st.caption(
     f"How the policy chosen on the Decide page treats groups of customers. Measured on the "
     f"{decision.n_customers:,} holdout customers the model never saw, whose outcomes are known; "

@@ -11,6 +11,7 @@ from churn.drift import MODERATE, SIGNIFICANT
 from churn.formatting import money, percent
 from churn.policy import REVIEW_AFTER_DAYS
 from pages.common import (
+    churn_policy_note,
     current_artifact,
     current_monitor_report,
     show_input_error,
@@ -20,6 +21,8 @@ from pages.common import (
 artifact = current_artifact()
 
 st.title("Is it still working?")
+if churn_policy_note():
+    st.info(churn_policy_note(), icon=":material/science:")
 st.caption(
     "A batch of customers compared with the customers the model was trained on: which features "
     "have shifted (Population Stability Index), what the current policy should achieve on them "

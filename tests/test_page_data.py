@@ -104,10 +104,15 @@ def test_another_session_never_sees_the_upload(uploaded: AppTest) -> None:
     if "user_artifact" not in at.session_state:
         pytest.skip("needs the training test first")
     mine = at.session_state["user_artifact"]
-    for page in ("pages/customers.py", "pages/why.py", "pages/overview.py"):
+    for page in ("pages/customers.py", "pages/why.py", "pages/campaign.py", "pages/overview.py"):
         at.switch_page(page)
         at.run()
         assert not at.exception
+        if page == "pages/campaign.py":  # the sample's campaign is not about this table
+            assert any("not about your table" in i.value for i in at.info)
+    at.switch_page("pages/decide.py").run()  # nor are its success rate and uplift offered
+    assert not [w for w in [*at.radio, *at.selectbox] if w.key and "measured" in w.key]
+    assert not [r for r in at.radio if r.key == "decide_target"]
     assert at.session_state["_upload_cache"], "uploaded results are kept in the session"
 
     other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)

@@ -6,6 +6,7 @@ import pytest
 
 from churn.decisions import Choice
 from churn.economics import Action, Economics, default_economics
+from churn.errors import ChurnInputError
 from churn.scenario import Scenario, default_scenario
 
 COLUMNS = ["monthly_charges", "tenure_months"]
@@ -81,3 +82,28 @@ def test_money_and_choices_survive_the_link_exactly():
     back = Scenario.from_query(scenario.to_query(), COLUMNS)
     assert back.economics.value_constant == 1234567.0
     assert back.choice.value == 0.123456789
+
+
+def test_a_scenario_that_targets_by_uplift_round_trips_and_bad_links_fall_back():
+    base = default_scenario()
+    scenario = Scenario(
+        choice=Choice("top_share", 0.2),
+        economics=base.economics,
+        target="uplift",
+        tested_action="Email offer",
+    )
+    query = scenario.to_query()
+    assert query["target"] == "uplift" and query["tested"] == "Email offer"
+    back = Scenario.from_query(query)
+    assert back == scenario and not back.problems
+    assert "target" not in base.to_query()  # churn-risk links are as before
+    with pytest.raises(ChurnInputError, match="chosen by max_profit, threshold"):
+        Scenario(choice=Choice("precision", 0.5), economics=base.economics, target="uplift")
+    with pytest.raises(ChurnInputError, match="no action 'Letter'"):
+        Scenario(choice=Choice("max_profit"), economics=base.economics, tested_action="Letter")
+    odd = Scenario.from_query({**query, "method": "recall", "value": "0.5"})
+    assert odd.target == "churn_probability" and odd.tested_action is None
+    assert any("target (uplift)" in p for p in odd.problems)
+    unknown = Scenario.from_query({**query, "tested": "Letter"})
+    assert unknown.target == "uplift" and unknown.tested_action is None
+    assert any("tested action (Letter)" in p for p in unknown.problems)
