@@ -23,9 +23,9 @@ from churn.campaign_model import (
     is_campaign_directory,
     load_campaign,
     save_campaign,
-    score_campaign_frame,
     train_campaign,
 )
+from churn.campaign_report import uplift_on_customers
 from churn.checks import ColumnMapping, check_data, default_segments, report_lines
 from churn.data import read_table, resolve_positive, write_table
 from churn.decisions import Choice
@@ -39,7 +39,6 @@ from churn.policy import (
     capacity_of,
     decide_on_holdout,
     load_policy,
-    policy_score,
     rules_of,
     save_policy,
 )
@@ -434,12 +433,7 @@ def _score_campaign(args: argparse.Namespace, progress: _Progress) -> int:
     progress(f"reading {args.data}")
     frame = read_table(args.data, text_columns=(model.id_column,) if model.id_column else ())
     progress(f"scoring {len(frame):,} customers")
-    scored = score_campaign_frame(model, frame)
-    if policy is not None:  # unscored rows (empty uplift) get the default action
-        prepared = model.preparation.apply(frame)[0]
-        score = scored[policy_score(policy)].to_numpy()
-        action = apply_policy(policy, score, prepared, model.id_column)
-        scored.insert(scored.columns.get_loc("score_note"), "action", action)
+    scored = uplift_on_customers(model, frame, policy)  # what the app lists, one definition
     write_table(scored, args.out)
     print(f"scored {len(scored):,} customers into {args.out}")
     return 0
