@@ -326,7 +326,8 @@ class RankedCustomers:
 
     Parameters
     ----------
-    p : churn probabilities in [0, 1]; NaN: not scored (never acted on, not counted in the
+    p : the score ranked, highest first: churn probabilities in [0, 1], or uplifts (a version-3
+        policy); NaN: not scored (never acted on, not counted in the
         batch a capacity's share refers to).
     ids : customer ids that break ties (see :func:`rank_order`), or ``None``.
     values : columns of customer values (money, or numbers a multiplier makes money), by
@@ -376,8 +377,8 @@ class RankedCustomers:
         b = np.append(reach, 0).astype(np.int64)
         if not capacity:
             return b
-        if capacity.ranking != "churn_probability":
-            raise ChurnInputError("Only a capacity ranked by churn probability cuts runs.")
+        if capacity.ranking == "expected_value":
+            raise ChurnInputError("A capacity ranked by expected value does not cut runs.")
         limits = capacity.limits
         for k in range(len(ordered) - 1, -1, -1):  # strongest action first
             limit = limits.get(ordered[k].action)
@@ -570,7 +571,7 @@ def assigned_index(
     p = np.asarray(p, dtype=float)
     if not capacity:
         return rule_index(p, rules)
-    if capacity.ranking == "churn_probability":  # runs of the ranked order: see RankedCustomers
+    if capacity.ranking != "expected_value":  # by the score: runs of one sort (RankedCustomers)
         return RankedCustomers(p, ids).assigned(rules, capacity)
     if value is None or economics is None:
         raise ChurnInputError(
