@@ -13,8 +13,8 @@ from churn.errors import ChurnInputError
 from churn.formatting import NO_ACTION_LABEL, action_label, money, percent
 from churn.policy import economics_note, on_customers, review_on_customers
 from churn.scenario import Scenario
-from pages.chart_data import arrow_datasets, with_dataset
-from pages.common import (
+from app_pages.chart_data import arrow_datasets, with_dataset
+from app_pages.common import (
     act_on_uploader,
     acting_on_training_table,
     base_description,

@@ -11,7 +11,7 @@ from churn.customers import SCORE_COLUMNS, sanitise_for_spreadsheet, to_safe_csv
 from churn.formatting import action_label, money, percent
 from churn.policy import REVIEW_AFTER_DAYS, build_policy, rules_of
 from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
-from pages.common import (
+from app_pages.common import (
     base_key,
     current_artifact,
     current_base,

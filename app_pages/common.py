@@ -31,28 +31,6 @@ from churn.scenario import Scenario, default_scenario
 from churn.training import customers_to_act_on, scored_customers, train
 
 
-def _leave_pages_directory_mode() -> None:
-    """Run every request through ``app.py``'s ``st.navigation``, even a deep link.
-
-    Streamlit still treats a ``pages/`` folder next to the entry point as a
-    version-1 multipage app until ``st.navigation`` has run once in the
-    process: the first request after a cold start that opens ``/decide``
-    directly would run ``pages/decide.py`` on its own, with the wrong sidebar
-    and no shared set-up. Clearing that (internal) flag and rerunning makes the
-    same request go through ``app.py``, which keeps the URL and its query string.
-    """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # pragma: no cover - a Streamlit without the flag has no such mode
-        return
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-_leave_pages_directory_mode()
-
-
 def _freeze_imported_modules() -> None:
     """Leave the imported libraries out of the garbage collector's full passes.
 
