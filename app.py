@@ -10,16 +10,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from churn.errors import ChurnInputError
-from churn.formatting import percent
-from app_pages.common import (
-    current_artifact,
-    current_banners,
-    current_scenario,
-    show_input_error,
-    sync_query_params,
-)
-
 FAVICON = Path(__file__).with_name("static") / "favicon.png"
 # The favicon is a file the server serves: a Material icon here would be fetched from Google's
 # font host, which an offline machine or a firewall blocks.
@@ -41,6 +31,19 @@ PAGES = [
     st.Page("app_pages/data.py", title="Use your own data", icon=":material/upload_file:"),
 ]
 navigation = st.navigation(PAGES)
+
+# The library (pandas, scikit-learn, LightGBM, Altair: about 2 s on a cold start) is imported
+# after the page set-up and the navigation are sent, so the browser draws the frame and the
+# sidebar while the server imports.
+from churn.errors import ChurnInputError  # noqa: E402
+from churn.formatting import percent  # noqa: E402
+from app_pages.common import (  # noqa: E402
+    current_artifact,
+    current_banners,
+    current_scenario,
+    show_input_error,
+    sync_query_params,
+)
 
 artifact = show_input_error(current_artifact)
 scenario = current_scenario()

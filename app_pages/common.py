@@ -18,17 +18,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from churn.artifact import Artifact
-from churn.checks import ColumnMapping
+from churn.artifact import Artifact, load_artifact
 from churn.data import read_table
 from churn.errors import ChurnInputError
 from churn.explain import Explanation, explain
 from churn.ingest import read_bytes
 from churn.monitor import MonitorReport, banner_messages, monitor
 from churn.policy import Decision, baseline_profits, decide_on_holdout
-from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
+from churn.sample import MODEL_DIR, NEW_BATCH_PATH
 from churn.scenario import Scenario, default_scenario
-from churn.training import customers_to_act_on, scored_customers, train
+from churn.training import customers_to_act_on, scored_customers
 
 
 def _freeze_imported_modules() -> None:
@@ -108,12 +107,18 @@ def _is_uploaded(artifact: Artifact | None) -> bool:
     return artifact is not None and artifact is st.session_state.get("user_artifact")
 
 
-@st.cache_resource(show_spinner="Training the churn model on the sample data (a few seconds)...")
+@st.cache_resource(show_spinner="Loading the sample model...")
 def sample_artifact() -> Artifact:
-    """The model trained on the bundled sample; one shared, read-only object per server."""
-    frame = read_table(SAMPLE_PATH, text_columns=("customer_id",))
-    roles = ColumnMapping.for_table(frame, "churned", id_column="customer_id")
-    return train(frame, roles, source=SAMPLE_PATH.name)
+    """The model trained on the bundled sample; one shared, read-only object per server.
+
+    It is loaded from ``data/sample_model/`` (checked against its manifest), which is what
+    ``python -m churn train`` makes from ``data/sample_customers.csv``: a test retrains it
+    and compares the fingerprints, and ``python -m churn.sample`` rewrites it. Loading
+    instead of training keeps training out of a cold start. Its out-of-fold training scores
+    (:attr:`Artifact.training_scores`) are not saved and not needed: the pages act on the
+    sample's latest snapshot, not on its training table.
+    """
+    return load_artifact(MODEL_DIR)
 
 
 def current_artifact() -> Artifact:

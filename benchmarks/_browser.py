@@ -67,7 +67,7 @@ RELIABILITY_CHART = (
 )
 #: Records, from the first byte of the page on, every list of sidebar links the page ever
 #: shows (a MutationObserver: a sidebar that flashes for one frame is caught too).
-SIDEBAR_RECORDER = """
+SIDEBAR_RECORDER = r"""
 (() => {
   window.__sidebarSeen = [];
   const read = () => {
@@ -244,7 +244,7 @@ def wait_landing(page, start: float, timeout_ms: int) -> dict[str, float]:
     return stages
 
 
-def cold_start(browser, log: IO, timeout_ms: int = START_TIMEOUT_S * 1000) -> dict:
+def cold_start(browser, log: IO, timeout_ms: int = START_TIMEOUT_S * 1000, on_server=None) -> dict:
     """One cold start as a visitor meets it: ``streamlit run app.py`` in a fresh process,
     the landing page opened in a new browser profile as soon as the health check answers.
 
@@ -252,11 +252,14 @@ def cold_start(browser, log: IO, timeout_ms: int = START_TIMEOUT_S * 1000) -> di
     the rendered landing page (:func:`wait_landing`), and the sidebars seen: ``while
     loading`` (every list of links shown before the page was rendered, recorded from the
     first byte on) and ``rendered`` (the links once it was, after a short settle).
+    ``on_server`` is called with the server's process right after it is started.
     """
     port = free_port()
     url = f"http://localhost:{port}"
     start = time.perf_counter()
     server = start_server("app.py", ROOT, port, log)
+    if on_server is not None:
+        on_server(server)
     try:
         wait_healthy(server, url, timeout_ms / 1000, poll_s=0.02)
         health_s = time.perf_counter() - start
