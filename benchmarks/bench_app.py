@@ -1,8 +1,9 @@
 """The app in a real browser: cold start, warm landing, page switches, server memory.
 
-Targets: cold start (fresh server process, model trained on the first visit) to the
-rendered landing page <= 15 s; a new session's landing page with the server warm <= 3 s;
-peak resident memory of the server through a click-through of every page <= 700 MB.
+Targets: cold start (fresh server process, the sample model loaded on the first visit) to
+the rendered landing page <= 5 s (``bench_cold_start.py`` measures it over several
+starts); a new session's landing page with the server warm <= 3 s; peak resident memory of
+the server through a click-through of every page <= 700 MB.
 
 "Rendered" means: the page's ``h1`` is visible, the script run is over, the status widget
 is gone and no chart is still a loading skeleton. For the landing page it also means the
@@ -235,7 +236,7 @@ def main() -> None:
             "cold_start_to_rendered_landing_s": r(cold["rendered"]),
             "cold_start_stages_s": {"server_health_ok": r(health_s)}
             | {k: r(v) for k, v in cold.items()},
-            "cold_target_s": 15,
+            "cold_target_s": 5,
             "warm_landing_new_session_s": r(warm[len(warm) // 2]["rendered"]),
             "warm_landing_median_stages_s": {k: r(v) for k, v in warm[len(warm) // 2].items()},
             "warm_landing_runs_s": [r(x["rendered"]) for x in warm],

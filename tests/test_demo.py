@@ -64,6 +64,7 @@ def test_streamlit_settings_for_a_public_demo() -> None:
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["browser"]["gatherUsageStats"] is False  # nothing sent to another host
+    assert config["logger"]["hideWelcomeMessage"] is True  # no look-up of the external IP
     assert config["client"]["showErrorDetails"] == "none"  # no traceback for a visitor
     assert config["client"]["showErrorLinks"] is False  # no links to search engines
     assert config["client"]["toolbarMode"] == "viewer"  # no "clear cache" for visitors
