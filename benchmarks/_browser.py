@@ -244,7 +244,26 @@ def wait_landing(page, start: float, timeout_ms: int) -> dict[str, float]:
     return stages
 
 
-def cold_start(browser, log: IO, timeout_ms: int = START_TIMEOUT_S * 1000, on_server=None) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of ``pid`` and its descendants so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in tree_pids(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def cold_start(
+    browser,
+    log: IO,
+    timeout_ms: int = START_TIMEOUT_S * 1000,
+    on_server=None,
+    app_dir: Path = ROOT,
+) -> dict:
     """One cold start as a visitor meets it: ``streamlit run app.py`` in a fresh process,
     the landing page opened in a new browser profile as soon as the health check answers.
 
@@ -252,12 +271,15 @@ def cold_start(browser, log: IO, timeout_ms: int = START_TIMEOUT_S * 1000, on_se
     the rendered landing page (:func:`wait_landing`), and the sidebars seen: ``while
     loading`` (every list of links shown before the page was rendered, recorded from the
     first byte on) and ``rendered`` (the links once it was, after a short settle).
-    ``on_server`` is called with the server's process right after it is started.
+    ``on_server`` is called with the server's process right after it is started;
+    ``app_dir`` is the folder ``app.py`` is run from (another version, to compare). Also
+    returns the server's CPU seconds up to the rendered page (what a quiet machine's wall
+    time is mostly made of, less sensitive to other work on a shared one).
     """
     port = free_port()
     url = f"http://localhost:{port}"
     start = time.perf_counter()
-    server = start_server("app.py", ROOT, port, log)
+    server = start_server("app.py", app_dir, port, log)
     if on_server is not None:
         on_server(server)
     try:
@@ -269,6 +291,7 @@ def cold_start(browser, log: IO, timeout_ms: int = START_TIMEOUT_S * 1000, on_se
             page = context.new_page()
             page.goto(url, wait_until="commit")
             stages = wait_landing(page, start, timeout_ms)
+            server_cpu = cpu_seconds(server.pid)
             while_loading = sidebar_lists(page)
             wait_settled(page, timeout_ms)
             rendered = page.locator(SIDEBAR_LINK).all_inner_texts()
@@ -280,6 +303,7 @@ def cold_start(browser, log: IO, timeout_ms: int = START_TIMEOUT_S * 1000, on_se
                 "sidebar_rendered": [t.strip().split("\n")[-1].strip() for t in rendered],
                 "sidebars_seen": sidebar_lists(page),
                 "server_rss_after_landing_mb": rss,
+                "server_cpu_to_rendered_cpu_s": server_cpu,
             }
         finally:
             context.close()

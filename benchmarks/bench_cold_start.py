@@ -11,9 +11,12 @@ it was rendered: the app's own navigation is the only one allowed (Streamlit's l
 ``pages/`` listing, "common", "overview", ..., must never show). Run ``--starts N`` cold
 starts (5 by default); the machine's load average is printed with the figures.
 
+``--compare DIR`` alternates each start with one of the app in DIR (another version, e.g.
+``git archive main | tar -x -C DIR``), so that both see the same load on a shared machine.
+
 Usage::
 
-    python benchmarks/bench_cold_start.py [--starts N]
+    python benchmarks/bench_cold_start.py [--starts N] [--compare DIR]
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import os
 import sys
 import tempfile
+from pathlib import Path
 
 from _browser import NAV_TITLES, cold_start, launch_chromium
 from _common import emit
@@ -33,9 +37,10 @@ TARGET_S = 5.0
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=5, help="cold starts (default 5)")
+    parser.add_argument("--compare", type=Path, help="another version's folder, alternated")
     args = parser.parse_args()
     load_before = os.getloadavg()
-    runs = []
+    runs, other = [], []
     with tempfile.TemporaryFile("w+") as log, sync_playwright() as p:
         browser = launch_chromium(p)
         try:
@@ -44,6 +49,8 @@ def main() -> None:
                 log.truncate()
                 try:
                     runs.append(cold_start(browser, log))
+                    if args.compare is not None:
+                        other.append(cold_start(browser, log, app_dir=args.compare.resolve()))
                 except Exception:
                     log.seek(0)
                     print(log.read()[-3000:], file=sys.stderr)
@@ -68,7 +75,19 @@ def main() -> None:
             "sidebar_rendered_as_expected": [
                 run["sidebar_rendered"] == list(NAV_TITLES) for run in runs
             ],
+            "server_cpu_to_rendered_s": [r(run["server_cpu_to_rendered_cpu_s"]) for run in runs],
             "server_rss_after_landing_mb": [r(run["server_rss_after_landing_mb"]) for run in runs],
+            **(
+                {
+                    "compared_with": str(args.compare),
+                    "compared_cold_start_s": [r(run["rendered_s"]) for run in other],
+                    "compared_server_cpu_to_rendered_s": [
+                        r(run["server_cpu_to_rendered_cpu_s"]) for run in other
+                    ],
+                }
+                if other
+                else {}
+            ),
             "load_average_before": [r(x) for x in load_before],
             "load_average_after": [r(x) for x in os.getloadavg()],
         },
