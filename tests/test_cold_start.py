@@ -63,14 +63,6 @@ def _cold_starts(job: ThreadJob) -> list[dict] | str:
     return runs
 
 
-def test_no_pages_folder_next_to_the_app() -> None:
-    """Its mere presence switches Streamlit to the legacy mode (checked without a browser)."""
-    assert not (ROOT / "pages").exists(), (
-        "a pages/ folder next to app.py puts Streamlit in its legacy multipage mode (a wrong "
-        "sidebar for the first visitor after a start); put the page in app_pages/"
-    )
-
-
 def test_every_cold_start_shows_only_the_apps_own_sidebar() -> None:
     runs = start_beside().result(timeout=900)
     if isinstance(runs, str):

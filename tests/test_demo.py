@@ -1,4 +1,5 @@
-"""The hosted demo: the model it starts with is the one the command line trains."""
+"""The hosted demo: the model it starts with is the one the command line trains, no legacy
+``pages/`` folder, the settings for a public demo, the container."""
 
 from __future__ import annotations
 
@@ -9,6 +10,16 @@ from churn.artifact import load_artifact
 from churn.sample import MODEL_DIR, SAMPLE_MODEL_TRAIN_ARGS, SAMPLE_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_no_pages_folder_next_to_the_app() -> None:
+    """Its mere presence puts Streamlit in its legacy multipage mode: the first visitor after
+    a start gets a sidebar of that folder's files (``tests/test_cold_start.py`` shows it in a
+    browser)."""
+    assert not (ROOT / "pages").exists(), (
+        "a pages/ folder next to app.py puts Streamlit in its legacy multipage mode (a wrong "
+        "sidebar for the first visitor after a start); put the page in app_pages/"
+    )
 
 
 def _manifest(directory: Path) -> dict:
