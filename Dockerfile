@@ -22,7 +22,7 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 # Compiled once here: the non-root user cannot write __pycache__ into /app, and compiling
 # the app's modules at every cold start would cost time.
-RUN python -m compileall -q app.py app_pages churn \
+RUN python -m compileall -q app.py serve.py app_pages churn \
     && groupadd --gid 10001 app \
     && useradd --create-home --uid 10001 --gid 10001 app
 
@@ -31,4 +31,5 @@ USER 10001:10001
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"]
-CMD ["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]
+# serve.py: app.py, with the library imported while the server starts (see serve.py)
+CMD ["streamlit", "run", "serve.py", "--server.port=8501", "--server.address=0.0.0.0"]

@@ -263,6 +263,7 @@ def cold_start(
     timeout_ms: int = START_TIMEOUT_S * 1000,
     on_server=None,
     app_dir: Path = ROOT,
+    script: str = "app.py",
 ) -> dict:
     """One cold start as a visitor meets it: ``streamlit run app.py`` in a fresh process,
     the landing page opened in a new browser profile as soon as the health check answers.
@@ -279,7 +280,7 @@ def cold_start(
     port = free_port()
     url = f"http://localhost:{port}"
     start = time.perf_counter()
-    server = start_server("app.py", app_dir, port, log)
+    server = start_server(script, app_dir, port, log)
     if on_server is not None:
         on_server(server)
     try:

@@ -11,12 +11,15 @@ it was rendered: the app's own navigation is the only one allowed (Streamlit's l
 ``pages/`` listing, "common", "overview", ..., must never show). Run ``--starts N`` cold
 starts (5 by default); the machine's load average is printed with the figures.
 
-``--compare DIR`` alternates each start with one of the app in DIR (another version, e.g.
-``git archive main | tar -x -C DIR``), so that both see the same load on a shared machine.
+``--script serve.py`` starts the hosting entry point instead of ``app.py``. ``--compare DIR``
+alternates each start with one of the app in DIR (another version, e.g. ``git archive main |
+tar -x -C DIR``), ``--compare-script app.py`` with another entry point of this folder, so
+that both see the same load on a shared machine.
 
 Usage::
 
-    python benchmarks/bench_cold_start.py [--starts N] [--compare DIR]
+    python benchmarks/bench_cold_start.py [--starts N] [--script serve.py]
+        [--compare DIR] [--compare-script app.py]
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _browser import NAV_TITLES, cold_start, launch_chromium
+from _browser import NAV_TITLES, ROOT, cold_start, launch_chromium
 from _common import emit
 from playwright.sync_api import sync_playwright
 
@@ -38,6 +41,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=5, help="cold starts (default 5)")
     parser.add_argument("--compare", type=Path, help="another version's folder, alternated")
+    parser.add_argument(
+        "--script", default="app.py", help="the entry point: app.py (default) or serve.py"
+    )
+    parser.add_argument(
+        "--compare-script", help="alternate with this entry point of the same folder"
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()
     runs, other = [], []
@@ -48,9 +57,16 @@ def main() -> None:
                 log.seek(0)
                 log.truncate()
                 try:
-                    runs.append(cold_start(browser, log))
-                    if args.compare is not None:
-                        other.append(cold_start(browser, log, app_dir=args.compare.resolve()))
+                    runs.append(cold_start(browser, log, script=args.script))
+                    if args.compare is not None or args.compare_script:
+                        other.append(
+                            cold_start(
+                                browser,
+                                log,
+                                app_dir=(args.compare or ROOT).resolve(),
+                                script=args.compare_script or args.script,
+                            )
+                        )
                 except Exception:
                     log.seek(0)
                     print(log.read()[-3000:], file=sys.stderr)
@@ -79,7 +95,8 @@ def main() -> None:
             "server_rss_after_landing_mb": [r(run["server_rss_after_landing_mb"]) for run in runs],
             **(
                 {
-                    "compared_with": str(args.compare),
+                    "script": args.script,
+                    "compared_with": f"{args.compare or ROOT}/{args.compare_script or args.script}",
                     "compared_cold_start_s": [r(run["rendered_s"]) for run in other],
                     "compared_server_cpu_to_rendered_s": [
                         r(run["server_cpu_to_rendered_cpu_s"]) for run in other

@@ -17,7 +17,7 @@ Times are wall clock on a possibly shared machine: the load average is printed w
 
 Usage::
 
-    python benchmarks/bench_concurrency.py [--sessions N]
+    python benchmarks/bench_concurrency.py [--sessions N] [--script serve.py]
 """
 
 from __future__ import annotations
@@ -196,13 +196,14 @@ def privacy(results: list[dict]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=10, help="browser sessions (10)")
+    parser.add_argument("--script", default="app.py", help="entry point: app.py or serve.py")
     args = parser.parse_args()
     load_before = os.getloadavg()
     port = free_port()
     url = f"http://localhost:{port}"
     with tempfile.TemporaryFile("w+") as log:
         start = time.perf_counter()
-        server = start_server("app.py", ROOT, port, log)
+        server = start_server(args.script, ROOT, port, log)
         sampler = MemorySampler(server.pid)
         sampler.start()
         try:
@@ -228,6 +229,7 @@ def main() -> None:
         "concurrency",
         {
             "sessions": args.sessions,
+            "script": args.script,
             "uploading_sessions": sorted(r["number"] for r in results if "upload" in r),
             "errors": errors,
             "server_log_tracebacks": server_log.count("Traceback"),

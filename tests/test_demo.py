@@ -105,7 +105,7 @@ def test_the_dockerfile_is_slim_non_root_and_checks_streamlits_health() -> None:
     (health,) = [line for line in lines if line.startswith("HEALTHCHECK ")]
     assert "/_stcore/health" in health
     (command,) = [line for line in lines if line.startswith("CMD ")]
-    assert '"streamlit", "run", "app.py"' in command
+    assert '"streamlit", "run", "serve.py"' in command
     assert "requirements.txt" in " ".join(line for line in lines if line.startswith("RUN pip"))
 
 
@@ -134,3 +134,28 @@ def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
         [hadolint, "--no-color", "Dockerfile"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_serve_py_serves_app_py_and_imports_the_library_at_start() -> None:
+    """``serve.py`` (the container's entry point) wraps ``app.py`` in ``st.App`` whose
+    start-up hook imports the library; in a process of its own (an ``st.App`` pins
+    Streamlit's configuration for the process)."""
+    import subprocess
+    import sys
+
+    check = (
+        "import asyncio, sys, threading\n"
+        "import serve\n"
+        "assert str(serve.app.script_path) == 'app.py', serve.app.script_path\n"
+        "assert 'app_pages.common' not in sys.modules\n"
+        "async def start():\n"
+        "    async with serve._lifespan(serve.app):\n"
+        "        pass\n"
+        "asyncio.run(start())\n"
+        "[t.join() for t in threading.enumerate() if t.name == 'import the library']\n"
+        "assert 'app_pages.common' in sys.modules and 'lightgbm' in sys.modules\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
