@@ -1,7 +1,7 @@
 """Churn decision dashboard: ``streamlit run app.py``.
 
 The entry point only sets up navigation, the shared sidebar and the URL; each
-page in ``pages/`` answers one question and draws what ``churn`` computes.
+page in ``app_pages/`` answers one question and draws what ``churn`` computes.
 """
 
 from __future__ import annotations
@@ -10,16 +10,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from churn.errors import ChurnInputError
-from churn.formatting import percent
-from pages.common import (
-    current_artifact,
-    current_banners,
-    current_scenario,
-    show_input_error,
-    sync_query_params,
-)
-
 FAVICON = Path(__file__).with_name("static") / "favicon.png"
 # The favicon is a file the server serves: a Material icon here would be fetched from Google's
 # font host, which an offline machine or a firewall blocks.
@@ -27,18 +17,34 @@ st.set_page_config(page_title="Churn decisions", page_icon=str(FAVICON), layout=
 
 PAGES = [
     st.Page(
-        "pages/overview.py", title="Can we rely on it?", icon=":material/verified:", default=True
+        "app_pages/overview.py",
+        title="Can we rely on it?",
+        icon=":material/verified:",
+        default=True,
     ),
-    st.Page("pages/decide.py", title="Decide", icon=":material/tune:"),
-    st.Page("pages/why.py", title="Why?", icon=":material/psychology_alt:"),
-    st.Page("pages/customers.py", title="Customers", icon=":material/group:"),
-    st.Page("pages/export.py", title="Export", icon=":material/download:"),
-    st.Page("pages/fairness.py", title="Is it fair?", icon=":material/balance:"),
-    st.Page("pages/monitor.py", title="Is it still working?", icon=":material/monitor_heart:"),
-    st.Page("pages/campaign.py", title="Did it work?", icon=":material/science:"),
-    st.Page("pages/data.py", title="Use your own data", icon=":material/upload_file:"),
+    st.Page("app_pages/decide.py", title="Decide", icon=":material/tune:"),
+    st.Page("app_pages/why.py", title="Why?", icon=":material/psychology_alt:"),
+    st.Page("app_pages/customers.py", title="Customers", icon=":material/group:"),
+    st.Page("app_pages/export.py", title="Export", icon=":material/download:"),
+    st.Page("app_pages/fairness.py", title="Is it fair?", icon=":material/balance:"),
+    st.Page("app_pages/monitor.py", title="Is it still working?", icon=":material/monitor_heart:"),
+    st.Page("app_pages/campaign.py", title="Did it work?", icon=":material/science:"),
+    st.Page("app_pages/data.py", title="Use your own data", icon=":material/upload_file:"),
 ]
 navigation = st.navigation(PAGES)
+
+# The library (pandas, scikit-learn, LightGBM, Altair: about 2 s on a cold start) is imported
+# after the page set-up and the navigation are sent, so the browser draws the frame and the
+# sidebar while the server imports.
+from churn.errors import ChurnInputError  # noqa: E402
+from churn.formatting import percent  # noqa: E402
+from app_pages.common import (  # noqa: E402
+    current_artifact,
+    current_banners,
+    current_scenario,
+    show_input_error,
+    sync_query_params,
+)
 
 artifact = show_input_error(current_artifact)
 scenario = current_scenario()

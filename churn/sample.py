@@ -5,7 +5,7 @@ Everything is drawn from one seeded :class:`numpy.random.Generator`, so
 regenerating reproduces ``data/sample_customers.csv``,
 ``data/sample_new_batch.csv`` and ``data/sample_campaign.csv`` byte for byte::
 
-    python -m churn.sample            # rewrites the three files under data/
+    python -m churn.sample            # rewrites the three files and the model under data/
 
 The true probability is a known function of the features
 (:func:`true_churn_probability`); tests use it to check calibration and the
@@ -15,6 +15,12 @@ monitoring code uses the same process to check drift detection.
 process: a random half of the customers was contacted, and the true effect of
 contact differs between documented groups (:func:`true_contact_effect`), so
 the campaign analysis can be checked against the true average effect.
+
+:func:`write_sample_model` writes ``data/sample_model/``, the model the app starts with:
+exactly what ``python -m churn train`` makes from ``data/sample_customers.csv``
+(:data:`SAMPLE_MODEL_TRAIN_ARGS`), so the app loads it instead of training at start-up.
+Training is deterministic, and when and how fast it ran is kept outside the fingerprint,
+so retraining gives the same fingerprint (a test checks the shipped directory).
 """
 
 from __future__ import annotations
@@ -27,19 +33,34 @@ import pandas as pd
 __all__ = [
     "CAMPAIGN_PATH",
     "CAMPAIGN_SEGMENTS",
+    "MODEL_DIR",
     "NEW_BATCH_PATH",
+    "SAMPLE_MODEL_TRAIN_ARGS",
     "SAMPLE_PATH",
     "generate_campaign",
     "generate_customers",
     "true_churn_probability",
     "true_contact_effect",
     "write_sample_files",
+    "write_sample_model",
 ]
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SAMPLE_PATH = DATA_DIR / "sample_customers.csv"
 NEW_BATCH_PATH = DATA_DIR / "sample_new_batch.csv"
 CAMPAIGN_PATH = DATA_DIR / "sample_campaign.csv"
+#: The model trained on ``SAMPLE_PATH`` that the app starts with (see :func:`write_sample_model`).
+MODEL_DIR = DATA_DIR / "sample_model"
+#: ``python -m churn`` arguments that train the bundled model (``--out`` comes after them).
+SAMPLE_MODEL_TRAIN_ARGS = (
+    "train",
+    "--data",
+    "data/sample_customers.csv",
+    "--target",
+    "churned",
+    "--id",
+    "customer_id",
+)
 
 REFERENCE_SEED = 20261129
 NEW_BATCH_SEED = 20270301
@@ -341,6 +362,26 @@ def write_sample_files(directory: Path = DATA_DIR) -> tuple[Path, Path, Path]:
     return paths
 
 
+def write_sample_model(directory: Path = MODEL_DIR) -> str:
+    """Train the sample's model as the command line does and write it to ``directory``.
+
+    Runs ``python -m churn train --data data/sample_customers.csv --target churned --id
+    customer_id --out DIRECTORY`` (in this process, the data read from :data:`SAMPLE_PATH`),
+    which replaces a model directory atomically. Returns the model's fingerprint.
+    """
+    import json
+
+    from churn.cli import main  # (training is only needed here: keep this module light)
+
+    args = [*SAMPLE_MODEL_TRAIN_ARGS, "--out", str(directory)]
+    args[args.index("--data") + 1] = str(SAMPLE_PATH)
+    if main(["--quiet", *args]) != 0:
+        raise RuntimeError(f"training the sample model into {directory} failed")
+    manifest = json.loads((Path(directory) / "manifest.json").read_text(encoding="utf-8"))
+    return manifest["fingerprint"]
+
+
 if __name__ == "__main__":  # pragma: no cover
     for written in write_sample_files():
         print(f"wrote {written}")
+    print(f"wrote {MODEL_DIR} (model {write_sample_model()[:12]})")

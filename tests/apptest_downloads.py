@@ -45,7 +45,7 @@ def record_downloads(mp: pytest.MonkeyPatch) -> dict:
 
 @contextmanager
 def open_page(page: str) -> Iterator[tuple[AppTest, dict[str, bytes]]]:
-    """The app opened on ``page`` (e.g. ``"pages/export.py"``), recording its downloads."""
+    """The app opened on ``page`` (e.g. ``"app_pages/export.py"``), recording its downloads."""
     with pytest.MonkeyPatch.context() as mp:
         store = record_downloads(mp)
         at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)

@@ -24,7 +24,7 @@ def _refuse(name: str):
 
 @pytest.fixture(scope="module")
 def overview() -> AppTest:
-    import pages.common as common
+    import app_pages.common as common
 
     with pytest.MonkeyPatch.context() as mp:  # the landing page never touches the campaign
         for name in CAMPAIGN_WORK:
@@ -41,7 +41,7 @@ def test_overview_renders_without_exceptions(overview):
 
 
 def test_overview_shows_the_library_figures(overview):
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     artifact = sample_artifact()
     summary = report.data_summary(artifact)
@@ -69,7 +69,7 @@ def test_imported_libraries_are_frozen_but_session_data_is_collected(overview):
     import sklearn.linear_model
     import streamlit
 
-    import pages.common  # noqa: F401  (imported by the app; the freeze happened then)
+    import app_pages.common  # noqa: F401  (imported by the app; the freeze happened then)
 
     def collectable(*objects: object) -> list[bool]:
         """Whether each object is in the collector's generations (frozen ones are not)."""
@@ -100,7 +100,7 @@ def test_imported_libraries_are_frozen_but_session_data_is_collected(overview):
     try:
         app = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
         app.run()
-        app.switch_page("pages/decide.py")
+        app.switch_page("app_pages/decide.py")
         app.run()
         assert not app.exception
         assert collectable(data, new_module, app) == [True, True, True]
@@ -113,7 +113,7 @@ def test_imported_libraries_are_frozen_but_session_data_is_collected(overview):
 
 def test_overview_detail_tables_are_drawn_only_when_opened(overview):
     """Closed, the expanders send nothing (a new visitor's browser has less to draw)."""
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     assert [e.label for e in overview.expander] == [
         "All metrics with intervals",

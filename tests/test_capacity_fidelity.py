@@ -34,18 +34,18 @@ def _through_the_app(params: dict[str, str]) -> tuple[int, pd.DataFrame, dict]:
         for key, value in params.items():
             at.query_params[key] = value
         at.run()
-        at.switch_page("pages/decide.py").run()
+        at.switch_page("app_pages/decide.py").run()
         assert not at.exception, at.exception
         box = " ".join(i.value for i in at.info)
         shown = int(re.search(r"contacts exactly ([\d,]+)", box).group(1).replace(",", ""))
-        at.switch_page("pages/customers.py").run()
+        at.switch_page("app_pages/customers.py").run()
         assert not at.exception, at.exception
         cut = " ".join(i.value for i in at.info)
         assert f"cuts the list at **{shown:,} customers**" in cut  # the list ends where Decide says
         listed = pd.read_csv(
             io.BytesIO(_download(at, store, "Download these")), dtype={"customer_id": str}
         )
-        at.switch_page("pages/export.py").run()
+        at.switch_page("app_pages/export.py").run()
         assert not at.exception, at.exception
         policy = json.loads(_download(at, store, "Download the policy"))
     return shown, listed, policy
@@ -69,7 +69,7 @@ def test_decide_customers_and_score_policy_contact_the_same_customers(
     assert policy["schema_version"] == 2 and policy["capacity"]["total"]
     assert policy["capacity"]["ranking"] == params.get("rank", "churn_probability")
 
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     model = tmp_path / "model"
     save_artifact(sample_artifact(), model)

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from churn import charts
-from pages.chart_data import arrow_datasets, with_dataset
+from app_pages.chart_data import arrow_datasets, with_dataset
 
 
 def _curve(n: int = 50) -> pd.DataFrame:

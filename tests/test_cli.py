@@ -920,7 +920,7 @@ def test_ids_keep_leading_zeros_and_a_missing_id_column_is_named(
 
 def test_cli_model_has_the_app_models_fingerprint(cli_model: Path) -> None:
     """Engineering retraining the sample gets the very model the app shows (same policy fits)."""
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     manifest = json.loads((cli_model / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["fingerprint"] == sample_artifact().fingerprint

@@ -216,7 +216,7 @@ def test_top_reasons_explain_everyone(trained, holdout, monkeypatch):
 
 # ----------------------------------------------------------------- pages
 def test_pages_say_how_many_were_explained_and_explain_one_customer_exactly(monkeypatch):
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     # No time at all: the pages' explanation is the smallest sample.
     monkeypatch.setitem(churn.explain.explain.__kwdefaults__, "max_seconds", 0.0)
@@ -227,7 +227,7 @@ def test_pages_say_how_many_were_explained_and_explain_one_customer_exactly(monk
     try:
         app = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
         app.run()
-        app.switch_page("pages/why.py")
+        app.switch_page("app_pages/why.py")
         app.run()
         assert not app.exception
         captions = " ".join(c.value for c in app.caption)
@@ -239,7 +239,7 @@ def test_pages_say_how_many_were_explained_and_explain_one_customer_exactly(monk
         row = int(np.argmax(exact.probability))
         shown = [m.value for m in app.markdown if m.value.startswith("- ")]
         assert shown == [f"- {s}" for s in reason_sentences(exact, row, k=5)]
-        app.switch_page("pages/customers.py")
+        app.switch_page("app_pages/customers.py")
         app.run()
         assert not app.exception
         table = app.dataframe[0].value

@@ -32,12 +32,12 @@ def trained_upload(sample_frame: pd.DataFrame) -> Iterator[tuple[AppTest, dict, 
         store = record_downloads(mp)
         at = AppTest.from_file("../app.py", default_timeout=300)
         at.run()
-        at.switch_page("pages/data.py").run()
+        at.switch_page("app_pages/data.py").run()
         data = frame.to_csv(index=False).encode("utf-8")
         at.file_uploader[0].set_value(("customers.csv", data, "text/csv")).run()
         next(b for b in at.button if b.label == "Train on this table").click().run()
         assert not at.exception, at.exception
-        at.switch_page("pages/customers.py").run()
+        at.switch_page("app_pages/customers.py").run()
         assert not at.exception, at.exception
         yield at, store, frame
 
@@ -86,7 +86,7 @@ def test_a_snapshot_that_cannot_be_used_is_refused_and_the_pages_keep_working(tr
     (refusal,) = [e.value for e in at.error]
     assert refusal.count(". ") == 0 and refusal.endswith(".")  # one sentence
     assert at.session_state["act_on_upload"][0] == "snapshot.csv"  # the last good one stays
-    for page in ("pages/decide.py", "pages/why.py", "pages/customers.py"):
+    for page in ("app_pages/decide.py", "app_pages/why.py", "app_pages/customers.py"):
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
         assert at.file_uploader(key="act_on_file") is not None  # still there to try again

@@ -23,7 +23,7 @@ from churn.sample import CAMPAIGN_PATH, NEW_BATCH_PATH
 TIMEOUT = 300
 
 
-def _open(page: str = "pages/campaign.py") -> AppTest:
+def _open(page: str = "app_pages/campaign.py") -> AppTest:
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     at.run()
     at.switch_page(page)
@@ -75,7 +75,7 @@ def test_balance_check_is_the_librarys(page, campaign):
 
 
 def _sample_model():
-    from pages.common import SAMPLE_CAMPAIGN, _campaign_model
+    from app_pages.common import SAMPLE_CAMPAIGN, _campaign_model
 
     return _campaign_model(SAMPLE_CAMPAIGN.roles, None)
 
@@ -118,7 +118,7 @@ def test_assumptions_are_compared_and_one_click_takes_the_rate(page, campaign):
     bullets = " ".join(m.value for m in page.markdown)
     assert all(sentence in bullets for sentence in expected["sentence"])
 
-    page.switch_page("pages/decide.py").run()
+    page.switch_page("app_pages/decide.py").run()
     assert not page.exception, page.exception
     chooser = page.selectbox(key="decide_measured_action")
     assert chooser.value == "Call + discount"
@@ -136,7 +136,7 @@ def test_assumptions_are_compared_and_one_click_takes_the_rate(page, campaign):
     assert not [b for b in page.button if b.key == "decide_use_measured"]  # taken: gone
     shown = {m.label: m.value for m in page.metric}  # Decide's figures follow the new rate
     from churn.policy import decide_on_holdout
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     decision = decide_on_holdout(
         sample_artifact(),
@@ -145,7 +145,7 @@ def test_assumptions_are_compared_and_one_click_takes_the_rate(page, campaign):
     )
     assert shown["Contacted"] == percent(decision.share_targeted)
 
-    page.switch_page("pages/campaign.py").run()
+    page.switch_page("app_pages/campaign.py").run()
     assert not page.exception, page.exception
     use = [b for b in page.button if b.label.startswith("Use the measured")]
     assert use[0].disabled  # the tested action already has it
@@ -198,11 +198,11 @@ def test_an_uploaded_campaign_with_three_groups_needs_its_contacted_value(campai
 
     # its model needs an "Account" column the customers to act on do not have: Customers
     # still lists them, without uplift, and says why
-    at.switch_page("pages/customers.py").run()
+    at.switch_page("app_pages/customers.py").run()
     assert not at.exception, at.exception
     assert any("cannot score these customers" in w.value for w in at.warning)
     assert "uplift" not in at.dataframe[0].value.columns
-    at.switch_page("pages/campaign.py").run()
+    at.switch_page("app_pages/campaign.py").run()
 
     other = _open()  # another visitor still sees the sample campaign
     assert other.expander[0].label == "Campaign: sample_campaign.csv (the sample's)"
@@ -273,13 +273,13 @@ def test_customers_decide_and_export_use_the_campaign_model(page, tmp_path):
     target by it (figures from decide_on_campaign), and Customers and Export follow."""
     from churn.policy import policy_score
     from churn.uplift_decisions import decide_on_campaign
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     model = _sample_model()
     base = pd.read_csv(NEW_BATCH_PATH, dtype={"customer_id": str})
     expected = campaign_report.uplift_on_customers(model, base).set_index("customer_id")
 
-    page.switch_page("pages/customers.py").run()
+    page.switch_page("app_pages/customers.py").run()
     assert not page.exception, page.exception
     listed = page.dataframe[0].value.set_index("customer_id")
     assert {"uplift", "uplift_low", "uplift_high"} <= set(listed.columns)
@@ -287,7 +287,7 @@ def test_customers_decide_and_export_use_the_campaign_model(page, tmp_path):
         gap = listed[column] - 100 * expected.loc[listed.index, column]
         assert gap.abs().max() < 1e-9, column
 
-    page.switch_page("pages/decide.py").run()
+    page.switch_page("app_pages/decide.py").run()
     page.radio(key="decide_target").set_value("uplift").run()
     assert not page.exception, page.exception
     methods = page.radio(key="decide_uplift_method")
@@ -309,7 +309,7 @@ def test_customers_decide_and_export_use_the_campaign_model(page, tmp_path):
     n = int((acted["action"] != "none").sum())
     assert f"this policy contacts exactly {n:,}" in box
 
-    page.switch_page("pages/customers.py").run()
+    page.switch_page("app_pages/customers.py").run()
     assert not page.exception, page.exception
     listed = page.dataframe[0].value
     assert (
@@ -320,7 +320,7 @@ def test_customers_decide_and_export_use_the_campaign_model(page, tmp_path):
     )
     assert {m.label: m.value for m in page.metric}["Call + discount"] == f"{n:,}"
 
-    page.switch_page("pages/export.py").run()
+    page.switch_page("app_pages/export.py").run()
     assert not page.exception, page.exception
     document = json.loads(page.code[0].value)
     assert document["schema_version"] == 3 and policy_score(document) == "uplift"

@@ -38,13 +38,13 @@ def _payload(button, store: dict[str, bytes]) -> bytes:
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[tuple[AppTest, dict[str, bytes]]]:
-    with open_page("pages/customers.py") as opened:
+    with open_page("app_pages/customers.py") as opened:
         yield opened
 
 
 def _expected_table(at: AppTest, base: pd.DataFrame | None = None) -> pd.DataFrame:
     """The action list computed straight from the library, with the page's scenario."""
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     artifact = sample_artifact()
     scenario = at.session_state["scenario"]
@@ -76,7 +76,7 @@ def test_shown_counts_and_total_equal_the_library(page):
     at, _ = page
     table = _expected_table(at)
     scenario = at.session_state["scenario"]
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     rules = decide_on_holdout(sample_artifact(), scenario.economics, scenario.choice).rules
     summary = customers.action_summary(table, customers.action_order(rules, DEFAULT_ACTION))
@@ -135,7 +135,7 @@ def test_filters_change_the_table_and_the_download(page):
 @pytest.mark.slow
 def test_formula_text_in_the_data_is_neutralised_in_the_download(tmp_path):
     """A snapshot whose text cells look like formulas downloads with them neutralised."""
-    import pages.common
+    import app_pages.common
 
     base = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
     risky = base.index % 7 == 0
@@ -148,12 +148,12 @@ def test_formula_text_in_the_data_is_neutralised_in_the_download(tmp_path):
     base.to_csv(path, index=False)
     with pytest.MonkeyPatch.context() as mp:
         store = record_downloads(mp)
-        mp.setattr(pages.common, "NEW_BATCH_PATH", path)
+        mp.setattr(app_pages.common, "NEW_BATCH_PATH", path)
         st.cache_data.clear()
         try:
             at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
             at.run()
-            at.switch_page("pages/customers.py")
+            at.switch_page("app_pages/customers.py")
             at.run()
             assert not at.exception
             (button,) = at.get("download_button")

@@ -42,7 +42,7 @@ def _open(page: str) -> AppTest:
 
 @pytest.fixture(scope="module")
 def uploaded(sample_frame: pd.DataFrame) -> Iterator[AppTest]:
-    at = _open("pages/data.py")
+    at = _open("app_pages/data.py")
     assert not at.exception
     at.file_uploader[0].set_value(("export.csv", _messy_export(sample_frame), "text/csv"))
     at.run()
@@ -89,7 +89,7 @@ def test_training_reaches_decide_with_the_uploaded_model(
     assert artifact.info.rows == 1500
     assert set(artifact.info.left_out) == {"row", "cancel_note"}
     assert artifact.metrics["model"]["roc_auc"] > 0.7
-    at.switch_page("pages/decide.py")
+    at.switch_page("app_pages/decide.py")
     at.run()
     assert not at.exception
     scenario = at.session_state["scenario"]
@@ -104,13 +104,18 @@ def test_another_session_never_sees_the_upload(uploaded: AppTest) -> None:
     if "user_artifact" not in at.session_state:
         pytest.skip("needs the training test first")
     mine = at.session_state["user_artifact"]
-    for page in ("pages/customers.py", "pages/why.py", "pages/campaign.py", "pages/overview.py"):
+    for page in (
+        "app_pages/customers.py",
+        "app_pages/why.py",
+        "app_pages/campaign.py",
+        "app_pages/overview.py",
+    ):
         at.switch_page(page)
         at.run()
         assert not at.exception
-        if page == "pages/campaign.py":  # the sample's campaign is not about this table
+        if page == "app_pages/campaign.py":  # the sample's campaign is not about this table
             assert any("not about your table" in i.value for i in at.info)
-    at.switch_page("pages/decide.py").run()  # nor are its success rate and uplift offered
+    at.switch_page("app_pages/decide.py").run()  # nor are its success rate and uplift offered
     assert not [w for w in [*at.radio, *at.selectbox] if w.key and "measured" in w.key]
     assert not [r for r in at.radio if r.key == "decide_target"]
     assert at.session_state["_upload_cache"], "uploaded results are kept in the session"
@@ -120,15 +125,15 @@ def test_another_session_never_sees_the_upload(uploaded: AppTest) -> None:
     assert not other.exception
     assert "user_artifact" not in other.session_state
     assert "upload" not in other.session_state
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     sidebar = " ".join(m.value for m in other.sidebar.markdown)
     assert "sample_customers.csv" in sidebar and "export.csv" not in sidebar
-    other.switch_page("pages/customers.py")
+    other.switch_page("app_pages/customers.py")
     other.run()
     assert not other.exception
     assert sample_artifact().fingerprint != mine.fingerprint
-    other.switch_page("pages/data.py")
+    other.switch_page("app_pages/data.py")
     other.run()
     assert not [s for s in other.success if "your table" in s.value]
 
@@ -137,7 +142,7 @@ def test_back_to_the_sample_forgets_the_upload(uploaded: AppTest) -> None:
     at = uploaded
     if "user_artifact" not in at.session_state:
         pytest.skip("needs the training test first")
-    at.switch_page("pages/data.py")
+    at.switch_page("app_pages/data.py")
     at.run()
     next(b for b in at.button if b.label == "Back to the sample data").click()
     at.run()
@@ -147,7 +152,7 @@ def test_back_to_the_sample_forgets_the_upload(uploaded: AppTest) -> None:
 
 
 def test_unreadable_upload_is_a_sentence() -> None:
-    at = _open("pages/data.py")
+    at = _open("app_pages/data.py")
     at.file_uploader[0].set_value(("book.xlsx", b"PK\x03\x04 not excel", "application/zip"))
     at.run()
     assert not at.exception
@@ -156,7 +161,7 @@ def test_unreadable_upload_is_a_sentence() -> None:
 
 def test_a_churn_column_with_more_than_two_values_is_a_sentence(sample_frame: pd.DataFrame) -> None:
     frame = sample_frame.head(200).copy()
-    at = _open("pages/data.py")
+    at = _open("app_pages/data.py")
     at.file_uploader[0].set_value(("plans.csv", frame.to_csv(index=False).encode(), "text/csv"))
     at.run()
     _select(at, "Churn column").set_value("region")
@@ -172,7 +177,7 @@ def test_a_churn_column_with_more_than_two_values_is_a_sentence(sample_frame: pd
 
 def test_upload_writes_nothing_to_the_project(sample_frame: pd.DataFrame) -> None:
     before = {p for p in ROOT.rglob("*") if ".git" not in p.parts and "__pycache__" not in p.parts}
-    at = _open("pages/data.py")
+    at = _open("app_pages/data.py")
     at.file_uploader[0].set_value(("export.csv", _messy_export(sample_frame), "text/csv"))
     at.run()
     after = {p for p in ROOT.rglob("*") if ".git" not in p.parts and "__pycache__" not in p.parts}
@@ -183,7 +188,7 @@ def test_float_targets_and_leading_zero_ids(sample_frame: pd.DataFrame) -> None:
     frame = sample_frame.head(600).copy()
     frame["churned"] = frame["churned"].astype(float)  # 1.0 / 0.0, as many exports have it
     frame["customer_id"] = [f"{i:05d}" for i in range(len(frame))]  # leading zeros
-    at = _open("pages/data.py")
+    at = _open("app_pages/data.py")
     at.file_uploader[0].set_value(("floats.csv", frame.to_csv(index=False).encode(), "text/csv"))
     at.run()
     assert not at.exception and not at.error
@@ -208,7 +213,7 @@ def test_float_targets_and_leading_zero_ids(sample_frame: pd.DataFrame) -> None:
 def test_a_telco_export_gets_sensible_suggestions_with_reasons(telco_frame: pd.DataFrame) -> None:
     """The lifetime value, not the monthly charge, nor the copy of the target; no constant
     segment; each suggestion says why; the places are flagged and the sparse ones left out."""
-    at = _open("pages/data.py")
+    at = _open("app_pages/data.py")
     data = telco_frame.to_csv(index=False).encode()
     at.file_uploader[0].set_value(("telco.csv", data, "text/csv"))
     at.run()
@@ -244,7 +249,7 @@ def test_the_session_memo_keeps_what_is_used_and_drops_the_least_recently_used(m
     """An upload's expensive results (its scored table) survive many cheap new entries."""
     import streamlit as st
 
-    import pages.common as common
+    import app_pages.common as common
 
     artifact = object()
     monkeypatch.setattr(st, "session_state", {"user_artifact": artifact})

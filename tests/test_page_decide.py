@@ -29,7 +29,7 @@ def _open(params: dict[str, str] | None = None) -> AppTest:
     for key, value in (params or {}).items():
         app.query_params[key] = value
     app.run()
-    app.switch_page("pages/decide.py")
+    app.switch_page("app_pages/decide.py")
     app.run()
     assert not app.exception, app.exception
     return app
@@ -40,7 +40,7 @@ def _shown(app: AppTest) -> dict[str, str]:
 
 
 def _expected(choice: Choice) -> dict[str, str]:
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     artifact = sample_artifact()
     scenario = Scenario.from_query({}, list(artifact.holdout_data.columns))
@@ -83,7 +83,7 @@ def _chart_data(app: AppTest, name: str) -> pd.DataFrame:
 
 def test_the_charts_follow_the_threshold():
     """Built once per economics, the charts still show the chosen policy after each move."""
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     artifact = sample_artifact()
     scenario = Scenario.from_query({}, list(artifact.holdout_data.columns))
@@ -116,7 +116,7 @@ def _expected_curve(decision) -> pd.DataFrame:
 
 
 def _app_decision(app: AppTest):
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     artifact = sample_artifact()
     params = {k: app.query_params[k] for k in app.query_params}
@@ -126,7 +126,7 @@ def _app_decision(app: AppTest):
 
 def test_the_charts_follow_the_economics_and_capacities():
     """A new customer value or an action's capacity changes the curve: no stale chart."""
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     columns = list(sample_artifact().holdout_data.columns)
     actions = json.loads(default_scenario(columns).to_query()["actions"])
@@ -155,7 +155,7 @@ def test_query_string_restores_a_scenario():
     )
     assert app.radio(key="decide_method").value == "top_share"
     shown = _shown(app)
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     artifact = sample_artifact()
     economics = Economics((Action("Call", 5, 20, 0.25),), 900.0)
@@ -174,7 +174,7 @@ def test_a_mangled_link_is_a_sentence_not_a_traceback():
     assert not app.exception
     warnings = " ".join(w.value for w in app.warning)
     assert "could not be used in full" in warnings
-    app.switch_page("pages/decide.py")
+    app.switch_page("app_pages/decide.py")
     app.run()
     assert not app.exception
     assert app.radio(key="decide_method").value == "max_profit"  # the default, shown
@@ -185,7 +185,7 @@ def _sample_base_and_default_decision():
     from churn.data import read_table
     from churn.sample import NEW_BATCH_PATH
     from churn.training import scored_customers
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     artifact = sample_artifact()
     base = scored_customers(artifact, read_table(NEW_BATCH_PATH, text_columns=("customer_id",)))

@@ -31,7 +31,7 @@ TIMEOUT = 120
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[tuple[AppTest, dict[str, bytes]]]:
-    with open_page("pages/export.py") as opened:
+    with open_page("app_pages/export.py") as opened:
         yield opened
 
 
@@ -41,7 +41,7 @@ def _download(at: AppTest, store: dict[str, bytes], label_start: str) -> bytes:
 
 
 def _artifact():
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     return sample_artifact()
 
@@ -149,7 +149,7 @@ def _train_upload_and_export(
     store = record_downloads(mp)
     at = AppTest.from_file("../app.py", default_timeout=300)
     at.run()
-    at.switch_page("pages/data.py")
+    at.switch_page("app_pages/data.py")
     at.run()
     at.file_uploader[0].set_value(("churn export.csv", data, "text/csv"))
     at.run()
@@ -178,7 +178,7 @@ def _train_upload_and_export(
     next(b for b in at.button if b.label == "Train on this table").click()
     at.run()
     assert not at.exception and not at.error
-    at.switch_page("pages/export.py")
+    at.switch_page("app_pages/export.py")
     at.run()
     assert not at.exception
     return at, store

@@ -17,7 +17,7 @@ TIMEOUT = 180
 
 
 def _artifact():
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     return sample_artifact()
 
@@ -25,7 +25,7 @@ def _artifact():
 def _open() -> AppTest:
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     at.run()
-    at.switch_page("pages/fairness.py")
+    at.switch_page("app_pages/fairness.py")
     at.run()
     assert not at.exception, at.exception
     return at
@@ -106,11 +106,11 @@ def test_worst_slices_table_is_the_librarys(page):
 def test_moving_the_threshold_on_decide_changes_the_table():
     at = _open()
     before = _shown_tables(at)["age"]
-    at.switch_page("pages/decide.py")
+    at.switch_page("app_pages/decide.py")
     at.run()
     at.radio(key="decide_method").set_value("threshold").run()
     at.slider(key="decide_threshold").set_value(0.5).run()
-    at.switch_page("pages/fairness.py")
+    at.switch_page("app_pages/fairness.py")
     at.run()
     assert not at.exception
     after = _shown_tables(at)["age"]
@@ -137,7 +137,7 @@ def test_places_the_model_uses_are_flagged_as_possible_proxies(telco_model):
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     at.session_state["user_artifact"] = telco_model
     at.run()
-    at.switch_page("pages/fairness.py")
+    at.switch_page("app_pages/fairness.py")
     at.run()
     assert not at.exception, at.exception
     expected = fairness.place_note(fairness.place_features(telco_model))

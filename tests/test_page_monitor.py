@@ -24,7 +24,7 @@ def app() -> Iterator[tuple[AppTest, list[str]]]:
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     at.run()
     landing_warnings = [w.value for w in at.warning]
-    at.switch_page("pages/monitor.py")
+    at.switch_page("app_pages/monitor.py")
     at.run()
     yield at, landing_warnings
 
@@ -32,7 +32,7 @@ def app() -> Iterator[tuple[AppTest, list[str]]]:
 @pytest.fixture(scope="module")
 def expected() -> monitor.MonitorReport:
     """The library's report on the default batch with the session's default policy."""
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     artifact = sample_artifact()
     scenario = default_scenario(list(artifact.holdout_data.columns))
@@ -67,7 +67,7 @@ def test_the_drift_banner_shows_when_drift_is_significant(app, expected):
     """``app.py`` draws the banner above every page. AppTest drops what ``app.py`` itself
     draws (the sidebar too) after ``switch_page``, so the banner is checked on the page
     the app opens on; the Monitor page states the same drift in its headline."""
-    from pages.common import BANNER_WHERE
+    from app_pages.common import BANNER_WHERE
 
     _, landing_warnings = app
     assert expected.status == "significant"

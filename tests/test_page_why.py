@@ -17,7 +17,7 @@ TIMEOUT = 120
 def _why_page() -> AppTest:
     app = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     app.run()
-    app.switch_page("pages/why.py")
+    app.switch_page("app_pages/why.py")
     app.run()
     return app
 
@@ -25,7 +25,7 @@ def _why_page() -> AppTest:
 @pytest.fixture(scope="module")
 def library():
     """What the library says about the page's customers (the app's model and base)."""
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     artifact = sample_artifact()
     base = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
@@ -107,11 +107,11 @@ def test_dependence_feature_can_change(feature):
 def test_the_interval_is_named_at_the_level_the_model_states():
     """The per-customer interval reads "90%" (what it covers of the true probability), not
     the 95% it once claimed."""
-    from pages.common import sample_artifact
+    from app_pages.common import sample_artifact
 
     at = AppTest.from_file("../app.py", default_timeout=120)
     at.run()
-    at.switch_page("pages/why.py").run()
+    at.switch_page("app_pages/why.py").run()
     level = f"{sample_artifact().model.confidence:.0%}"
     captions = " ".join(c.value for c in at.caption)
     assert f"{level} interval" in captions and "95% interval" not in captions

@@ -142,7 +142,7 @@ def _open(page: str, scores_file: str) -> AppTest:
 
 
 def test_decide_acts_on_an_opened_scored_base(trained, scores_file):
-    at = _open("pages/decide.py", scores_file)
+    at = _open("app_pages/decide.py", scores_file)
     errors = [e.value for e in at.error]
     assert not errors, errors
     base = read_scored_base(scores_file, trained.fingerprint, "customer_id")
@@ -158,7 +158,7 @@ def test_decide_acts_on_an_opened_scored_base(trained, scores_file):
 
 
 def test_customers_lists_an_opened_scored_base_a_page_at_a_time(trained, scores_file):
-    at = _open("pages/customers.py", scores_file)
+    at = _open("app_pages/customers.py", scores_file)
     assert not [e.value for e in at.error]
     base = read_scored_base(scores_file, trained.fingerprint, "customer_id")
     shown = at.dataframe[0].value
@@ -176,7 +176,7 @@ def test_a_scores_file_of_another_model_is_refused_in_a_sentence(
     scored = score_frame(trained_seed_1, new_batch_frame.head(300))
     path = tmp_path / "other.parquet"
     write_table(scored, path, metadata={FINGERPRINT_KEY: trained_seed_1.fingerprint})
-    at = _open("pages/decide.py", str(path))
+    at = _open("app_pages/decide.py", str(path))
     (error,) = [e.value for e in at.error]
     assert "was scored by another model" in error
 
@@ -187,7 +187,7 @@ def test_a_path_opens_only_where_the_app_runs_on_the_pms_computer(
     monkeypatch.delenv("CHURN_LOCAL_FILES", raising=False)
     at = AppTest.from_file("../app.py", default_timeout=300)
     at.run()
-    at.switch_page("pages/customers.py").run()
+    at.switch_page("app_pages/customers.py").run()
     assert not [t for t in at.text_input if t.key == "scored_base_path"]  # a hosted app
     monkeypatch.setenv("CHURN_LOCAL_FILES", "1")
     at.run()

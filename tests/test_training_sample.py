@@ -116,13 +116,13 @@ def test_the_app_trains_an_upload_on_the_sample_and_says_so(sample_frame, monkey
     monkeypatch.setattr(training, "TRAIN_SAMPLE_SIZE", 1_200)
     at = AppTest.from_file("../app.py", default_timeout=300)
     at.run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("app_pages/data.py").run()
     data = sample_frame.head(2_000).to_csv(index=False).encode("utf-8")
     at.file_uploader[0].set_value(("customers.csv", data, "text/csv")).run()
     next(b for b in at.button if b.label == "Train on this table").click().run()
     assert not at.exception, at.exception
     assert at.session_state["user_artifact"].info.table_rows == 2_000
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("app_pages/overview.py").run()
     assert not at.exception, at.exception
     captions = " ".join(c.value for c in at.caption)
     assert "Trained on a stratified sample of 1,200 of 2,000 customers" in captions

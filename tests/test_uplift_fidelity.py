@@ -45,17 +45,17 @@ def test_decide_customers_and_score_policy_contact_the_same_customers_by_uplift(
         for key, value in {**params, "target": "uplift"}.items():
             at.query_params[key] = value
         at.run()
-        at.switch_page("pages/decide.py").run()
+        at.switch_page("app_pages/decide.py").run()
         assert not at.exception, at.exception
         assert at.radio(key="decide_target").value == "uplift"
         box = " ".join(i.value for i in at.info)
         shown = int(re.search(r"contacts exactly ([\d,]+)", box).group(1).replace(",", ""))
-        at.switch_page("pages/customers.py").run()
+        at.switch_page("app_pages/customers.py").run()
         assert not at.exception, at.exception
         listed = pd.read_csv(
             io.BytesIO(_download(at, store, "Download these")), dtype={"customer_id": str}
         )
-        at.switch_page("pages/export.py").run()
+        at.switch_page("app_pages/export.py").run()
         assert not at.exception, at.exception
         policy = json.loads(_download(at, store, "Download the policy"))
         model_zip = _download(at, store, "Download the campaign model")

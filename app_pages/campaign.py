@@ -11,7 +11,7 @@ from churn.errors import ChurnInputError
 from churn.formatting import percent
 from churn.ingest import read_bytes
 from churn.suggest import suggest_campaign_roles
-from pages.common import (
+from app_pages.common import (
     Campaign,
     campaign_applies,
     current_campaign,

@@ -17,7 +17,7 @@ from churn.formatting import action_label, money, percent
 from churn.monitor import monitor
 from churn.policy import REVIEW_AFTER_DAYS, Decision, build_policy, rules_of
 from churn.sample import CAMPAIGN_PATH
-from pages.common import (
+from app_pages.common import (
     acting_on_training_table,
     base_key,
     current_artifact,

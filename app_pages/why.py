@@ -24,7 +24,7 @@ from churn.explain import (
     what_if_inputs,
 )
 from churn.formatting import percent
-from pages.common import (
+from app_pages.common import (
     act_on_uploader,
     base_description,
     current_artifact,

@@ -1,7 +1,7 @@
 """Your data: upload a table, map its columns, read the data checks, train on it.
 
 Everything here stays in the visitor's session: the upload, the model trained on
-it and every figure computed from it (see ``pages.common.model_cache``).
+it and every figure computed from it (see ``app_pages.common.model_cache``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from churn.errors import ChurnInputError
 from churn.ingest import MAX_UPLOAD_MB, read_bytes
 from churn.suggest import leak_columns, suggest_mapping
 from churn.training import train
-from pages.common import current_artifact, forget_snapshot, reset_scenario, using_upload
+from app_pages.common import current_artifact, forget_snapshot, reset_scenario, using_upload
 
 NONE = "(none)"
 
@@ -251,6 +251,6 @@ if using_upload():
     )
     for warning in artifact.info.warnings:
         st.warning(warning)
-    st.page_link("pages/decide.py", label="Go to Decide", icon=":material/tune:")
+    st.page_link("app_pages/decide.py", label="Go to Decide", icon=":material/tune:")
     with st.expander("The data-check report as text"):
         st.text("\n".join(report_lines(artifact.data_check or report)))

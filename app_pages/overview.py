@@ -8,8 +8,8 @@ import streamlit as st
 from churn import charts, formatting, report
 from churn.artifact import Artifact
 from churn.formatting import percent
-from pages.chart_data import arrow_datasets
-from pages.common import current_artifact, model_cache
+from app_pages.chart_data import arrow_datasets
+from app_pages.common import current_artifact, model_cache
 
 
 @model_cache(show_spinner=False, max_entries=4)

@@ -20,12 +20,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from churn.artifact import Artifact
+from churn.artifact import Artifact, load_artifact
 from churn.campaign import AverageEffect, Balance, average_effect, balance
 from churn.campaign import arms as campaign_arms
 from churn.campaign_model import CampaignModel, CampaignRoles, train_campaign, treated_flags
 from churn.campaign_report import uplift_on_customers, with_success_rate
-from churn.checks import ColumnMapping
 from churn.data import encode_target, read_table
 from churn.errors import ChurnInputError
 from churn.explain import Explanation, explain
@@ -33,33 +32,11 @@ from churn.formatting import percent
 from churn.ingest import read_bytes
 from churn.monitor import MonitorReport, banner_messages, monitor
 from churn.policy import Decision, baseline_profits, decide_on_holdout
-from churn.sample import CAMPAIGN_PATH, NEW_BATCH_PATH, SAMPLE_PATH
+from churn.sample import CAMPAIGN_PATH, MODEL_DIR, NEW_BATCH_PATH
 from churn.scenario import Scenario, default_scenario
 from churn.scored_base import ScoredBase, read_scored_base
-from churn.training import customers_to_act_on, scored_customers, train
+from churn.training import customers_to_act_on, scored_customers
 from churn.uplift_decisions import UpliftDecision, build_uplift_policy, decide_on_campaign
-
-
-def _leave_pages_directory_mode() -> None:
-    """Run every request through ``app.py``'s ``st.navigation``, even a deep link.
-
-    Streamlit still treats a ``pages/`` folder next to the entry point as a
-    version-1 multipage app until ``st.navigation`` has run once in the
-    process: the first request after a cold start that opens ``/decide``
-    directly would run ``pages/decide.py`` on its own, with the wrong sidebar
-    and no shared set-up. Clearing that (internal) flag and rerunning makes the
-    same request go through ``app.py``, which keeps the URL and its query string.
-    """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # pragma: no cover - a Streamlit without the flag has no such mode
-        return
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-_leave_pages_directory_mode()
 
 
 def _freeze_imported_modules() -> None:
@@ -143,12 +120,18 @@ def _is_uploaded(artifact: Artifact | None) -> bool:
     return artifact is not None and artifact is st.session_state.get("user_artifact")
 
 
-@st.cache_resource(show_spinner="Training the churn model on the sample data (a few seconds)...")
+@st.cache_resource(show_spinner="Loading the sample model...")
 def sample_artifact() -> Artifact:
-    """The model trained on the bundled sample; one shared, read-only object per server."""
-    frame = read_table(SAMPLE_PATH, text_columns=("customer_id",))
-    roles = ColumnMapping.for_table(frame, "churned", id_column="customer_id")
-    return train(frame, roles, source=SAMPLE_PATH.name)
+    """The model trained on the bundled sample; one shared, read-only object per server.
+
+    It is loaded from ``data/sample_model/`` (checked against its manifest), which is what
+    ``python -m churn train`` makes from ``data/sample_customers.csv``: a test retrains it
+    and compares the fingerprints, and ``python -m churn.sample`` rewrites it. Loading
+    instead of training keeps training out of a cold start. Its out-of-fold training scores
+    (:attr:`Artifact.training_scores`) are not saved and not needed: the pages act on the
+    sample's latest snapshot, not on its training table.
+    """
+    return load_artifact(MODEL_DIR)
 
 
 def current_artifact() -> Artifact:

@@ -8,7 +8,7 @@ import streamlit as st
 from churn import charts, fairness
 from churn.artifact import Artifact
 from churn.formatting import percent
-from pages.common import (
+from app_pages.common import (
     churn_policy_note,
     current_artifact,
     current_decision,

@@ -14,8 +14,8 @@ from churn.formatting import NO_ACTION_LABEL, action_label, money, percent
 from churn.policy import economics_note, on_customers, review_on_customers
 from churn.scenario import UPLIFT_METHODS, Scenario
 from churn.uplift_decisions import campaign_action
-from pages.chart_data import arrow_datasets, with_dataset
-from pages.common import (
+from app_pages.chart_data import arrow_datasets, with_dataset
+from app_pages.common import (
     act_on_uploader,
     acting_on_training_table,
     base_description,

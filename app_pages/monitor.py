@@ -10,7 +10,7 @@ from churn import charts, monitor
 from churn.drift import MODERATE, SIGNIFICANT
 from churn.formatting import money, percent
 from churn.policy import REVIEW_AFTER_DAYS
-from pages.common import (
+from app_pages.common import (
     churn_policy_note,
     current_artifact,
     current_monitor_report,

@@ -17,7 +17,7 @@ from churn.formatting import action_label, money, percent
 from churn.policy import DEFAULT_ACTION
 from churn.scenario import Scenario
 from churn.targeting import PolicyRule
-from pages.common import (
+from app_pages.common import (
     act_on_uploader,
     base_description,
     base_key,
