@@ -57,6 +57,7 @@ NAV_TITLES = (
     "Export",
     "Is it fair?",
     "Is it still working?",
+    "Did it work?",
     "Use your own data",
 )
 LANDING_TITLE = PAGES[0][1]
