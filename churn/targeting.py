@@ -245,7 +245,12 @@ def rank_order(score: np.ndarray, ids: np.ndarray | None = None) -> np.ndarray:
     in_tie[order[1:][tied_next]] = True
     in_tie[order[:-1][tied_next]] = True
     members = np.flatnonzero(in_tie)
-    text = pd.Series(np.asarray(ids, dtype=object)[members], dtype="string")
+    # only the tied ids are taken: a column of millions of ids never becomes objects
+    if isinstance(ids, np.ndarray):
+        taken = ids[members]
+    else:
+        taken = pd.Series(ids).iloc[members].to_numpy(dtype=object)
+    text = pd.Series(np.asarray(taken, dtype=object), dtype="string")
     missing = text.isna().to_numpy()
     codes = np.zeros(score.size, dtype=np.int64)
     present = members[~missing]
