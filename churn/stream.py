@@ -85,7 +85,7 @@ class TableChunks:
 
     path: Path
     text_columns: tuple[str, ...] = ()
-    chunk_rows: int = CHUNK_ROWS
+    chunk_rows: int | None = None  # (default CHUNK_ROWS)
     #: Parquet only: read these row groups alone (a piece of a file, on a cluster).
     row_groups: tuple[int, ...] | None = None
     rows_read: int = 0
@@ -96,6 +96,7 @@ class TableChunks:
     _delimiter: str = field(default=",", init=False)
 
     def __post_init__(self) -> None:
+        self.chunk_rows = self.chunk_rows or CHUNK_ROWS
         path = self.path = Path(self.path)
         if not path.exists():
             raise ChurnInputError(f"File not found: {path}; check the path and try again.")
