@@ -306,6 +306,7 @@ def _score(args: argparse.Namespace, progress: _Progress) -> int:
 
         with cluster.connect(args.scheduler) as client:
             rows = cluster.score(client, artifact, policy, args.data, args.out, progress.rows)
+        progress.done()
         print(f"scored {rows:,} customers into {args.out} (a Parquet dataset)")
         return 0
     _no_scheduler(args)
@@ -406,6 +407,7 @@ def _monitor(args: argparse.Namespace, progress: _Progress) -> int:
             counts = cluster.count(
                 client, artifact, economics, capacity is not None, args.data, progress.rows
             )
+        progress.done()
     else:
         _no_scheduler(args)
         source = stream.TableChunks(args.data, text_columns=id_columns)

@@ -40,7 +40,7 @@ from churn.stream import TableChunks, model_scoring, score_table
 __all__ = ["PIECE_ROWS", "Piece", "connect", "count", "plan", "score"]
 
 #: Rows of Parquet row groups gathered into one task (a CSV file is one task).
-PIECE_ROWS = 1_000_000
+PIECE_ROWS = 250_000
 _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".tsv", ".txt")
 
