@@ -179,11 +179,11 @@ class TableChunks:
             raise ChurnInputError(
                 f"{self.path.name} has no columns; export the table again with its header."
             )
-        frame.columns = _clean_names(frame.columns)
-        if self.kind == "parquet":
+        if self.kind == "parquet":  # (before the names are cleaned, as the whole read does)
             for column in self.text_columns:
                 if column in frame.columns:
                     frame[column] = frame[column].astype("str").mask(frame[column].isna())
+        frame.columns = _clean_names(frame.columns)
         return frame
 
     def _csv_options(self, read_csv: Callable[..., pd.DataFrame]) -> dict[str, Any]:
