@@ -17,6 +17,12 @@ Three questions, each answered from the model artifact and the batch alone:
 * **Staleness.** The model's age and the review date (the policy's ``review_by``, or 90
   days after training without a policy).
 
+A batch of any size is monitored in parts (chunks of a file, partitions on a cluster):
+:func:`count_batch` counts each part (:class:`BatchCounts`: counts per bin and category,
+and the per-customer probability, value and outcome), :meth:`BatchCounts.combine` adds them
+up in order and :func:`report_from_counts` writes the report, which is exactly the report of
+the whole batch at once; :func:`monitor` is the same path for a batch in memory.
+
 Rows with no value in any of the model's columns (the rows
 :func:`churn.training.score_frame` leaves unscored) say nothing about the customers: they
 are left out of the drift and of every estimate, and the report counts them
@@ -143,11 +149,14 @@ class LabelCounts:
     shown: tuple = ()
 
     @classmethod
-    def combine(cls, parts: list[LabelCounts]) -> LabelCounts:
-        """The outcomes of the parts' rows together, in order."""
+    def combine(cls, parts: list[LabelCounts], rows: list[int]) -> LabelCounts:
+        """The outcomes of the parts' rows together, in order (``rows``: each part's rows,
+        for a part without the target column)."""
         if all(part.y is None for part in parts):
             return cls(None)
-        y = np.concatenate([np.full(_rows(p), np.nan) if p.y is None else p.y for p in parts])
+        y = np.concatenate(
+            [np.full(n, np.nan) if p.y is None else p.y for p, n in zip(parts, rows, strict=True)]
+        )
         others = frozenset().union(*(p.others for p in parts))
         shown = tuple(sorted(set().union(*(p.shown for p in parts)))[:10])
         return cls(y, any(p.present for p in parts), frozenset(sorted(others)[:3]), shown)
@@ -164,10 +173,6 @@ class LabelCounts:
                 "left out."
             )
         return self.y
-
-
-def _rows(part: LabelCounts) -> int:
-    return 0 if part.y is None else part.y.size
 
 
 def count_labels(frame: pd.DataFrame, target: str, positive_label: str) -> LabelCounts:
@@ -398,8 +403,10 @@ class BatchCounts:
         return cls(
             drift=DriftCounts.combine([p.drift for p in parts]),
             p=np.concatenate([p.p for p in parts]),
-            value=None if parts[0].value is None else np.concatenate([p.value for p in parts]),
-            labels=LabelCounts.combine([p.labels for p in parts]),
+            value=None
+            if any(p.value is None for p in parts)
+            else np.concatenate([p.value for p in parts]),
+            labels=LabelCounts.combine([p.labels for p in parts], [p.drift.rows for p in parts]),
             ids=pd.concat(ids, ignore_index=True) if len(ids) == len(parts) else None,
             rows_left_out=sum(p.rows_left_out for p in parts),
         )
