@@ -22,7 +22,7 @@ from churn import cluster, stream
 from churn.artifact import Artifact, load_artifact
 from churn.cli import main
 from churn.data import read_table
-from churn.economics import Economics
+from churn.economics import Economics, default_economics
 from churn.monitor import BatchCounts, count_batch, monitor, report_from_counts
 from churn.policy import apply_policy, capacity_of, load_policy, rules_of
 from churn.training import score_frame
@@ -409,3 +409,20 @@ def test_dask_failing_partition_is_one_error_line(
     assert not out.exists() and not list(tmp_path.glob(".scores.parquet*"))
     line = error(capsys, *args, "--data", tables["dataset"], "--policy", policies["capacity"])
     assert "capacity" in line and "local engine" in line
+
+
+def test_counts_of_parts_without_the_target_combine_by_their_rows(
+    model: Artifact, tables: dict
+) -> None:
+    """Files of a glob may differ: a part without the target column adds its rows as
+    unlabelled, so the outcomes stay aligned with the customers."""
+    frame = read_table(tables["parquet"], text_columns=("customer_id",)).head(1_000)
+    frame["churned"] = (np.arange(1_000) % 3 == 0).astype(int)
+    economics = default_economics(model.holdout_data.columns, model.info.value_column)
+    labelled = count_batch(model, frame.head(600), economics)
+    unlabelled = count_batch(model, frame.iloc[600:].drop(columns="churned"), economics)
+    both = BatchCounts.combine([labelled, unlabelled])
+    y = both.labels.labels(model.target, model.info.positive_label)
+    assert y.shape == (both.p.size,) == (both.drift.rows,)
+    kept = labelled.drift.rows
+    assert np.isnan(y[kept:]).all() and not np.isnan(y[:kept]).any()
