@@ -6,6 +6,7 @@ the drifted "new" snapshot, in blocks with their own seeds) into a Parquet file 
 250,000-row row groups, and (local engine) the same rows as CSV. Every run is the real
 command line (``python -m churn score|monitor``) in a subprocess: rows per second are the
 rows over its wall time (start-up, model loading and the cluster's start included), and
+per CPU-second of all its processes (the work, whatever else the machine runs), and
 peak memory is every process's kernel high-water mark (``VmHWM``): the command's and
 the Dask workers', read every 0.1 s while they run.
 
@@ -73,8 +74,11 @@ def measured(args: list[str]) -> dict[str, object]:
     """Run ``python -m churn ARGS``: wall seconds and the peak memory of the command and of
     every process it started (the Dask nanny and workers), each its kernel high-water mark
     (``VmHWM``) read every 0.1 s until it exits."""
+    import resource
+
     import psutil
 
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "churn", "--quiet", *args],
@@ -110,9 +114,13 @@ def measured(args: list[str]) -> dict[str, object]:
     watcher.join()
     if process.returncode != 0:
         raise SystemExit(f"{args[0]} failed: {err.strip()}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     command = peaks.pop(process.pid, float("nan"))
     return {
         "seconds": round(seconds, 1),
+        # every process's CPU time (workers included): the work, whatever the machine's load
+        "cpu_seconds": round(cpu, 1),
         "command_peak_mb": round(command, 1),
         "other_processes_peak_mb": sorted(round(v, 1) for v in peaks.values()),
         "stdout": out.strip().splitlines()[0] if out.strip() else "",
@@ -160,6 +168,7 @@ def main() -> None:
         for name, args in runs.items():
             result = measured([str(a) for a in (args[0], "--model", model, *args[1:])])
             result["rows_per_second"] = round(rows / result["seconds"])
+            result["rows_per_cpu_second"] = round(rows / max(result["cpu_seconds"], 1e-9))
             figures[name] = result
             print(f"{name}: {result}", file=sys.stderr, flush=True)
         local = json.loads((folder / "local.json").read_text(encoding="utf-8"))
