@@ -275,8 +275,9 @@ class ChunkWriter:
     the temporary file is removed when the block fails.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, metadata: dict[str, str] | None = None) -> None:
         self.path = check_output(path)
+        self.metadata = metadata or {}  # (Parquet: stored in the schema's metadata)
         self.temp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.partial")
         self.parquet = self.path.suffix.lower() in _PARQUET_SUFFIXES
         self.rows = 0
@@ -292,6 +293,10 @@ class ChunkWriter:
 
                 if self._handle is None:
                     table = pa.Table.from_pandas(frame, preserve_index=False)
+                    if self.metadata:
+                        extra = {k.encode(): v.encode() for k, v in self.metadata.items()}
+                        metadata = {**(table.schema.metadata or {}), **extra}
+                        table = table.replace_schema_metadata(metadata)
                     self._schema = table.schema
                     self._handle = pq.ParquetWriter(self.temp, self._schema)
                 else:
@@ -372,6 +377,7 @@ def score_table(
     *,
     ranked: Ranked | None = None,
     progress: Progress = _quiet,
+    metadata: dict[str, str] | None = None,
 ) -> int:
     """Score ``source`` chunk by chunk with ``score`` into the table ``out``; returns the rows.
 
@@ -387,6 +393,8 @@ def score_table(
         chunks are then scored into a temporary Parquet file first, and a second pass
         reads it back in chunks to add the column.
     progress : called with (rows done, total rows or an estimate) after each chunk.
+    metadata : stored in a Parquet ``out``'s schema metadata (such as the model's
+        fingerprint), as :func:`churn.data.write_table` stores it.
     """
     check_output(out)
     path = Path(out)
@@ -395,7 +403,7 @@ def score_table(
         path if ranked is None else path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.parquet")
     )
     while True:
-        step = ChunkWriter(target)
+        step = ChunkWriter(target, metadata if ranked is None else None)
         if ranked is not None:
             ranked.reset()
         try:
@@ -418,7 +426,7 @@ def score_table(
         import pyarrow.parquet as pq
 
         column = ranked.values()
-        with ChunkWriter(out) as final:
+        with ChunkWriter(out, metadata) as final:
             done = 0
             for batch in pq.ParquetFile(target).iter_batches(batch_size=source.chunk_rows):
                 frame = batch.to_pandas()
@@ -506,15 +514,16 @@ class _CapacityActions(Ranked):
 
 
 def model_scoring(
-    artifact: Any, policy: dict[str, Any] | None = None
+    artifact: Any, policy: dict[str, Any] | None = None, copy: tuple[str, ...] = ()
 ) -> tuple[Callable[[pd.DataFrame], pd.DataFrame], Ranked | None]:
     """The churn model's scoring of one chunk for :func:`score_table`, and the ranked column.
 
     Each chunk gets :func:`churn.training.score_frame` and, with a policy, the ``action``
     column of :func:`churn.policy.apply_policy`: per customer for a policy of rules alone,
     over the whole batch (the second return value) for a policy with a capacity, whose
-    top N is the top N of every customer scored, not of each chunk. Exactly what the
-    scoring command line writes for the whole table at once.
+    top N is the top N of every customer scored, not of each chunk. ``copy``: input
+    columns written next to the id, as read. Exactly what the scoring command line writes
+    for the whole table at once.
     """
     from churn.policy import apply_policy, capacity_of
     from churn.training import score_frame
@@ -531,6 +540,15 @@ def model_scoring(
                 policy, scored["churn_probability"].to_numpy(), prepared, artifact.id_column
             )
             scored.insert(scored.columns.get_loc("score_note"), "action", action)
+        missing = [c for c in copy if c not in chunk.columns]
+        if missing:
+            raise ChurnInputError(
+                f"--copy {missing[0]}: the data has no such column; columns are: "
+                f"{', '.join(map(str, chunk.columns[:20]))}."
+            )
+        at = 1 if artifact.id_column is not None else 0
+        for offset, column in enumerate(dict.fromkeys(c for c in copy if c not in scored)):
+            scored.insert(at + offset, column, chunk[column].reset_index(drop=True))
         return scored
 
     return score, ranked

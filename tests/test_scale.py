@@ -23,6 +23,7 @@ from churn.artifact import Artifact, load_artifact
 from churn.cli import main
 from churn.data import read_table
 from churn.economics import Economics, default_economics
+from churn.errors import ChurnInputError
 from churn.monitor import BatchCounts, count_batch, monitor, report_from_counts
 from churn.policy import apply_policy, capacity_of, load_policy, rules_of
 from churn.training import score_frame
@@ -426,3 +427,25 @@ def test_counts_of_parts_without_the_target_combine_by_their_rows(
     assert y.shape == (both.p.size,) == (both.drift.rows,)
     kept = labelled.drift.rows
     assert np.isnan(y[kept:]).all() and not np.isnan(y[:kept]).any()
+
+
+def test_copied_columns_and_parquet_metadata(model: Artifact, tables: dict, tmp_path: Path) -> None:
+    """Columns copied from the input sit next to the id, as read, chunk after chunk; a
+    Parquet output carries the given metadata (the model's fingerprint)."""
+    import pyarrow.parquet as pq
+
+    source = stream.TableChunks(tables["csv"], ("customer_id",), chunk_rows=CHUNK)
+    score, _ = stream.model_scoring(model, None, copy=("region", "monthly_charges"))
+    out = tmp_path / "copied.parquet"
+    metadata = {"churn_model_fingerprint": model.fingerprint}
+    stream.score_table(source, out, score, metadata=metadata)
+    got = pd.read_parquet(out)
+    whole = read_table(tables["csv"], text_columns=("customer_id",))
+    assert list(got.columns[:3]) == ["customer_id", "region", "monthly_charges"]
+    assert got["monthly_charges"].equals(whole["monthly_charges"])
+    stored = pq.read_schema(out).metadata[b"churn_model_fingerprint"].decode()
+    assert stored == model.fingerprint
+    score, _ = stream.model_scoring(model, None, copy=("no_such_column",))
+    with pytest.raises(ChurnInputError, match="no_such_column"):
+        stream.score_table(source, tmp_path / "x.csv", score)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copied.parquet"]
