@@ -170,11 +170,16 @@ def _gather(
 
 
 def _score_piece(
-    artifact: Any, policy: dict[str, Any] | None, piece: Piece, out: str
+    artifact: Any,
+    policy: dict[str, Any] | None,
+    piece: Piece,
+    out: str,
+    copy: tuple[str, ...] = (),
+    metadata: dict[str, str] | None = None,
 ) -> tuple[int, int]:
-    score, _ = model_scoring(artifact, policy)
+    score, _ = model_scoring(artifact, policy, copy)
     source = _source(piece, (artifact.id_column,) if artifact.id_column else ())
-    rows = score_table(source, out, score)
+    rows = score_table(source, out, score, metadata=metadata)
     return rows, rows
 
 
@@ -185,9 +190,13 @@ def score(
     data: str,
     out: str | Path,
     progress: Callable[[int, int | None], None] = lambda done, total: None,
+    copy: tuple[str, ...] = (),
+    metadata: dict[str, str] | None = None,
 ) -> int:
     """Score ``data`` on the cluster into the Parquet dataset ``out`` (a folder of part files,
-    replaced when it exists); returns the rows scored.
+    replaced when it exists); returns the rows scored. ``copy`` and ``metadata`` as in
+    :func:`churn.stream.model_scoring` and :func:`churn.stream.score_table` (every part file
+    carries the metadata).
 
     A policy with a capacity ranks the whole batch at once, which the pieces cannot do
     apart: it is refused here (score with the local engine, which ranks every customer).
@@ -217,7 +226,14 @@ def score(
         model = client.scatter(artifact, broadcast=True, hash=False)  # once, not per task
         futures = [
             client.submit(
-                _score_piece, model, policy, piece, str(temp / f"part.{i:05d}.parquet"), pure=False
+                _score_piece,
+                model,
+                policy,
+                piece,
+                str(temp / f"part.{i:05d}.parquet"),
+                copy,
+                metadata,
+                pure=False,
             )
             for i, piece in enumerate(pieces)
         ]
