@@ -13,10 +13,12 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from churn import stream
 from churn.artifact import check_destination, load_artifact, save_artifact
 from churn.campaign_model import (
     CampaignRoles,
@@ -27,13 +29,13 @@ from churn.campaign_model import (
 )
 from churn.campaign_report import uplift_on_customers
 from churn.checks import ColumnMapping, check_data, default_segments, report_lines
-from churn.data import read_table, resolve_positive, write_table
+from churn.data import read_table, resolve_positive
 from churn.decisions import Choice
+from churn.drift import load_reference
 from churn.economics import Economics, default_economics
 from churn.errors import ChurnInputError
-from churn.monitor import monitor
+from churn.monitor import BatchCounts, count_batch, report_from_counts
 from churn.policy import (
-    apply_policy,
     baseline_profits,
     build_policy,
     capacity_of,
@@ -44,7 +46,7 @@ from churn.policy import (
 )
 from churn.scored_base import FINGERPRINT_KEY
 from churn.suggest import suggest_mapping
-from churn.training import sample_sentence, score_frame, train
+from churn.training import sample_sentence, train
 from churn.uplift_decisions import build_uplift_policy, decide_on_campaign
 
 __all__ = ["main"]
@@ -78,6 +80,26 @@ class _Progress:
         if not self.quiet:
             elapsed = time.perf_counter() - self.started
             print(f"[{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    def rows(self, done: int, total: int | None) -> None:
+        """The progress line of a long read: rows done, rows per second, time left
+        (rewritten in place; ``total`` may be an estimate)."""
+        if self.quiet:
+            return
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        rate = done / elapsed
+        line = f"{done:,} rows, {rate:,.0f} rows/s"
+        if total and total > done and rate > 0:
+            left = (total - done) / rate
+            line += f", about {left // 60:.0f} min {left % 60:02.0f} s left"
+        print(f"\r{line:<64}", end="", file=sys.stderr, flush=True)
+        self._line = True
+
+    def done(self) -> None:
+        """End the progress line (if one was shown)."""
+        if getattr(self, "_line", False):
+            print(file=sys.stderr, flush=True)
+            self._line = False
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -160,6 +182,7 @@ def _parser() -> argparse.ArgumentParser:
         help="input column to copy into the output, after the id (repeat; e.g. the value "
         "column, so the app can price the actions on a scored base)",
     )
+    _engine_flags(s)
 
     q = sub.add_parser(
         "policy", parents=[common], help="export a policy (threshold file) for a model"
@@ -204,6 +227,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--policy", help="policy JSON whose rules and economics to evaluate (default: max profit)"
     )
+    _engine_flags(m)
 
     w = sub.add_parser(
         "memo",
@@ -219,6 +243,21 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--monitor", help="monitoring report from 'monitor --out': drift and results")
     w.add_argument("--out", required=True, help="HTML file to write")
     return parser
+
+
+def _engine_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="local: this machine, in chunks of any number of rows (default); dask: the "
+        "partitions of a Parquet file, folder or glob (or a CSV glob) on a Dask cluster",
+    )
+    parser.add_argument(
+        "--scheduler",
+        help="with --engine dask: the address of a running Dask scheduler (default: a local "
+        "cluster with one worker per core)",
+    )
 
 
 def _mapping_flags(parser: argparse.ArgumentParser) -> None:
@@ -402,40 +441,54 @@ def _score(args: argparse.Namespace, progress: _Progress) -> int:
         return _score_campaign(args, progress)
     artifact = load_artifact(args.model)
     policy = load_policy(args.policy, artifact.fingerprint) if args.policy else None
-    progress(f"reading {args.data}")
     id_columns = (artifact.id_column,) if artifact.id_column else ()
-    frame = read_table(args.data, text_columns=id_columns)
-    progress(f"scoring {len(frame):,} customers")
-    scored = score_frame(artifact, frame)
-    if policy is not None:  # unscored rows (empty probability) get the default action
-        prepared = artifact.preparation.apply(frame)[0]  # values read as the pages read them
-        action = apply_policy(
-            policy, scored["churn_probability"].to_numpy(), prepared, artifact.id_column
-        )
-        scored.insert(scored.columns.get_loc("score_note"), "action", action)
-    missing = [c for c in args.copy if c not in frame.columns]
-    if missing:
-        raise ChurnInputError(
-            f"--copy {missing[0]}: the data has no such column; columns are: "
-            f"{', '.join(map(str, frame.columns[:20]))}."
-        )
-    at = 1 if artifact.id_column is not None else 0
-    for offset, column in enumerate(dict.fromkeys(c for c in args.copy if c not in scored)):
-        scored.insert(at + offset, column, frame[column].reset_index(drop=True))
-    write_table(scored, args.out, metadata={FINGERPRINT_KEY: artifact.fingerprint})
-    print(f"scored {len(scored):,} customers into {args.out}")
+    copy, metadata = tuple(args.copy), {FINGERPRINT_KEY: artifact.fingerprint}
+    if args.engine == "dask":
+        from churn import cluster  # (Dask is imported only for this engine)
+
+        with cluster.connect(args.scheduler) as client:
+            rows = cluster.score(
+                client, artifact, policy, args.data, args.out, progress.rows, copy, metadata
+            )
+        progress.done()
+        print(f"scored {rows:,} customers into {args.out} (a Parquet dataset)")
+        return 0
+    _no_scheduler(args)
+    source = stream.TableChunks(args.data, text_columns=id_columns)
+    score, ranked = stream.model_scoring(artifact, policy, copy)
+    rows = stream.score_table(
+        source, args.out, score, ranked=ranked, progress=progress.rows, metadata=metadata
+    )
+    progress.done()
+    print(f"scored {rows:,} customers into {args.out}")
     return 0
 
 
 def _score_campaign(args: argparse.Namespace, progress: _Progress) -> int:
     model = load_campaign(args.model)
     policy = load_policy(args.policy, model.fingerprint) if args.policy else None
-    progress(f"reading {args.data}")
-    frame = read_table(args.data, text_columns=(model.id_column,) if model.id_column else ())
-    progress(f"scoring {len(frame):,} customers")
-    scored = uplift_on_customers(model, frame, policy)  # what the app lists, one definition
-    write_table(scored, args.out)
-    print(f"scored {len(scored):,} customers into {args.out}")
+    if args.engine == "dask" or args.copy:
+        raise ChurnInputError(
+            "A campaign model scores with the local engine and writes its own columns; leave "
+            "out --engine dask and --copy."
+        )
+    _no_scheduler(args)
+    id_columns = (model.id_column,) if model.id_column else ()
+    if policy is not None and capacity_of(policy) is not None:  # ranks the whole batch
+        progress(f"reading {args.data}")
+        frame = read_table(args.data, text_columns=id_columns)
+        progress(f"scoring {len(frame):,} customers")
+        scored = uplift_on_customers(model, frame, policy)  # what the app lists
+        with stream.ChunkWriter(args.out) as writer:  # renamed into place when complete
+            writer.write(scored)
+            writer.commit()
+        rows = len(scored)
+    else:  # chunk by chunk, each chunk as the app scores customers
+        source = stream.TableChunks(args.data, text_columns=id_columns)
+        score = partial(uplift_on_customers, model, policy=policy)
+        rows = stream.score_table(source, args.out, score, progress=progress.rows)
+        progress.done()
+    print(f"scored {rows:,} customers into {args.out}")
     return 0
 
 
@@ -494,6 +547,11 @@ def _policy_campaign(args: argparse.Namespace, progress: _Progress) -> int:
         f"{decision.expected_gain:.2f} per customer on the campaign holdout"
     )
     return 0
+
+
+def _no_scheduler(args: argparse.Namespace) -> None:
+    if args.scheduler:
+        raise ChurnInputError("--scheduler goes with --engine dask; add that or leave it out.")
 
 
 def _policy(args: argparse.Namespace, progress: _Progress) -> int:
@@ -569,11 +627,30 @@ def _monitor(args: argparse.Namespace, progress: _Progress) -> int:
         economics = default_economics(artifact.holdout_data.columns, artifact.info.value_column)
         rules = decide_on_holdout(artifact, economics, Choice("max_profit")).rules
         review_by = capacity = None
-    progress(f"reading {args.data}")
     id_columns = (artifact.id_column,) if artifact.id_column else ()
-    frame = read_table(args.data, text_columns=id_columns)
-    progress(f"scoring and comparing {len(frame):,} customers with the training reference")
-    report = monitor(artifact, frame, rules, economics, review_by=review_by, capacity=capacity)
+    count = partial(
+        count_batch,
+        artifact,
+        economics=economics,
+        with_ids=capacity is not None,
+        reference=load_reference(artifact),
+    )
+    if args.engine == "dask":
+        from churn import cluster  # (Dask is imported only for this engine)
+
+        with cluster.connect(args.scheduler) as client:
+            counts = cluster.count(
+                client, artifact, economics, capacity is not None, args.data, progress.rows
+            )
+        progress.done()
+    else:
+        _no_scheduler(args)
+        source = stream.TableChunks(args.data, text_columns=id_columns)
+        counts = stream.count_table(source, count, BatchCounts.combine, progress=progress.rows)
+        progress.done()
+    report = report_from_counts(
+        artifact, counts, rules, economics, review_by=review_by, capacity=capacity
+    )
     result = report.to_dict()
     if args.out:
         try:

@@ -64,10 +64,13 @@ __all__ = [
     "SIGNIFICANT",
     "STATUSES",
     "Drift",
+    "DriftCounts",
     "build_reference",
     "category_shares",
     "check_reference",
     "compare",
+    "compare_counts",
+    "count_batch",
     "load_reference",
     "no_change_psi",
     "numeric_edges",
@@ -356,21 +359,102 @@ class Drift:
     rows: int
 
 
+@dataclass
+class DriftCounts:
+    """What :func:`compare` needs from a batch, as counts that add up over parts of it.
+
+    ``rows`` is the number of customers; ``numeric`` maps a numeric feature to its counts
+    per reference bin (an integer array) and its missing count; ``categories`` maps a
+    category or boolean feature to its counts per value (missing under :data:`MISSING`);
+    ``score`` holds the churn probability's counts per reference bin. Counting a table in
+    parts and adding the parts (:meth:`combine`) gives the counts of the whole table, so a
+    batch of any size is compared chunk by chunk, or partition by partition on a cluster,
+    with exactly the result of comparing it at once.
+    """
+
+    rows: int
+    numeric: dict[str, tuple[np.ndarray, int]]
+    categories: dict[str, pd.Series]
+    score: np.ndarray
+
+    @classmethod
+    def combine(cls, parts: list[DriftCounts]) -> DriftCounts:
+        """The counts of the parts' rows together (``parts`` not empty)."""
+        first = parts[0]
+        numeric = {
+            c: (
+                np.sum([p.numeric[c][0] for p in parts], axis=0),
+                sum(p.numeric[c][1] for p in parts),
+            )
+            for c in first.numeric
+        }
+        categories = {}
+        for column, counts in first.categories.items():
+            total = counts
+            for part in parts[1:]:
+                total = total.add(part.categories[column], fill_value=0)
+            categories[column] = total
+        return cls(
+            rows=sum(p.rows for p in parts),
+            numeric=numeric,
+            categories=categories,
+            score=np.sum([p.score for p in parts], axis=0),
+        )
+
+
+def _bin_counts(values: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, int]:
+    """Counts of the finite values in each bin of :func:`numeric_shares`, and the rest."""
+    missing = ~np.isfinite(values)
+    index = np.searchsorted(edges, values[~missing], side="left")
+    return np.bincount(index, minlength=edges.size + 1), int(missing.sum())
+
+
+def count_batch(
+    reference: dict[str, Any], spec: FeatureSpec, frame: pd.DataFrame, p: np.ndarray
+) -> DriftCounts:
+    """The :class:`DriftCounts` of a batch (its feature columns and churn probabilities)."""
+    spec.check_columns(frame)
+    numeric, categories = {}, {}
+    for column in spec.columns:
+        ref = reference["features"][column]
+        if ref["kind"] == "numeric":
+            edges = np.asarray(ref["edges"], dtype=float)
+            numeric[column] = _bin_counts(spec.column_values(frame, column), edges)
+        elif spec.kinds[column] == "boolean":
+            categories[column] = _boolean_counts(spec.column_values(frame, column))
+        else:
+            categories[column] = _text_counts(frame[column])
+    edges = np.asarray(reference["score"]["edges"], dtype=float)
+    score, _ = _bin_counts(np.asarray(p, dtype=float), edges)
+    return DriftCounts(len(frame), numeric, categories, score)
+
+
+def _category_shares(counts: pd.Series, boolean: bool) -> tuple[pd.Series, float]:
+    """Shares of each value (most frequent first, booleans as False, True) and missing."""
+    if not boolean:  # the order of _text_counts, also after adding parts
+        counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+    n = max(float(counts.sum()), 1.0)
+    missing = float(counts.get(MISSING, 0.0)) / n
+    return counts.drop(MISSING, errors="ignore") / n, missing
+
+
 def _compare_feature(
-    spec: FeatureSpec, frame: pd.DataFrame, column: str, ref: dict[str, Any], n_reference: int
+    spec: FeatureSpec, counts: DriftCounts, column: str, ref: dict[str, Any], n_reference: int
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     kind = ref["kind"]
     new_categories: list[tuple[str, float]] = []
     if kind == "numeric":
         edges = np.asarray(ref["edges"], dtype=float)
-        shares, missing = numeric_shares(spec.column_values(frame, column), edges)
+        binned, n_missing = counts.numeric[column]
+        n = max(counts.rows, 1)
+        shares, missing = binned.astype(float) / n, float(n_missing) / n
         labels = [*numeric_labels(edges), MISSING]
         ref_shares = np.asarray(ref["shares"], dtype=float)
         psi_ref, psi_new = np.r_[ref_shares, ref["missing"]], np.r_[shares, missing]
         shown_ref, shown_new = psi_ref, psi_new
         new_share = 0.0
     else:
-        named, missing = category_shares(spec, frame, column)
+        named, missing = _category_shares(counts.categories[column], kind == "boolean")
         known = pd.Index(ref["categories"], dtype=object)
         shares = named.reindex(known, fill_value=0.0).to_numpy(dtype=float)
         unseen = named[~named.index.isin(known)]
@@ -408,7 +492,7 @@ def _compare_feature(
         value, chance, p_value, status = raw, np.nan, np.nan, psi_status(raw)
     else:
         judged = psi(judged_ref, judged_new)
-        draws = no_change_psi(judged_ref, judged_new, n_reference, len(frame))
+        draws = no_change_psi(judged_ref, judged_new, n_reference, counts.rows)
         chance = float(draws.mean())
         p_value = float((1 + np.count_nonzero(draws >= judged)) / (1 + draws.size))
         value = max(judged - chance, 0.0)
@@ -450,14 +534,21 @@ def compare(
     spec : the model's feature spec.
     frame : the batch, one row per customer; extra columns are ignored.
     p : the model's churn probability for each row, in [0, 1].
+
+    The same as :func:`compare_counts` on :func:`count_batch`: one implementation for a
+    batch in memory and one counted in parts.
     """
-    spec.check_columns(frame)
-    if len(frame) == 0:
+    return compare_counts(reference, spec, count_batch(reference, spec, frame, p))
+
+
+def compare_counts(reference: dict[str, Any], spec: FeatureSpec, counts: DriftCounts) -> Drift:
+    """Compare a batch, given by its :class:`DriftCounts`, with the reference."""
+    if counts.rows == 0:
         raise ChurnInputError("The batch has no rows; give a file with customers to monitor.")
     rows, tables = [], []
     for column in spec.columns:
         row, table = _compare_feature(
-            spec, frame, column, reference["features"][column], int(reference["rows"])
+            spec, counts, column, reference["features"][column], int(reference["rows"])
         )
         rows.append(row)
         tables.append(table)
@@ -465,7 +556,7 @@ def compare(
     features = features.reset_index(drop=True)
     score = reference["score"]
     edges = np.asarray(score["edges"], dtype=float)
-    shares, _ = numeric_shares(np.asarray(p, dtype=float), edges)
+    shares = counts.score.astype(float) / max(counts.rows, 1)
     score_psi = psi(score["shares"], shares)
     tables.append(
         pd.DataFrame(
@@ -485,5 +576,5 @@ def compare(
         score_psi=score_psi,
         score_status=score_status,
         status=worst_status([score_status, *features["status"]]),
-        rows=len(frame),
+        rows=counts.rows,
     )

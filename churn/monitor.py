@@ -17,6 +17,12 @@ Three questions, each answered from the model artifact and the batch alone:
 * **Staleness.** The model's age and the review date (the policy's ``review_by``, or 90
   days after training without a policy).
 
+A batch of any size is monitored in parts (chunks of a file, partitions on a cluster):
+:func:`count_batch` counts each part (:class:`BatchCounts`: counts per bin and category,
+and the per-customer probability, value and outcome), :meth:`BatchCounts.combine` adds them
+up in order and :func:`report_from_counts` writes the report, which is exactly the report of
+the whole batch at once; :func:`monitor` is the same path for a batch in memory.
+
 Rows with no value in any of the model's columns (the rows
 :func:`churn.training.score_frame` leaves unscored) say nothing about the customers: they
 are left out of the drift and of every estimate, and the report counts them
@@ -41,9 +47,11 @@ from churn.artifact import Artifact
 from churn.drift import (
     MODERATE,
     Drift,
-    compare,
+    DriftCounts,
+    compare_counts,
     load_reference,
 )
+from churn.drift import count_batch as drift_counts
 from churn.economics import Economics
 from churn.errors import ChurnInputError
 from churn.formatting import json_ready, short_number
@@ -54,13 +62,18 @@ from churn.targeting import PolicyRule
 from churn.training import no_model_values
 
 __all__ = [
+    "BatchCounts",
+    "LabelCounts",
     "MonitorReport",
     "banner_messages",
     "batch_labels",
     "calibration_deciles",
     "churn_probability",
+    "count_batch",
+    "count_labels",
     "headline",
     "monitor",
+    "report_from_counts",
     "staleness",
 ]
 
@@ -120,14 +133,53 @@ def calibration_deciles(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> pd.Da
     )
 
 
-def batch_labels(frame: pd.DataFrame, target: str, positive_label: str) -> np.ndarray | None:
-    """The batch's outcomes as 1 (churned), 0 or NaN (no label), or ``None`` without a target.
+@dataclass
+class LabelCounts:
+    """A batch's outcomes in a form that adds up over parts of it (see :func:`batch_labels`).
 
-    ``positive_label`` is the value meaning churned (the artifact's ``info``). A label that
-    is neither it nor one other value is refused.
+    ``y`` is 1 (churned), 0 or NaN per row, or ``None`` when the batch has no target column;
+    ``present`` whether any row has a label; ``others`` the distinct labels other than the
+    churned one (at most three kept: two or more is an error) and ``shown`` the ten
+    smallest distinct labels (as ``(sort key, text)``), for the error's sentence.
     """
-    if target not in frame.columns or frame[target].isna().all():
-        return None
+
+    y: np.ndarray | None
+    present: bool = False
+    others: frozenset = frozenset()
+    shown: tuple = ()
+
+    @classmethod
+    def combine(cls, parts: list[LabelCounts], rows: list[int]) -> LabelCounts:
+        """The outcomes of the parts' rows together, in order (``rows``: each part's rows,
+        for a part without the target column)."""
+        if all(part.y is None for part in parts):
+            return cls(None)
+        y = np.concatenate(
+            [np.full(n, np.nan) if p.y is None else p.y for p, n in zip(parts, rows, strict=True)]
+        )
+        others = frozenset().union(*(p.others for p in parts))
+        shown = tuple(sorted(set().union(*(p.shown for p in parts)))[:10])
+        return cls(y, any(p.present for p in parts), frozenset(sorted(others)[:3]), shown)
+
+    def labels(self, target: str, positive_label: str) -> np.ndarray | None:
+        """What :func:`batch_labels` returns for these rows (raises as it does)."""
+        if self.y is None or not self.present:
+            return None
+        if len(self.others) > 1:
+            shown = [text for _, text in self.shown]
+            raise ChurnInputError(
+                f"The batch's '{target}' column has the values {', '.join(shown)}; it "
+                f"should hold only '{positive_label}' (churned) and one other value, or be "
+                "left out."
+            )
+        return self.y
+
+
+def count_labels(frame: pd.DataFrame, target: str, positive_label: str) -> LabelCounts:
+    """The :class:`LabelCounts` of ``frame`` (``y`` all NaN when the target is absent
+    but other parts may have it: see :meth:`LabelCounts.combine`)."""
+    if target not in frame.columns:
+        return LabelCounts(None)
     series = frame[target]
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = series.to_numpy(dtype=float, na_value=np.nan)
@@ -136,21 +188,28 @@ def batch_labels(frame: pd.DataFrame, target: str, positive_label: str) -> np.nd
         except ValueError:
             positive = math.nan
         is_positive = values == positive
-        others = np.unique(values[~np.isnan(values) & ~is_positive])
-        shown = [short_number(v) for v in np.unique(values[~np.isnan(values)])[:10]]
+        distinct = np.unique(values[~np.isnan(values)])
+        others = np.unique(values[~np.isnan(values) & ~is_positive])[:3]
+        shown = [(v, short_number(v)) for v in distinct[:10]]
     else:
         text = series.astype("string").str.strip().str.lower()
         text = text.mask(text == "")
         values = np.where(text.isna().to_numpy(), np.nan, 0.0)
         is_positive = (text == positive_label.lower()).to_numpy(dtype=bool, na_value=False)
-        others = text[~is_positive].dropna().unique()
-        shown = sorted(text.dropna().unique())[:10]
-    if len(others) > 1:
-        raise ChurnInputError(
-            f"The batch's '{target}' column has the values {', '.join(map(str, shown))}; it "
-            f"should hold only '{positive_label}' (churned) and one other value, or be left out."
-        )
-    return np.where(np.isnan(values), np.nan, is_positive.astype(float))
+        others = sorted(text[~is_positive].dropna().unique())[:3]
+        shown = [(v, v) for v in sorted(text.dropna().unique())[:10]]
+    y = np.where(np.isnan(values), np.nan, is_positive.astype(float))
+    present = bool(series.notna().any())
+    return LabelCounts(y, present, frozenset(others), tuple(shown))
+
+
+def batch_labels(frame: pd.DataFrame, target: str, positive_label: str) -> np.ndarray | None:
+    """The batch's outcomes as 1 (churned), 0 or NaN (no label), or ``None`` without a target.
+
+    ``positive_label`` is the value meaning churned (the artifact's ``info``). A label that
+    is neither it nor one other value is refused.
+    """
+    return count_labels(frame, target, positive_label).labels(target, positive_label)
 
 
 # -------------------------------------------------------------------------- staleness
@@ -308,6 +367,98 @@ def churn_probability(model: ChurnModel, frame: pd.DataFrame) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty(0)
 
 
+@dataclass
+class BatchCounts:
+    """What :func:`monitor` needs from a batch, in parts that add up (:meth:`combine`).
+
+    Counted per chunk of a file, or per partition on a cluster, and combined, they give
+    exactly the report of the whole batch at once: the drift's counts per bin and
+    category are integers, and the per-customer figures the estimates need (the churn
+    probability, the value, the outcome and, for a policy with a capacity, the id that
+    breaks ties in its ranking) are kept in row order, 8 bytes a customer each (the
+    calibration deciles and the capacity's ranking need every customer at once).
+    ``rows_left_out`` counts the rows with no value in any model column (or no
+    probability), which are left out of everything else.
+    """
+
+    drift: DriftCounts
+    p: np.ndarray
+    value: np.ndarray | None
+    labels: LabelCounts
+    ids: pd.Series | None
+    rows_left_out: int
+
+    @property
+    def rows(self) -> int:
+        """Rows of the batch, those left out included."""
+        return self.drift.rows + self.rows_left_out
+
+    @classmethod
+    def combine(cls, parts: Sequence[BatchCounts]) -> BatchCounts:
+        """The counts of the parts' rows together, in the parts' order (not empty)."""
+        parts = list(parts)
+        if len(parts) == 1:
+            return parts[0]
+        ids = [p.ids for p in parts if p.ids is not None]
+        return cls(
+            drift=DriftCounts.combine([p.drift for p in parts]),
+            p=np.concatenate([p.p for p in parts]),
+            value=None
+            if any(p.value is None for p in parts)
+            else np.concatenate([p.value for p in parts]),
+            labels=LabelCounts.combine([p.labels for p in parts], [p.drift.rows for p in parts]),
+            ids=pd.concat(ids, ignore_index=True) if len(ids) == len(parts) else None,
+            rows_left_out=sum(p.rows_left_out for p in parts),
+        )
+
+
+def count_batch(
+    artifact: Artifact,
+    frame: pd.DataFrame,
+    economics: Economics,
+    *,
+    p: np.ndarray | None = None,
+    with_ids: bool = False,
+    reference: dict[str, Any] | None = None,
+) -> BatchCounts:
+    """The :class:`BatchCounts` of ``frame`` (all of a batch, or a part of it).
+
+    ``p`` as in :func:`monitor`; ``with_ids`` keeps the ids (a policy with a capacity ranks
+    by them); ``reference`` the artifact's training reference, when already loaded.
+    """
+    reference = load_reference(artifact) if reference is None else reference
+    spec = artifact.model.spec_
+    spec.check_columns(frame)
+    frame = artifact.preparation.apply(frame)[0]  # text numbers and dates, as in training
+    left_out = no_model_values(frame[spec.columns])
+    if p is not None:
+        p = np.asarray(p, dtype=float)
+        if p.shape != (len(frame),):
+            raise ChurnInputError("There must be one churn probability per customer of the batch.")
+        left_out |= np.isnan(p)
+    if left_out.any():
+        frame = frame[~left_out].reset_index(drop=True)
+        p = None if p is None else p[~left_out]
+    if p is None:
+        p = churn_probability(artifact.model, frame)
+    value = None
+    column = economics.value_column
+    if column is not None and column in frame.columns:
+        value = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    id_column = artifact.id_column
+    ids = None
+    if with_ids and id_column and id_column in frame.columns:
+        ids = frame[id_column].reset_index(drop=True)
+    return BatchCounts(
+        drift=drift_counts(reference, spec, frame, p),
+        p=p,
+        value=value,
+        labels=count_labels(frame, artifact.target, artifact.info.positive_label),
+        ids=ids,
+        rows_left_out=int(left_out.sum()),
+    )
+
+
 def monitor(
     artifact: Artifact,
     frame: pd.DataFrame,
@@ -335,38 +486,47 @@ def monitor(
     capacity : the policy's capacity (a policy file's, or ``Decision.capacity``), applied
         as scoring applies it.
 
+    The report is :func:`report_from_counts` of :func:`count_batch`: a batch read in
+    chunks (:mod:`churn.stream`) or on a cluster gives exactly this report.
+
     Raises
     ------
     ChurnInputError
         A model column missing from the batch, or no row of the batch that can be scored.
     """
-    reference = load_reference(artifact)
-    spec = artifact.model.spec_
-    spec.check_columns(frame)
-    frame = artifact.preparation.apply(frame)[0]  # text numbers and dates, as in training
-    left_out = no_model_values(frame[spec.columns])
-    if p is not None:
-        p = np.asarray(p, dtype=float)
-        if p.shape != (len(frame),):
-            raise ChurnInputError("There must be one churn probability per customer of the batch.")
-        left_out |= np.isnan(p)
-    if len(frame) and left_out.all():
+    counts = count_batch(artifact, frame, economics, p=p, with_ids=capacity is not None)
+    return report_from_counts(
+        artifact, counts, rules, economics, review_by=review_by, today=today, capacity=capacity
+    )
+
+
+def report_from_counts(
+    artifact: Artifact,
+    counts: BatchCounts,
+    rules: Sequence[PolicyRule],
+    economics: Economics,
+    *,
+    review_by: str | None = None,
+    today: date | None = None,
+    capacity: targeting.Capacity | None = None,
+) -> MonitorReport:
+    """The :class:`MonitorReport` of a batch from its (combined) :class:`BatchCounts`;
+    the parameters as in :func:`monitor`."""
+    if counts.rows and counts.drift.rows == 0:
         raise ChurnInputError(
-            f"None of the {len(frame):,} rows of the batch has a value in any of the model's "
+            f"None of the {counts.rows:,} rows of the batch has a value in any of the model's "
             "columns, so there is nothing to monitor; check that the file is a customer table "
             "with the columns the model was trained on."
         )
-    if left_out.any():
-        frame = frame[~left_out].reset_index(drop=True)
-        p = None if p is None else p[~left_out]
-    if p is None:
-        p = churn_probability(artifact.model, frame)
-    drift = compare(reference, spec, frame, p)
-    y = batch_labels(frame, artifact.target, artifact.info.positive_label)
-    value = economics.customer_value(frame, len(frame))
-    id_column = artifact.id_column
-    ids = frame[id_column].to_numpy() if id_column and id_column in frame.columns else None
-    ahead = targeting.outlook(p, value, rules, economics, y, capacity=capacity, ids=ids)
+    reference = load_reference(artifact)
+    spec = artifact.model.spec_
+    drift = compare_counts(reference, spec, counts.drift)
+    p = counts.p
+    y = counts.labels.labels(artifact.target, artifact.info.positive_label)
+    column = economics.value_column
+    values = None if counts.value is None else pd.DataFrame({column: counts.value})
+    value = economics.customer_value(values, p.size)
+    ahead = targeting.outlook(p, value, rules, economics, y, capacity=capacity, ids=counts.ids)
     performance = {
         kind: None if ahead[kind] is None else {k: ahead[kind][k] for k in PERFORMANCE_KEYS}
         for kind in ("estimated", "realised")
@@ -382,7 +542,7 @@ def monitor(
         model_fingerprint=artifact.fingerprint,
         reference_rows=int(reference["rows"]),
         rules=list(rules),
-        rows_left_out=int(left_out.sum()),
+        rows_left_out=counts.rows_left_out,
     )
 
 

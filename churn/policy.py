@@ -605,7 +605,7 @@ def apply_policy(
     value = economics = ids = None
     if capacity is not None:
         if customers is not None and id_column is not None and id_column in customers.columns:
-            ids = customers[id_column].to_numpy()
+            ids = customers[id_column].array  # (not objects: a big batch's ids stay compact)
         if capacity.ranking == "expected_value":
             economics = Economics.from_dict(policy["economics"])
             value = _values_to_rank(economics, customers, p)

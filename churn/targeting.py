@@ -309,7 +309,8 @@ def _ids_at(ids: Any, rows: np.ndarray) -> pd.Series:
     if isinstance(ids, pd.Series | pd.Index | pd.api.extensions.ExtensionArray):
         taken = pd.Series(ids[rows] if not isinstance(ids, pd.Series) else ids.iloc[rows])
         return taken.reset_index(drop=True).astype("string")
-    return pd.Series(np.asarray(ids, dtype=object)[rows], dtype="string")
+    taken = np.asarray(ids)[rows]  # index first: only these become objects
+    return pd.Series(taken.astype(object), dtype="string")
 
 
 class RankedCustomers:

@@ -780,11 +780,12 @@ def test_unexpected_failure_is_one_line_with_exit_1(
         raise RuntimeError("disk on fire")
 
     monkeypatch.delenv("CHURN_DEBUG", raising=False)
-    monkeypatch.setattr("churn.cli.score_frame", boom)
+    monkeypatch.setattr("churn.training.score_frame", boom)
     code, out, err = run(
         capsys, "score", "--model", cli_model, "--data", NEW_BATCH, "--out", work / "boom.csv"
     )
     assert out == ""
+    assert not (work / "boom.csv").exists() and not list(work.glob(".boom.csv.*"))
     line = one_error_line(code, err, expected_code=1)
     assert "unexpected failure (RuntimeError: disk on fire)" in line
     assert "CHURN_DEBUG" in line
