@@ -513,13 +513,14 @@ def _review_part(artifact: Artifact, policy: dict[str, Any], today: date) -> str
         f"was due on <strong>{_e(stale['review_by'])}</strong>: it is overdue"
         if stale["overdue"]
         else f"is due by <strong>{_e(stale['review_by'])}</strong>, in "
-        f"{_num('days_to_review', stale['days_to_review'])} days"
+        f"{_num('days_to_review', stale['days_to_review'])} "
+        f"{'day' if stale['days_to_review'] == 1 else 'days'}"
     )
     return "<h3>Age and review date</h3>" + _box(
         "warn" if stale["overdue"] else "note",
         f"<p>The model is {_num('age_days', stale['age_days'])} "
-        f"days old. The review of this policy {when}: check it against fresh outcomes, "
-        "retrain the model and export the policy again.</p>",
+        f"{'day' if stale['age_days'] == 1 else 'days'} old. The review of this policy {when}: "
+        "check it against fresh outcomes, retrain the model and export the policy again.</p>",
     )
 
 
