@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -407,13 +408,23 @@ def score_table(
         if ranked is not None:
             ranked.reset()
         try:
-            with step:
-                for chunk in source:
+            with step, ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(1) as writer:
+                # reading the next chunk and writing the last one overlap the scoring (the
+                # file readers and writers release the GIL); one of each at a time, in order
+                written: Future | None = None
+                chunks = iter(source)
+                coming = reader.submit(next, chunks, None)
+                while (chunk := coming.result()) is not None:
+                    coming = reader.submit(next, chunks, None)
                     scored = score(chunk)
                     if ranked is not None:
                         ranked.collect(chunk, scored)
-                    step.write(scored)
+                    if written is not None:
+                        written.result()
+                    written = writer.submit(step.write, scored)
                     progress(source.rows_read, source.total_rows)
+                if written is not None:
+                    written.result()
                 if step.rows == 0:  # (a header-only source raised already)
                     raise ChurnInputError(f"{source.path.name} has no rows to score.")
                 step.commit()
