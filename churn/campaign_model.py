@@ -83,7 +83,7 @@ from churn.checks import ColumnMapping, Preparation, check_data
 from churn.errors import ChurnInputError
 from churn.formatting import json_ready
 from churn.model import damaged_file
-from churn.training import HOLDOUT_SIZE, no_model_values
+from churn.training import HOLDOUT_SIZE, score_rows
 from churn.uplift import (
     BUDGETS,
     UPLIFT_COLUMNS,
@@ -566,31 +566,11 @@ def score_campaign_frame(model: CampaignModel, frame: pd.DataFrame) -> pd.DataFr
     is left empty, and ``score_note`` says why; unreadable cells are scored as missing and
     counted in the note.
     """
-    id_column = model.id_column
-    if id_column is not None and id_column not in frame.columns:
-        raise ChurnInputError(
-            f"The data has no '{id_column}' column, which the model was trained with; add it "
-            "so that every score can be matched to its customer."
-        )
-    spec = model.uplift.spec_
-    spec.check_columns(frame)
-    prepared, unreadable = model.preparation.apply(frame)
-    empty = no_model_values(prepared[spec.columns])
-    scored = model.uplift.predict_frame(prepared).reset_index(drop=True)
-    if empty.any():
-        scored.loc[empty, list(UPLIFT_COLUMNS)] = np.nan
-    note = np.full(len(frame), "", dtype=object)
-    bad = unreadable > 0
-    note[bad] = [
-        f"{k} value(s) could not be read and were scored as missing" for k in unreadable[bad]
-    ]
-    note[empty] = "not scored: no value in any of the model's columns"
-    if id_column is not None:
-        no_id = frame[id_column].isna().to_numpy()
-        note[no_id & ~empty] = [
-            "no customer id" + (f"; {n}" if n else "") for n in note[no_id & ~empty]
-        ]
-    scored["score_note"] = pd.array(note, dtype="str")
-    if id_column is not None:
-        scored.insert(0, id_column, frame[id_column].reset_index(drop=True))
-    return scored
+    return score_rows(
+        frame,
+        model.id_column,
+        model.uplift.spec_,
+        model.preparation,
+        model.uplift.predict_frame,
+        UPLIFT_COLUMNS,
+    )

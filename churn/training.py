@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "no_model_values",
     "sample_sentence",
     "score_frame",
+    "score_rows",
     "scored_customers",
     "stratified_sample",
     "train",
@@ -331,19 +332,40 @@ def score_frame(artifact: Artifact, frame: pd.DataFrame) -> pd.DataFrame:
     empty and ``score_note`` says why; rows with unreadable cells are scored with those
     cells as missing, and the note says how many.
     """
-    id_column = artifact.id_column
+    return score_rows(
+        frame,
+        artifact.id_column,
+        artifact.model.spec_,
+        artifact.preparation,
+        artifact.model.predict_frame,
+        SCORE_COLUMNS,
+    )
+
+
+def score_rows(
+    frame: pd.DataFrame,
+    id_column: str | None,
+    spec: Any,
+    preparation: Any,
+    predict_frame: Callable[[pd.DataFrame], pd.DataFrame],
+    score_columns: Sequence[str],
+) -> pd.DataFrame:
+    """The row accounting every model's scoring shares (churn and campaign models): one row
+    per input row, in input order, with the id (if any), what ``predict_frame`` gives the
+    prepared rows, and ``score_note``. Rows with no value in any of ``spec``'s columns get
+    empty ``score_columns``; unreadable cells are scored as missing and counted in the note.
+    """
     if id_column is not None and id_column not in frame.columns:
         raise ChurnInputError(
             f"The data has no '{id_column}' column, which the model was trained with; add it "
             "so that every score can be matched to its customer."
         )
-    artifact.model.spec_.check_columns(frame)
-    prepared, unreadable = artifact.preparation.apply(frame)
-    columns = artifact.model.spec_.columns
-    empty = no_model_values(prepared[columns])
-    scored = artifact.model.predict_frame(prepared).reset_index(drop=True)
+    spec.check_columns(frame)
+    prepared, unreadable = preparation.apply(frame)
+    empty = no_model_values(prepared[spec.columns])
+    scored = predict_frame(prepared).reset_index(drop=True)
     if empty.any():
-        scored.loc[empty, list(SCORE_COLUMNS)] = np.nan
+        scored.loc[empty, list(score_columns)] = np.nan
     note = np.full(len(frame), "", dtype=object)
     bad = unreadable > 0
     note[bad] = [
