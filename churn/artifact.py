@@ -404,42 +404,7 @@ def load_artifact(directory: str | Path) -> Artifact:
         changed after training, or damaged or not a model file (named in the sentence).
     """
     directory = Path(directory)
-    manifest_path = directory / "manifest.json"
-    if not manifest_path.exists():
-        raise ChurnInputError(
-            f"{directory} is not a model directory (no manifest.json); train one with "
-            "'python -m churn train'."
-        )
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if not isinstance(manifest.get("files"), dict) or not isinstance(
-            manifest.get("fingerprint"), str
-        ):
-            raise ValueError("wrong shape")
-        if not all(_plain_name(name) for name in manifest["files"]):
-            raise ValueError("a file outside the directory")
-    except (ValueError, UnicodeDecodeError, AttributeError):
-        raise ChurnInputError(f"{manifest_path} is damaged; train the model again.") from None
-    cache: dict[str, str] = {}
-
-    def read(name: str) -> str:
-        if name not in cache:
-            path = directory / name
-            if name not in manifest["files"] or not path.exists():
-                raise ChurnInputError(f"The model in {directory} is missing {name}; train again.")
-            with damaged_file(name, directory):  # not text: not a file this tool wrote
-                try:
-                    text = path.read_text(encoding="utf-8")
-                except OSError as exc:
-                    raise ChurnInputError(
-                        f"Cannot read {name} in {directory} ({exc.strerror or exc})."
-                    ) from None
-            if _sha(text) != manifest["files"][name]:
-                raise ChurnInputError(
-                    f"{name} in {directory} was changed after training; train the model again."
-                )
-            cache[name] = text
-        return cache[name]
+    manifest, read = read_model_directory(directory)
 
     def read_json(name: str) -> dict[str, Any]:
         with damaged_file(name, directory):
@@ -448,8 +413,6 @@ def load_artifact(directory: str | Path) -> Artifact:
                 raise ValueError(f"{name} is not a JSON object")
             return data
 
-    if fingerprint_of(manifest["files"]) != manifest["fingerprint"]:
-        raise ChurnInputError(f"The manifest of {directory} is inconsistent; train again.")
     if "campaign.json" in manifest["files"] and "info.json" not in manifest["files"]:
         raise ChurnInputError(
             f"{directory} holds a campaign model (uplift), not a churn model; use it with "
