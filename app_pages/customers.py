@@ -256,7 +256,11 @@ if by_uplift:
         "**Expected value** is what the contact is worth for one customer, on average, in "
         "money: uplift × customer value − contact cost − (1 − churn probability if contacted) "
         "× incentive. **Churn probability** and **If contacted** are the campaign model's, "
-        "without and with the contact; customers without an action count 0."
+        "without and with the contact; customers without an action count 0. The uplift "
+        "interval shows how much the fit varies, not its bias: the model pulls large effects "
+        "towards the campaign's average (on the sample's generator it under-states both the "
+        "customers an offer keeps best and those it drives away), so trust the order of the "
+        "list more than one customer's interval."
     )
 else:
     st.caption(
