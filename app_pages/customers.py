@@ -76,6 +76,32 @@ def _action_list(
     )
 
 
+def _capacity_cut(capacity, contacted: int) -> None:
+    """Where the team's capacity cuts the list, as `score --policy` cuts it."""
+    st.info(
+        f"The team's capacity ({capacity.sentence()}) cuts the list at "
+        f"**{contacted:,} customers**: everyone after them gets no action, as "
+        "`score --policy` does.",
+        icon=":material/content_cut:",
+    )
+
+
+def _action_metrics(summary: pd.DataFrame) -> None:
+    """One figure per action (customers, with share and expected value) and the total."""
+    columns = st.columns(len(summary) + 1)
+    for column, row in zip(columns, summary.itertuples(index=False), strict=False):
+        column.metric(
+            action_label(row.action),
+            f"{row.customers:,}",
+            help=f"{percent(row.share)} of the customers; expected value "
+            f"{money(row.expected_value)}",
+            border=True,
+        )
+    columns[-1].metric(
+        "Total expected value", money(float(summary["expected_value"].sum())), border=True
+    )
+
+
 #: Customers shown at a time from a scored base (the list itself is never built whole).
 PAGE_SIZE = 1_000
 
@@ -93,24 +119,8 @@ def _scored_base_list(scored, decision, economics) -> None:
     )
     if decision.capacity is not None:
         contacted = int(summary.loc[summary["action"] != DEFAULT_ACTION, "customers"].sum())
-        st.info(
-            f"The team's capacity ({decision.capacity.sentence()}) cuts the list at "
-            f"**{contacted:,} customers**: everyone after them gets no action, as "
-            "`score --policy` does.",
-            icon=":material/content_cut:",
-        )
-    columns = st.columns(len(summary) + 1)
-    for column, row in zip(columns, summary.itertuples(index=False), strict=False):
-        column.metric(
-            action_label(row.action),
-            f"{row.customers:,}",
-            help=f"{percent(row.share)} of the customers; expected value "
-            f"{money(row.expected_value)}",
-            border=True,
-        )
-    columns[-1].metric(
-        "Total expected value", money(float(summary["expected_value"].sum())), border=True
-    )
+        _capacity_cut(decision.capacity, contacted)
+    _action_metrics(summary)
     pages = max(1, -(-scored.customers // PAGE_SIZE))
     number = st.number_input(
         f"Page (of {pages:,}; {PAGE_SIZE:,} customers a page)",
@@ -225,25 +235,9 @@ elif "uplift" in table.columns:
         f"{percent(current_campaign_model().uplift.confidence, 0)} interval."
     )
 if decision.capacity is not None and not by_uplift:
-    contacted_n = int((table["action"] != DEFAULT_ACTION).sum())
-    st.info(
-        f"The team's capacity ({decision.capacity.sentence()}) cuts the "
-        f"list at **{contacted_n:,} customers**: everyone after them gets no action, as "
-        "`score --policy` does.",
-        icon=":material/content_cut:",
-    )
+    _capacity_cut(decision.capacity, int((table["action"] != DEFAULT_ACTION).sum()))
 
-columns = st.columns(len(summary) + 1)
-for column, row in zip(columns, summary.itertuples(index=False), strict=False):
-    column.metric(
-        action_label(row.action),
-        f"{row.customers:,}",
-        help=f"{percent(row.share)} of the customers; expected value {money(row.expected_value)}",
-        border=True,
-    )
-columns[-1].metric(
-    "Total expected value", money(float(summary["expected_value"].sum())), border=True
-)
+_action_metrics(summary)
 explained = current_explanation()
 if explained.sampled and not by_uplift:
     st.caption(

@@ -143,15 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--id", dest="id_column", help="customer id column (kept out of the features)")
     k.add_argument("--out", required=True, help="campaign model directory to write")
     k.add_argument("--seed", type=int, default=0, help="seed of the split and model (default 0)")
-    k.add_argument(
-        "--exclude", action="append", default=[], help="column to leave out of the features"
-    )
-    k.add_argument(
-        "--keep",
-        action="append",
-        default=[],
-        help="column the checks would leave out (id-like, leak, ...) to use anyway",
-    )
+    _feature_flags(k)
 
     c = sub.add_parser(
         "check", parents=[common], help="run the data checks only: print the report, no training"
@@ -260,6 +252,19 @@ def _engine_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _feature_flags(parser: argparse.ArgumentParser) -> None:
+    """--exclude and --keep: the columns the checks leave in or out (train, check, campaign)."""
+    parser.add_argument(
+        "--exclude", action="append", default=[], help="column to leave out of the features"
+    )
+    parser.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        help="column the checks would leave out (id-like, leak, ...) to use anyway",
+    )
+
+
 def _mapping_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--value-column", help="numeric column with each customer's value")
     segments = parser.add_mutually_exclusive_group()
@@ -274,15 +279,7 @@ def _mapping_flags(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="no attributes for fairness checks (instead of the suggested ones)",
     )
-    parser.add_argument(
-        "--exclude", action="append", default=[], help="column to leave out of the features"
-    )
-    parser.add_argument(
-        "--keep",
-        action="append",
-        default=[],
-        help="column the checks would leave out (id-like, leak, ...) to use anyway",
-    )
+    _feature_flags(parser)
 
 
 def _mapping(args: argparse.Namespace, frame, say) -> ColumnMapping:
