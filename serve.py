@@ -2,8 +2,8 @@
 start.
 
 Streamlit runs ``app.py`` for the first time only when the first visitor's browser has
-loaded Streamlit's scripts and connected; the library's imports (pandas, scikit-learn with
-SciPy, LightGBM, Altair: about 2 s on 2 cores) then delay that visitor's first page. Here
+loaded Streamlit's scripts and connected; the imports the first page needs (pandas, Altair
+and the library: about 0.7 s on 2 cores) then delay that visitor's first page. Here
 the app is served through ``st.App`` (Streamlit's ASGI entry point, experimental in
 Streamlit 1.67), whose start-up hook imports the library in a background thread while the
 server starts and the browser loads its scripts. Everything else is ``app.py``, which
@@ -21,7 +21,7 @@ import streamlit as st
 
 
 def _import_library() -> None:
-    import app_pages.common  # noqa: F401  (what app.py imports, with the whole library)
+    import app_pages.common  # noqa: F401  (what app.py imports for the first page)
 
 
 @asynccontextmanager

@@ -12,31 +12,34 @@ import hashlib
 import inspect
 import json
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
 
 from churn.artifact import Artifact, load_artifact
-from churn.campaign import AverageEffect, Balance, average_effect, balance
-from churn.campaign import arms as campaign_arms
-from churn.campaign_model import CampaignModel, CampaignRoles, train_campaign, treated_flags
-from churn.campaign_report import uplift_on_customers, with_success_rate
 from churn.data import encode_target, read_table
 from churn.errors import ChurnInputError
-from churn.explain import Explanation, explain
 from churn.formatting import percent
 from churn.ingest import read_bytes
 from churn.monitor import MonitorReport, banner_messages, monitor
 from churn.policy import Decision, baseline_profits, decide_on_holdout
-from churn.sample import CAMPAIGN_PATH, MODEL_DIR, NEW_BATCH_PATH
+from churn.sample import CAMPAIGN_PATH, MODEL_DIR, latest_snapshot
 from churn.scenario import Scenario, default_scenario
 from churn.scored_base import ScoredBase, read_scored_base
-from churn.training import customers_to_act_on, scored_customers
-from churn.uplift_decisions import UpliftDecision, build_uplift_policy, decide_on_campaign
+from churn.training import customers_to_act_on
+
+# SHAP and the campaign's uplift model (scikit-learn, LightGBM) are imported where they are
+# used: the landing page needs neither, and importing them takes a second of a cold start.
+if TYPE_CHECKING:
+    from churn.campaign import AverageEffect, Balance
+    from churn.campaign_model import CampaignModel
+    from churn.explain import Explanation
+    from churn.uplift_decisions import UpliftDecision
 
 
 def _freeze_imported_modules() -> None:
@@ -131,7 +134,53 @@ def sample_artifact() -> Artifact:
     (:attr:`Artifact.training_scores`) are not saved and not needed: the pages act on the
     sample's latest snapshot, not on its training table.
     """
-    return load_artifact(MODEL_DIR)
+    return load_artifact(MODEL_DIR, build_model=False)  # LightGBM: when first used
+
+
+_WARM_UP: list[threading.Timer] = []
+_WARM_UP_LOCK = threading.Lock()
+#: Seconds between the first page's run and the warm-up: the browser draws the page
+#: meanwhile, and the server sends it, without a thread importing beside them.
+WARM_UP_AFTER_S = 3.0
+
+
+def warm_up(after_s: float = WARM_UP_AFTER_S) -> threading.Timer:
+    """Once per server, shortly after the first page has run: build the shared sample model
+    and import what the other pages use (LightGBM, scikit-learn, SHAP's tree algorithm) in
+    a background thread, so that the visitor's next page does not wait for them.
+
+    The landing page needs none of it (``tests/test_first_page.py``), so a cold start shows
+    it without them; a page that needs them first imports them itself. The imported modules
+    are then left out of the garbage collector's full passes, as those imported before the
+    first page were. Returns the timer (a thread).
+    """
+    with _WARM_UP_LOCK:
+        if not _WARM_UP:
+            timer = threading.Timer(after_s, _build_and_import, args=(sample_artifact(),))
+            timer.name, timer.daemon = "warm up", True
+            timer.start()
+            _WARM_UP.append(timer)
+        return _WARM_UP[0]
+
+
+def _build_and_import(artifact: Artifact) -> None:
+    import importlib
+
+    try:
+        artifact.model  # noqa: B018 (built once; a page asking meanwhile waits for it)
+    except ChurnInputError:  # a damaged model: the page that needs it says so
+        return
+    for module in (
+        "churn.training",
+        "churn.explain",
+        "churn.fairness",
+        "churn.campaign_model",
+        "churn.campaign_report",
+        "churn.uplift_decisions",
+    ):
+        importlib.import_module(module)
+    gc.collect()
+    gc.freeze()
 
 
 def current_artifact() -> Artifact:
@@ -153,7 +202,7 @@ def _scored_base(
         return customers_to_act_on(_artifact, _read_upload(_artifact, upload))
     if _is_uploaded(_artifact):
         return customers_to_act_on(_artifact, st.session_state["user_table"], training_table=True)
-    base = scored_customers(_artifact, read_table(NEW_BATCH_PATH, text_columns=("customer_id",)))
+    base = latest_snapshot(_artifact)  # scored by ``score`` already, for the sample model
     return base, {"rows": len(base), "churned": 0, "unscored": 0, "in_bag": 0}
 
 
@@ -384,6 +433,8 @@ def current_base() -> pd.DataFrame:
 
 @model_cache(show_spinner="Explaining the customers' probabilities (SHAP)...", max_entries=4)
 def _explanation(_artifact: Artifact, fingerprint: str, base: str) -> Explanation:
+    from churn.explain import explain
+
     return explain(_artifact, current_base())
 
 
@@ -613,6 +664,8 @@ def campaign_table(campaign: Campaign) -> pd.DataFrame:
 
 def _campaign_columns(roles: str, upload: tuple[str, bytes] | None):
     """The campaign's outcome (0/1), contact flags and features, checked."""
+    from churn.campaign_model import treated_flags
+
     target, positive, treatment, treated, id_column = json.loads(roles)
     frame = campaign_table(Campaign("", target, positive, treatment, treated, id_column, upload))
     missing = [c for c in (target, treatment, id_column) if c and c not in frame.columns]
@@ -628,12 +681,17 @@ def _campaign_columns(roles: str, upload: tuple[str, bytes] | None):
 def _campaign_effect(
     roles: str, upload: tuple[str, bytes] | None
 ) -> tuple[pd.DataFrame, AverageEffect]:
+    from churn.campaign import arms as campaign_arms
+    from churn.campaign import average_effect
+
     y, contacted, _ = _campaign_columns(roles, upload)
     return campaign_arms(y, contacted), average_effect(y, contacted)
 
 
 @model_cache(show_spinner="Checking that the split into arms looks random...", max_entries=8)
 def _campaign_balance(roles: str, upload: tuple[str, bytes] | None) -> Balance:
+    from churn.campaign import balance
+
     _, contacted, features = _campaign_columns(roles, upload)
     return balance(features, contacted)
 
@@ -660,6 +718,8 @@ def campaign_applies() -> bool:
 def take_measured_success(action: str) -> None:
     """Put the campaign's measured success rate into the session's economics for ``action``,
     and remember where it came from (Decide and "Did it work?" say so)."""
+    from churn.campaign_report import with_success_rate
+
     campaign = current_campaign()
     effect = current_campaign_effect()[1]
     scenario = current_scenario()
@@ -697,6 +757,8 @@ def measured_success_note(economics: Any) -> str | None:
     resource=True,
 )
 def _campaign_model(roles: str, upload: tuple[str, bytes] | None) -> CampaignModel:
+    from churn.campaign_model import CampaignRoles, train_campaign
+
     target, positive, treatment, treated, id_column = json.loads(roles)
     campaign = Campaign("", target, positive, treatment, treated, id_column, upload)
     return train_campaign(
@@ -735,6 +797,8 @@ def campaign_model_ready() -> bool:
     show_spinner="Choosing the uplift policy on the campaign's holdout...", max_entries=256
 )
 def _uplift_decision(roles: str, upload: tuple[str, bytes] | None, key: str) -> UpliftDecision:
+    from churn.uplift_decisions import decide_on_campaign
+
     scenario = Scenario.from_query(json.loads(key))
     model = _campaign_model(roles, upload)
     return decide_on_campaign(model, scenario.economics, scenario.choice, scenario.tested_action)
@@ -751,6 +815,8 @@ def current_uplift_decision() -> UpliftDecision:
 
 def current_uplift_policy(created_at: datetime | None = None) -> dict:
     """The session's uplift policy as the version-3 document ``score --policy`` applies."""
+    from churn.uplift_decisions import build_uplift_policy
+
     model = current_campaign_model()
     return build_uplift_policy(
         current_uplift_decision(), current_scenario().economics, model.fingerprint, created_at
@@ -764,6 +830,9 @@ _FIXED_TIME = datetime(2000, 1, 1, tzinfo=UTC)  # the policy's dates do not chan
 def _uplift_on_base(
     roles: str, upload: tuple[str, bytes] | None, key: str | None, base: str
 ) -> pd.DataFrame:
+    from churn.campaign_report import uplift_on_customers
+    from churn.uplift_decisions import build_uplift_policy
+
     model = _campaign_model(roles, upload)
     policy = None
     if key is not None:

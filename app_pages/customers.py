@@ -299,7 +299,7 @@ leading = [
     "customer_value",
 ]
 percent_column = {"format": "%.1f%%", "width": "small"}
-level = percent(artifact.model.confidence, 0)  # the per-customer interval's stated level
+level = percent(artifact.model_facts["confidence"], 0)  # the per-customer interval's stated level
 # Sanitised for display too: the table's own toolbar can save it as CSV. Probabilities are
 # shown as percentage points; the download keeps them in [0, 1].
 display = customers.sanitise_for_spreadsheet(shown)

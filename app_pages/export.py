@@ -300,7 +300,10 @@ st.markdown(
     f"`{MODEL_DIR}`). Scoring adds an `action` column to the churn probability and its interval."
 )
 train_cmd = export.train_command(
-    train_data, export.training_mapping(artifact), MODEL_DIR, seed=artifact.model.random_state
+    train_data,
+    export.training_mapping(artifact),
+    MODEL_DIR,
+    seed=artifact.model_facts["random_state"],
 )
 score_cmd = export.score_command(MODEL_DIR, score_data, policy_name, SCORES_PATH)
 with_app_model, with_own_model = st.tabs(["With this app's model", "With a model you train"])

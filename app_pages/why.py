@@ -48,7 +48,7 @@ act_on_uploader()  # before the base, so a snapshot can be changed whatever the 
 base = show_input_error(current_base)
 expl = show_input_error(current_explanation)
 typical = typical_customer(expl)
-level = percent(artifact.model.confidence, 0)  # the per-customer interval's stated level
+level = percent(artifact.model_facts["confidence"], 0)  # the per-customer interval's stated level
 id_column = artifact.id_column
 ids = _customer_ids(base, id_column)
 id_label = id_column or "row number"

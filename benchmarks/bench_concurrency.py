@@ -36,6 +36,7 @@ from _browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     MAIN_H1,
+    NAV_TITLES,
     ROOT,
     SCRIPT_IDLE,
     SIDEBAR_LINK,
@@ -63,8 +64,11 @@ PAGES = [
     ("Export", "Export"),
     ("Is it fair?", "Is it fair?"),
     ("Is it still working?", "Is it still working?"),
+    ("Did it work?", "Did it work?"),
     ("Use your own data", "Use your own data"),
 ]
+# every page of the sidebar, so that a new page is not left out of the click-through
+assert tuple(link for link, _ in PAGES) == NAV_TITLES, "PAGES must list every sidebar page"
 UPLOADS = {0: ("private-upload-A.csv", 1500), 1: ("private-upload-B.csv", 2500)}
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 

@@ -16,24 +16,55 @@ A past campaign with a control group (``churn.campaign_model``, ``churn.uplift``
     scores = churn.score_campaign_frame(campaign, customers)
 """
 
-from churn.artifact import Artifact, ArtifactInfo, load_artifact, save_artifact
-from churn.campaign_model import (
-    CampaignModel,
-    CampaignRoles,
-    load_campaign,
-    save_campaign,
-    score_campaign_frame,
-    train_campaign,
-)
-from churn.checks import ColumnMapping, check_data
-from churn.decisions import Choice
-from churn.economics import Action, Economics, default_economics
-from churn.errors import ChurnInputError
-from churn.model import ChurnModel
-from churn.policy import apply_policy, build_policy, decide, decide_on_holdout, load_policy
-from churn.targeting import PolicyRule
-from churn.training import score_frame, train
-from churn.uplift import UpliftModel
+import importlib
+from typing import Any
+
+#: Where each name of the package's short-hand lives. They are imported on first use
+#: (PEP 562): importing one module of the package (``churn.errors``, ``churn.report``) does
+#: not import the rest, so the app's first page needs neither scikit-learn nor LightGBM.
+_HOMES = {
+    "Action": "churn.economics",
+    "Artifact": "churn.artifact",
+    "ArtifactInfo": "churn.artifact",
+    "CampaignModel": "churn.campaign_model",
+    "CampaignRoles": "churn.campaign_model",
+    "Choice": "churn.decisions",
+    "ChurnInputError": "churn.errors",
+    "ChurnModel": "churn.model",
+    "ColumnMapping": "churn.checks",
+    "Economics": "churn.economics",
+    "PolicyRule": "churn.targeting",
+    "UpliftModel": "churn.uplift",
+    "apply_policy": "churn.policy",
+    "build_policy": "churn.policy",
+    "check_data": "churn.checks",
+    "decide": "churn.policy",
+    "decide_on_holdout": "churn.policy",
+    "default_economics": "churn.economics",
+    "load_artifact": "churn.artifact",
+    "load_campaign": "churn.campaign_model",
+    "load_policy": "churn.policy",
+    "save_artifact": "churn.artifact",
+    "save_campaign": "churn.campaign_model",
+    "score_campaign_frame": "churn.campaign_model",
+    "score_frame": "churn.training",
+    "train": "churn.training",
+    "train_campaign": "churn.campaign_model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'churn' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})
+
 
 __all__ = [
     "Action",

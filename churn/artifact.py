@@ -38,10 +38,11 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -50,8 +51,11 @@ from churn.baselines import LogisticBaseline, RuleBaseline
 from churn.checks import Preparation
 from churn.decisions import SortedGroups, presorted, sorted_groups
 from churn.drift import REFERENCE_FILE, check_reference
-from churn.errors import ChurnInputError
-from churn.model import ChurnModel, damaged_file, model_from_files, model_to_files
+from churn.errors import ChurnInputError, damaged_file
+from churn.features import FeatureSpec
+
+if TYPE_CHECKING:
+    from churn.model import ChurnModel
 
 __all__ = [
     "ARTIFACT_VERSION",
@@ -136,11 +140,70 @@ class ArtifactInfo:
         return cls(**values)
 
 
+class ModelFiles:
+    """A model's files, read and checked against the manifest, not yet built.
+
+    Building a :class:`churn.model.ChurnModel` imports LightGBM and scikit-learn (about
+    1 s on a cold start); the holdout figures, the data checks and monitoring against
+    scores already made need only the feature spec (:attr:`spec`). ``load_artifact(...,
+    build_model=False)`` keeps the files in :attr:`Artifact.model` and builds the model
+    the first time it is used (once, whichever thread asks first).
+    """
+
+    def __init__(self, texts: dict[str, str], where: str | Path) -> None:
+        self.texts, self.where = texts, str(where)
+        with damaged_file("model.json", where):
+            meta = json.loads(texts["model.json"])
+            self.spec = FeatureSpec.from_dict(meta["spec"])
+            params = meta["params"]
+        #: :attr:`Artifact.model_facts` as the files say them (``None``: build to know)
+        self.facts = None
+        if isinstance(params, dict) and {"confidence", "n_members", "random_state"} <= set(params):
+            self.facts = {
+                **{k: params[k] for k in ("confidence", "n_members", "random_state")},
+                "config": meta.get("config"),
+            }
+
+    def build(self) -> ChurnModel:
+        from churn.model import model_from_files
+
+        return model_from_files(self.texts.__getitem__, self.where)
+
+
+_BUILD_LOCK = threading.Lock()
+
+
+class _BuiltOnFirstUse:
+    """The descriptor behind :attr:`Artifact.model`: holds a model, or the
+    :class:`ModelFiles` it is built from when first read."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:  # no class-level default: the dataclass field stays required
+            raise AttributeError(self.slot[1:])
+        value = obj.__dict__[self.slot]
+        if isinstance(value, ModelFiles):
+            with _BUILD_LOCK:
+                value = obj.__dict__[self.slot]
+                if isinstance(value, ModelFiles):
+                    value = obj.__dict__[self.slot] = value.build()
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+
+
 @dataclass
 class Artifact:
-    """Everything a trained model needs to score, explain and be evaluated."""
+    """Everything a trained model needs to score, explain and be evaluated.
 
-    model: ChurnModel
+    ``model`` may be given as the :class:`ModelFiles` it is built from on first use
+    (:func:`load_artifact` with ``build_model=False``); :attr:`spec` never builds it.
+    """
+
+    model: ChurnModel = _BuiltOnFirstUse()  # type: ignore[assignment]
     logistic: LogisticBaseline
     rule: RuleBaseline
     info: ArtifactInfo
@@ -162,6 +225,28 @@ class Artifact:
     #: training table of the sampled rows, which :attr:`training_scores` are in the order
     #: of (``None``: the whole table).
     training_rows: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def spec(self) -> FeatureSpec:
+        """The model's feature spec (its columns and their kinds), without building it."""
+        value = self.__dict__["_model"]
+        return value.spec if isinstance(value, ModelFiles) else value.spec_
+
+    @property
+    def model_facts(self) -> dict[str, Any]:
+        """What the model card says of the model, without building it: ``confidence`` (the
+        per-customer interval's level), ``n_members``, ``random_state`` and ``config`` (the
+        tree shapes chosen; ``None`` for a model saved before they were chosen by CV)."""
+        value = self.__dict__["_model"]
+        if isinstance(value, ModelFiles) and value.facts is not None:
+            return value.facts
+        model = self.model
+        return {
+            "confidence": model.confidence,
+            "n_members": model.n_members,
+            "random_state": model.random_state,
+            "config": getattr(model, "config_", None),
+        }
 
     @cached_property
     def holdout_sorted(self) -> tuple[pd.DataFrame, pd.DataFrame, SortedGroups]:
@@ -187,9 +272,9 @@ class Artifact:
         """
         text = self.extra_files.get("preparation.json")
         data = {} if text is None else json.loads(text)
-        preparation = Preparation.from_dict({"features": list(self.model.spec_.columns), **data})
+        preparation = Preparation.from_dict({"features": list(self.spec.columns), **data})
         if "numbers" not in data:
-            spec, converted = self.model.spec_, {*preparation.numeric_text, *preparation.dates}
+            spec, converted = self.spec, {*preparation.numeric_text, *preparation.dates}
             value = self.info.value_column
             preparation.numbers = [
                 c
@@ -216,6 +301,8 @@ class Artifact:
 
     def files(self) -> dict[str, str]:
         """All files except the manifest, as ``{name: text}``."""
+        from churn.model import model_to_files
+
         files = model_to_files(self.model)
         files["baselines.json"] = json.dumps(
             {"logistic": self.logistic.to_dict(), "rule": self.rule.to_dict()}, indent=1
@@ -394,8 +481,12 @@ def check_version(version: Any, directory: str | Path) -> None:
         )
 
 
-def load_artifact(directory: str | Path) -> Artifact:
+def load_artifact(directory: str | Path, *, build_model: bool = True) -> Artifact:
     """Load an artifact, checking every file against the manifest and what it holds.
+
+    With ``build_model=False`` the model's files are read and checked against the
+    manifest, and the model (LightGBM) is built when :attr:`Artifact.model` is first read
+    (:class:`ModelFiles`): what a damaged member file would raise is then raised there.
 
     Raises
     ------
@@ -424,11 +515,21 @@ def load_artifact(directory: str | Path) -> Artifact:
     info.update({k: manifest[k] for k in RUN_KEYS if k in manifest})
     with damaged_file("info.json", directory):
         info = ArtifactInfo.from_dict(info)
-    model = model_from_files(read, directory)
+    if build_model:
+        from churn.model import model_from_files
+
+        model = model_from_files(read, directory)
+        spec = model.spec_
+    else:
+        with damaged_file("model.json", directory):
+            members = json.loads(read("model.json"))["members"]
+            texts = {name: read(name) for name in ["model.json", *members]}
+        model = ModelFiles(texts, directory)
+        spec = model.spec
     baselines = read_json("baselines.json")
     with damaged_file("baselines.json", directory):
-        logistic = LogisticBaseline.from_dict(model.spec_, baselines["logistic"])
-        rule = RuleBaseline.from_dict(model.spec_, baselines["rule"])
+        logistic = LogisticBaseline.from_dict(spec, baselines["logistic"])
+        rule = RuleBaseline.from_dict(spec, baselines["rule"])
     known = {"model.json", *json.loads(read("model.json"))["members"]} | {
         "baselines.json",
         "info.json",
@@ -473,7 +574,7 @@ def load_artifact(directory: str | Path) -> Artifact:
             artifact.preparation  # noqa: B018 (read now: refused here, not when scoring)
     if REFERENCE_FILE in extra:
         with damaged_file(REFERENCE_FILE, directory):
-            check_reference(json.loads(extra[REFERENCE_FILE]), model.spec_)
+            check_reference(json.loads(extra[REFERENCE_FILE]), spec)
     return artifact
 
 

@@ -16,9 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
-from sklearn.linear_model import LogisticRegression
-from sklearn.tree import DecisionTreeClassifier
 
 from churn.features import FeatureSpec
 
@@ -35,6 +32,8 @@ class LogisticBaseline:
 
     @classmethod
     def fit(cls, spec: FeatureSpec, X: pd.DataFrame, y: np.ndarray) -> LogisticBaseline:
+        from sklearn.linear_model import LogisticRegression  # (loading a model needs none)
+
         design = spec.linear_matrix(X)
         lr = LogisticRegression(C=1.0, max_iter=5000)
         lr.fit(design, y)
@@ -42,6 +41,8 @@ class LogisticBaseline:
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Churn probability in [0, 1], one per row."""
+        from scipy.special import expit
+
         return expit(self.spec.linear_matrix(X) @ self.coef + self.intercept)
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +74,8 @@ class RuleBaseline:
     def fit(
         cls, spec: FeatureSpec, X: pd.DataFrame, y: np.ndarray, max_depth: int = 2
     ) -> RuleBaseline:
+        from sklearn.tree import DecisionTreeClassifier
+
         design = spec.linear_matrix(X, standardise=False)
         tree = DecisionTreeClassifier(
             max_depth=max_depth, min_samples_leaf=max(20, len(y) // 50), random_state=0

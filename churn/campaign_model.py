@@ -80,9 +80,8 @@ from churn.artifact import (
     write_model_directory,
 )
 from churn.checks import ColumnMapping, Preparation, check_data
-from churn.errors import ChurnInputError
+from churn.errors import ChurnInputError, damaged_file
 from churn.formatting import json_ready
-from churn.model import damaged_file
 from churn.training import HOLDOUT_SIZE, score_rows
 from churn.uplift import (
     BUDGETS,

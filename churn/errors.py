@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["ChurnInputError"]
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["ChurnInputError", "damaged_file"]
 
 
 class ChurnInputError(ValueError):
@@ -12,3 +17,28 @@ class ChurnInputError(ValueError):
     the app shows it as a sentence. Nothing else should ever reach a user as a
     traceback.
     """
+
+
+@contextmanager
+def damaged_file(name: str, where: str | Path) -> Iterator[None]:
+    """Turn a failure to make sense of a stored file into one sentence naming it: the file
+    is damaged, or is not what its name says (a :class:`ChurnInputError` passes as it is)."""
+    try:
+        yield
+    except ChurnInputError:
+        raise
+    except _FILE_ERRORS + _lightgbm_error():
+        raise ChurnInputError(
+            f"{name} in {where} is damaged or not a model file; train the model again, or "
+            "unzip it again if it came as a zip file."
+        ) from None
+
+
+_FILE_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+
+def _lightgbm_error() -> tuple[type[Exception], ...]:
+    """LightGBM's error type, if LightGBM is loaded (it cannot be raised before it is; not
+    importing it here keeps this module, and what reads model files, light)."""
+    basic = sys.modules.get("lightgbm.basic")
+    return (basic.LightGBMError,) if basic is not None else ()

@@ -204,7 +204,7 @@ def place_features(artifact: Artifact) -> dict[str, str]:
     model unless the user leaves them out.
     """
     data = artifact.holdout_data
-    kinds = {c: place_kind(c, data[c]) for c in artifact.model.spec_.columns if c in data}
+    kinds = {c: place_kind(c, data[c]) for c in artifact.spec.columns if c in data}
     return {c: kind for c, kind in kinds.items() if kind is not None}
 
 

@@ -673,7 +673,7 @@ def _engineering_section(
         train_data,
         export.training_mapping(artifact),
         export.MODEL_DIR,
-        seed=artifact.model.random_state,
+        seed=artifact.model_facts["random_state"],
     )
     score_cmd = export.score_command(export.MODEL_DIR, score_data, policy_name, export.SCORES_PATH)
     policy_cmd = export.policy_command(

@@ -42,8 +42,6 @@ scores of the training rows, ``oob_frame_``, as scikit-learn's forests keep
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -51,7 +49,6 @@ from weakref import WeakKeyDictionary
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from lightgbm.basic import LightGBMError
 from scipy.special import expit
 from scipy.stats import beta, norm
 from scipy.stats import t as student
@@ -60,7 +57,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.validation import check_is_fitted
 
-from churn.errors import ChurnInputError
+from churn.errors import ChurnInputError, damaged_file
 from churn.features import FeatureSpec
 
 __all__ = [
@@ -738,21 +735,6 @@ def model_to_files(model: ChurnModel) -> dict[str, str]:
         indent=1,
     )
     return files
-
-
-@contextmanager
-def damaged_file(name: str, where: str | Path) -> Iterator[None]:
-    """Turn a failure to make sense of a stored file into one sentence naming it: the file
-    is damaged, or is not what its name says (a :class:`ChurnInputError` passes as it is)."""
-    try:
-        yield
-    except ChurnInputError:
-        raise
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, LightGBMError):
-        raise ChurnInputError(
-            f"{name} in {where} is damaged or not a model file; train the model again, or "
-            "unzip it again if it came as a zip file."
-        ) from None
 
 
 def _array(values: Any, shape: tuple[int, ...]) -> np.ndarray:

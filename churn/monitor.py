@@ -36,11 +36,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
 from churn import targeting
 from churn.artifact import Artifact
@@ -56,10 +55,12 @@ from churn.economics import Economics
 from churn.errors import ChurnInputError
 from churn.formatting import json_ready, short_number
 from churn.metrics import wilson
-from churn.model import ChurnModel, beta_logit
 from churn.policy import REVIEW_AFTER_DAYS
 from churn.targeting import PolicyRule
 from churn.training import no_model_values
+
+if TYPE_CHECKING:
+    from churn.model import ChurnModel
 
 __all__ = [
     "BatchCounts",
@@ -358,6 +359,10 @@ def churn_probability(model: ChurnModel, frame: pd.DataFrame) -> np.ndarray:
     The same numbers as ``model.predict_proba(frame)[:, 1]``, without the per-customer
     interval, which monitoring does not need (about a quarter of the scoring time).
     """
+    from scipy.special import expit
+
+    from churn.model import beta_logit
+
     parts = [
         expit(
             beta_logit(model.calibration_, model.tree_margin(frame.iloc[i : i + SCORE_CHUNK_ROWS]))
@@ -427,7 +432,7 @@ def count_batch(
     by them); ``reference`` the artifact's training reference, when already loaded.
     """
     reference = load_reference(artifact) if reference is None else reference
-    spec = artifact.model.spec_
+    spec = artifact.spec
     spec.check_columns(frame)
     frame = artifact.preparation.apply(frame)[0]  # text numbers and dates, as in training
     left_out = no_model_values(frame[spec.columns])
@@ -519,7 +524,7 @@ def report_from_counts(
             "with the columns the model was trained on."
         )
     reference = load_reference(artifact)
-    spec = artifact.model.spec_
+    spec = artifact.spec
     drift = compare_counts(reference, spec, counts.drift)
     p = counts.p
     y = counts.labels.labels(artifact.target, artifact.info.positive_label)

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from churn import decisions, targeting
 from churn.artifact import Artifact
@@ -243,7 +242,7 @@ def decide(
     outcome = p if y_arr is None else y_arr
     realised = targeting.profit_by_index(index, outcome, value, ordered, economics)
     profit = float(realised.sum())
-    z = float(norm.ppf(0.5 + BAND_LEVEL / 2.0))
+    z = float(decisions.ndtri(0.5 + BAND_LEVEL / 2.0))
     sd = float(np.sqrt(max(float((realised * realised).sum()) - profit**2 / n, 0.0)))
 
     def contacted_profit(result: np.ndarray) -> float:

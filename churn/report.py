@@ -162,7 +162,7 @@ def model_card(artifact: Artifact) -> dict[str, Any]:
     h = artifact.holdout
     p = h["churn_probability"].to_numpy()
     width = (h["probability_high"] - h["probability_low"]).to_numpy()
-    spec = artifact.model.spec_
+    spec, facts = artifact.spec, artifact.model_facts
     limitations = [
         (
             f"Evaluated on {len(h):,} holdout customers: differences smaller than the "
@@ -186,7 +186,7 @@ def model_card(artifact: Artifact) -> dict[str, Any]:
         )
     limitations += [
         (
-            f"One customer in ten has a {artifact.model.confidence:.0%} interval wider than "
+            f"One customer in ten has a {facts['confidence']:.0%} interval wider than "
             f"{np.quantile(width, 0.9) * 100:.0f} percentage points."
         ),
         (
@@ -202,7 +202,7 @@ def model_card(artifact: Artifact) -> dict[str, Any]:
     return {
         "predicts": (
             f"The probability that a customer churns ({info.target} = "
-            f"{info.positive_label}), with a {artifact.model.confidence:.0%} interval."
+            f"{info.positive_label}), with a {facts['confidence']:.0%} interval."
         ),
         "for_whom": (
             f"Customers like the {info.rows:,} in {info.source or 'the uploaded table'}"
@@ -217,7 +217,7 @@ def model_card(artifact: Artifact) -> dict[str, Any]:
         ),
         "fingerprint": artifact.fingerprint,
         "model": (
-            f"{artifact.model.n_members} bagged LightGBM models{_shape(artifact)} with beta "
+            f"{facts['n_members']} bagged LightGBM models{_shape(artifact)} with beta "
             "calibration and a per-customer interval; baselines: logistic regression and a "
             "depth-2 rule."
         ),
@@ -227,7 +227,7 @@ def model_card(artifact: Artifact) -> dict[str, Any]:
 
 def _shape(artifact: Artifact) -> str:
     """`` (137 trees of up to 4 leaves and 74 of up to 7, chosen by cross-validation)``."""
-    config = getattr(artifact.model, "config_", None)
+    config = artifact.model_facts["config"]
     if not config:
         return ""
     shapes = config.get("shapes") or [config]

@@ -21,11 +21,16 @@ exactly what ``python -m churn train`` makes from ``data/sample_customers.csv``
 (:data:`SAMPLE_MODEL_TRAIN_ARGS`), so the app loads it instead of training at start-up.
 Training is deterministic, and when and how fast it ran is kept outside the fingerprint,
 so retraining gives the same fingerprint (a test checks the shipped directory).
+:func:`write_sample_scores` writes what ``python -m churn score`` gives the latest snapshot
+with that model (``data/sample_new_batch_scores.parquet``), which :func:`latest_snapshot`
+reads instead of scoring it again: with both, the app's first page imports neither
+LightGBM nor scikit-learn (a test scores the snapshot again and compares).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,14 +40,17 @@ __all__ = [
     "CAMPAIGN_SEGMENTS",
     "MODEL_DIR",
     "NEW_BATCH_PATH",
+    "NEW_BATCH_SCORES_PATH",
     "SAMPLE_MODEL_TRAIN_ARGS",
     "SAMPLE_PATH",
     "generate_campaign",
     "generate_customers",
+    "latest_snapshot",
     "true_churn_probability",
     "true_contact_effect",
     "write_sample_files",
     "write_sample_model",
+    "write_sample_scores",
 ]
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -51,6 +59,9 @@ NEW_BATCH_PATH = DATA_DIR / "sample_new_batch.csv"
 CAMPAIGN_PATH = DATA_DIR / "sample_campaign.csv"
 #: The model trained on ``SAMPLE_PATH`` that the app starts with (see :func:`write_sample_model`).
 MODEL_DIR = DATA_DIR / "sample_model"
+#: What ``python -m churn score`` writes for ``NEW_BATCH_PATH`` with the model in
+#: ``MODEL_DIR`` (see :func:`write_sample_scores`).
+NEW_BATCH_SCORES_PATH = DATA_DIR / "sample_new_batch_scores.parquet"
 #: ``python -m churn`` arguments that train the bundled model (``--out`` comes after them).
 SAMPLE_MODEL_TRAIN_ARGS = (
     "train",
@@ -381,7 +392,60 @@ def write_sample_model(directory: Path = MODEL_DIR) -> str:
     return manifest["fingerprint"]
 
 
+def write_sample_scores(model_dir: Path = MODEL_DIR, path: Path = NEW_BATCH_SCORES_PATH) -> Path:
+    """Score the latest snapshot (:data:`NEW_BATCH_PATH`) with the model in ``model_dir``
+    as the command line does: ``python -m churn score --model data/sample_model --data
+    data/sample_new_batch.csv --out data/sample_new_batch_scores.parquet`` (the model's
+    fingerprint goes in the file's metadata). Returns ``path``."""
+    from churn.cli import main
+
+    args = ["score", "--model", str(model_dir), "--data", str(NEW_BATCH_PATH), "--out", str(path)]
+    if main(["--quiet", *args]) != 0:
+        raise RuntimeError(f"scoring the latest snapshot into {path} failed")
+    return Path(path)
+
+
+def latest_snapshot(artifact: Any) -> pd.DataFrame:
+    """The sample's latest snapshot (:data:`NEW_BATCH_PATH`), the customers the app acts
+    on, as :func:`churn.training.scored_customers` gives them for ``artifact``.
+
+    The scores are read from :data:`NEW_BATCH_SCORES_PATH` when that file says it was
+    scored by this model (its fingerprint) and holds these customers (the same ids in the
+    same order); otherwise they are computed. Either way the figures are the same.
+    """
+    from churn.data import read_table
+    from churn.training import scored_customers
+
+    frame = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
+    scores = _shipped_scores(artifact.fingerprint, frame["customer_id"])
+    return scored_customers(artifact, frame, scores=scores)
+
+
+def _shipped_scores(fingerprint: str, ids: pd.Series) -> pd.DataFrame | None:
+    """The score columns of :data:`NEW_BATCH_SCORES_PATH`, if it is this model's scores of
+    these customers (else ``None``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from churn.scored_base import FINGERPRINT_KEY
+    from churn.training import SCORE_COLUMNS
+
+    try:
+        parquet = pq.ParquetFile(NEW_BATCH_SCORES_PATH)
+        written = (parquet.schema_arrow.metadata or {}).get(FINGERPRINT_KEY.encode(), b"")
+        if written.decode() != fingerprint:
+            return None
+        table = parquet.read(columns=["customer_id", *SCORE_COLUMNS]).to_pandas()
+    except (OSError, pa.ArrowInvalid, KeyError, UnicodeDecodeError):
+        return None
+    scored_ids = table.pop("customer_id").astype(str).to_numpy()
+    if len(scored_ids) != len(ids) or not (scored_ids == ids.astype(str).to_numpy()).all():
+        return None
+    return table
+
+
 if __name__ == "__main__":  # pragma: no cover
     for written in write_sample_files():
         print(f"wrote {written}")
     print(f"wrote {MODEL_DIR} (model {write_sample_model()[:12]})")
+    print(f"wrote {write_sample_scores()}")

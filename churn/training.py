@@ -6,11 +6,10 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from churn import decisions, drift, metrics
 from churn.artifact import Artifact, ArtifactInfo, compute_fingerprint
@@ -18,7 +17,9 @@ from churn.baselines import LogisticBaseline, RuleBaseline
 from churn.checks import ColumnMapping, DataCheck, check_data
 from churn.economics import default_economics
 from churn.errors import ChurnInputError
-from churn.model import ChurnModel
+
+if TYPE_CHECKING:
+    from churn.model import ChurnModel
 
 __all__ = [
     "HOLDOUT_SIZE",
@@ -57,6 +58,8 @@ def holdout_split(y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
 
     The one split :func:`train` uses; benchmarks reuse it to compare on the same rows.
     """
+    from sklearn.model_selection import train_test_split  # (scoring needs none of it)
+
     rows = np.arange(len(y))
     dev, hold = train_test_split(rows, test_size=HOLDOUT_SIZE, stratify=y, random_state=seed)
     return np.sort(dev), np.sort(hold)
@@ -68,6 +71,8 @@ def stratified_sample(y: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
     The churn rate of the sample is the table's (to one customer); the same ``y``, size and
     seed give the same rows. With ``size >= len(y)`` every row is returned.
     """
+    from sklearn.model_selection import train_test_split
+
     rows = np.arange(len(y))
     if size >= len(y):
         return rows
@@ -155,6 +160,8 @@ def train(
     dev, hold = holdout_split(y, seed)
     params = {"random_state": seed, **(model_params or {})}
     progress(f"training the model on {dev.size:,} customers (bagged LightGBM + calibration)")
+    from churn.model import ChurnModel  # LightGBM: imported when a model is trained
+
     model = ChurnModel(**params).fit(X.iloc[dev], y[dev])
     progress("fitting the baselines (logistic regression, depth-2 rule)")
     logistic = LogisticBaseline.fit(model.spec_, X.iloc[dev], y[dev])
@@ -335,7 +342,7 @@ def score_frame(artifact: Artifact, frame: pd.DataFrame) -> pd.DataFrame:
     return score_rows(
         frame,
         artifact.id_column,
-        artifact.model.spec_,
+        artifact.spec,
         artifact.preparation,
         artifact.model.predict_frame,
         SCORE_COLUMNS,
@@ -479,7 +486,9 @@ def _with_rows_left_out(
     return full
 
 
-def scored_customers(artifact: Artifact, frame: pd.DataFrame) -> pd.DataFrame:
+def scored_customers(
+    artifact: Artifact, frame: pd.DataFrame, scores: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The customers to act on: ``frame`` prepared as the model sees it (text numbers and
     dates parsed), with the :data:`SCORE_COLUMNS`, one row per scorable customer in input
     order. Columns the checks left out as leaks are dropped (:func:`leak_columns`).
@@ -487,9 +496,17 @@ def scored_customers(artifact: Artifact, frame: pd.DataFrame) -> pd.DataFrame:
     Rows with no value in any model column cannot be scored and are left out here (the
     app's lists and decisions need a probability); :func:`score_frame` keeps every row
     and says why such a row has none, which is what the scoring command line writes.
+
+    ``scores``: the :data:`SCORE_COLUMNS` this model already gave ``frame``, one row per
+    row in its order (what ``score`` wrote for it, read back); else they are computed.
     """
     base = artifact.preparation.apply(frame)[0].reset_index(drop=True)
-    scored = score_frame(artifact, base)  # (preparing a prepared table changes nothing)
+    if scores is None:
+        scored = score_frame(artifact, base)  # (preparing a prepared table changes nothing)
+    elif len(scores) != len(base):
+        raise ValueError("there must be one row of scores per customer")
+    else:
+        scored = scores.reset_index(drop=True)
     base = base.drop(columns=[c for c in leak_columns(artifact) if c in base])
     scorable = scored["churn_probability"].notna().to_numpy()
     return pd.concat([base, scored[list(SCORE_COLUMNS)]], axis=1)[scorable].reset_index(drop=True)

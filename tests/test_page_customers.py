@@ -135,7 +135,7 @@ def test_filters_change_the_table_and_the_download(page):
 @pytest.mark.slow
 def test_formula_text_in_the_data_is_neutralised_in_the_download(tmp_path):
     """A snapshot whose text cells look like formulas downloads with them neutralised."""
-    import app_pages.common
+    import churn.sample
 
     base = read_table(NEW_BATCH_PATH, text_columns=("customer_id",))
     risky = base.index % 7 == 0
@@ -148,7 +148,7 @@ def test_formula_text_in_the_data_is_neutralised_in_the_download(tmp_path):
     base.to_csv(path, index=False)
     with pytest.MonkeyPatch.context() as mp:
         store = record_downloads(mp)
-        mp.setattr(app_pages.common, "NEW_BATCH_PATH", path)
+        mp.setattr(churn.sample, "NEW_BATCH_PATH", path)  # other ids: scored, not read
         st.cache_data.clear()
         try:
             at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
