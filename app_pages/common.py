@@ -591,7 +591,8 @@ def current_banners() -> list[str]:
         report = _monitor_report(artifact, artifact.fingerprint, key, _today(), None)
     except ChurnInputError:  # e.g. a model without a reference: the Monitor page says so
         return []
-    return banner_messages(report, where=BANNER_WHERE, drift_by_design=True)
+    # the sample model and its drifted snapshot, as bundled with the app
+    return banner_messages(report, where=BANNER_WHERE, drift_by_design=True, age_by_design=True)
 
 
 # ------------------------------------------------------------------------ the campaign

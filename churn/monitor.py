@@ -570,15 +570,19 @@ def headline(report: MonitorReport) -> str:
 
 
 def banner_messages(
-    report: MonitorReport, where: str = "the drift report", drift_by_design: bool = False
+    report: MonitorReport,
+    where: str = "the drift report",
+    drift_by_design: bool = False,
+    age_by_design: bool = False,
 ) -> list[str]:
     """Warnings every page shows: rows were left out, the model is past its review date, or
     drift is significant.
 
     ``where`` names what to look at for details (the app names its monitoring page).
     ``drift_by_design``: the batch was made to drift (the bundled sample's), which the drift
-    warning then says, so that a first visitor is not alarmed. Returns an empty list when
-    none holds.
+    warning then says, so that a first visitor is not alarmed. ``age_by_design``: the model
+    is the bundled sample's, as old as the copy of the app it came with, which the review
+    warning then says. Returns an empty list when none holds.
     """
     messages = []
     if report.rows_left_out:
@@ -592,6 +596,12 @@ def banner_messages(
         messages.append(
             f"The model is {stale['age_days']} days old and was due for review on "
             f"{stale['review_by']}; retrain it on recent customers and review the policy."
+            + (
+                " The bundled sample model is as old as this copy of the app "
+                "('python -m churn.sample' retrains it): this is what the warning looks like."
+                if age_by_design
+                else ""
+            )
         )
     if report.status == "significant":
         drifted = report.drift.features

@@ -316,6 +316,10 @@ def test_banners_for_an_old_model_and_for_significant_drift(
     old = monitor.monitor(trained, fresh, rules, economics, today=late)
     (message,) = monitor.banner_messages(old)
     assert "due for review" in message and "retrain" in message
+    assert "sample" not in message
+    (sample,) = monitor.banner_messages(old, age_by_design=True)
+    assert sample.startswith(message) and "bundled sample model" in sample
+    assert monitor.banner_messages(calm, age_by_design=True) == []
     drifted = monitor.monitor(trained, new_batch_frame, rules, economics, today=young)
     (message,) = monitor.banner_messages(drifted, where="the Monitor page")
     assert "payment_method" in message and "the Monitor page" in message
