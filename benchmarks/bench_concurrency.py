@@ -197,6 +197,18 @@ def privacy(results: list[dict]) -> list[str]:
     return leaks
 
 
+def tracebacks(log: str, lines: int = 12) -> list[str]:
+    """The last ``lines`` lines of each traceback in the server's log."""
+    ends = []
+    for part in log.split("Traceback (most recent call last):")[1:]:
+        body = [line for line in part.splitlines() if line.strip()]
+        stop = next(
+            (i + 1 for i, line in enumerate(body) if not line.startswith((" ", "\t"))), len(body)
+        )
+        ends.append("\n".join(body[:stop][-lines:]))
+    return ends
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=10, help="browser sessions (10)")
@@ -237,6 +249,8 @@ def main() -> None:
             "uploading_sessions": sorted(r["number"] for r in results if "upload" in r),
             "errors": errors,
             "server_log_tracebacks": server_log.count("Traceback"),
+            # the end of each (the exception and where it was raised), to look into
+            "server_log_traceback_ends": tracebacks(server_log),
             "every_page_shown_in_every_session": all(
                 len(r["views"]) == len(PAGES) for r in results
             ),

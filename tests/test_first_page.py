@@ -200,3 +200,12 @@ print(json.dumps({{
     )
     assert result["same_thread"] and result["built"] == "ChurnModel"
     assert set(result["heavy"]) >= {"lightgbm", "sklearn", "scipy"}
+
+
+def test_write_sample_scores_writes_what_is_shipped(tmp_path: Path) -> None:
+    """``python -m churn.sample`` regenerates the shipped scores with the command line."""
+    path = sample.write_sample_scores(path=tmp_path / "scores.parquet")
+    written, shipped = pq.ParquetFile(path), pq.ParquetFile(sample.NEW_BATCH_SCORES_PATH)
+    key = FINGERPRINT_KEY.encode()
+    assert written.schema_arrow.metadata[key] == shipped.schema_arrow.metadata[key]
+    assert written.read().equals(shipped.read())
