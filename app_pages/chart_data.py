@@ -6,9 +6,31 @@ about Streamlit's transport of their data, so it sits with the pages.
 
 from __future__ import annotations
 
+import threading
+
 import pyarrow as pa
 
-__all__ = ["arrow_datasets", "with_dataset"]
+from churn import charts
+
+__all__ = ["ALTAIR_LOCK", "arrow_datasets", "with_dataset"]
+
+
+def _streamlits_altair_lock() -> threading.Lock:
+    """The lock under which ``st.altair_chart`` changes Altair's global settings (its data
+    transformer and theme) while it turns a chart into a spec; a private name of
+    Streamlit's, so a version without it gets a lock of ours (``tests/test_charts.py``
+    fails then, to say the specs are no longer kept apart from its charts)."""
+    try:
+        from streamlit.elements.vega_charts import _altair_globals_lock
+    except ImportError:  # pragma: no cover - another Streamlit
+        return threading.Lock()
+    return _altair_globals_lock
+
+
+#: Held by every spec the pages make (:func:`churn.charts.spec`): another visitor's
+#: ``st.altair_chart`` cannot change Altair's settings while one is made.
+ALTAIR_LOCK = _streamlits_altair_lock()
+charts.use_lock(ALTAIR_LOCK)
 
 
 def arrow_datasets(spec: dict) -> dict:

@@ -64,9 +64,11 @@ def _chart_specs(_artifact, fingerprint: str, economics: str, tiers: str, _decis
     server, and the browser updates the views in place."""
     return {
         "profit": arrow_datasets(
-            charts.profit_curve_chart(_decision.curve, _decision.row, _decision.best_row).to_dict()
+            charts.spec(
+                charts.profit_curve_chart(_decision.curve, _decision.row, _decision.best_row)
+            )
         ),
-        "comparison": arrow_datasets(charts.comparison_chart(_profits).to_dict()),
+        "comparison": arrow_datasets(charts.spec(charts.comparison_chart(_profits))),
     }
 
 

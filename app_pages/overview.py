@@ -18,11 +18,13 @@ def _chart_specs(_artifact: Artifact, fingerprint: str) -> dict[str, dict]:
     table = report.metrics_table(_artifact)
     metrics = ["ROC-AUC", "PR-AUC", "Brier score", "Calibration error (ECE)"]
     return {
-        "metrics": arrow_datasets(charts.metric_intervals_chart(table, metrics).to_dict()),
+        "metrics": arrow_datasets(charts.spec(charts.metric_intervals_chart(table, metrics))),
         "gains_reliability": arrow_datasets(
-            charts.gains_and_reliability_chart(
-                report.gains_table(_artifact), report.reliability_table(_artifact)
-            ).to_dict()
+            charts.spec(
+                charts.gains_and_reliability_chart(
+                    report.gains_table(_artifact), report.reliability_table(_artifact)
+                )
+            )
         ),
     }
 

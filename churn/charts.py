@@ -7,6 +7,9 @@ people in axes and tooltips.
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -40,6 +43,8 @@ __all__ = [
     "shap_dependence_chart",
     "shap_importance_chart",
     "shap_waterfall_chart",
+    "spec",
+    "use_lock",
     "what_if_chart",
 ]
 
@@ -49,6 +54,28 @@ MODEL_COLOURS = alt.Scale(
     domain=["Churn model", "Logistic regression", "Readable rule"],
     range=["#0072B2", "#E69F00", "#009E73"],
 )
+
+
+# Altair's data transformer and theme are global to the process. A server that draws
+# charts for several visitors at once may change them for one chart while another thread
+# turns a chart into a spec (Streamlit's ``st.altair_chart`` does, under its own lock): that
+# spec would then get the other's settings (its data left out, another theme). Every spec
+# of this library is made under one lock, which the app replaces with Streamlit's.
+_lock: Any = threading.Lock()
+
+
+def use_lock(lock: Any) -> None:
+    """Make :func:`spec` hold ``lock``: the one under which whoever else in the process
+    changes Altair's global settings changes them (the app passes Streamlit's)."""
+    global _lock
+    _lock = lock
+
+
+def spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """``chart.to_dict()`` (validated), made while no other thread has Altair's global
+    settings changed (:func:`use_lock`)."""
+    with _lock:
+        return chart.to_dict()
 
 
 def metric_intervals_chart(table: pd.DataFrame, metric_labels: list[str]) -> alt.Chart:

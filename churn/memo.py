@@ -223,7 +223,7 @@ def chart_svg(chart: alt.TopLevelMixin, name: str) -> str:
     """
     import vl_convert
 
-    svg = vl_convert.vegalite_to_svg(chart.to_dict(), allowed_base_urls=[])
+    svg = vl_convert.vegalite_to_svg(charts.spec(chart), allowed_base_urls=[])
     svg = re.sub(r'\sxmlns(:\w+)?="[^"]*"', "", svg)
     # the renderer numbers ids across calls: number them per chart, so the same chart
     # gives the same text every time

@@ -133,3 +133,51 @@ def test_the_psi_chart_writes_long_feature_names_in_full():
         if "axis" in layer.get("encoding", {}).get("y", {})
     ]
     assert limits and min(limits) >= 400
+
+
+# ------------------------------------------------- Altair's global settings, several visitors
+def test_the_pages_specs_hold_the_lock_streamlit_changes_altairs_settings_under() -> None:
+    from streamlit.elements import vega_charts
+
+    import app_pages.chart_data as chart_data
+
+    assert chart_data.ALTAIR_LOCK is vega_charts._altair_globals_lock, (
+        "Streamlit no longer has _altair_globals_lock: the pages' specs are not kept apart "
+        "from another visitor's st.altair_chart any more; find what it locks now"
+    )
+    assert charts._lock is chart_data.ALTAIR_LOCK
+
+
+def test_a_spec_waits_while_another_thread_has_altairs_settings_changed() -> None:
+    """What ``st.altair_chart`` does for one visitor (another data transformer, under its
+    lock) does not leak into the spec another visitor's page makes at the same time: the
+    spec waits, and gets its data (a KeyError on ``datasets`` in the app before)."""
+    import threading
+
+    import altair as alt
+
+    import app_pages.chart_data as chart_data
+
+    alt.data_transformers.register("leave_data_out", lambda data, **_: {"name": "elsewhere"})
+    chart = charts.comparison_chart(PROFITS)
+    changed, made = threading.Event(), []
+
+    def other_visitor() -> None:
+        with chart_data.ALTAIR_LOCK, alt.data_transformers.enable("leave_data_out"):
+            changed.set()
+            done.wait(1.0)  # the spec must not be made meanwhile
+
+    done = threading.Event()
+    other = threading.Thread(target=other_visitor)
+    other.start()
+    changed.wait(5)
+    maker = threading.Thread(target=lambda: made.append(charts.spec(chart)))
+    maker.start()
+    maker.join(0.3)
+    assert not made  # still waiting for the other visitor's chart
+    done.set()
+    other.join()
+    maker.join(10)
+    (spec,) = made
+    assert spec["datasets"] and alt.data_transformers.active == "default"
+    assert arrow_datasets(spec)["datasets"]
