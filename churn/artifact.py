@@ -158,10 +158,14 @@ class ModelFiles:
             params = meta["params"]
         #: :attr:`Artifact.model_facts` as the files say them (``None``: build to know)
         self.facts = None
-        if isinstance(params, dict) and {"confidence", "n_members", "random_state"} <= set(params):
+        shape = ("num_leaves", "min_child_samples", "n_estimators", "learning_rate")
+        needed = {"confidence", "n_members", "random_state", *shape}
+        if isinstance(params, dict) and needed <= set(params):
             self.facts = {
                 **{k: params[k] for k in ("confidence", "n_members", "random_state")},
-                "config": meta.get("config"),
+                # as churn.model.model_from_files sets ``config_`` for a model saved before
+                # the settings were chosen by CV
+                "config": meta.get("config") or {k: params[k] for k in shape},
             }
 
     def build(self) -> ChurnModel:
@@ -200,7 +204,9 @@ class Artifact:
     """Everything a trained model needs to score, explain and be evaluated.
 
     ``model`` may be given as the :class:`ModelFiles` it is built from on first use
-    (:func:`load_artifact` with ``build_model=False``); :attr:`spec` never builds it.
+    (:func:`load_artifact` with ``build_model=False``); :attr:`spec` and
+    :attr:`model_facts` never build it, while ``repr``, ``==`` and ``dataclasses.replace``
+    read ``model`` and so do.
     """
 
     model: ChurnModel = _BuiltOnFirstUse()  # type: ignore[assignment]

@@ -43,6 +43,7 @@ __all__ = [
     "NEW_BATCH_SCORES_PATH",
     "SAMPLE_MODEL_TRAIN_ARGS",
     "SAMPLE_PATH",
+    "SCORED_FILE_KEY",
     "generate_campaign",
     "generate_customers",
     "latest_snapshot",
@@ -62,6 +63,8 @@ MODEL_DIR = DATA_DIR / "sample_model"
 #: What ``python -m churn score`` writes for ``NEW_BATCH_PATH`` with the model in
 #: ``MODEL_DIR`` (see :func:`write_sample_scores`).
 NEW_BATCH_SCORES_PATH = DATA_DIR / "sample_new_batch_scores.parquet"
+#: The Parquet metadata key of the sha256 of the file those scores were made from.
+SCORED_FILE_KEY = "churn.scored_file_sha256"
 #: ``python -m churn`` arguments that train the bundled model (``--out`` comes after them).
 SAMPLE_MODEL_TRAIN_ARGS = (
     "train",
@@ -396,22 +399,35 @@ def write_sample_scores(model_dir: Path = MODEL_DIR, path: Path = NEW_BATCH_SCOR
     """Score the latest snapshot (:data:`NEW_BATCH_PATH`) with the model in ``model_dir``
     as the command line does: ``python -m churn score --model data/sample_model --data
     data/sample_new_batch.csv --out data/sample_new_batch_scores.parquet`` (the model's
-    fingerprint goes in the file's metadata). Returns ``path``."""
+    fingerprint goes in the file's metadata), then adds the snapshot's sha256 to that
+    metadata (:data:`SCORED_FILE_KEY`). Returns ``path``."""
+    import pyarrow.parquet as pq
+
     from churn.cli import main
 
     args = ["score", "--model", str(model_dir), "--data", str(NEW_BATCH_PATH), "--out", str(path)]
     if main(["--quiet", *args]) != 0:
         raise RuntimeError(f"scoring the latest snapshot into {path} failed")
+    table = pq.read_table(path)
+    metadata = {**table.schema.metadata, SCORED_FILE_KEY.encode(): _sha256(NEW_BATCH_PATH)}
+    pq.write_table(table.replace_schema_metadata(metadata), path)
     return Path(path)
+
+
+def _sha256(path: Path) -> bytes:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest().encode()
 
 
 def latest_snapshot(artifact: Any) -> pd.DataFrame:
     """The sample's latest snapshot (:data:`NEW_BATCH_PATH`), the customers the app acts
     on, as :func:`churn.training.scored_customers` gives them for ``artifact``.
 
-    The scores are read from :data:`NEW_BATCH_SCORES_PATH` when that file says it was
-    scored by this model (its fingerprint) and holds these customers (the same ids in the
-    same order); otherwise they are computed. Either way the figures are the same.
+    The scores are read from :data:`NEW_BATCH_SCORES_PATH` when its metadata says they were
+    made by this model (its fingerprint) from this very file (its sha256), with the same
+    ids in the same order; otherwise they are computed. Either way the figures are the same
+    (``tests/test_first_page.py`` scores the snapshot again and compares every value).
     """
     from churn.data import read_table
     from churn.training import scored_customers
@@ -432,8 +448,10 @@ def _shipped_scores(fingerprint: str, ids: pd.Series) -> pd.DataFrame | None:
 
     try:
         parquet = pq.ParquetFile(NEW_BATCH_SCORES_PATH)
-        written = (parquet.schema_arrow.metadata or {}).get(FINGERPRINT_KEY.encode(), b"")
-        if written.decode() != fingerprint:
+        metadata = parquet.schema_arrow.metadata or {}
+        if metadata.get(FINGERPRINT_KEY.encode(), b"").decode() != fingerprint:
+            return None
+        if metadata.get(SCORED_FILE_KEY.encode()) != _sha256(NEW_BATCH_PATH):
             return None
         table = parquet.read(columns=["customer_id", *SCORE_COLUMNS]).to_pandas()
     except (OSError, pa.ArrowInvalid, KeyError, UnicodeDecodeError):

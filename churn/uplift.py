@@ -86,10 +86,10 @@ from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils.validation import check_is_fitted
 
 from churn.campaign import _check_outcome, _check_treated
-from churn.errors import ChurnInputError
+from churn.errors import ChurnInputError, damaged_file
 from churn.features import FeatureSpec, _as_text
 from churn.metrics import Z95, wilson
-from churn.model import _LOADED_TEXT, check_booster_text, damaged_file, interval_multiplier
+from churn.model import _LOADED_TEXT, check_booster_text, interval_multiplier
 
 __all__ = [
     "BUDGETS",

@@ -30,6 +30,17 @@ from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.training import train
 
 
+@pytest.fixture(autouse=True)
+def _no_background_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's warm-up (``app_pages.common.warm_up``: a timer that builds the sample model
+    and freezes the garbage collector's view 3 s after a first page) does not run in the
+    tests' process, where it would fire in the middle of some later test; the tests that
+    are about it call it themselves."""
+    import app_pages.common
+
+    monkeypatch.setattr(app_pages.common, "warm_up", lambda *args, **kwargs: None)
+
+
 # --------------------------------------------------------------------------- training
 def train_model(
     frame: pd.DataFrame,

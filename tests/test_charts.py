@@ -165,7 +165,7 @@ def test_a_spec_waits_while_another_thread_has_altairs_settings_changed() -> Non
     def other_visitor() -> None:
         with chart_data.ALTAIR_LOCK, alt.data_transformers.enable("leave_data_out"):
             changed.set()
-            done.wait(1.0)  # the spec must not be made meanwhile
+            done.wait(30)  # the spec must not be made meanwhile (set below)
 
     done = threading.Event()
     other = threading.Thread(target=other_visitor)

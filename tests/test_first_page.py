@@ -46,7 +46,12 @@ def test_the_landing_page_imports_neither_lightgbm_nor_scikit_learn() -> None:
         f"""
 import json, sys
 import app_pages.common
+from churn import charts
+from streamlit.elements import vega_charts
 app_pages.common.warm_up = lambda: None  # what the page itself needs, not the warm-up's
+# every spec the pages make waits while another visitor's st.altair_chart has Altair's
+# global settings changed, from the first page on
+lock = charts._lock is vega_charts._altair_globals_lock
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file("{ROOT / "app.py"}", default_timeout=120).run()
 print(json.dumps({{
@@ -55,9 +60,11 @@ print(json.dumps({{
     "title": [t.value for t in at.title],
     "warnings": [w.value for w in at.warning],
     "heavy": [m for m in {HEAVY!r} if m in sys.modules],
+    "lock": lock,
 }}))
 """
     )
+    assert result["lock"], "importing app_pages.common must put Streamlit's lock on the specs"
     assert result["exceptions"] == [] and result["errors"] == []
     assert result["title"] == ["Can we rely on it?"]
     # the drift banner is there: the snapshot's scores were used, not left out
@@ -173,10 +180,23 @@ def test_the_latest_snapshot_is_the_same_read_or_scored(
     shorter = tmp_path / "scores.parquet"
     table = pq.read_table(sample.NEW_BATCH_SCORES_PATH)
     pq.write_table(table.slice(1), shorter)
-    monkeypatch.setattr(sample, "NEW_BATCH_SCORES_PATH", shorter)
+    with monkeypatch.context() as patch:
+        patch.setattr(sample, "NEW_BATCH_SCORES_PATH", shorter)
+        fresh = load_artifact(sample.MODEL_DIR, build_model=False)
+        pd.testing.assert_frame_equal(sample.latest_snapshot(fresh), scored)
+        assert not isinstance(fresh.__dict__["_model"], ModelFiles)  # it was scored here
+
+    # the same customers with other values (the same ids, in order): scored again
+    changed = batch.copy()
+    changed["monthly_charges"] = changed["monthly_charges"] * 10
+    path = tmp_path / "changed.csv"
+    changed.to_csv(path, index=False)
+    monkeypatch.setattr(sample, "NEW_BATCH_PATH", path)
     fresh = load_artifact(sample.MODEL_DIR, build_model=False)
-    pd.testing.assert_frame_equal(sample.latest_snapshot(fresh), scored)
+    again = sample.latest_snapshot(fresh)
     assert not isinstance(fresh.__dict__["_model"], ModelFiles)  # it was scored here
+    assert again["customer_id"].tolist() == scored["customer_id"].tolist()
+    assert not np.array_equal(again["churn_probability"], scored["churn_probability"])
 
 
 def test_the_warm_up_builds_the_shared_model_once() -> None:
@@ -206,6 +226,6 @@ def test_write_sample_scores_writes_what_is_shipped(tmp_path: Path) -> None:
     """``python -m churn.sample`` regenerates the shipped scores with the command line."""
     path = sample.write_sample_scores(path=tmp_path / "scores.parquet")
     written, shipped = pq.ParquetFile(path), pq.ParquetFile(sample.NEW_BATCH_SCORES_PATH)
-    key = FINGERPRINT_KEY.encode()
-    assert written.schema_arrow.metadata[key] == shipped.schema_arrow.metadata[key]
+    for key in (FINGERPRINT_KEY.encode(), sample.SCORED_FILE_KEY.encode()):
+        assert written.schema_arrow.metadata[key] == shipped.schema_arrow.metadata[key]
     assert written.read().equals(shipped.read())
