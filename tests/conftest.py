@@ -13,7 +13,7 @@ for it run last.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,15 +30,18 @@ from churn.sample import NEW_BATCH_PATH, SAMPLE_PATH
 from churn.training import train
 
 
-@pytest.fixture(autouse=True)
-def _no_background_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="session", autouse=True)
+def _no_background_warm_up() -> Iterator[None]:
     """The app's warm-up (``app_pages.common.warm_up``: a timer that builds the sample model
     and freezes the garbage collector's view 3 s after a first page) does not run in the
     tests' process, where it would fire in the middle of some later test; the tests that
-    are about it call it themselves."""
+    are about it call it themselves. Session-wide and first: a module's fixture that runs
+    the app before a test's own fixtures would start it otherwise."""
     import app_pages.common
 
-    monkeypatch.setattr(app_pages.common, "warm_up", lambda *args, **kwargs: None)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(app_pages.common, "warm_up", lambda *args, **kwargs: None)
+        yield
 
 
 # --------------------------------------------------------------------------- training

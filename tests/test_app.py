@@ -72,6 +72,7 @@ def test_imported_libraries_are_frozen_but_session_data_is_collected(overview):
 
     import app_pages.common
 
+    assert not app_pages.common._WARM_UP, "a warm-up timer ran in the tests' process"
     # the first page's libraries were frozen when the app imported app_pages.common; the
     # warm-up freezes LightGBM and scikit-learn once imported (run here, not on a timer)
     app_pages.common._build_and_import(app_pages.common.sample_artifact())
