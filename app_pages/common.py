@@ -135,7 +135,9 @@ def sample_artifact() -> Artifact:
     and compares the fingerprints, and ``python -m churn.sample`` rewrites it. Loading
     instead of training keeps training out of a cold start. Its out-of-fold training scores
     (:attr:`Artifact.training_scores`) are not saved and not needed: the pages act on the
-    sample's latest snapshot, not on its training table.
+    sample's latest snapshot, not on its training table. Every file is checked against the
+    manifest here; the LightGBM model is built when a page first needs it (or by
+    :func:`warm_up`), so a member file LightGBM cannot read is reported by that page.
     """
     return load_artifact(MODEL_DIR, build_model=False)  # LightGBM: when first used
 
