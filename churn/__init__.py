@@ -55,9 +55,15 @@ _HOMES = {
 
 def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'churn' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
+    if home is not None:
+        value = getattr(importlib.import_module(home), name)
+    else:  # a module of the package, ``churn.data`` after ``import churn``
+        try:
+            value = importlib.import_module(f"churn.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"churn.{name}":
+                raise
+            raise AttributeError(f"module 'churn' has no attribute {name!r}") from None
     globals()[name] = value
     return value
 

@@ -95,6 +95,20 @@ def test_an_unknown_name_of_the_package_is_an_attribute_error() -> None:
         churn.no_such_thing  # noqa: B018
 
 
+def test_the_package_docstrings_example_runs_after_import_churn() -> None:
+    """``import churn`` then ``churn.data.read_table`` (a module reached as an attribute),
+    as the package's docstring shows, in a fresh process."""
+    result = _run(
+        """
+import json
+import churn
+frame = churn.data.read_table("data/sample_customers.csv")
+print(json.dumps({"rows": len(frame), "mapping": churn.ColumnMapping.__name__}))
+"""
+    )
+    assert result == {"rows": 10_000, "mapping": "ColumnMapping"}
+
+
 # ------------------------------------------------------------------- the model built on use
 def test_a_model_built_on_first_use_is_the_loaded_one() -> None:
     built = load_artifact(sample.MODEL_DIR)
